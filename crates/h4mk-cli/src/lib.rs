@@ -1,0 +1,1 @@
+//! The h4mk command as a library.

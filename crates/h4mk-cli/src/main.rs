@@ -1,0 +1,2 @@
+//! The `h4mk` binary.
+fn main() {}

@@ -1,0 +1,44 @@
+//! Caps on what a hostile file can make a reader allocate.
+
+/// Allocation caps, checked before anything sized by the input is allocated.
+///
+/// Zero-copy parsing allocates nothing per chunk; these caps bound the streaming reader's payload
+/// buffer and the tables the upper layers build from a file (tracks, seek entries, blocks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest chunk payload a streaming reader will buffer.
+    pub max_chunk_len: u32,
+    /// Largest number of tracks in a track list.
+    pub max_tracks: u32,
+    /// Largest number of entries in one seek table.
+    pub max_seek_entries: u64,
+    /// Largest number of bytes a reader may hold for tables built from the file.
+    pub max_total_alloc: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_chunk_len: 256 << 20,
+            max_tracks: 65_536,
+            max_seek_entries: 1 << 32,
+            max_total_alloc: 4 << 30,
+        }
+    }
+}
+
+impl Limits {
+    /// No caps beyond what the format itself allows.
+    pub fn none() -> Self {
+        Limits {
+            max_chunk_len: u32::MAX,
+            max_tracks: u32::MAX,
+            max_seek_entries: u64::MAX,
+            max_total_alloc: u64::MAX,
+        }
+    }
+}
+
+/// The most a reader reserves up front from a count declared by the input; beyond it, storage
+/// grows as items actually arrive.
+pub const MAX_INITIAL_CAPACITY: usize = 4096;

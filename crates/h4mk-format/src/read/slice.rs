@@ -1,0 +1,318 @@
+//! Zero-copy reading of a container held in memory (docs/FORMAT.md §1).
+
+use crate::chunk::{CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader, ChunkRef, FOOTER_LEN};
+use crate::crc::{RunningCrc, crc32};
+use crate::error::{Error, Result};
+use crate::header::{FileHeader, HEADER_LEN};
+use crate::limits::Limits;
+use crate::read::{Mode, ParseOptions};
+
+/// A container borrowed from a byte slice.
+///
+/// Parsing checks only the header and that there is room for the footer, so opening costs
+/// nothing whatever the size; [`ContainerRef::chunks`] walks and checks the chunks,
+/// [`ContainerRef::chunk_at`] reads one chunk at a known offset and [`ContainerRef::verify`]
+/// checks every CRC in one pass.
+#[derive(Clone, Copy, Debug)]
+pub struct ContainerRef<'a> {
+    data: &'a [u8],
+    header: FileHeader,
+    opts: ParseOptions,
+}
+
+/// The outcome of [`ContainerRef::verify`].
+#[derive(Debug)]
+pub struct Verification {
+    /// Chunks whose framing and CRC are intact.
+    pub intact_chunks: u64,
+    /// Every problem found, in file order.
+    pub errors: Vec<Error>,
+    /// The CRC in the footer.
+    pub stored_file_crc: u32,
+    /// The CRC of every byte before the footer, when the walk reached it.
+    pub computed_file_crc: Option<u32>,
+}
+
+impl Verification {
+    /// True when every chunk and the file CRC are intact.
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+impl<'a> ContainerRef<'a> {
+    /// Parses with default options.
+    pub fn parse(data: &'a [u8]) -> Result<Self> {
+        Self::parse_with(data, &ParseOptions::default())
+    }
+
+    /// Parses the header and checks there is room for the footer.
+    pub fn parse_with(data: &'a [u8], opts: &ParseOptions) -> Result<Self> {
+        let header = FileHeader::parse(data)?;
+        if data.len() < HEADER_LEN + FOOTER_LEN {
+            return Err(Error::MissingFooter {
+                offset: HEADER_LEN as u64,
+                len: data.len() as u64,
+            });
+        }
+        Ok(ContainerRef {
+            data,
+            header,
+            opts: *opts,
+        })
+    }
+
+    /// The file header.
+    pub fn header(&self) -> &FileHeader {
+        &self.header
+    }
+
+    /// The whole file.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// The options this container was parsed with.
+    pub fn options(&self) -> &ParseOptions {
+        &self.opts
+    }
+
+    /// Offset of the 4-byte file CRC.
+    pub fn footer_offset(&self) -> u64 {
+        (self.data.len() - FOOTER_LEN) as u64
+    }
+
+    /// The file CRC stored in the footer.
+    pub fn stored_file_crc(&self) -> u32 {
+        let start = self.data.len() - FOOTER_LEN;
+        read_u32(self.data, start).unwrap_or(0)
+    }
+
+    /// Walks every chunk from the first, checking chunk CRCs and, at the end, the file CRC.
+    pub fn chunks(&self) -> Chunks<'a> {
+        let mut file_crc = RunningCrc::default();
+        let compares = self.opts.compares_crc();
+        if compares {
+            file_crc.update(self.data.get(..HEADER_LEN).unwrap_or_default());
+        }
+        Chunks {
+            data: self.data,
+            pos: HEADER_LEN as u64,
+            end: self.footer_offset(),
+            opts: self.opts,
+            file_crc: compares.then_some(file_crc),
+            done: false,
+        }
+    }
+
+    /// Walks chunks from `offset`, which the caller knows to be a chunk boundary. The file CRC
+    /// is not checked on such a walk.
+    pub fn chunks_from(&self, offset: u64) -> Result<Chunks<'a>> {
+        let end = self.footer_offset();
+        if offset < HEADER_LEN as u64 || offset > end {
+            return Err(Error::Parameter {
+                offset,
+                what: "not inside the chunk area of the file",
+            });
+        }
+        Ok(Chunks {
+            data: self.data,
+            pos: offset,
+            end,
+            opts: self.opts,
+            file_crc: None,
+            done: false,
+        })
+    }
+
+    /// Reads the one chunk that starts at `offset`, checking its CRC.
+    pub fn chunk_at(&self, offset: u64) -> Result<ChunkRef<'a>> {
+        let mut walk = self.chunks_from(offset)?;
+        walk.opts.mode = Mode::Strict;
+        walk.next_chunk()?.ok_or(Error::Parameter {
+            offset,
+            what: "the file crc starts here, not a chunk",
+        })
+    }
+
+    /// Checks every chunk CRC and the file CRC in one pass over the bytes, reporting every
+    /// problem rather than stopping at the first.
+    pub fn verify(&self) -> Verification {
+        let mut walk = ContainerRef {
+            opts: ParseOptions {
+                mode: Mode::Lenient,
+                check_crc: true,
+                ..self.opts
+            },
+            ..*self
+        }
+        .chunks();
+        let mut intact_chunks = 0;
+        let mut errors = Vec::new();
+        loop {
+            match walk.next_chunk() {
+                Ok(Some(_)) => intact_chunks += 1,
+                Ok(None) => break,
+                Err(e) => errors.push(e),
+            }
+        }
+        Verification {
+            intact_chunks,
+            errors,
+            stored_file_crc: self.stored_file_crc(),
+            computed_file_crc: walk.reached_footer().then(|| walk.file_crc()).flatten(),
+        }
+    }
+}
+
+/// An iterator over chunks that stops for good after an error that loses the framing (and, in
+/// strict mode, after any error).
+#[derive(Clone, Debug)]
+pub struct Chunks<'a> {
+    data: &'a [u8],
+    pos: u64,
+    end: u64,
+    opts: ParseOptions,
+    file_crc: Option<RunningCrc>,
+    done: bool,
+}
+
+impl<'a> Chunks<'a> {
+    /// The next chunk, `None` at the footer.
+    pub fn next_chunk(&mut self) -> Result<Option<ChunkRef<'a>>> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.pos == self.end {
+            self.done = true;
+            if let Some(run) = self.file_crc {
+                let stored = read_u32(self.data, self.data.len() - FOOTER_LEN).unwrap_or(0);
+                if self.opts.compares_crc() && run.value() != stored {
+                    return Err(Error::FileCrc {
+                        offset: self.end,
+                        stored,
+                        computed: run.value(),
+                    });
+                }
+            }
+            return Ok(None);
+        }
+        let (chunk, framed) = match frame(self.data, self.pos, self.end, &self.opts.limits) {
+            Ok(found) => found,
+            Err(e) => {
+                self.done = true;
+                self.file_crc = None;
+                return Err(e);
+            }
+        };
+        self.pos = chunk.end_offset();
+        if self.file_crc.is_some() || self.opts.compares_crc() {
+            let computed = crc32(framed);
+            if let Some(run) = &mut self.file_crc {
+                run.append(computed, framed.len() as u64);
+                run.update(&chunk.crc.to_le_bytes());
+            }
+            if self.opts.compares_crc() && computed != chunk.crc {
+                if self.opts.mode == Mode::Strict {
+                    self.done = true;
+                }
+                return Err(Error::ChunkCrc {
+                    tag: chunk.tag,
+                    offset: chunk.offset,
+                    stored: chunk.crc,
+                    computed,
+                });
+            }
+        }
+        Ok(Some(chunk))
+    }
+
+    /// Where the next chunk would start.
+    pub fn offset(&self) -> u64 {
+        self.pos
+    }
+
+    /// True once the walk has reached the footer.
+    pub fn reached_footer(&self) -> bool {
+        self.pos == self.end && self.done
+    }
+
+    /// The CRC of every byte walked so far, when this walk started at the header.
+    pub fn file_crc(&self) -> Option<u32> {
+        self.file_crc.map(RunningCrc::value)
+    }
+}
+
+impl<'a> Iterator for Chunks<'a> {
+    type Item = Result<ChunkRef<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_chunk().transpose()
+    }
+}
+
+fn read_u32(data: &[u8], at: usize) -> Option<u32> {
+    let bytes = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Frames the chunk at `offset`: checks it fits before `end` (the footer) and returns it with
+/// its header-and-payload bytes (what its CRC covers).
+fn frame<'a>(
+    data: &'a [u8],
+    offset: u64,
+    end: u64,
+    limits: &Limits,
+) -> Result<(ChunkRef<'a>, &'a [u8])> {
+    let remaining = end.saturating_sub(offset);
+    if remaining < CHUNK_HEADER_LEN as u64 {
+        return Err(Error::TruncatedChunkHeader { offset, remaining });
+    }
+    // `offset < end <= data.len()`, so these conversions and additions cannot overflow.
+    let start =
+        usize::try_from(offset).map_err(|_| Error::TruncatedChunkHeader { offset, remaining })?;
+    let header_bytes: [u8; CHUNK_HEADER_LEN] = data
+        .get(start..start + CHUNK_HEADER_LEN)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(Error::TruncatedChunkHeader { offset, remaining })?;
+    let header = ChunkHeader::parse(offset, header_bytes);
+    if remaining - (CHUNK_HEADER_LEN as u64) < CHUNK_CRC_LEN as u64
+        || remaining - ((CHUNK_HEADER_LEN + CHUNK_CRC_LEN) as u64) < u64::from(header.len)
+    {
+        return Err(truncated(&header, remaining));
+    }
+    if header.len > limits.max_chunk_len {
+        return Err(Error::Limit {
+            tag: header.tag,
+            offset,
+            what: "payload length",
+            value: u64::from(header.len),
+            max: u64::from(limits.max_chunk_len),
+        });
+    }
+    let payload_end = start + CHUNK_HEADER_LEN + header.len as usize;
+    let framed = data
+        .get(start..payload_end)
+        .ok_or_else(|| truncated(&header, remaining))?;
+    let payload = framed.get(CHUNK_HEADER_LEN..).unwrap_or_default();
+    let crc = read_u32(data, payload_end).ok_or_else(|| truncated(&header, remaining))?;
+    Ok((
+        ChunkRef {
+            offset,
+            tag: header.tag,
+            flags: header.flags,
+            payload,
+            crc,
+        },
+        framed,
+    ))
+}
+
+fn truncated(header: &ChunkHeader, remaining: u64) -> Error {
+    Error::Truncated {
+        tag: header.tag,
+        offset: header.offset,
+        len: header.len,
+        remaining: remaining.saturating_sub(CHUNK_HEADER_LEN as u64),
+    }
+}

@@ -1,0 +1,173 @@
+//! Truncations, bit flips and hostile lengths: always a typed error with an offset, never a
+//! panic and never a silent success.
+
+use std::io::Read;
+
+use h4mk_format::{ChunkReader, ContainerRef, Error, ParseOptions, Tag};
+
+use crate::{REFERENCE, reference_bytes};
+
+/// Reads the whole input both ways; returns the first error of each.
+fn first_errors(data: &[u8]) -> (Option<Error>, Option<Error>) {
+    let slice = match ContainerRef::parse(data) {
+        Ok(file) => file.chunks().find_map(Result::err),
+        Err(e) => Some(e),
+    };
+    let stream = match ChunkReader::new(data, ParseOptions::default()) {
+        Ok(mut r) => {
+            let mut buf = Vec::new();
+            loop {
+                match r.next_chunk(&mut buf) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break None,
+                    Err(e) => break Some(e),
+                }
+            }
+        }
+        Err(e) => Some(e),
+    };
+    (slice, stream)
+}
+
+#[track_caller]
+fn check_rejected(data: &[u8], what: &str) {
+    let (slice, stream) = first_errors(data);
+    for (how, err) in [("slice", slice), ("stream", stream)] {
+        let err = err.unwrap_or_else(|| panic!("{what}: the {how} reader accepted it"));
+        assert!(err.is_damage(), "{what}: {how}: {err}");
+        let offset = err
+            .offset()
+            .unwrap_or_else(|| panic!("{what}: {how}: no offset in {err}"));
+        assert!(
+            offset <= data.len() as u64,
+            "{what}: {how}: offset {offset} past the end"
+        );
+    }
+}
+
+fn small_references() -> impl Iterator<Item = (&'static str, Vec<u8>)> {
+    REFERENCE
+        .into_iter()
+        .filter(|n| *n != "three_tracks_2000")
+        .map(|n| (n, reference_bytes(n)))
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    for (name, bytes) in small_references() {
+        for len in 0..bytes.len() {
+            check_rejected(&bytes[..len], &format!("{name} cut to {len}"));
+        }
+    }
+}
+
+#[test]
+fn every_bit_flip_is_an_error() {
+    for (name, bytes) in small_references() {
+        let mut copy = bytes.clone();
+        for bit in 0..bytes.len() * 8 {
+            copy[bit / 8] ^= 1 << (bit % 8);
+            check_rejected(&copy, &format!("{name} with bit {bit} flipped"));
+            copy[bit / 8] ^= 1 << (bit % 8);
+        }
+    }
+}
+
+/// A reader that counts the bytes it hands out and fails the test if asked for more than its
+/// input: the stream reader must size its buffer by what arrives, not by what a header claims.
+struct Counting<'a> {
+    data: &'a [u8],
+    largest_request: usize,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.largest_request = self.largest_request.max(buf.len());
+        self.data.read(buf)
+    }
+}
+
+#[test]
+fn a_four_gib_length_is_refused_without_allocating_it() {
+    let mut bytes = reference_bytes("sidecars");
+    // The TRAK chunk at 16 claims u32::MAX bytes of payload.
+    bytes[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
+    let file = ContainerRef::parse(&bytes).unwrap();
+    let err = file.chunks().next().unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Truncated {
+                tag: Tag::TRAK,
+                offset: 16,
+                len: u32::MAX,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "chunk TRAK at offset 16: payload length 4294967295 plus its 4-byte crc exceeds the {} bytes left before the file crc",
+            bytes.len() - 16 - 12 - 4
+        )
+    );
+
+    // The streaming reader, with no cap, reads what arrives and then reports the truncation;
+    // its buffer holds at most the input.
+    let opts = ParseOptions {
+        limits: h4mk_format::Limits::none(),
+        ..ParseOptions::default()
+    };
+    let mut input = Counting {
+        data: &bytes,
+        largest_request: 0,
+    };
+    let mut reader = ChunkReader::new(&mut input, opts).unwrap();
+    let mut buf = Vec::new();
+    let err = reader.next_chunk(&mut buf).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Truncated {
+                tag: Tag::TRAK,
+                offset: 16,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        buf.capacity() <= 2 * bytes.len().max(64),
+        "buffer grew to {}",
+        buf.capacity()
+    );
+
+    // With the default cap, the stream reader refuses before reading anything.
+    let mut reader = ChunkReader::new(&bytes[..], ParseOptions::default()).unwrap();
+    let err = reader.next_chunk(&mut Vec::new()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Limit {
+                tag: Tag::TRAK,
+                offset: 16,
+                value: 0xffff_ffff,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_empty_file_and_a_bare_header_are_errors() {
+    check_rejected(b"", "empty");
+    check_rejected(b"H4MK\x01\0\0\0\0\0\0\0\0\0\0\0", "header only");
+    // A header and a footer with no chunks is a valid, empty container.
+    let mut empty = b"H4MK\x01\0\0\0\0\0\0\0\0\0\0\0".to_vec();
+    let crc = h4mk_format::crc::crc32(&empty);
+    empty.extend_from_slice(&crc.to_le_bytes());
+    assert!(matches!(first_errors(&empty), (None, None)));
+}

@@ -1,0 +1,42 @@
+//! Integration tests of the chunk layer against the reference fixtures and damaged copies.
+#![allow(clippy::unwrap_used)] // Tests and benches fail loudly on purpose.
+
+mod damage;
+mod reference;
+mod stream;
+
+use std::path::PathBuf;
+
+/// The workspace's `fixtures/` folder.
+pub(crate) fn fixtures_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"))
+}
+
+/// Names of the reference fixtures (`fixtures/reference/NAME.h4mk`).
+pub(crate) const REFERENCE: [&str; 6] = [
+    "bframes",
+    "demo",
+    "sidecars",
+    "single_track_linear",
+    "three_tracks_2000",
+    "unicode_and_empty_track",
+];
+
+pub(crate) fn reference_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(
+        fixtures_dir()
+            .join("reference")
+            .join(format!("{name}.h4mk")),
+    )
+    .unwrap()
+}
+
+pub(crate) fn reference_expect(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(
+        fixtures_dir()
+            .join("reference")
+            .join(format!("{name}.expect.json")),
+    )
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}

@@ -1,5 +1,5 @@
 //! Throughput of the chunk layer next to raw crc32fast over the same bytes.
-#![allow(clippy::unwrap_used)] // Tests and benches fail loudly on purpose.
+#![allow(clippy::unwrap_used, missing_docs)] // Benches fail loudly; criterion generates undocumented items.
 //!
 //! `cargo bench -p h4mk-format --bench container`; docs/PERFORMANCE.md reports the ratios.
 

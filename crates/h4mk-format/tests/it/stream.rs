@@ -28,11 +28,11 @@ impl Read for ShortReads<'_> {
     }
 }
 
-/// What a walk saw: each chunk's (offset, tag, flags, payload) or the error's text.
-fn stream_walk(
-    input: impl Read,
-    opts: ParseOptions,
-) -> Vec<Result<(u64, String, u32, Vec<u8>), String>> {
+/// What a walk saw.
+type Walk = Vec<Result<(u64, String, u32, Vec<u8>), String>>;
+
+/// Walks a stream: each chunk's (offset, tag, flags, payload) or the error's text.
+fn stream_walk(input: impl Read, opts: ParseOptions) -> Walk {
     let mut out = Vec::new();
     let mut reader = match ChunkReader::new(input, opts) {
         Ok(r) => r,
@@ -54,7 +54,7 @@ fn stream_walk(
     }
 }
 
-fn slice_walk(data: &[u8], opts: ParseOptions) -> Vec<Result<(u64, String, u32, Vec<u8>), String>> {
+fn slice_walk(data: &[u8], opts: ParseOptions) -> Walk {
     match ContainerRef::parse_with(data, &opts) {
         Ok(file) => file
             .chunks()

@@ -108,6 +108,13 @@ fn x_pow_8n(n: u64) -> u32 {
     result
 }
 
+/// The CRC-32 of any byte run followed by its own CRC (little-endian): the CRC-32 residue.
+///
+/// A chunk is intact exactly when the CRC of its header, payload and stored CRC together is
+/// this value, so readers hash each chunk once, stored CRC included, and fold the result into
+/// the file CRC as it is.
+pub const RESIDUE: u32 = 0x2144_DF1C;
+
 /// The CRC-32 of `data`.
 pub fn crc32(data: &[u8]) -> u32 {
     crc32fast::hash(data)
@@ -203,6 +210,16 @@ mod tests {
         {
             check_combine(&bytes(i as u32, 37), &bytes(i as u32 + 100, len));
             check_combine(&[], &bytes(i as u32 + 200, len));
+        }
+    }
+
+    #[test]
+    fn a_run_followed_by_its_crc_has_the_residue() {
+        for len in [0usize, 1, 12, 100, 5000] {
+            let mut data = bytes(len as u32, len);
+            let crc = crc32(&data);
+            data.extend_from_slice(&crc.to_le_bytes());
+            assert_eq!(crc32(&data), RESIDUE);
         }
     }
 

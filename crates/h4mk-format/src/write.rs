@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use crate::chunk::{CHUNK_HEADER_LEN, ChunkHeader};
-use crate::crc::{RunningCrc, crc32};
+use crate::chunk::{CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader};
+use crate::crc::{RESIDUE, RunningCrc, crc32};
 use crate::error::{Error, Result};
 use crate::header::{FileHeader, HEADER_LEN};
 use crate::tag::Tag;
@@ -98,9 +98,9 @@ impl<W: Write> Writer<W> {
             self.inner.flush()?;
         }
         self.poisoned = false;
-        let framed = CHUNK_HEADER_LEN as u64 + u64::from(len);
-        self.file_crc.append(chunk_crc.value(), framed);
-        self.file_crc.update(&crc);
+        // Header, payload and CRC together hash to the residue, whatever the payload.
+        let framed = (CHUNK_HEADER_LEN + CHUNK_CRC_LEN) as u64 + u64::from(len);
+        self.file_crc.append(RESIDUE, framed);
         self.position = ChunkHeader {
             offset,
             tag,

@@ -1,7 +1,7 @@
 //! Zero-copy reading of a container held in memory (docs/FORMAT.md §1).
 
 use crate::chunk::{CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader, ChunkRef, FOOTER_LEN};
-use crate::crc::{RunningCrc, crc32};
+use crate::crc::{RESIDUE, RunningCrc, crc32};
 use crate::error::{Error, Result};
 use crate::header::{FileHeader, HEADER_LEN};
 use crate::limits::Limits;
@@ -197,7 +197,7 @@ impl<'a> Chunks<'a> {
             }
             return Ok(None);
         }
-        let (chunk, framed) = match frame(self.data, self.pos, self.end, &self.opts.limits) {
+        let (header, framed) = match frame(self.data, self.pos, self.end, &self.opts.limits) {
             Ok(found) => found,
             Err(e) => {
                 self.done = true;
@@ -205,17 +205,22 @@ impl<'a> Chunks<'a> {
                 return Err(e);
             }
         };
-        self.pos = chunk.end_offset();
+        self.pos = header.end_offset();
         if self.file_crc.is_some() || self.opts.compares_crc() {
-            let computed = crc32(framed);
+            // One pass over header, payload and stored CRC: the residue says it is intact.
+            let whole = crc32(framed);
             if let Some(run) = &mut self.file_crc {
-                run.append(computed, framed.len() as u64);
-                run.update(&chunk.crc.to_le_bytes());
+                run.append(whole, framed.len() as u64);
             }
-            if self.opts.compares_crc() && computed != chunk.crc {
+            if self.opts.compares_crc() && whole != RESIDUE {
                 if self.opts.mode == Mode::Strict {
                     self.done = true;
                 }
+                let chunk = chunk_ref(&header, framed);
+                let covered = framed
+                    .get(..framed.len() - CHUNK_CRC_LEN)
+                    .unwrap_or_default();
+                let computed = crc32(covered);
                 return Err(Error::ChunkCrc {
                     tag: chunk.tag,
                     offset: chunk.offset,
@@ -224,6 +229,7 @@ impl<'a> Chunks<'a> {
                 });
             }
         }
+        let chunk = chunk_ref(&header, framed);
         Ok(Some(chunk))
     }
 
@@ -257,13 +263,13 @@ fn read_u32(data: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Frames the chunk at `offset`: checks it fits before `end` (the footer) and returns it with
-/// its header-and-payload bytes (what its CRC covers).
+/// all its bytes (header, payload and stored CRC).
 fn frame<'a>(
     data: &'a [u8],
     offset: u64,
     end: u64,
     limits: &Limits,
-) -> Result<(ChunkRef<'a>, &'a [u8])> {
+) -> Result<(ChunkHeader, &'a [u8])> {
     let remaining = end.saturating_sub(offset);
     if remaining < CHUNK_HEADER_LEN as u64 {
         return Err(Error::TruncatedChunkHeader { offset, remaining });
@@ -292,20 +298,24 @@ fn frame<'a>(
     }
     let payload_end = start + CHUNK_HEADER_LEN + header.len as usize;
     let framed = data
-        .get(start..payload_end)
+        .get(start..payload_end + CHUNK_CRC_LEN)
         .ok_or_else(|| truncated(&header, remaining))?;
-    let payload = framed.get(CHUNK_HEADER_LEN..).unwrap_or_default();
-    let crc = read_u32(data, payload_end).ok_or_else(|| truncated(&header, remaining))?;
-    Ok((
-        ChunkRef {
-            offset,
-            tag: header.tag,
-            flags: header.flags,
-            payload,
-            crc,
-        },
-        framed,
-    ))
+    Ok((header, framed))
+}
+
+/// The chunk in `framed` (header, payload, stored CRC).
+///
+/// Call it after hashing `framed`: the stored CRC lies a payload away from the header, and
+/// reading it first costs a cache miss per chunk on a large file.
+fn chunk_ref<'a>(header: &ChunkHeader, framed: &'a [u8]) -> ChunkRef<'a> {
+    let crc_at = framed.len().saturating_sub(CHUNK_CRC_LEN);
+    ChunkRef {
+        offset: header.offset,
+        tag: header.tag,
+        flags: header.flags,
+        payload: framed.get(CHUNK_HEADER_LEN..crc_at).unwrap_or_default(),
+        crc: read_u32(framed, crc_at).unwrap_or(0),
+    }
 }
 
 fn truncated(header: &ChunkHeader, remaining: u64) -> Error {

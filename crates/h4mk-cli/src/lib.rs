@@ -1,1 +1,61 @@
-//! The h4mk command as a library.
+//! The `h4mk` command as a library: [`run`] parses arguments, runs one command and writes to
+//! the output and error streams it is handed, so tests call it in-process.
+//!
+//! This is the top layer: it depends on every other `h4mk-*` crate and is the only one that
+//! touches the file system (memory-mapped inputs in [`input`], atomic outputs in [`output`]).
+//!
+//! ```
+//! let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/demo.h4mk");
+//! let (mut out, mut err) = (Vec::new(), Vec::new());
+//! let code = h4mk_cli::run(["h4mk", "verify", demo], &mut out, &mut err);
+//! assert_eq!(code, std::process::ExitCode::SUCCESS);
+//! assert!(String::from_utf8(out)?.contains("ok"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod cmd;
+pub mod input;
+pub mod output;
+pub mod report;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit status for a file that is damaged or fails a check.
+pub const EXIT_DAMAGED: u8 = 1;
+/// Exit status for bad usage.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "h4mk", version, about = "Inspect, check, build and decode H4MK multi-track containers")]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+/// Runs the command line `args` (program name first), writing results to `out` and messages to
+/// `err`; returns the process exit status.
+pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = if e.use_stderr() { write!(err, "{e}") } else { write!(out, "{e}") };
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command.run(out, err) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(err, "h4mk: error: {e:#}");
+            ExitCode::from(EXIT_DAMAGED)
+        }
+    }
+}

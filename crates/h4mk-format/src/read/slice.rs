@@ -138,6 +138,11 @@ impl<'a> ContainerRef<'a> {
     /// Checks every chunk CRC and the file CRC in one pass over the bytes, reporting every
     /// problem rather than stopping at the first.
     pub fn verify(&self) -> Verification {
+        self.verify_with_progress(&mut |_| {})
+    }
+
+    /// [`ContainerRef::verify`], calling `progress` with the offset reached after each chunk.
+    pub fn verify_with_progress(&self, progress: &mut dyn FnMut(u64)) -> Verification {
         let mut walk = ContainerRef {
             opts: ParseOptions {
                 mode: Mode::Lenient,
@@ -150,7 +155,9 @@ impl<'a> ContainerRef<'a> {
         let mut intact_chunks = 0;
         let mut errors = Vec::new();
         loop {
-            match walk.next_chunk() {
+            let step = walk.next_chunk();
+            progress(walk.offset());
+            match step {
                 Ok(Some(_)) => intact_chunks += 1,
                 Ok(None) => break,
                 Err(e) => errors.push(e),

@@ -1,0 +1,86 @@
+//! Input files: memory-mapped so opening costs nothing whatever the size, or read from
+//! standard input when the path is `-`.
+//!
+//! This module holds the workspace's one `unsafe` block.
+
+use std::fs::File;
+use std::io::Read;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// The bytes of an input file.
+#[derive(Debug)]
+pub struct Input {
+    path: PathBuf,
+    bytes: Bytes,
+}
+
+#[derive(Debug)]
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Input {
+    /// Maps the file at `path`, or reads all of standard input for `-`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let bytes = if path.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin().lock().read_to_end(&mut buf).context("reading standard input")?;
+            Bytes::Owned(buf)
+        } else {
+            let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let len = file.metadata().with_context(|| format!("reading the size of {}", path.display()))?.len();
+            if len == 0 {
+                // Mapping an empty file fails on some systems; there is nothing to map.
+                Bytes::Owned(Vec::new())
+            } else {
+                Bytes::Mapped(map(&file).with_context(|| format!("mapping {}", path.display()))?)
+            }
+        };
+        Ok(Input { path: path.to_owned(), bytes })
+    }
+
+    /// The path as given (`-` for standard input).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file name for messages: never an absolute path.
+    pub fn name(&self) -> String {
+        display_name(&self.path)
+    }
+}
+
+impl Deref for Input {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.bytes {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// A path's file name, for messages and reports.
+pub fn display_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Maps a file read-only.
+///
+/// SAFETY: a mapping is undefined behaviour in Rust's model if another process truncates or
+/// rewrites the file while it is mapped. h4mk maps only files it was asked to read, never writes
+/// to a file it has mapped (outputs go to a new temporary file renamed into place), and every
+/// read of the mapping goes through the same bounds-checked parsers as any byte slice. A file
+/// truncated under us can still end the process with SIGBUS, as with every tool that maps its
+/// input (ripgrep, the `object` crate's users); that is the accepted trade for opening a 1 GiB
+/// file in microseconds.
+#[allow(unsafe_code)]
+fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: see the function documentation.
+    unsafe { memmap2::Mmap::map(file) }
+}

@@ -1,0 +1,318 @@
+//! Recovery of the intact chunks of a damaged file, with the CRC as the only judge.
+//!
+//! The readers in [`crate::ContainerRef`] and [`crate::ChunkReader`] stop for good after an
+//! error that loses the framing (docs/RELIABILITY.md, "fuse after framing errors"): past a bad
+//! length field nothing tells where the next chunk starts. This module is the deliberate,
+//! separate way to look further. [`scan`] tries to frame a chunk at every byte position, keeps
+//! a candidate only when its bytes (header, payload and stored CRC) hash to the CRC-32 residue
+//! ([`crate::crc::RESIDUE`]), and otherwise moves on by one byte. It reports every intact chunk
+//! it found, with its offset, and every byte range it had to skip.
+//!
+//! - Tags are not judged: a chunk with a tag this crate does not know is kept, since the format
+//!   says unknown tags are skipped, not refused (docs/FORMAT.md §1.2).
+//! - A file whose header is intact is scanned from the end of the header; one without it (bad
+//!   magic, or a bare run of chunks) from offset 0. A missing or damaged footer costs nothing.
+//! - The CRC is always compared, in fuzzing builds too: here it is what frames a chunk.
+//!
+//! Cost: one CRC pass over the input builds a table of CRCs at every 64th byte (the table holds
+//! `len / 16` bytes); after that, checking a candidate costs at most 126 byte steps of CRC and
+//! one CRC "combine" (a few dozen multiplications for a multi-gigabyte input), whatever its
+//! declared length. A candidate whose declared length runs past the end of the input costs
+//! nothing. So the worst case is linear: `len` candidates of bounded cost each.
+//!
+//! Limits: a random run of bytes passes the CRC check with probability 2^-32 per candidate, so
+//! on damaged input a false chunk is possible, though rare; and the scan cannot tell a chunk
+//! stored inside another chunk's payload (a container inside a NOTE, say) from a top-level one
+//! once the outer chunk is damaged.
+
+use std::fmt;
+
+use crate::chunk::{CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader, ChunkRef, FOOTER_LEN};
+use crate::crc::{RESIDUE, RunningCrc, combine};
+use crate::header::{FileHeader, HEADER_LEN};
+
+/// Scans `data` for intact chunks and collects what it found.
+///
+/// ```
+/// use h4mk_format::{FileHeader, Tag, Writer, WriterOptions, resync};
+///
+/// let mut w = Writer::new(Vec::new(), &FileHeader::default(), WriterOptions::default())?;
+/// w.write_chunk(Tag::NOTE, 0, b"first")?;
+/// let second = w.write_chunk(Tag::NOTE, 0, b"second")?;
+/// w.write_chunk(Tag::NOTE, 0, b"third")?;
+/// let mut bytes = w.finish()?;
+/// bytes[second as usize + 14] ^= 0x20; // damage the second payload
+///
+/// let found = resync::scan(&bytes);
+/// let payloads: Vec<&[u8]> = found.chunks.iter().map(|c| c.payload).collect();
+/// assert_eq!(payloads, [&b"first"[..], &b"third"[..]]);
+/// assert_eq!(found.skipped, [resync::Skipped { offset: second, len: 12 + 6 + 4 }]);
+/// assert!(found.header.is_some());
+/// # Ok::<(), h4mk_format::Error>(())
+/// ```
+pub fn scan(data: &[u8]) -> Recovery<'_> {
+    let mut scanner = Scanner::new(data);
+    let mut chunks = Vec::new();
+    let mut skipped = Vec::new();
+    for found in &mut scanner {
+        match found {
+            Found::Chunk(c) => chunks.push(c),
+            Found::Skipped(s) => skipped.push(s),
+        }
+    }
+    Recovery {
+        header: scanner.header,
+        chunks,
+        skipped,
+        footer: scanner.footer,
+        candidates: scanner.candidates,
+    }
+}
+
+/// What [`scan`] found.
+#[derive(Clone, Debug)]
+pub struct Recovery<'a> {
+    /// The file header, when the input starts with the magic and holds 16 bytes.
+    pub header: Option<FileHeader>,
+    /// Every intact chunk, in file order.
+    pub chunks: Vec<ChunkRef<'a>>,
+    /// Every byte range that is neither header, intact chunk nor footer, in file order.
+    pub skipped: Vec<Skipped>,
+    /// The footer, when the input ends with exactly four bytes right after an intact chunk (or
+    /// right after the header).
+    pub footer: Option<Footer>,
+    /// How many candidates were framed and had their CRC checked.
+    pub candidates: u64,
+}
+
+impl Recovery<'_> {
+    /// True when nothing was skipped and the footer is there and matches: the file is intact.
+    pub fn is_intact(&self) -> bool {
+        self.header.is_some()
+            && self.skipped.is_empty()
+            && self.footer.is_some_and(|f| f.is_intact())
+    }
+}
+
+/// A run of bytes the scan could not account for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// Offset of the first skipped byte.
+    pub offset: u64,
+    /// Number of bytes skipped.
+    pub len: u64,
+}
+
+/// The 4-byte file CRC found at the end of the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footer {
+    /// Offset of the footer.
+    pub offset: u64,
+    /// The CRC stored in it.
+    pub stored: u32,
+    /// The CRC of every byte before it.
+    pub computed: u32,
+}
+
+impl Footer {
+    /// True when the stored file CRC matches the bytes before it.
+    pub fn is_intact(&self) -> bool {
+        self.stored == self.computed
+    }
+}
+
+/// One finding of a [`Scanner`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found<'a> {
+    /// An intact chunk.
+    Chunk(ChunkRef<'a>),
+    /// A run of bytes that holds no intact chunk, reported before the chunk that ends it.
+    Skipped(Skipped),
+}
+
+/// The scan as an iterator: yields intact chunks and skipped ranges in file order, holding
+/// only the CRC table in memory.
+///
+/// After the last item, [`Scanner::header`] and [`Scanner::footer`] tell what framed the scan.
+pub struct Scanner<'a> {
+    data: &'a [u8],
+    /// CRC of `data[..CHECKPOINT * k]` for every k.
+    checkpoints: Vec<u32>,
+    pos: usize,
+    skip_start: Option<usize>,
+    pending: Option<ChunkRef<'a>>,
+    header: Option<FileHeader>,
+    footer: Option<Footer>,
+    candidates: u64,
+    done: bool,
+}
+
+/// Distance between two CRC checkpoints.
+const CHECKPOINT: usize = 64;
+/// The smallest chunk: a header, no payload, a CRC.
+const MIN_CHUNK: usize = CHUNK_HEADER_LEN + CHUNK_CRC_LEN;
+
+impl<'a> Scanner<'a> {
+    /// Prepares a scan of `data`: reads the header if there is one, and hashes the input once.
+    pub fn new(data: &'a [u8]) -> Self {
+        let header = FileHeader::parse(data).ok();
+        let mut checkpoints = Vec::with_capacity(data.len() / CHECKPOINT + 1);
+        let mut run = RunningCrc::default();
+        checkpoints.push(run.value());
+        for block in data.chunks_exact(CHECKPOINT) {
+            run.update(block);
+            checkpoints.push(run.value());
+        }
+        Scanner {
+            data,
+            checkpoints,
+            pos: if header.is_some() { HEADER_LEN } else { 0 },
+            skip_start: None,
+            pending: None,
+            header,
+            footer: None,
+            candidates: 0,
+            done: false,
+        }
+    }
+
+    /// The file header, when the input starts with one.
+    pub fn header(&self) -> Option<&FileHeader> {
+        self.header.as_ref()
+    }
+
+    /// The footer, once the scan has reached the end and found one.
+    pub fn footer(&self) -> Option<&Footer> {
+        self.footer.as_ref()
+    }
+
+    /// How many candidates have been framed and had their CRC checked so far.
+    pub fn candidates(&self) -> u64 {
+        self.candidates
+    }
+
+    /// The CRC of `data[..end]`, from the checkpoint below `end` and at most 63 more bytes.
+    fn crc_upto(&self, end: usize) -> u32 {
+        let k = end / CHECKPOINT;
+        let mut h = crc32fast::Hasher::new_with_initial(self.checkpoints.get(k).copied().unwrap_or(0));
+        h.update(self.data.get(k * CHECKPOINT..end).unwrap_or_default());
+        h.finalize()
+    }
+
+    /// The intact chunk starting at `at`, if there is one.
+    fn chunk_at(&mut self, at: usize) -> Option<ChunkRef<'a>> {
+        let rest = self.data.get(at..)?;
+        let head: [u8; CHUNK_HEADER_LEN] = rest.get(..CHUNK_HEADER_LEN)?.try_into().ok()?;
+        let header = ChunkHeader::parse(at as u64, head);
+        // `rest.len()` bounds the candidate: a length past the end is rejected unhashed.
+        let room = (rest.len() - CHUNK_HEADER_LEN).checked_sub(CHUNK_CRC_LEN)?;
+        let len = usize::try_from(header.len).ok().filter(|&l| l <= room)?;
+        let size = MIN_CHUNK + len;
+        self.candidates += 1;
+        // The candidate is intact when its bytes hash to the residue, that is when
+        // crc(data[..at + size]) = combine(crc(data[..at]), RESIDUE, size).
+        let expected = combine(self.crc_upto(at), RESIDUE, size as u64);
+        if self.crc_upto(at + size) != expected {
+            return None;
+        }
+        let payload = rest.get(CHUNK_HEADER_LEN..CHUNK_HEADER_LEN + len)?;
+        let crc = rest.get(CHUNK_HEADER_LEN + len..size)?;
+        Some(ChunkRef {
+            offset: header.offset,
+            tag: header.tag,
+            flags: header.flags,
+            payload,
+            crc: u32::from_le_bytes(crc.try_into().ok()?),
+        })
+    }
+
+    /// Called once no chunk can fit any more: classifies the bytes left.
+    fn finish(&mut self) -> Option<Found<'a>> {
+        self.done = true;
+        let len = self.data.len();
+        let tail = len.saturating_sub(self.pos);
+        if self.skip_start.is_none() && tail == FOOTER_LEN {
+            let stored = self.data.get(self.pos..).and_then(|b| b.try_into().ok())?;
+            self.footer = Some(Footer {
+                offset: self.pos as u64,
+                stored: u32::from_le_bytes(stored),
+                computed: self.crc_upto(self.pos),
+            });
+            return None;
+        }
+        let start = self.skip_start.take().unwrap_or(self.pos);
+        self.pos = len;
+        (start < len).then_some(Found::Skipped(Skipped {
+            offset: start as u64,
+            len: (len - start) as u64,
+        }))
+    }
+}
+
+impl<'a> Iterator for Scanner<'a> {
+    type Item = Found<'a>;
+
+    fn next(&mut self) -> Option<Found<'a>> {
+        if let Some(chunk) = self.pending.take() {
+            return Some(Found::Chunk(chunk));
+        }
+        if self.done {
+            return None;
+        }
+        while self.data.len().saturating_sub(self.pos) >= MIN_CHUNK {
+            let at = self.pos;
+            let Some(chunk) = self.chunk_at(at) else {
+                self.skip_start.get_or_insert(at);
+                self.pos = at + 1;
+                continue;
+            };
+            self.pos = at + MIN_CHUNK + chunk.payload.len();
+            return Some(match self.skip_start.take() {
+                Some(start) => {
+                    self.pending = Some(chunk);
+                    Found::Skipped(Skipped {
+                        offset: start as u64,
+                        len: (at - start) as u64,
+                    })
+                }
+                None => Found::Chunk(chunk),
+            });
+        }
+        self.finish()
+    }
+}
+
+impl fmt::Debug for Scanner<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scanner")
+            .field("len", &self.data.len())
+            .field("pos", &self.pos)
+            .field("candidates", &self.candidates)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crc::crc32;
+
+    #[test]
+    fn crc_upto_matches_a_direct_hash_at_every_length() {
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + i / 3) as u8).collect();
+        let s = Scanner::new(&data);
+        for end in 0..=data.len() {
+            assert_eq!(s.crc_upto(end), crc32(&data[..end]), "end {end}");
+        }
+    }
+
+    #[test]
+    fn tiny_inputs_are_all_skipped_or_empty() {
+        assert_eq!(scan(b"").skipped, []);
+        assert_eq!(scan(b"H4MK").skipped, [Skipped { offset: 0, len: 4 }]);
+        let r = scan(b"H4MK\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        assert!(r.header.is_some());
+        assert_eq!(r.skipped, [Skipped { offset: 16, len: 3 }]);
+        assert!(r.footer.is_none());
+    }
+}

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // Tests and benches fail loudly on purpose.
 
 mod damage;
+mod fixtures;
 mod reference;
 mod stream;
 

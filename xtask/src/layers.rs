@@ -1,10 +1,12 @@
 //! `cargo xtask layers`: no `h4mk-*` crate depends on one of equal or higher rank.
 //!
 //! The ranks are format(0) ← gop(1) ← mt(2) ← adapters(3) ← cli(4): a crate may skip a level but
-//! never point up or sideways. This holds for `[dependencies]`, `[build-dependencies]` and
+//! never point up. This holds for `[dependencies]`, `[build-dependencies]` and
 //! `[dev-dependencies]` alike (target-specific tables included), so even a test cannot reach
-//! upwards. Every directory under `crates/` must be a crate named after its directory, with a
-//! rank in [`RANKS`].
+//! upwards. The one exception is a crate listing itself in `[dev-dependencies]`, the cargo idiom
+//! for turning on one of its own features in its tests and benches: that points nowhere.
+//! Every directory under `crates/` must be a crate named after its directory, with a rank in
+//! [`RANKS`].
 
 use std::fs;
 use std::path::Path;
@@ -99,6 +101,9 @@ fn problems(workspace: &Table, crates: &[(String, Table)]) -> (usize, Vec<String
         for (kind, key, spec) in dependencies(manifest) {
             let dep = real_name(key, spec, ws_deps);
             if !dep.starts_with("h4mk-") {
+                continue;
+            }
+            if dep == name && kind.ends_with("dev-dependencies") {
                 continue;
             }
             edges += 1;
@@ -196,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn upward_and_sideways_dependencies_fail_in_every_table() {
+    fn upward_dependencies_fail_in_every_table() {
         check(
             WS,
             &[
@@ -206,7 +211,7 @@ mod tests {
                 ),
                 (
                     "h4mk-mt",
-                    "[package]\nname = \"h4mk-mt\"\n[dev-dependencies]\nh4mk-mt = { path = \".\" }",
+                    "[package]\nname = \"h4mk-mt\"\n[dev-dependencies]\nh4mk-cli = { path = \"../h4mk-cli\" }",
                 ),
                 (
                     "h4mk-adapters",
@@ -223,6 +228,24 @@ mod tests {
                 "[build-dependencies]",
                 "[target.cfg(unix).dependencies]",
             ],
+        );
+    }
+
+    #[test]
+    fn a_crate_may_list_itself_only_as_a_dev_dependency() {
+        check(
+            WS,
+            &[
+                (
+                    "h4mk-gop",
+                    "[package]\nname = \"h4mk-gop\"\n[dev-dependencies]\nh4mk-gop = { path = \".\", features = [\"x\"] }",
+                ),
+                (
+                    "h4mk-mt",
+                    "[package]\nname = \"h4mk-mt\"\n[build-dependencies]\nh4mk-mt = { path = \".\" }",
+                ),
+            ],
+            &["h4mk-mt (rank 2) lists h4mk-mt (rank 2) in [build-dependencies]"],
         );
     }
 

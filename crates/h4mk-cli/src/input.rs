@@ -28,11 +28,17 @@ impl Input {
     pub fn open(path: &Path) -> Result<Self> {
         let bytes = if path.as_os_str() == "-" {
             let mut buf = Vec::new();
-            std::io::stdin().lock().read_to_end(&mut buf).context("reading standard input")?;
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .context("reading standard input")?;
             Bytes::Owned(buf)
         } else {
             let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-            let len = file.metadata().with_context(|| format!("reading the size of {}", path.display()))?.len();
+            let len = file
+                .metadata()
+                .with_context(|| format!("reading the size of {}", path.display()))?
+                .len();
             if len == 0 {
                 // Mapping an empty file fails on some systems; there is nothing to map.
                 Bytes::Owned(Vec::new())
@@ -40,7 +46,10 @@ impl Input {
                 Bytes::Mapped(map(&file).with_context(|| format!("mapping {}", path.display()))?)
             }
         };
-        Ok(Input { path: path.to_owned(), bytes })
+        Ok(Input {
+            path: path.to_owned(),
+            bytes,
+        })
     }
 
     /// The path as given (`-` for standard input).
@@ -67,7 +76,10 @@ impl Deref for Input {
 
 /// A path's file name, for messages and reports.
 pub fn display_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Maps a file read-only.

@@ -30,7 +30,11 @@ pub const EXIT_DAMAGED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "h4mk", version, about = "Inspect, check, build and decode H4MK multi-track containers")]
+#[command(
+    name = "h4mk",
+    version,
+    about = "Inspect, check, build and decode H4MK multi-track containers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
@@ -47,7 +51,11 @@ where
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
-            let _ = if e.use_stderr() { write!(err, "{e}") } else { write!(out, "{e}") };
+            let _ = if e.use_stderr() {
+                write!(err, "{e}")
+            } else {
+                write!(out, "{e}")
+            };
             return ExitCode::from(code);
         }
     };

@@ -32,7 +32,11 @@ impl Write for SyncOnFlush {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()?;
-        if self.sync { self.file.sync_data() } else { Ok(()) }
+        if self.sync {
+            self.file.sync_data()
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -43,8 +47,14 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
-        let name = target.file_name().with_context(|| format!("{} is not a file path", target.display()))?;
-        let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+        let name = target
+            .file_name()
+            .with_context(|| format!("{} is not a file path", target.display()))?;
+        let temp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
         let file = File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
         Ok(AtomicFile {
             target: target.to_owned(),
@@ -63,7 +73,11 @@ impl AtomicFile {
     pub fn commit(mut self) -> Result<()> {
         let context = || format!("writing {}", self.target.display());
         self.writer.flush().with_context(context)?;
-        self.writer.get_ref().file.sync_all().with_context(context)?;
+        self.writer
+            .get_ref()
+            .file
+            .sync_all()
+            .with_context(context)?;
         fs::rename(&self.temp, &self.target).with_context(context)?;
         self.committed = true;
         Ok(())

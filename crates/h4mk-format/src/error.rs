@@ -14,7 +14,7 @@ pub enum Error {
     #[error("i/o error")]
     Io(#[from] std::io::Error),
     /// The first four bytes are not `H4MK`.
-    #[error("not an H4MK file: offset 0 holds {found:02x?}, not the magic `H4MK`")]
+    #[error("not an H4MK file: offset 0 holds `{}`, not the magic `H4MK`", Tag(*found))]
     BadMagic {
         /// The four bytes found at offset 0.
         found: [u8; 4],

@@ -20,7 +20,9 @@ const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 /// reported and the check goes on where the framing allows. Exits 0 only for a file that is
 /// entirely sound.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  h4mk verify song.h4mk\n  h4mk verify --lenient --json damaged.h4mk")]
+#[command(
+    after_help = "Examples:\n  h4mk verify song.h4mk\n  h4mk verify --lenient --json damaged.h4mk"
+)]
 pub(crate) struct Args {
     /// The container to check (`-` for standard input).
     file: PathBuf,
@@ -43,12 +45,26 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
             writeln!(out, "{}: {}", report.file, p.message)?;
         }
         if report.ok {
-            writeln!(out, "{}: ok ({} chunks, {} bytes)", report.file, report.intact_chunks, report.size)?;
+            writeln!(
+                out,
+                "{}: ok ({} chunks, {} bytes)",
+                report.file, report.intact_chunks, report.size
+            )?;
         } else {
-            writeln!(out, "{}: damaged ({} problems)", report.file, report.problems.len())?;
+            let n = report.problems.len();
+            writeln!(
+                out,
+                "{}: damaged ({n} problem{})",
+                report.file,
+                if n == 1 { "" } else { "s" }
+            )?;
         }
     }
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_DAMAGED) })
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DAMAGED)
+    })
 }
 
 fn verify(input: &Input, lenient: bool) -> VerifyReport {
@@ -82,13 +98,18 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
     report.stored_file_crc = Some(v.stored_file_crc);
     report.computed_file_crc = v.computed_file_crc;
     let keep = if lenient { v.errors.len() } else { 1 };
-    report.problems.extend(v.errors.iter().take(keep).map(problem));
+    report
+        .problems
+        .extend(v.errors.iter().take(keep).map(problem));
     report.ok = report.problems.is_empty();
     report
 }
 
 fn problem(e: &Error) -> Problem {
-    Problem { offset: e.offset(), message: e.to_string() }
+    Problem {
+        offset: e.offset(),
+        message: e.to_string(),
+    }
 }
 
 fn progress_bar(size: u64) -> Option<indicatif::ProgressBar> {

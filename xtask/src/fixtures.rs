@@ -1,7 +1,7 @@
 //! Fixtures: every file under `fixtures/` comes from a generator here, never from a hand edit.
 //!
 //! `cargo xtask fixtures` writes them, together with `fixtures/MANIFEST.txt` (one
-//! `<path> <len> <crc32 hex>` line per file, sorted, so binary changes show up as a readable
+//! `<path> <len> <sha256 hex>` line per file, sorted, so binary changes show up as a readable
 //! diff). `cargo xtask fixtures --check`, and the `fixtures_are_fresh` test, regenerate them in
 //! memory and compare bytes, and also fail on stray files that no generator produced.
 //!
@@ -18,7 +18,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
-use h4mk_format::crc::crc32;
+use sha2::{Digest, Sha256};
 
 use crate::files_under;
 
@@ -73,17 +73,16 @@ pub(crate) fn all(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     Ok(files)
 }
 
-/// `<path> <len> <crc32 hex>` per file, sorted by path.
+/// `<path> <len> <sha256 hex>` per file, sorted by path.
 ///
-/// The CRC is of the whole file, as `crc32`-style tools compute it. Beware that every H4MK file
-/// whose footer is intact has the same whole-file CRC, 0x2144df1c (the CRC-32 residue of a
-/// message followed by its own CRC), so for those the length and the file's own git diff tell
-/// versions apart, not this column.
+/// Not a CRC: every H4MK file whose footer is intact has the same whole-file CRC-32, 0x2144df1c
+/// (the residue of a message followed by its own CRC), so a CRC column could not tell versions
+/// apart.
 fn manifest(files: &BTreeMap<String, Vec<u8>>) -> String {
     let mut out = String::new();
     for (path, bytes) in files {
         // Writing to a String cannot fail.
-        let _ = writeln!(out, "{path} {} {:08x}", bytes.len(), crc32(bytes));
+        let _ = writeln!(out, "{path} {} {:x}", bytes.len(), Sha256::digest(bytes));
     }
     out
 }

@@ -138,7 +138,7 @@ pub(crate) fn snapshots(root: &Path) -> Result<()> {
 }
 
 /// Runs `$CARGO args...` in `root` with `env` added, echoing it first.
-fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+pub(crate) fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     let line = command_line(args, env);
     println!("$ {line}");
     let program = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));

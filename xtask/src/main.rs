@@ -6,13 +6,15 @@
 //! - `tidy`: every `.rs` file opens with a `//!` doc, and none uses `should_panic`;
 //! - `snapshots`: rerun the snapshot tests with `INSTA_UPDATE=always`;
 //! - `ci`: every check CI runs, in order, stopping at the first failure;
-//! - `demo`: the end-to-end demo (not written yet).
+//! - `demo`: the end-to-end demo (not written yet);
+//! - `perf`: whole-process performance figures on generated large files; `crc32 FILE`, its baseline.
 //!
 //! Child processes run through `$CARGO` and are echoed before they start.
 
 mod ci;
 mod fixtures;
 mod layers;
+mod perf;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +48,13 @@ enum Task {
     Ci,
     /// The end-to-end demo (not written yet).
     Demo,
+    /// Whole-process performance figures on generated large files (see docs/PERFORMANCE.md).
+    Perf,
+    /// Prints the CRC-32 of a file read in 1 MiB pieces: the baseline `perf` compares with.
+    Crc32 {
+        /// The file to checksum.
+        file: PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
@@ -58,6 +67,8 @@ fn main() -> Result<()> {
         Task::Snapshots => ci::snapshots(&root),
         Task::Ci => ci::run(&root),
         Task::Demo => anyhow::bail!("not yet: `cargo xtask demo` is still to be written"),
+        Task::Perf => perf::run(&root),
+        Task::Crc32 { file } => perf::crc32(&file),
     }
 }
 

@@ -1,0 +1,266 @@
+//! `cargo xtask perf`: whole-process figures for docs/PERFORMANCE.md.
+//!
+//! Builds the release binaries, writes large containers under `target/perf/` (deterministic, so
+//! reruns compare like with like), and times whole processes with a warm page cache: each
+//! command runs once to warm up, then `RUNS` times, and the median counts. Criterion benches
+//! measure the same work in-process; this measures what a user waits for.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use h4mk_gop::BlockKind;
+use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
+
+use crate::ci::cargo;
+
+/// Timed runs per command, after one warm-up run.
+const RUNS: usize = 5;
+
+/// A container to generate: how many blocks, of what sizes, how often a keyframe.
+struct Shape {
+    name: &'static str,
+    blocks: u64,
+    min_len: u32,
+    max_len: u32,
+}
+
+const VERIFY_256MIB: Shape = Shape {
+    name: "verify_256mib",
+    blocks: 132_000,
+    min_len: 40,
+    max_len: 4000,
+};
+const BIG_1M: Shape = Shape {
+    name: "blocks_1m",
+    blocks: 1_000_000,
+    min_len: 40,
+    max_len: 2100,
+};
+const SMALL_1K: Shape = Shape {
+    name: "blocks_1k",
+    blocks: 1_000,
+    min_len: 40,
+    max_len: 2100,
+};
+
+/// Keyframe interval in blocks per track.
+const GOP: u64 = 25;
+/// Milliseconds between blocks of a track.
+const STEP_MS: u64 = 20;
+
+pub(crate) fn run(root: &Path) -> Result<()> {
+    cargo(
+        root,
+        &["build", "--release", "-p", "h4mk-cli", "-p", "xtask"],
+        &[],
+    )?;
+    let bin = root.join("target/release");
+    let dir = root.join("target/perf");
+    std::fs::create_dir_all(&dir)?;
+    let h4mk = bin.join("h4mk");
+    let xtask = bin.join("xtask");
+
+    let mut report = String::from("| measurement | median | figure |\n|---|---|---|\n");
+    let mut row = |what: &str, median: Duration, figure: String| {
+        let line = format!(
+            "| {what} | {:.1} ms | {figure} |\n",
+            median.as_secs_f64() * 1e3
+        );
+        print!("{line}");
+        report.push_str(&line);
+    };
+
+    // Verification against one CRC pass over the same file.
+    let (verify_file, verify_mux) = generate(&dir, &VERIFY_256MIB)?;
+    let size = std::fs::metadata(&verify_file)?.len();
+    let crc = time(&xtask, &["crc32", path_str(&verify_file)?])?;
+    let verify = time(&h4mk, &["verify", path_str(&verify_file)?])?;
+    row(
+        "one-pass crc32 of the 256 MiB file (xtask crc32)",
+        crc,
+        gib_per_s(size, crc),
+    );
+    row(
+        "h4mk verify, same file",
+        verify,
+        format!(
+            "{}, {:.2} of the crc32 process",
+            gib_per_s(size, verify),
+            crc.as_secs_f64() / verify.as_secs_f64()
+        ),
+    );
+
+    // Muxing into a file next to copying the same bytes.
+    let copy_target = dir.join("copy.h4mk");
+    let cp = time(
+        Path::new("cp"),
+        &[path_str(&verify_file)?, path_str(&copy_target)?],
+    )?;
+    row("cp of the 256 MiB file", cp, gib_per_s(size, cp));
+    row(
+        "muxing the same blocks into a file (in-process, incl. generating them)",
+        verify_mux,
+        format!(
+            "{}, {:.2} of cp",
+            gib_per_s(size, verify_mux),
+            cp.as_secs_f64() / verify_mux.as_secs_f64()
+        ),
+    );
+    let _ = std::fs::remove_file(&copy_target);
+
+    // Open + chain and list on 1,000,000 blocks next to 1,000.
+    let (big, _) = generate(&dir, &BIG_1M)?;
+    let (small, _) = generate(&dir, &SMALL_1K)?;
+    let big_t = (BIG_1M.blocks / 2 * STEP_MS - 7).to_string();
+    let small_t = (SMALL_1K.blocks / 2 * STEP_MS - 7).to_string();
+    let chain_big = time(
+        &h4mk,
+        &["chain", path_str(&big)?, "--track", "1", "--t-ms", &big_t],
+    )?;
+    let chain_small = time(
+        &h4mk,
+        &[
+            "chain",
+            path_str(&small)?,
+            "--track",
+            "1",
+            "--t-ms",
+            &small_t,
+        ],
+    )?;
+    let big_size = std::fs::metadata(&big)?.len();
+    row("h4mk chain, 1,000 blocks", chain_small, String::new());
+    row(
+        &format!(
+            "h4mk chain, 1,000,000 blocks ({:.2} GiB)",
+            big_size as f64 / f64::from(1 << 30)
+        ),
+        chain_big,
+        format!(
+            "{:.2}x the 1,000-block file",
+            chain_big.as_secs_f64() / chain_small.as_secs_f64()
+        ),
+    );
+    let list = time(&h4mk, &["list", path_str(&big)?])?;
+    row(
+        "h4mk list, 1,000,000 blocks (stdout to /dev/null)",
+        list,
+        format!(
+            "{:.2} M blocks/s",
+            BIG_1M.blocks as f64 / list.as_secs_f64() / 1e6
+        ),
+    );
+    std::fs::write(dir.join("report.md"), &report)?;
+    println!("written to {}", dir.join("report.md").display());
+    Ok(())
+}
+
+/// `cargo xtask crc32 FILE`: the baseline, one CRC pass over a file read in 1 MiB pieces.
+pub(crate) fn crc32(file: &Path) -> Result<()> {
+    let mut f = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut hasher = crc32fast::Hasher::new();
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+    }
+    println!("{:08x}", hasher.finalize());
+    Ok(())
+}
+
+/// Writes the container for `shape` (two tracks interleaved: 1 carries the blocks, 2 a
+/// keyframe a second) and returns its path and the time the muxing took.
+fn generate(dir: &Path, shape: &Shape) -> Result<(PathBuf, Duration)> {
+    let path = dir.join(format!("{}.h4mk", shape.name));
+    let started = Instant::now();
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let tracks = vec![track(1, "main", "audio"), track(2, "control", "control")];
+    let mut mux = Muxer::new(
+        BufWriter::with_capacity(1 << 20, file),
+        tracks,
+        &Sidecars::default(),
+        MuxOptions::default(),
+    )?;
+    let mut x = 0x2545_f491u32;
+    let mut payload = Vec::new();
+    for i in 0..shape.blocks {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let len = shape.min_len + x % (shape.max_len - shape.min_len + 1);
+        payload.clear();
+        payload.extend((0..len).map(|j| (j as u8).wrapping_add(x as u8)));
+        let ts = u32::try_from(i * STEP_MS)?;
+        let kind = if i % GOP == 0 {
+            BlockKind::Key
+        } else {
+            BlockKind::Predictive
+        };
+        mux.push(1, ts, kind, &payload)?;
+        if i % 50 == 0 {
+            mux.push(2, ts, BlockKind::Key, b"{}")?;
+        }
+    }
+    let (mut w, _) = mux.finish()?;
+    w.flush()?;
+    let took = started.elapsed();
+    println!(
+        "wrote {} ({} bytes) in {took:.2?}",
+        path.display(),
+        std::fs::metadata(&path)?.len()
+    );
+    Ok((path, took))
+}
+
+fn track(id: u16, name: &str, kind: &str) -> TrackSpec {
+    TrackSpec {
+        track_id: id,
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        codec: "h4core".to_owned(),
+        sample_rate: 0,
+        channels: 0,
+        note: String::new(),
+    }
+}
+
+/// Median wall time of `RUNS` runs of `program args`, after one warm-up; stdout discarded.
+fn time(program: &Path, args: &[&str]) -> Result<Duration> {
+    let mut times = Vec::with_capacity(RUNS);
+    for i in 0..=RUNS {
+        let started = Instant::now();
+        let status = Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("starting {}", program.display()))?;
+        let took = started.elapsed();
+        if !status.success() {
+            bail!("{} {} failed ({status})", program.display(), args.join(" "));
+        }
+        if i > 0 {
+            times.push(took);
+        }
+    }
+    times.sort();
+    Ok(times.get(RUNS / 2).copied().unwrap_or_default())
+}
+
+fn gib_per_s(bytes: u64, took: Duration) -> String {
+    format!(
+        "{:.2} GiB/s",
+        bytes as f64 / f64::from(1 << 30) / took.as_secs_f64()
+    )
+}
+
+fn path_str(p: &Path) -> Result<&str> {
+    p.to_str()
+        .with_context(|| format!("{} is not UTF-8", p.display()))
+}

@@ -1,0 +1,536 @@
+//! Writing a multi-track file as blocks arrive (docs/FORMAT.md §2, §6).
+//!
+//! The reference muxer collects every block, sorts them by (pts, track id) with a stable sort
+//! and writes them. [`Muxer`] writes the same bytes while holding back only the blocks whose
+//! place is not settled yet: per-track pts never decrease, so a track's last pts bounds all its
+//! future blocks, and a block can go out once every other unended track has a bound that sorts
+//! after it. Memory follows the tracks' skew and the index, not the file; a caller that hands
+//! over a whole track before the next one makes the muxer hold that whole track, exactly as the
+//! sort would have to.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::io::Write;
+
+use h4mk_format::{CHUNK_HEADER_LEN, FOOTER_LEN, FileHeader, Limits, Tag, Writer, WriterOptions};
+use h4mk_gop::{BlockKind, GopFlags, MAX_TIMESTAMP_MS};
+
+use crate::error::{Error, Result};
+use crate::index::{IndexBuilder, IndexLayout, write_index};
+use crate::router::route_header;
+use crate::sidecar::Sidecars;
+use crate::track::{TrackSpec, encode_track_list};
+
+/// Options for [`Muxer`]. The default writes exactly what the reference writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MuxOptions {
+    /// Flush the sink after every chunk ([`WriterOptions::flush_every_chunk`]), so a crash
+    /// loses at most the chunk being written; with a sink whose `flush` syncs, every complete
+    /// chunk is on disk.
+    pub sync: bool,
+    /// Write an XLOC locator before the file CRC (docs/FORMAT.md §6.3), so readers find the
+    /// index in O(1). The reference ignores it. Files that need an XSEK table get one anyway.
+    pub index_locator: bool,
+}
+
+/// What [`Muxer::finish`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MuxSummary {
+    /// Length of the file in bytes.
+    pub file_len: u64,
+    /// CORE chunks written.
+    pub blocks: u64,
+    /// Per track, in track-list order.
+    pub tracks: Vec<TrackSummary>,
+    /// Where the index chunks went.
+    pub index: IndexLayout,
+    /// The most blocks held back at once.
+    pub peak_held_blocks: usize,
+    /// The most opaque bytes held back at once.
+    pub peak_held_bytes: u64,
+}
+
+/// What was written for one track.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackSummary {
+    /// The track.
+    pub track_id: u16,
+    /// Its blocks.
+    pub blocks: u64,
+    /// Its I-blocks (seek entries).
+    pub keyframes: u64,
+}
+
+/// Writes a multi-track file block by block; see the module docs.
+///
+/// A muxer dropped without [`Muxer::finish`] leaves a file with no index and no file CRC,
+/// which readers reject, rather than one that only looks complete.
+#[derive(Debug)]
+pub struct Muxer<W: Write> {
+    writer: Writer<W>,
+    tracks: Vec<TrackState>,
+    /// (lower bound of future pts, track id, slot) of every unended track.
+    bounds: BTreeSet<(u32, u16, usize)>,
+    /// (pts, track id, slot) of the first held block of each track that holds any.
+    heads: BTreeSet<(u32, u16, usize)>,
+    index: IndexBuilder,
+    opts: MuxOptions,
+    blocks: u64,
+    held_blocks: usize,
+    held_bytes: u64,
+    peak_held_blocks: usize,
+    peak_held_bytes: u64,
+    /// Buffers of released blocks, reused for the next held ones.
+    spare: Vec<Vec<u8>>,
+}
+
+#[derive(Debug)]
+struct TrackState {
+    id: u16,
+    last: Option<(u32, BlockKind)>,
+    ended: bool,
+    held: VecDeque<Held>,
+    blocks: u64,
+    keyframes: u64,
+}
+
+#[derive(Debug)]
+struct Held {
+    ts_ms: u32,
+    kind: BlockKind,
+    opaque: Vec<u8>,
+}
+
+const MAX_SPARE_BUFFERS: usize = 64;
+
+impl<W: Write> Muxer<W> {
+    /// Writes the file header, the TRAK chunk and the sidecars.
+    pub fn new(
+        sink: W,
+        tracks: Vec<TrackSpec>,
+        sidecars: &Sidecars<'_>,
+        opts: MuxOptions,
+    ) -> Result<Self> {
+        let mut ids: Vec<u16> = tracks.iter().map(|t| t.track_id).collect();
+        ids.sort_unstable();
+        if let Some(w) = ids.windows(2).find(|w| matches!(w, [a, b] if a == b)) {
+            return Err(Error::DuplicateTrack {
+                track: w.first().copied().unwrap_or_default(),
+            });
+        }
+        let trak = encode_track_list(&tracks)?;
+        let mut writer = Writer::new(
+            sink,
+            &FileHeader::default(),
+            WriterOptions {
+                flush_every_chunk: opts.sync,
+            },
+        )?;
+        writer.write_chunk(Tag::TRAK, 0, &trak)?;
+        for (tag, payload) in sidecars.iter() {
+            writer.write_chunk(tag, 0, payload)?;
+        }
+        let index = IndexBuilder::new(tracks.iter().map(|t| t.track_id), Limits::none());
+        let bounds = tracks
+            .iter()
+            .enumerate()
+            .map(|(slot, t)| (0, t.track_id, slot))
+            .collect();
+        let tracks = tracks
+            .iter()
+            .map(|t| TrackState {
+                id: t.track_id,
+                last: None,
+                ended: false,
+                held: VecDeque::new(),
+                blocks: 0,
+                keyframes: 0,
+            })
+            .collect();
+        Ok(Muxer {
+            writer,
+            tracks,
+            bounds,
+            heads: BTreeSet::new(),
+            index,
+            opts,
+            blocks: 0,
+            held_blocks: 0,
+            held_bytes: 0,
+            peak_held_blocks: 0,
+            peak_held_bytes: 0,
+            spare: Vec::new(),
+        })
+    }
+
+    /// Hands over the next block of `track`.
+    ///
+    /// The block is written at once if its place is settled, or held (copied) until it is.
+    /// Checks the GOP rules: a track starts with an I-block, its pts never decrease and fit in
+    /// 28 bits, and it has not ended. A refused block leaves the muxer as it was.
+    pub fn push(&mut self, track: u16, ts_ms: u32, kind: BlockKind, opaque: &[u8]) -> Result<()> {
+        let slot = self.slot(track)?;
+        let state = self.state(slot)?;
+        if state.ended {
+            return Err(Error::TrackEnded { track });
+        }
+        if ts_ms > MAX_TIMESTAMP_MS {
+            return Err(Error::PtsTooLarge {
+                track,
+                ts_ms,
+                max: MAX_TIMESTAMP_MS,
+            });
+        }
+        match state.last {
+            None if kind != BlockKind::Key => {
+                return Err(Error::FirstBlockNotKey { track, ts_ms, kind });
+            }
+            Some((prev_ts_ms, _)) if ts_ms < prev_ts_ms => {
+                return Err(Error::PtsBackwards {
+                    track,
+                    ts_ms,
+                    prev_ts_ms,
+                });
+            }
+            _ => {}
+        }
+        let bound = state.last.map_or(0, |(ts, _)| ts);
+        self.bounds.remove(&(bound, track, slot));
+        self.bounds.insert((ts_ms, track, slot));
+        if let Some(state) = self.tracks.get_mut(slot) {
+            state.last = Some((ts_ms, kind));
+        }
+        self.release()?;
+        let queue_empty = self.state(slot)?.held.is_empty();
+        let first = self
+            .heads
+            .first()
+            .is_none_or(|&(p, id, _)| (p, id) > (ts_ms, track));
+        if queue_empty && first && self.settled(ts_ms, track) {
+            return self.write_block(slot, ts_ms, kind, opaque);
+        }
+        self.hold(slot, ts_ms, kind, opaque)
+    }
+
+    /// Ends `track`: no more blocks will come for it, so held blocks of other tracks need not
+    /// wait for it. Fails if the track ends on a B-block (it would have no forward anchor).
+    pub fn end_track(&mut self, track: u16) -> Result<()> {
+        let slot = self.slot(track)?;
+        self.end_slot(slot)?;
+        self.release()
+    }
+
+    /// Ends every track, writes what is held, the index and the file CRC, and hands back the
+    /// sink. Checks every unended track for a trailing B-block before writing anything.
+    pub fn finish(mut self) -> Result<(W, MuxSummary)> {
+        for state in self.tracks.iter().filter(|s| !s.ended) {
+            if let Some((ts_ms, BlockKind::Bidirectional)) = state.last {
+                return Err(Error::EndsOnB {
+                    track: state.id,
+                    ts_ms,
+                });
+            }
+        }
+        for slot in 0..self.tracks.len() {
+            if self.tracks.get(slot).is_some_and(|s| !s.ended) {
+                self.end_slot(slot)?;
+            }
+        }
+        self.release()?;
+        let index = self.index.finish(self.writer.position());
+        let layout = write_index(&mut self.writer, &index, self.opts.index_locator)?;
+        let file_len = self.writer.position().saturating_add(FOOTER_LEN as u64);
+        let sink = self.writer.finish()?;
+        let summary = MuxSummary {
+            file_len,
+            blocks: self.blocks,
+            tracks: self
+                .tracks
+                .iter()
+                .map(|s| TrackSummary {
+                    track_id: s.id,
+                    blocks: s.blocks,
+                    keyframes: s.keyframes,
+                })
+                .collect(),
+            index: layout,
+            peak_held_blocks: self.peak_held_blocks,
+            peak_held_bytes: self.peak_held_bytes,
+        };
+        Ok((sink, summary))
+    }
+
+    /// Offset where the next chunk will start (bytes written so far).
+    pub fn position(&self) -> u64 {
+        self.writer.position()
+    }
+
+    /// Blocks held back now.
+    pub fn held_blocks(&self) -> usize {
+        self.held_blocks
+    }
+
+    /// Opaque bytes held back now.
+    pub fn held_bytes(&self) -> u64 {
+        self.held_bytes
+    }
+
+    /// The sink.
+    pub fn get_ref(&self) -> &W {
+        self.writer.get_ref()
+    }
+
+    fn slot(&self, track: u16) -> Result<usize> {
+        self.index.slot(track).ok_or(Error::UnknownTrack { track })
+    }
+
+    fn state(&self, slot: usize) -> Result<&TrackState> {
+        self.tracks.get(slot).ok_or(Error::UnknownTrack {
+            track: u16::try_from(slot).unwrap_or(u16::MAX),
+        })
+    }
+
+    fn end_slot(&mut self, slot: usize) -> Result<()> {
+        let state = self.state(slot)?;
+        let track = state.id;
+        if state.ended {
+            return Err(Error::TrackEnded { track });
+        }
+        let bound = match state.last {
+            Some((ts_ms, BlockKind::Bidirectional)) => {
+                return Err(Error::EndsOnB { track, ts_ms });
+            }
+            Some((ts_ms, _)) => ts_ms,
+            None => 0,
+        };
+        self.bounds.remove(&(bound, track, slot));
+        if let Some(state) = self.tracks.get_mut(slot) {
+            state.ended = true;
+        }
+        Ok(())
+    }
+
+    /// True when no block still to come can sort before (ts_ms, track): every other unended
+    /// track's bound sorts after it (ties within a track keep hand-over order).
+    fn settled(&self, ts_ms: u32, track: u16) -> bool {
+        self.bounds
+            .iter()
+            .find(|&&(_, id, _)| id != track)
+            .is_none_or(|&(bound, id, _)| (bound, id) > (ts_ms, track))
+    }
+
+    /// Writes held blocks in order for as long as the first one is settled.
+    fn release(&mut self) -> Result<()> {
+        while let Some(&(ts_ms, track, slot)) = self.heads.first() {
+            if !self.settled(ts_ms, track) {
+                break;
+            }
+            self.heads.pop_first();
+            let Some(state) = self.tracks.get_mut(slot) else {
+                continue;
+            };
+            let Some(held) = state.held.pop_front() else {
+                continue;
+            };
+            if let Some(next) = state.held.front() {
+                self.heads.insert((next.ts_ms, track, slot));
+            }
+            self.held_blocks = self.held_blocks.saturating_sub(1);
+            self.held_bytes = self.held_bytes.saturating_sub(held.opaque.len() as u64);
+            self.write_block(slot, held.ts_ms, held.kind, &held.opaque)?;
+            if self.spare.len() < MAX_SPARE_BUFFERS {
+                let mut buf = held.opaque;
+                buf.clear();
+                self.spare.push(buf);
+            }
+        }
+        Ok(())
+    }
+
+    fn hold(&mut self, slot: usize, ts_ms: u32, kind: BlockKind, opaque: &[u8]) -> Result<()> {
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.extend_from_slice(opaque);
+        let state = self
+            .tracks
+            .get_mut(slot)
+            .ok_or(Error::UnknownTrack { track: 0 })?;
+        if state.held.is_empty() {
+            self.heads.insert((ts_ms, state.id, slot));
+        }
+        state.held.push_back(Held {
+            ts_ms,
+            kind,
+            opaque: buf,
+        });
+        self.held_blocks += 1;
+        self.held_bytes = self.held_bytes.saturating_add(opaque.len() as u64);
+        self.peak_held_blocks = self.peak_held_blocks.max(self.held_blocks);
+        self.peak_held_bytes = self.peak_held_bytes.max(self.held_bytes);
+        Ok(())
+    }
+
+    fn write_block(
+        &mut self,
+        slot: usize,
+        ts_ms: u32,
+        kind: BlockKind,
+        opaque: &[u8],
+    ) -> Result<()> {
+        let flags = GopFlags::new(ts_ms, kind)?;
+        let track = self.state(slot)?.id;
+        let header = route_header(track);
+        let at = self
+            .writer
+            .write_chunk_parts(Tag::CORE, flags.to_bits(), &[&header, opaque])?;
+        let payload = at.saturating_add(CHUNK_HEADER_LEN as u64);
+        self.index
+            .add(track, ts_ms, kind, payload, self.writer.position())?;
+        self.blocks += 1;
+        if let Some(state) = self.tracks.get_mut(slot) {
+            state.blocks += 1;
+            if kind == BlockKind::Key {
+                state.keyframes += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demux::Demuxer;
+
+    fn spec(id: u16) -> TrackSpec {
+        TrackSpec {
+            track_id: id,
+            name: format!("t{id}"),
+            kind: "audio".into(),
+            codec: "h4core".into(),
+            sample_rate: 0,
+            channels: 0,
+            note: String::new(),
+        }
+    }
+
+    fn muxer(ids: &[u16]) -> Muxer<Vec<u8>> {
+        Muxer::new(
+            Vec::new(),
+            ids.iter().map(|&i| spec(i)).collect(),
+            &Sidecars::default(),
+            MuxOptions::default(),
+        )
+        .unwrap()
+    }
+
+    /// (track, pts) of every block of the file, in file order.
+    fn order(bytes: &[u8]) -> Vec<(u16, u32)> {
+        let d = Demuxer::open(bytes).unwrap();
+        d.blocks()
+            .map(|b| b.map(|b| (b.track, b.ts_ms)).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn holds_only_what_is_unsettled() {
+        let mut m = muxer(&[2, 1]);
+        m.push(1, 0, BlockKind::Key, b"a").unwrap();
+        // Track 2 may still send pts 0, which sorts after (0, 1): written at once.
+        assert_eq!(m.held_blocks(), 0);
+        m.push(2, 0, BlockKind::Key, b"b").unwrap();
+        // Track 1 may still send pts 0, which sorts before (0, 2): held.
+        assert_eq!(m.held_blocks(), 1);
+        m.push(1, 10, BlockKind::Predictive, b"c").unwrap();
+        // (0, 2) is settled and goes; (10, 1) waits for track 2.
+        assert_eq!(m.held_blocks(), 1);
+        m.end_track(2).unwrap();
+        assert_eq!(m.held_blocks(), 0);
+        let (bytes, summary) = m.finish().unwrap();
+        assert_eq!(order(&bytes), [(1, 0), (2, 0), (1, 10)]);
+        assert_eq!(summary.peak_held_blocks, 1);
+        assert_eq!(
+            summary.tracks,
+            [
+                TrackSummary {
+                    track_id: 2,
+                    blocks: 1,
+                    keyframes: 1
+                },
+                TrackSummary {
+                    track_id: 1,
+                    blocks: 2,
+                    keyframes: 1
+                }
+            ]
+        );
+    }
+
+    #[track_caller]
+    fn check_refused(m: &mut Muxer<Vec<u8>>, push: (u16, u32, BlockKind), expect: &str) {
+        let before = (m.position(), m.held_blocks());
+        let err = m.push(push.0, push.1, push.2, b"x").unwrap_err();
+        assert_eq!(err.to_string(), expect);
+        assert_eq!(
+            (m.position(), m.held_blocks()),
+            before,
+            "a refused block changes nothing"
+        );
+    }
+
+    #[test]
+    fn enforces_gop_rules() {
+        let mut m = muxer(&[1, 2]);
+        check_refused(
+            &mut m,
+            (3, 0, BlockKind::Key),
+            "track 3 is not in the track list",
+        );
+        check_refused(
+            &mut m,
+            (1, 0, BlockKind::Predictive),
+            "track 1: the first block (pts 0 ms) is a P-block, a track must start with an I-block",
+        );
+        check_refused(
+            &mut m,
+            (1, 1 << 28, BlockKind::Key),
+            "track 1: pts 268435456 ms exceeds the 28-bit limit of 268435455 ms",
+        );
+        m.push(1, 50, BlockKind::Key, b"i").unwrap();
+        check_refused(
+            &mut m,
+            (1, 49, BlockKind::Predictive),
+            "track 1: pts 49 ms goes back from the previous block's 50 ms",
+        );
+        m.push(1, 60, BlockKind::Bidirectional, b"b").unwrap();
+        assert_eq!(
+            m.end_track(1).unwrap_err().to_string(),
+            "track 1 ends on a B-block (pts 60 ms), which has no forward anchor"
+        );
+        m.push(1, 70, BlockKind::Predictive, b"p").unwrap();
+        m.end_track(1).unwrap();
+        check_refused(
+            &mut m,
+            (1, 80, BlockKind::Predictive),
+            "track 1 has ended: no block can follow",
+        );
+        assert_eq!(
+            m.end_track(1).unwrap_err().to_string(),
+            "track 1 has ended: no block can follow"
+        );
+        m.push(2, 0, BlockKind::Key, b"k").unwrap();
+        m.push(2, 5, BlockKind::Bidirectional, b"b").unwrap();
+        assert_eq!(
+            m.finish().unwrap_err().to_string(),
+            "track 2 ends on a B-block (pts 5 ms), which has no forward anchor"
+        );
+        let dup = Muxer::new(
+            Vec::new(),
+            vec![spec(4), spec(4)],
+            &Sidecars::default(),
+            MuxOptions::default(),
+        );
+        assert_eq!(
+            dup.unwrap_err().to_string(),
+            "track id 4 appears more than once in the track list"
+        );
+    }
+}

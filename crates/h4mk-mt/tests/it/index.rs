@@ -1,0 +1,297 @@
+//! Finding the index: from the locator, from the end, and a full rebuild when it is missing or
+//! does not match the blocks (with the reason reported).
+
+use h4mk_format::{Mode, ParseOptions};
+use h4mk_gop::BlockKind;
+use h4mk_mt::{Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, Problem};
+
+use crate::support::{Input, fix_crcs, key, mux, reference_mux, spec};
+
+fn inputs() -> Vec<Input> {
+    let kinds = [
+        BlockKind::Key,
+        BlockKind::Predictive,
+        BlockKind::Bidirectional,
+        BlockKind::Predictive,
+    ];
+    (0..40u32)
+        .flat_map(|i| {
+            [1u16, 2].map(|t| Input {
+                track: t,
+                ts_ms: i * 20 + u32::from(t),
+                kind: kinds[(i % 4) as usize],
+                opaque: format!("t{t} block {i}").into_bytes(),
+            })
+        })
+        .collect()
+}
+
+fn tracks() -> Vec<h4mk_mt::TrackSpec> {
+    vec![spec(1), spec(2)]
+}
+
+/// Every chain and range of both tracks, rendered, as a fingerprint of what a file answers.
+fn answers(d: &Demuxer<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for track in [1, 2] {
+        for t in (0..900).step_by(7) {
+            let render = |r: Result<Vec<h4mk_mt::DecodeStep<'_>>, Error>| match r {
+                Ok(steps) => steps
+                    .iter()
+                    .map(|s| format!("{}{} ", s.kind.letter(), s.block.offset))
+                    .collect(),
+                Err(e) => e.to_string(),
+            };
+            out.push(render(d.chain(track, t)));
+            out.push(render(d.range(track, t, t + 50)));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_file_without_tables_is_rebuilt_and_answers_the_same() {
+    let good = reference_mux(&tracks(), &inputs(), true);
+    let bare = reference_mux(&tracks(), &inputs(), false);
+    let full = Demuxer::open(&good).unwrap();
+    assert_eq!(full.index_status(), &IndexStatus::Trailing);
+    let rebuilt = Demuxer::open(&bare).unwrap();
+    assert_eq!(
+        rebuilt.index_status(),
+        &IndexStatus::Rebuilt {
+            reason: IndexProblem::NotFound {
+                track: 2,
+                end: bare.len() as u64 - 4
+            }
+        }
+    );
+    assert_eq!(
+        rebuilt.index_status().to_string(),
+        format!(
+            "rebuilt by a full scan: no seek table of track 2 ends at offset {}",
+            bare.len() - 4
+        )
+    );
+    assert_eq!(full.index().tracks, rebuilt.index().tracks);
+    assert_eq!(answers(&full), answers(&rebuilt));
+    assert!(
+        rebuilt
+            .verify()
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::IndexRebuilt))
+    );
+}
+
+#[test]
+fn an_entry_that_does_not_point_at_its_keyframe_forces_a_rebuild() {
+    let mut bytes = mux(&tracks(), &inputs(), MuxOptions::default());
+    let d = Demuxer::open(&bytes).unwrap();
+    let reference = answers(&d);
+    let first_p = d
+        .blocks()
+        .map(Result::unwrap)
+        .find(|b| b.kind == BlockKind::Predictive)
+        .unwrap()
+        .offset;
+    let table = d.index().end_offset as usize; // TSEK of track 1
+    drop(d);
+    // Point track 1's second entry at a P-block, as a careless editor might.
+    let entry = table + 12 + 16 + 8;
+    let ts = u32::from_le_bytes(bytes[entry..entry + 4].try_into().unwrap());
+    bytes[entry + 4..entry + 8].copy_from_slice(&u32::try_from(first_p).unwrap().to_le_bytes());
+    fix_crcs(&mut bytes, table);
+    // Depending on where the P-block is, the table is now also out of offset order: either
+    // way the stored index is not used.
+    let d = Demuxer::open(&bytes).unwrap();
+    match d.index_status() {
+        IndexStatus::Rebuilt {
+            reason:
+                IndexProblem::EntryMismatch {
+                    track: 1,
+                    ts_ms,
+                    offset,
+                },
+        } => {
+            assert_eq!((*ts_ms, *offset), (ts, first_p));
+        }
+        IndexStatus::Rebuilt {
+            reason: IndexProblem::BadTable { .. },
+        } => {}
+        other => panic!("unexpected status {other:?}"),
+    }
+    assert_eq!(answers(&d), reference);
+}
+
+#[test]
+fn a_locator_that_lies_falls_back_to_the_trailing_tables() {
+    let mut bytes = mux(
+        &tracks(),
+        &inputs(),
+        MuxOptions {
+            sync: false,
+            index_locator: true,
+        },
+    );
+    let loc = bytes.len() - 4 - 56;
+    // Point the locator one byte past the first table.
+    let at = loc + 12 + 8;
+    let off = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) + 1;
+    bytes[at..at + 8].copy_from_slice(&off.to_le_bytes());
+    fix_crcs(&mut bytes, loc);
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(d.index_status(), &IndexStatus::Trailing);
+    assert_eq!(d.seek_table(1).unwrap().len(), 10);
+}
+
+#[test]
+fn a_locator_with_no_tables_behind_it_is_the_reason_for_the_rebuild() {
+    let mut bytes = mux(
+        &tracks(),
+        &inputs(),
+        MuxOptions {
+            sync: false,
+            index_locator: true,
+        },
+    );
+    let loc = bytes.len() - 4 - 56;
+    // Claim three tables for two tracks: the tables are still found from the end.
+    bytes[loc + 12 + 32] = 3;
+    fix_crcs(&mut bytes, loc);
+    assert_eq!(
+        Demuxer::open(&bytes).unwrap().index_status(),
+        &IndexStatus::Trailing
+    );
+    // Break the first table too: now the index is rebuilt, for the locator's reason.
+    let first_table = usize::try_from(Demuxer::open(&bytes).unwrap().index().end_offset).unwrap();
+    bytes[first_table + 12 + 3] = b'X';
+    fix_crcs(&mut bytes, first_table);
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(
+        d.index_status(),
+        &IndexStatus::Rebuilt {
+            reason: IndexProblem::BadLocator {
+                offset: loc as u64,
+                what: "its table count is not the track count"
+            }
+        }
+    );
+    assert_eq!(d.seek_table(2).unwrap().len(), 10);
+}
+
+#[test]
+fn lenient_rebuild_reads_past_a_damaged_block() {
+    let mut bytes = reference_mux(&tracks(), &inputs(), false);
+    let d = Demuxer::open(&bytes).unwrap();
+    let victim = d.blocks().nth(10).unwrap().unwrap();
+    let (victim_offset, victim_chunk) = (victim.offset, victim.chunk_offset());
+    let all: Vec<_> = d.blocks().map(|b| key(&b.unwrap())).collect();
+    drop(d);
+    let at = usize::try_from(victim_offset).unwrap() + 8;
+    bytes[at] ^= 0xff;
+    // Strict: the rebuild meets the damage and fails with its offset.
+    let err = Demuxer::open(&bytes).unwrap_err();
+    assert_eq!(err.offset(), Some(victim_chunk));
+    assert!(err.is_damage());
+    // Lenient: the block is skipped and reported.
+    let d = Demuxer::open_with(
+        &bytes,
+        &ParseOptions {
+            mode: Mode::Lenient,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(d.index_status(), IndexStatus::Rebuilt { .. }));
+    assert!(matches!(
+        d.problems(),
+        [Problem::Damage(Error::Format(
+            h4mk_format::Error::ChunkCrc { .. }
+        ))]
+    ));
+    let listed: Vec<_> = d.blocks().filter_map(|b| b.ok().map(|b| key(&b))).collect();
+    assert_eq!(listed.len(), all.len() - 1);
+}
+
+#[test]
+fn errors_name_offsets_and_tracks() {
+    let bytes = mux(&tracks(), &inputs(), MuxOptions::default());
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(
+        d.chain(9, 0).unwrap_err().to_string(),
+        "track 9 is not in the track list"
+    );
+    assert_eq!(
+        d.range(1, 5, 4).unwrap_err().to_string(),
+        "invalid range: start 5 ms is after end 4 ms"
+    );
+    let err = d.block_at(17).unwrap_err();
+    assert!(err.offset().is_some(), "{err}");
+    // No track list at all.
+    let mut w =
+        h4mk_format::Writer::new(Vec::new(), &Default::default(), Default::default()).unwrap();
+    w.write_chunk(h4mk_format::Tag::META, 0, b"{}").unwrap();
+    let no_trak = w.finish().unwrap();
+    assert_eq!(
+        Demuxer::open(&no_trak).unwrap_err().to_string(),
+        "no TRAK chunk before offset 34, where the blocks or the index start"
+    );
+}
+
+#[test]
+fn reference_style_files_that_break_gop_rules_are_read_and_flagged() {
+    // The reference muxer checks no GOP rule: a track may open on a P and end on a B.
+    let ins = vec![
+        Input {
+            track: 1,
+            ts_ms: 0,
+            kind: BlockKind::Predictive,
+            opaque: b"p".to_vec(),
+        },
+        Input {
+            track: 1,
+            ts_ms: 10,
+            kind: BlockKind::Key,
+            opaque: b"i".to_vec(),
+        },
+        Input {
+            track: 1,
+            ts_ms: 20,
+            kind: BlockKind::Bidirectional,
+            opaque: b"b".to_vec(),
+        },
+    ];
+    let bytes = reference_mux(&[spec(1)], &ins, true);
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(d.index_status(), &IndexStatus::Trailing);
+    assert_eq!(d.chain(1, 5).unwrap(), []);
+    let b = d.blocks().nth(2).unwrap().unwrap();
+    assert_eq!(
+        d.chain(1, 25).unwrap_err().to_string(),
+        format!(
+            "track 1: B-block at offset {} (pts 20 ms) has no forward anchor after it",
+            b.offset
+        )
+    );
+    let p = d.blocks().next().unwrap().unwrap();
+    assert_eq!(
+        d.range(1, 0, 10).unwrap_err().to_string(),
+        format!(
+            "track 1: P-block at offset {} (pts 0 ms) has no keyframe before it",
+            p.offset
+        )
+    );
+    let problems: Vec<String> = d
+        .verify()
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "track 1: the first block (pts 0 ms) is a P-block, a track must start with an I-block",
+            "track 1 ends on a B-block (pts 20 ms), which has no forward anchor"
+        ]
+    );
+}

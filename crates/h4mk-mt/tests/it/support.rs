@@ -1,0 +1,123 @@
+//! Shared helpers: fixtures, track specs, a reference-style raw builder and CRC fix-ups.
+
+use std::path::PathBuf;
+
+use h4mk_format::{FileHeader, Tag, Writer, WriterOptions, crc::crc32};
+use h4mk_gop::{BlockKind, SeekEntry, SeekTableBuf};
+use h4mk_mt::{BlockRef, MuxOptions, Muxer, Sidecars, TrackSpec, encode_track_list, route_header};
+
+/// Names of the reference fixtures (`fixtures/reference/NAME.h4mk`).
+pub(crate) const REFERENCE: [&str; 6] = [
+    "bframes",
+    "demo",
+    "sidecars",
+    "single_track_linear",
+    "three_tracks_2000",
+    "unicode_and_empty_track",
+];
+
+pub(crate) fn reference_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/reference"
+    ))
+}
+
+pub(crate) fn read_fixture(name: &str, ext: &str) -> Vec<u8> {
+    std::fs::read(reference_dir().join(format!("{name}.{ext}"))).unwrap()
+}
+
+pub(crate) fn spec(id: u16) -> TrackSpec {
+    TrackSpec {
+        track_id: id,
+        name: format!("track {id}"),
+        kind: "audio".into(),
+        codec: "h4core".into(),
+        sample_rate: 48_000,
+        channels: 2,
+        note: String::new(),
+    }
+}
+
+/// A block as handed to a muxer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Input {
+    pub track: u16,
+    pub ts_ms: u32,
+    pub kind: BlockKind,
+    pub opaque: Vec<u8>,
+}
+
+/// Muxes `inputs` in hand-over order with the streaming muxer.
+pub(crate) fn mux(tracks: &[TrackSpec], inputs: &[Input], opts: MuxOptions) -> Vec<u8> {
+    let mut m = Muxer::new(Vec::new(), tracks.to_vec(), &Sidecars::default(), opts).unwrap();
+    for b in inputs {
+        m.push(b.track, b.ts_ms, b.kind, &b.opaque).unwrap();
+    }
+    m.finish().unwrap().0
+}
+
+/// What the reference muxer does, written out plainly: a stable sort by (pts, track id), then
+/// one TSEK per track of its I-blocks. Checks no GOP rule, so it also builds files the
+/// streaming muxer refuses (tracks opening on P, ending on B). `tables: false` leaves the index
+/// out, as a crashed or foreign writer would.
+pub(crate) fn reference_mux(tracks: &[TrackSpec], inputs: &[Input], tables: bool) -> Vec<u8> {
+    let mut sorted: Vec<&Input> = inputs.iter().collect();
+    sorted.sort_by_key(|b| (b.ts_ms, b.track));
+    let opts = WriterOptions::default();
+    let mut w = Writer::new(Vec::new(), &FileHeader::default(), opts).unwrap();
+    w.write_chunk(Tag::TRAK, 0, &encode_track_list(tracks).unwrap())
+        .unwrap();
+    let mut keys: Vec<Vec<SeekEntry>> = vec![Vec::new(); tracks.len()];
+    for b in sorted {
+        let flags = h4mk_gop::GopFlags::new(b.ts_ms, b.kind).unwrap().to_bits();
+        let at = w
+            .write_chunk_parts(Tag::CORE, flags, &[&route_header(b.track), &b.opaque])
+            .unwrap();
+        let slot = tracks.iter().position(|t| t.track_id == b.track).unwrap();
+        if b.kind == BlockKind::Key {
+            keys[slot].push(SeekEntry {
+                ts_ms: b.ts_ms,
+                offset: at + 12,
+            });
+        }
+    }
+    if tables {
+        for (t, entries) in tracks.iter().zip(keys) {
+            let payload = SeekTableBuf {
+                track_id: t.track_id,
+                entries,
+            }
+            .to_bytes()
+            .unwrap();
+            w.write_chunk(Tag::TSEK, 0, &payload).unwrap();
+        }
+    }
+    w.finish().unwrap()
+}
+
+/// Recomputes the CRC of the chunk at `offset` and the file CRC, after an edit.
+pub(crate) fn fix_crcs(bytes: &mut [u8], offset: usize) {
+    let len = u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
+    let end = offset + 12 + len;
+    let crc = crc32(&bytes[offset..end]);
+    bytes[end..end + 4].copy_from_slice(&crc.to_le_bytes());
+    fix_file_crc(bytes);
+}
+
+pub(crate) fn fix_file_crc(bytes: &mut [u8]) {
+    let n = bytes.len();
+    let crc = crc32(&bytes[..n - 4]);
+    bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// (offset, track, pts, letter, opaque) of a block, for comparisons.
+pub(crate) fn key(b: &BlockRef<'_>) -> (u64, u16, u32, char, Vec<u8>) {
+    (
+        b.offset,
+        b.track,
+        b.ts_ms,
+        b.kind.letter(),
+        b.opaque.to_vec(),
+    )
+}

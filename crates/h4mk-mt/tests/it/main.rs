@@ -4,6 +4,7 @@
 
 mod big;
 mod compat;
+mod golden;
 mod index;
 mod memory;
 mod plan;

@@ -1,0 +1,155 @@
+//! The crate's one error type.
+//!
+//! Variants about the bytes of a block name the byte offset inside that block; the driver wraps
+//! them in [`Error::InBlock`] with the block's index and timestamp.
+//! [`Error::Parameter`] is the caller's fault (a bad configuration or argument), not the input's.
+
+use crate::plan::BlockKind;
+
+/// Everything that can go wrong while encoding, decoding or rendering.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A P- or B-block came before the anchor state(s) it needs, e.g. a plan that does not start
+    /// at a keyframe.
+    #[error("{kind:?} block {index} at {ts_ms} ms has no anchor state to reference")]
+    MissingReference {
+        /// The block's index in the source.
+        index: usize,
+        /// The block's presentation timestamp.
+        ts_ms: u32,
+        /// How the plan asked to decode it.
+        kind: BlockKind,
+    },
+    /// An error inside one block, with the block it came from.
+    #[error("block {index} at {ts_ms} ms")]
+    InBlock {
+        /// The block's index in the source.
+        index: usize,
+        /// The block's presentation timestamp.
+        ts_ms: u32,
+        /// What went wrong inside it.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The block source has no block with this index.
+    #[error("the block source has no block {index}")]
+    UnknownBlock {
+        /// The index asked for.
+        index: usize,
+    },
+    /// The block does not start with a known magic.
+    #[error("unknown block format: magic {found:02x?} at byte 0")]
+    BadMagic {
+        /// The first (up to) four bytes.
+        found: Vec<u8>,
+    },
+    /// The block ends before a field it declares.
+    #[error("block truncated at byte {offset}: {field} needs {needed} bytes, {remaining} left")]
+    Truncated {
+        /// Where the field starts.
+        offset: usize,
+        /// The field being read.
+        field: &'static str,
+        /// Bytes the field needs.
+        needed: usize,
+        /// Bytes left in the block.
+        remaining: usize,
+    },
+    /// Bytes are left over after everything the block declares.
+    #[error("{remaining} unexpected trailing bytes at byte {offset}")]
+    TrailingBytes {
+        /// Where the unexpected bytes start.
+        offset: usize,
+        /// How many there are.
+        remaining: usize,
+    },
+    /// A header field holds a value the format does not allow.
+    #[error("field {field} at byte {offset} has invalid value {value}")]
+    InvalidField {
+        /// Where the field starts.
+        offset: usize,
+        /// Its name, as in docs/ADAPTERS.md.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+    },
+    /// The block's own kind byte disagrees with how the plan asked to decode it.
+    #[error("block kind byte {found:#04x} at byte {offset} does not match the plan's {expected:?}")]
+    KindMismatch {
+        /// Where the kind byte is.
+        offset: usize,
+        /// How the plan asked to decode the block.
+        expected: BlockKind,
+        /// The byte found.
+        found: u8,
+    },
+    /// A bin index past the end of the spectrum.
+    #[error("bin {bin} at byte {offset} is out of range (max {max})")]
+    BinOutOfRange {
+        /// Where the bin entry starts.
+        offset: usize,
+        /// The bin index.
+        bin: u64,
+        /// The largest valid bin index.
+        max: u64,
+    },
+    /// A bin listed twice in one DSP0 block.
+    #[error("bin {bin} at byte {offset} is listed twice")]
+    DuplicateBin {
+        /// Where the second entry starts.
+        offset: usize,
+        /// The bin index.
+        bin: u16,
+    },
+    /// A value that decodes outside its range.
+    #[error("malformed {field} at byte {offset}")]
+    Malformed {
+        /// Where the value starts.
+        offset: usize,
+        /// The value being read.
+        field: &'static str,
+    },
+    /// A delta block whose parameters differ from its reference's.
+    #[error("block {what} is {block} but its reference has {reference}")]
+    Mismatch {
+        /// The parameter that differs.
+        what: &'static str,
+        /// The block's value (for the format: 0 is DSP0, 1 is DSP1).
+        block: u64,
+        /// The reference's value.
+        reference: u64,
+    },
+    /// A value exceeds a [`Limits`](crate::Limits) cap or the range of its type.
+    #[error("limit {what}: {value} > {max}")]
+    Limit {
+        /// What is limited.
+        what: &'static str,
+        /// The value found.
+        value: u64,
+        /// The cap.
+        max: u64,
+    },
+    /// The caller passed an invalid configuration or argument.
+    #[error("invalid parameter: {0}")]
+    Parameter(&'static str),
+    /// Reading or writing a WAV file failed.
+    #[error("wav error")]
+    Wav(#[from] hound::Error),
+    /// Writing output failed.
+    #[error("i/o error")]
+    Io(#[from] std::io::Error),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The error inside [`Error::InBlock`] wrappers, or `self`.
+    pub fn innermost(&self) -> &Error {
+        match self {
+            Error::InBlock { source, .. } => source.innermost(),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The adapters layer of H4MK: turning model-coded blocks back into output.
+//!
+//! H4MK stores opaque blocks, each an I- (key), P- (predictive) or B- (bidirectional) block
+//! with a millisecond timestamp.
+//! This crate defines how they are decoded and ships two adapters; it depends on no other
+//! `h4mk-*` crate yet (the decode plan types in [`plan`] stand in for `h4mk-gop`'s).
+//!
+//! - [`ModelAdapter`]: the original manifest's `decode_I` / `apply_P` / `apply_B` / `finalize`
+//!   interface as [`decode_key`](ModelAdapter::decode_key),
+//!   [`apply_predictive`](ModelAdapter::apply_predictive),
+//!   [`apply_bidirectional`](ModelAdapter::apply_bidirectional) and
+//!   [`finalize`](ModelAdapter::finalize), plus [`reset`](ModelAdapter::reset).
+//! - [`decode_plan`]: runs a plan of [`Step`]s through an adapter, keeping the previous and the
+//!   last anchor state, and returns the [`Rendered`] output of the blocks asked for
+//!   ([`Present`]) in presentation order.
+//! - [`NullAdapter`]: identity; the output of a chain is its blocks' bytes in decode order.
+//! - [`DspAdapter`]: decodes the original's `DSP0` blocks and our `DSP1` blocks to
+//!   [`PcmSegment`]s, which [`render_pcm`] overlap-adds into [`Pcm`].
+//! - [`encode`]: PCM to DSP1 [`Block`]s; [`read_wav`] and [`write_wav`] convert WAV files.
+//! - [`Error`]: errors about block bytes name the byte offset inside the block; [`Limits`]
+//!   caps what a block can make an adapter allocate.
+//!
+//! Block formats and the error budget are in `docs/ADAPTERS.md`.
+//!
+//! ```
+//! use h4mk_adapters::{decode_plan, encode, render_pcm, DspAdapter, EncoderConfig, Present, Step};
+//!
+//! // Half a second of a 440 Hz tone at 16 kHz.
+//! let rate = 16_000;
+//! let tone: Vec<f32> =
+//!     (0..rate / 2).map(|t| 0.5 * (std::f32::consts::TAU * 440.0 * t as f32 / rate as f32).sin()).collect();
+//!
+//! let blocks = encode(&tone, rate, &EncoderConfig::default())?;
+//! let plan: Vec<Step> = blocks.iter().enumerate().map(|(index, b)| Step { index, kind: b.kind }).collect();
+//! let rendered = decode_plan(&mut DspAdapter::default(), &blocks[..], &plan, Present::All)?;
+//! let pcm = render_pcm(&rendered)?;
+//!
+//! assert_eq!(pcm.samples.len(), tone.len());
+//! let err: f32 = tone.iter().zip(&pcm.samples).map(|(a, b)| (a - b).powi(2)).sum();
+//! let sig: f32 = tone.iter().map(|a| a * a).sum();
+//! assert!(10.0 * (sig / err).log10() > 30.0);
+//! # Ok::<(), h4mk_adapters::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod adapter;
+mod dsp;
+mod error;
+mod limits;
+mod null;
+mod pcm;
+pub mod plan;
+mod wav;
+
+pub use adapter::{Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan};
+pub use dsp::{
+    Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, EncoderConfig,
+    encode, encode_i16,
+};
+pub use error::{Error, Result};
+pub use limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
+pub use null::{NullAdapter, NullState};
+pub use pcm::{Pcm, PcmSegment, render_pcm};
+pub use plan::{BlockKind, Step};
+pub use wav::{read_wav, write_wav};

@@ -1,0 +1,228 @@
+//! DSP0, the original format, with hand-built blocks.
+
+use std::f32::consts::TAU;
+
+use h4mk_adapters::{
+    Dsp0Bin, Dsp0Synthesis, DspAdapter, DspOptions, DspState, Error, ModelAdapter,
+};
+
+/// A DSP0 block listing `(index, magnitude, phase)` bins.
+fn dsp0(bins: &[(u16, u16, u16)]) -> Vec<u8> {
+    let mut b = b"DSP0".to_vec();
+    b.extend_from_slice(&(bins.len() as u16).to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes());
+    for &(i, m, p) in bins {
+        for v in [i, m, p] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    b
+}
+
+fn bins(state: &DspState) -> Vec<(u16, u16, u16)> {
+    let DspState::Dsp0(s) = state else {
+        panic!("not DSP0: {state:?}")
+    };
+    s.bins()
+        .iter()
+        .map(|b: &Dsp0Bin| (b.index, b.magnitude, b.phase))
+        .collect()
+}
+
+type Expect<'a> = Result<&'a [(u16, u16, u16)], fn(&Error) -> bool>;
+
+#[track_caller]
+fn check_key(block: &[u8], expect: Expect<'_>) {
+    let got = DspAdapter::default().decode_key(block);
+    match (got, expect) {
+        (Ok(state), Ok(want)) => assert_eq!(bins(&state), want),
+        (Err(e), Err(is)) => assert!(is(&e), "unexpected error {e:?}"),
+        (got, want) => panic!("got {got:?}, want {:?}", want.map_err(|_| "an error")),
+    }
+}
+
+#[test]
+fn key_blocks_set_the_bins_they_list() {
+    check_key(&dsp0(&[]), Ok(&[]));
+    check_key(
+        &dsp0(&[(3, 100, 7), (1, 65_535, 0)]),
+        Ok(&[(1, 65_535, 0), (3, 100, 7)]),
+    );
+    // The reserved field is ignored.
+    let mut b = dsp0(&[(2, 1, 1)]);
+    b[6] = 0xAA;
+    check_key(&b, Ok(&[(2, 1, 1)]));
+}
+
+#[test]
+fn malformed_blocks_are_errors_with_offsets() {
+    check_key(
+        b"",
+        Err(|e| matches!(e, Error::BadMagic { found } if found.is_empty())),
+    );
+    check_key(b"DSP", Err(|e| matches!(e, Error::BadMagic { .. })));
+    check_key(
+        b"DSQ0\0\0\0\0",
+        Err(|e| matches!(e, Error::BadMagic { .. })),
+    );
+    check_key(
+        b"DSP0\x01",
+        Err(|e| {
+            matches!(
+                e,
+                Error::Truncated {
+                    offset: 4,
+                    field: "bin count",
+                    ..
+                }
+            )
+        }),
+    );
+    check_key(
+        b"DSP0\x00\x00\x00",
+        Err(|e| matches!(e, Error::Truncated { offset: 6, .. })),
+    );
+    // Two bins declared, one present.
+    let mut b = dsp0(&[(1, 1, 1)]);
+    b[4] = 2;
+    check_key(
+        &b,
+        Err(|e| {
+            matches!(
+                e,
+                Error::Truncated {
+                    offset: 8,
+                    needed: 12,
+                    remaining: 6,
+                    ..
+                }
+            )
+        }),
+    );
+    // u16::MAX bins declared with none present: refused before anything is allocated.
+    let mut b = dsp0(&[]);
+    b[4..6].copy_from_slice(&u16::MAX.to_le_bytes());
+    check_key(
+        &b,
+        Err(|e| {
+            matches!(
+                e,
+                Error::Truncated {
+                    needed: 393_210,
+                    remaining: 0,
+                    ..
+                }
+            )
+        }),
+    );
+    // One bin declared, two present.
+    let mut b = dsp0(&[(1, 1, 1), (2, 2, 2)]);
+    b[4] = 1;
+    check_key(
+        &b,
+        Err(|e| {
+            matches!(
+                e,
+                Error::TrailingBytes {
+                    offset: 14,
+                    remaining: 6
+                }
+            )
+        }),
+    );
+    // A bin listed twice: the error names the second entry.
+    check_key(
+        &dsp0(&[(5, 1, 1), (9, 1, 1), (5, 2, 2)]),
+        Err(|e| matches!(e, Error::DuplicateBin { offset: 20, bin: 5 })),
+    );
+}
+
+#[test]
+fn p_blocks_add_magnitudes_and_replace_phases() {
+    let mut a = DspAdapter::default();
+    let key = a
+        .decode_key(&dsp0(&[(1, 1000, 10), (4, 65_000, 10)]))
+        .unwrap();
+    let p = a
+        .apply_predictive(&key, &dsp0(&[(4, 1000, 20), (6, 5, 20)]))
+        .unwrap();
+    assert_eq!(bins(&p), [(1, 1000, 10), (4, 65_535, 20), (6, 5, 20)]);
+    let p2 = a.apply_predictive(&p, &dsp0(&[])).unwrap();
+    assert_eq!(p2, p);
+}
+
+#[test]
+fn b_blocks_apply_to_the_midpoint_of_their_anchors() {
+    let mut a = DspAdapter::default();
+    let prev = a.decode_key(&dsp0(&[(1, 100, 1), (2, 100, 1)])).unwrap();
+    let next = a.decode_key(&dsp0(&[(2, 300, 2), (3, 40, 2)])).unwrap();
+    let b = a
+        .apply_bidirectional(&prev, &next, &dsp0(&[(3, 1, 9)]))
+        .unwrap();
+    assert_eq!(bins(&b), [(1, 50, 1), (2, 200, 1), (3, 21, 9)]);
+}
+
+#[test]
+fn a_key_block_renders_as_a_bank_of_cosines() {
+    let mut a = DspAdapter::default();
+    let state = a
+        .decode_key(&dsp0(&[(0, 32_768, 0), (8, 65_535, 16_384)]))
+        .unwrap();
+    let seg = a.finalize(&state).unwrap();
+    assert_eq!(
+        (seg.sample_rate, seg.start, seg.samples.len()),
+        (48_000, None, 1024)
+    );
+    for (t, x) in seg.samples.iter().enumerate() {
+        let want = 32_768.0 / 65_535.0 + (TAU * 8.0 * t as f32 / 1024.0 + TAU / 4.0).cos();
+        assert!((x - want).abs() < 1e-4, "sample {t}: {x} vs {want}");
+    }
+}
+
+#[test]
+fn bins_above_the_synthesis_nyquist_are_an_error_at_finalize() {
+    let options = DspOptions {
+        dsp0: Dsp0Synthesis {
+            frame_size: 64,
+            sample_rate: 8000,
+        },
+        ..DspOptions::default()
+    };
+    let mut a = DspAdapter::new(options);
+    let ok = a.decode_key(&dsp0(&[(32, 1, 1)])).unwrap();
+    assert_eq!(a.finalize(&ok).unwrap().samples.len(), 64);
+    let state = a.decode_key(&dsp0(&[(33, 1, 1)])).unwrap();
+    assert!(matches!(
+        a.finalize(&state),
+        Err(Error::Limit {
+            value: 33,
+            max: 32,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn mixing_formats_is_a_mismatch() {
+    let mut a = DspAdapter::default();
+    let key = a.decode_key(&dsp0(&[(1, 1, 1)])).unwrap();
+    let dsp1 = h4mk_adapters::encode(&[0.5; 4096], 8000, &Default::default()).unwrap();
+    let r = a.apply_predictive(&key, &dsp1[1].bytes);
+    assert!(
+        matches!(
+            r,
+            Err(Error::Mismatch {
+                what: "format",
+                block: 1,
+                reference: 0
+            })
+        ),
+        "{r:?}"
+    );
+    let dsp1_key = a.decode_key(&dsp1[0].bytes).unwrap();
+    let r = a.apply_bidirectional(&key, &dsp1_key, &dsp0(&[]));
+    assert!(
+        matches!(r, Err(Error::Mismatch { what: "format", .. })),
+        "{r:?}"
+    );
+}

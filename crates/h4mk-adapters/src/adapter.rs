@@ -15,7 +15,7 @@
 //! block the caller asks to present, not only the last one.
 
 use crate::error::{Error, Result};
-use crate::plan::{BlockKind, Step};
+use h4mk_gop::{BlockKind, Step};
 
 /// Turns opaque blocks back into output.
 ///

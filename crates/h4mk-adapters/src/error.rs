@@ -4,7 +4,7 @@
 //! them in [`Error::InBlock`] with the block's index and timestamp.
 //! [`Error::Parameter`] is the caller's fault (a bad configuration or argument), not the input's.
 
-use crate::plan::BlockKind;
+use h4mk_gop::BlockKind;
 
 /// Everything that can go wrong while encoding, decoding or rendering.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,17 @@ pub enum Error {
         /// What went wrong inside it.
         #[source]
         source: Box<Error>,
+    },
+    /// The container could not be read or planned.
+    #[error(transparent)]
+    Container(#[from] h4mk_mt::Error),
+    /// No adapter is registered under this name.
+    #[error("no adapter named `{name}` (known: {known})")]
+    UnknownAdapter {
+        /// The name asked for.
+        name: String,
+        /// The registered names, comma-separated.
+        known: String,
     },
     /// The block source has no block with this index.
     #[error("the block source has no block {index}")]

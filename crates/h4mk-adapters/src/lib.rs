@@ -2,8 +2,9 @@
 //!
 //! H4MK stores opaque blocks, each an I- (key), P- (predictive) or B- (bidirectional) block
 //! with a millisecond timestamp.
-//! This crate defines how they are decoded and ships two adapters; it depends on no other
-//! `h4mk-*` crate yet (the decode plan types in [`plan`] stand in for `h4mk-gop`'s).
+//! This crate defines how they are decoded and ships two adapters. It is layer 3 of the
+//! workspace: it depends on `h4mk-gop` (the plan types [`Step`] and [`BlockKind`]) and
+//! `h4mk-mt` (the demuxer whose plans [`decode_chain`] and [`decode_range`] run).
 //!
 //! - [`ModelAdapter`]: the original manifest's `decode_I` / `apply_P` / `apply_B` / `finalize`
 //!   interface as [`decode_key`](ModelAdapter::decode_key),
@@ -13,6 +14,8 @@
 //! - [`decode_plan`]: runs a plan of [`Step`]s through an adapter, keeping the previous and the
 //!   last anchor state, and returns the [`Rendered`] output of the blocks asked for
 //!   ([`Present`]) in presentation order.
+//! - [`decode_chain`] and [`decode_range`]: the same, straight from a [`h4mk_mt::Demuxer`].
+//! - [`AdapterRegistry`]: adapters by name (`null`, `dsp`), for tools that choose at run time.
 //! - [`NullAdapter`]: identity; the output of a chain is its blocks' bytes in decode order.
 //! - [`DspAdapter`]: decodes the original's `DSP0` blocks and our `DSP1` blocks to
 //!   [`PcmSegment`]s, which [`render_pcm`] overlap-adds into [`Pcm`].
@@ -44,22 +47,25 @@
 #![forbid(unsafe_code)]
 
 mod adapter;
+mod container;
 mod dsp;
 mod error;
 mod limits;
 mod null;
 mod pcm;
-pub mod plan;
+mod registry;
 mod wav;
 
 pub use adapter::{Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan};
+pub use container::{decode_chain, decode_range};
 pub use dsp::{
     Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, EncoderConfig,
     encode, encode_i16,
 };
 pub use error::{Error, Result};
+pub use h4mk_gop::{BlockKind, Step};
 pub use limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 pub use null::{NullAdapter, NullState};
 pub use pcm::{Pcm, PcmSegment, render_pcm};
-pub use plan::{BlockKind, Step};
+pub use registry::{AdapterRegistry, Decoded, NamedDecoder};
 pub use wav::{read_wav, write_wav};

@@ -135,7 +135,7 @@ pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::BlockKind;
+    use h4mk_gop::BlockKind;
 
     fn rendered(
         ts_ms: u32,

@@ -9,7 +9,7 @@ use std::f32::consts::TAU;
 use crate::dsp::bytes::{Reader, put_varint, put_zigzag};
 use crate::error::{Error, Result};
 use crate::limits::{Limits, MIN_FRAME_SIZE};
-use crate::plan::BlockKind;
+use h4mk_gop::BlockKind;
 
 /// The block magic (§3.1).
 pub(crate) const MAGIC: [u8; 4] = *b"DSP1";

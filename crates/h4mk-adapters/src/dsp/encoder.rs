@@ -7,7 +7,7 @@ use crate::dsp::dsp1::{self, Bin, Frames, Header, Reference};
 use crate::dsp::stft::Analysis;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
-use crate::plan::BlockKind;
+use h4mk_gop::BlockKind;
 
 /// How [`encode`] cuts and codes a signal.
 ///

@@ -21,7 +21,7 @@ use crate::adapter::ModelAdapter;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::pcm::PcmSegment;
-use crate::plan::BlockKind;
+use h4mk_gop::BlockKind;
 
 pub use dsp0::Dsp0Bin;
 pub use encoder::{EncoderConfig, encode, encode_i16};

@@ -1,6 +1,7 @@
 //! Integration tests of h4mk-adapters: one binary, one module per concern.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose; helpers outside #[test] too.
 
+mod container;
 mod driver;
 mod dsp0;
 mod dsp1;

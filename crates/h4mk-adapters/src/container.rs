@@ -1,0 +1,69 @@
+//! Decoding straight from a container: the demuxer's plans run through any adapter.
+
+use h4mk_mt::{DecodeStep, Demuxer};
+
+use crate::adapter::{BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan};
+use crate::error::{Error, Result};
+use h4mk_gop::Step;
+
+impl BlockSource for [DecodeStep<'_>] {
+    fn block(&self, index: usize) -> Result<BlockRef<'_>> {
+        let step = self.get(index).ok_or(Error::UnknownBlock { index })?;
+        Ok(BlockRef {
+            ts_ms: step.block.ts_ms,
+            bytes: step.block.opaque,
+        })
+    }
+}
+
+/// Runs the demuxer's `steps` through `adapter`, presenting what `present` asks for. Step
+/// indices are positions in `steps`.
+pub(crate) fn decode_steps<A: ModelAdapter + ?Sized>(
+    adapter: &mut A,
+    steps: &[DecodeStep<'_>],
+    present: Present,
+) -> Result<Vec<Rendered<A::Output>>> {
+    let plan: Vec<Step> = steps
+        .iter()
+        .enumerate()
+        .map(|(index, s)| Step {
+            index,
+            kind: s.kind,
+        })
+        .collect();
+    decode_plan(adapter, steps, &plan, present)
+}
+
+/// Decodes what track `track` shows at `t_ms`: the output of the chain's target, or nothing when
+/// the track shows nothing yet (no block at or before `t_ms`).
+pub fn decode_chain<A: ModelAdapter + ?Sized>(
+    adapter: &mut A,
+    demux: &Demuxer<'_>,
+    track: u16,
+    t_ms: u32,
+) -> Result<Option<Rendered<A::Output>>> {
+    let steps = demux.chain(track, t_ms)?;
+    let Some(target) = steps.len().checked_sub(1) else {
+        return Ok(None);
+    };
+    Ok(decode_steps(adapter, &steps, Present::Index(target))?.pop())
+}
+
+/// Decodes every block of track `track` presented in `t0_ms..=t1_ms`, in presentation order.
+pub fn decode_range<A: ModelAdapter + ?Sized>(
+    adapter: &mut A,
+    demux: &Demuxer<'_>,
+    track: u16,
+    t0_ms: u32,
+    t1_ms: u32,
+) -> Result<Vec<Rendered<A::Output>>> {
+    let steps = demux.range(track, t0_ms, t1_ms)?;
+    decode_steps(
+        adapter,
+        &steps,
+        Present::Range {
+            start_ms: t0_ms,
+            end_ms: t1_ms,
+        },
+    )
+}

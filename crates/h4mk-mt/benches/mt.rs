@@ -1,2 +1,126 @@
-//! Placeholder replaced below.
-fn main() {}
+//! Benchmarks of the multi-track layer.
+//!
+//! - `open_chain`: open a file and plan one chain, on a 1,000-block file and on a ~1 GiB,
+//!   1,000,000-block one (both generated in memory): opening reads only the head and the
+//!   index, so the two should differ by the index size, not the file size.
+//! - `list_blocks`: route every block of the large file (target: at least 1M blocks/s).
+//! - `mux`: mux 64 MiB of blocks into memory, against crc32fast over the bytes written
+//!   (target: muxing at least half as fast as the CRC alone).
+#![allow(clippy::unwrap_used, missing_docs)] // Benches fail loudly; criterion generates undocumented items.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use h4mk_gop::BlockKind;
+use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
+
+const TRACKS: u16 = 2;
+const KEY_EVERY: u32 = 50;
+
+fn specs() -> Vec<TrackSpec> {
+    (1..=TRACKS)
+        .map(|id| TrackSpec {
+            track_id: id,
+            name: format!("t{id}"),
+            kind: "audio".into(),
+            codec: "h4core".into(),
+            sample_rate: 48_000,
+            channels: 2,
+            note: String::new(),
+        })
+        .collect()
+}
+
+/// Muxes `blocks` blocks of `size` opaque bytes, tracks round robin, 20 ms apart per track.
+fn mux_into(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8]) -> u64 {
+    out.clear();
+    let mut m = Muxer::new(out, specs(), &Sidecars::default(), MuxOptions::default()).unwrap();
+    for i in 0..blocks {
+        let track = (i % u32::from(TRACKS)) as u16 + 1;
+        let n = i / u32::from(TRACKS);
+        let kind = if n % KEY_EVERY == 0 {
+            BlockKind::Key
+        } else {
+            BlockKind::Predictive
+        };
+        let start = (i as usize * 7) % (pool.len() - size);
+        m.push(track, n * 20, kind, &pool[start..start + size])
+            .unwrap();
+    }
+    m.finish().unwrap().1.file_len
+}
+
+fn pool() -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..(1 << 20))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn file(blocks: u32, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(blocks as usize * (size + 24) + (1 << 20));
+    mux_into(&mut out, blocks, size, &pool());
+    out
+}
+
+fn open_chain(c: &mut Criterion) {
+    let small = file(1_000, 1_050);
+    let large = file(1_000_000, 1_050);
+    let mut g = c.benchmark_group("open_chain");
+    g.sample_size(20).measurement_time(Duration::from_secs(4));
+    for (name, bytes, blocks) in [
+        ("1k_blocks", &small, 1_000u32),
+        ("1m_blocks_1gib", &large, 1_000_000),
+    ] {
+        let t = blocks / u32::from(TRACKS) * 20 / 2 + 30;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let d = Demuxer::open(black_box(bytes)).unwrap();
+                black_box(d.chain(1, t).unwrap().len())
+            });
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("list_blocks");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.throughput(Throughput::Elements(1_000_000));
+    g.bench_function("1m_blocks_1gib", |b| {
+        let d = Demuxer::open(&large).unwrap();
+        b.iter(|| {
+            let mut n = 0u64;
+            for block in d.blocks() {
+                n += block.unwrap().opaque.len() as u64;
+            }
+            black_box(n)
+        });
+    });
+    g.finish();
+}
+
+fn mux(c: &mut Criterion) {
+    let pool = pool();
+    let (blocks, size) = (65_536u32, 1_000usize);
+    let mut out = Vec::with_capacity(80 << 20);
+    let len = mux_into(&mut out, blocks, size, &pool);
+    let mut g = c.benchmark_group("mux");
+    g.sample_size(20).measurement_time(Duration::from_secs(4));
+    g.throughput(Throughput::Bytes(len));
+    g.bench_function("muxer_64mib_to_memory", |b| {
+        b.iter(|| black_box(mux_into(&mut out, blocks, size, &pool)));
+    });
+    let written = out.clone();
+    g.bench_function("crc32fast_same_bytes", |b| {
+        b.iter(|| black_box(h4mk_format::crc::crc32(black_box(&written))));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, open_chain, mux);
+criterion_main!(benches);

@@ -68,10 +68,10 @@ pub struct TrackSummary {
 pub struct Muxer<W: Write> {
     writer: Writer<W>,
     tracks: Vec<TrackState>,
-    /// (lower bound of future pts, track id, slot) of every unended track.
-    bounds: BTreeSet<(u32, u16, usize)>,
-    /// (pts, track id, slot) of the first held block of each track that holds any.
-    heads: BTreeSet<(u32, u16, usize)>,
+    /// Per slot: (lower bound of future pts, track id) of an unended track.
+    bounds: MinKeys,
+    /// Per slot: (pts, track id) of the track's first held block, if it holds any.
+    heads: MinKeys,
     index: IndexBuilder,
     opts: MuxOptions,
     blocks: u64,
@@ -102,6 +102,84 @@ struct Held {
 
 const MAX_SPARE_BUFFERS: usize = 64;
 
+/// No key: an ended track's bound, a track holding nothing.
+const NO_KEY: u64 = u64::MAX;
+/// Up to this many tracks, the smallest key is found by a linear scan; beyond, an ordered set
+/// keeps it.
+const LINEAR_TRACKS: usize = 16;
+
+/// Packs (pts, track id, slot) into a u64 that orders as (pts, track id): slots are unique per
+/// track id and below 65,536 (track ids are unique u16).
+fn pack(ts_ms: u32, track: u16, slot: usize) -> u64 {
+    (u64::from(ts_ms) << 32) | (u64::from(track) << 16) | (slot as u64 & 0xFFFF)
+}
+
+fn unpack(key: u64) -> (u32, u16, usize) {
+    (
+        (key >> 32) as u32,
+        (key >> 16) as u16,
+        (key & 0xFFFF) as usize,
+    )
+}
+
+/// One key per track slot, with the smallest found fast.
+#[derive(Debug)]
+struct MinKeys {
+    keys: Vec<u64>,
+    /// The keys other than [`NO_KEY`], ordered, when there are many tracks.
+    set: Option<BTreeSet<u64>>,
+}
+
+impl MinKeys {
+    fn new(slots: usize) -> Self {
+        MinKeys {
+            keys: vec![NO_KEY; slots],
+            set: (slots > LINEAR_TRACKS).then(BTreeSet::new),
+        }
+    }
+
+    fn set(&mut self, slot: usize, key: u64) {
+        let Some(k) = self.keys.get_mut(slot) else {
+            return;
+        };
+        let old = std::mem::replace(k, key);
+        if let Some(set) = &mut self.set
+            && old != key
+        {
+            set.remove(&old);
+            if key != NO_KEY {
+                set.insert(key);
+            }
+        }
+    }
+
+    fn min(&self) -> u64 {
+        match &self.set {
+            Some(set) => set.first().copied().unwrap_or(NO_KEY),
+            None => self.keys.iter().copied().min().unwrap_or(NO_KEY),
+        }
+    }
+
+    /// The smallest key of a slot other than `slot`.
+    fn min_excluding(&self, slot: usize) -> u64 {
+        match &self.set {
+            Some(set) => set
+                .iter()
+                .copied()
+                .find(|&k| unpack(k).2 != slot)
+                .unwrap_or(NO_KEY),
+            None => self
+                .keys
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != slot)
+                .map(|(_, &k)| k)
+                .min()
+                .unwrap_or(NO_KEY),
+        }
+    }
+}
+
 impl<W: Write> Muxer<W> {
     /// Writes the file header, the TRAK chunk and the sidecars.
     pub fn new(
@@ -130,11 +208,11 @@ impl<W: Write> Muxer<W> {
             writer.write_chunk(tag, 0, payload)?;
         }
         let index = IndexBuilder::new(tracks.iter().map(|t| t.track_id), Limits::none());
-        let bounds = tracks
-            .iter()
-            .enumerate()
-            .map(|(slot, t)| (0, t.track_id, slot))
-            .collect();
+        let heads = MinKeys::new(tracks.len());
+        let mut bounds = MinKeys::new(tracks.len());
+        for (slot, t) in tracks.iter().enumerate() {
+            bounds.set(slot, pack(0, t.track_id, slot));
+        }
         let tracks = tracks
             .iter()
             .map(|t| TrackState {
@@ -150,7 +228,7 @@ impl<W: Write> Muxer<W> {
             writer,
             tracks,
             bounds,
-            heads: BTreeSet::new(),
+            heads,
             index,
             opts,
             blocks: 0,
@@ -193,19 +271,14 @@ impl<W: Write> Muxer<W> {
             }
             _ => {}
         }
-        let bound = state.last.map_or(0, |(ts, _)| ts);
-        self.bounds.remove(&(bound, track, slot));
-        self.bounds.insert((ts_ms, track, slot));
+        self.bounds.set(slot, pack(ts_ms, track, slot));
         if let Some(state) = self.tracks.get_mut(slot) {
             state.last = Some((ts_ms, kind));
         }
         self.release()?;
         let queue_empty = self.state(slot)?.held.is_empty();
-        let first = self
-            .heads
-            .first()
-            .is_none_or(|&(p, id, _)| (p, id) > (ts_ms, track));
-        if queue_empty && first && self.settled(ts_ms, track) {
+        let me = pack(ts_ms, track, slot);
+        if queue_empty && self.heads.min() > me && self.settled(me, slot) {
             return self.write_block(slot, ts_ms, kind, opaque);
         }
         self.hold(slot, ts_ms, kind, opaque)
@@ -295,45 +368,46 @@ impl<W: Write> Muxer<W> {
         if state.ended {
             return Err(Error::TrackEnded { track });
         }
-        let bound = match state.last {
-            Some((ts_ms, BlockKind::Bidirectional)) => {
-                return Err(Error::EndsOnB { track, ts_ms });
-            }
-            Some((ts_ms, _)) => ts_ms,
-            None => 0,
-        };
-        self.bounds.remove(&(bound, track, slot));
+        if let Some((ts_ms, BlockKind::Bidirectional)) = state.last {
+            return Err(Error::EndsOnB { track, ts_ms });
+        }
+        self.bounds.set(slot, NO_KEY);
         if let Some(state) = self.tracks.get_mut(slot) {
             state.ended = true;
         }
         Ok(())
     }
 
-    /// True when no block still to come can sort before (ts_ms, track): every other unended
-    /// track's bound sorts after it (ties within a track keep hand-over order).
-    fn settled(&self, ts_ms: u32, track: u16) -> bool {
-        self.bounds
-            .iter()
-            .find(|&&(_, id, _)| id != track)
-            .is_none_or(|&(bound, id, _)| (bound, id) > (ts_ms, track))
+    /// True when no block still to come can sort before the block `key` of track `slot`:
+    /// every other unended track's bound sorts after it (ties within a track keep hand-over
+    /// order, so the track's own bound does not count).
+    fn settled(&self, key: u64, slot: usize) -> bool {
+        self.bounds.min_excluding(slot) > key
     }
 
     /// Writes held blocks in order for as long as the first one is settled.
     fn release(&mut self) -> Result<()> {
-        while let Some(&(ts_ms, track, slot)) = self.heads.first() {
-            if !self.settled(ts_ms, track) {
+        loop {
+            let key = self.heads.min();
+            if key == NO_KEY {
                 break;
             }
-            self.heads.pop_first();
+            let (_, track, slot) = unpack(key);
+            if !self.settled(key, slot) {
+                break;
+            }
             let Some(state) = self.tracks.get_mut(slot) else {
-                continue;
+                break;
             };
             let Some(held) = state.held.pop_front() else {
+                self.heads.set(slot, NO_KEY);
                 continue;
             };
-            if let Some(next) = state.held.front() {
-                self.heads.insert((next.ts_ms, track, slot));
-            }
+            let next = state
+                .held
+                .front()
+                .map_or(NO_KEY, |n| pack(n.ts_ms, track, slot));
+            self.heads.set(slot, next);
             self.held_blocks = self.held_blocks.saturating_sub(1);
             self.held_bytes = self.held_bytes.saturating_sub(held.opaque.len() as u64);
             self.write_block(slot, held.ts_ms, held.kind, &held.opaque)?;
@@ -354,7 +428,7 @@ impl<W: Write> Muxer<W> {
             .get_mut(slot)
             .ok_or(Error::UnknownTrack { track: 0 })?;
         if state.held.is_empty() {
-            self.heads.insert((ts_ms, state.id, slot));
+            self.heads.set(slot, pack(ts_ms, state.id, slot));
         }
         state.held.push_back(Held {
             ts_ms,

@@ -175,3 +175,38 @@ proptest! {
         check_windows(&bytes, &case)?;
     }
 }
+
+#[test]
+fn many_tracks_take_the_ordered_set_path_and_write_the_same_bytes() {
+    // Over 16 tracks the muxer keeps its bounds in an ordered set instead of scanning.
+    let ids: Vec<u16> = (0..40u16).map(|i| i * 1637 % 997).collect();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let tracks: Vec<Vec<(BlockKind, u32)>> = ids
+        .iter()
+        .map(|_| {
+            (0..30)
+                .map(|_| {
+                    (
+                        if next() % 4 == 0 {
+                            BlockKind::Key
+                        } else {
+                            BlockKind::Predictive
+                        },
+                        (next() % 3) as u32 * 10,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let picks = (0..200).map(|_| (next() % 40) as usize).collect();
+    let case = Case { ids, tracks, picks }.valid();
+    let inputs = case.inputs();
+    let ours = mux(&case.specs(), &inputs, MuxOptions::default());
+    assert!(ours == reference_mux(&case.specs(), &inputs, true));
+}

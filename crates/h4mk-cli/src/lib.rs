@@ -14,7 +14,9 @@
 //! ```
 
 mod cmd;
+mod demo;
 pub mod input;
+mod manifest;
 pub mod output;
 pub mod report;
 
@@ -33,7 +35,19 @@ pub const EXIT_USAGE: u8 = 2;
 #[command(
     name = "h4mk",
     version,
-    about = "Inspect, check, build and decode H4MK multi-track containers"
+    about = "Inspect, check, build and decode H4MK multi-track containers",
+    after_help = "\
+Every command that reports takes --json; errors are one line naming the file, the offset and
+what is wrong, with exit status 1 (2 for bad usage). Files are written atomically.
+
+Examples:
+  h4mk info song.h4mk
+  h4mk list --track 1 song.h4mk
+  h4mk chain --track 1 --t-ms 70 song.h4mk
+  h4mk verify --lenient song.h4mk
+  h4mk extract --track 1 --dir blocks/ song.h4mk
+  h4mk build song.json -o song.h4mk
+  h4mk mt_list --in demo_multitrack.h4mk"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -1,11 +1,40 @@
 //! Output files written atomically: into a temporary file beside the target, renamed into place
 //! only once complete, so a failure never leaves a half-written output.
+//!
+//! Every file the CLI writes goes through [`AtomicFile`], most through [`write_to`], which also
+//! sends the data to standard output when the path is `-`.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+
+/// Writes an output: `fill` writes the data to a temporary file that is renamed onto `path` only
+/// once `fill` has succeeded, or, for the path `-`, straight to `stdout`.
+///
+/// On error nothing is left at `path` (an existing file there is untouched) and no temporary
+/// file remains.
+pub fn write_to<T>(
+    path: &Path,
+    stdout: &mut dyn Write,
+    fill: impl FnOnce(&mut dyn Write) -> Result<T>,
+) -> Result<T> {
+    if is_stdout(path) {
+        let value = fill(stdout)?;
+        stdout.flush().context("writing standard output")?;
+        return Ok(value);
+    }
+    let mut file = AtomicFile::create(path, false)?;
+    let value = fill(file.writer())?;
+    file.commit()?;
+    Ok(value)
+}
+
+/// True for the path `-`, which names standard output (or input).
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
 
 /// An output file under construction.
 ///

@@ -1,12 +1,20 @@
 //! Report types for `--json` output: the CLI's own serde types, so the library types stay free
 //! of serialisation and the JSON shape is a deliberate contract.
+//!
+//! Every report names its input by file name only, never by absolute path, and holds nothing
+//! that changes from run to run (no timings), so reports can be compared and snapshotted.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 /// One problem found in a file.
 #[derive(Debug, Serialize)]
 pub struct Problem {
-    /// Byte offset the problem is about.
+    /// Which check found it: `"crc"` (chunk framing and CRCs) or `"structure"` (everything the
+    /// multi-track layer checks above the chunks).
+    pub check: &'static str,
+    /// Byte offset the problem is about, when it is about one place.
     pub offset: Option<u64>,
     /// What is wrong.
     pub message: String,
@@ -27,6 +35,215 @@ pub struct VerifyReport {
     pub stored_file_crc: Option<u32>,
     /// The file CRC computed over the bytes, when the walk reached the footer.
     pub computed_file_crc: Option<u32>,
-    /// Every problem, in file order.
+    /// Tracks in the track list, when it could be read.
+    pub tracks: Option<usize>,
+    /// How the seek index was found, or why it was rebuilt, when the file could be opened.
+    pub index: Option<String>,
+    /// Every problem (only the first without `--lenient`): CRC problems first, in file
+    /// order, then structure problems.
     pub problems: Vec<Problem>,
+}
+
+/// The result of `h4mk info`.
+#[derive(Debug, Serialize)]
+pub struct InfoReport {
+    /// The file's name.
+    pub file: String,
+    /// File size in bytes.
+    pub size: u64,
+    /// The 16-byte file header.
+    pub header: HeaderReport,
+    /// How the seek index was found.
+    pub index: IndexReport,
+    /// Every track of the track list, in its order.
+    pub tracks: Vec<TrackReport>,
+    /// The sidecars present, in file order.
+    pub sidecars: Vec<SidecarReport>,
+    /// Chunk count per tag, tags sorted.
+    pub chunks: BTreeMap<String, u64>,
+    /// CORE blocks in the file, of every track.
+    pub blocks: u64,
+    /// What reads fine but departs from what the reference writes (see `h4mk verify`).
+    pub warnings: Vec<String>,
+}
+
+/// The fields of the file header.
+#[derive(Debug, Serialize)]
+pub struct HeaderReport {
+    /// Format version.
+    pub version: u8,
+    /// Header flags.
+    pub flags: u8,
+    /// The reserved u16.
+    pub reserved: u16,
+    /// Header timestamp, Unix milliseconds (0 in files the reference writes).
+    pub timestamp_ms: u64,
+}
+
+/// How the reader came by the seek index.
+#[derive(Debug, Serialize)]
+pub struct IndexReport {
+    /// `"locator"` (through the XLOC chunk), `"trailing"` (found at the end of the file) or
+    /// `"rebuilt"` (by a full scan, because the stored index could not be used).
+    pub how: &'static str,
+    /// Offset of the XLOC chunk, for `"locator"`.
+    pub locator_offset: Option<u64>,
+    /// Why the stored index was not used, for `"rebuilt"`.
+    pub reason: Option<String>,
+}
+
+/// One track: its track-list entry and what its blocks hold.
+#[derive(Debug, Serialize)]
+pub struct TrackReport {
+    /// Track id.
+    pub track_id: u16,
+    /// Display name.
+    pub name: String,
+    /// Kind of content.
+    pub kind: String,
+    /// Codec name.
+    pub codec: String,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Channel count.
+    pub channels: u32,
+    /// Free-text note.
+    pub note: String,
+    /// Blocks of the track.
+    pub blocks: u64,
+    /// Its I-blocks.
+    pub keyframes: u64,
+    /// Its P-blocks.
+    pub predictive: u64,
+    /// Its B-blocks.
+    pub bidirectional: u64,
+    /// Pts of its first block.
+    pub first_pts_ms: Option<u32>,
+    /// Pts of its last block.
+    pub last_pts_ms: Option<u32>,
+    /// Last pts minus first pts.
+    pub duration_ms: Option<u32>,
+    /// Opaque bytes of all its blocks (routing headers not counted).
+    pub opaque_bytes: u64,
+    /// Entries of its seek table in the index.
+    pub seek_entries: usize,
+}
+
+/// One sidecar chunk.
+#[derive(Debug, Serialize)]
+pub struct SidecarReport {
+    /// Its tag: META, SAFE, VERI or NOTE.
+    pub tag: String,
+    /// Payload size in bytes.
+    pub size: u64,
+    /// The payload as text, when it is UTF-8 and short.
+    pub text: Option<String>,
+}
+
+/// The result of `h4mk list`.
+#[derive(Debug, Serialize)]
+pub struct ListReport {
+    /// The file's name.
+    pub file: String,
+    /// The track listed, or `None` for every track.
+    pub track: Option<u16>,
+    /// The blocks, in file order.
+    pub blocks: Vec<BlockReport>,
+}
+
+/// One block.
+#[derive(Debug, Serialize)]
+pub struct BlockReport {
+    /// Offset of the CORE payload (as seek tables store it).
+    pub offset: u64,
+    /// Its track.
+    pub track: u16,
+    /// Presentation timestamp in milliseconds.
+    pub pts_ms: u32,
+    /// `I`, `P` or `B`.
+    #[serde(rename = "type")]
+    pub kind: char,
+    /// Size of the opaque model bytes.
+    pub size: usize,
+}
+
+/// The result of `h4mk chain` and `h4mk range`.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    /// The file's name.
+    pub file: String,
+    /// The track planned.
+    pub track: u16,
+    /// The time shown, for `chain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t_ms: Option<u32>,
+    /// The first time presented, for `range`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_ms: Option<u32>,
+    /// The last time presented, for `range`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_ms: Option<u32>,
+    /// The blocks to decode, in decode order.
+    pub steps: Vec<StepReport>,
+}
+
+/// One step of a decode plan.
+#[derive(Debug, Serialize)]
+pub struct StepReport {
+    /// How the block is decoded: `I`, `P` or `B`.
+    #[serde(rename = "type")]
+    pub kind: char,
+    /// Offset of the block's CORE payload.
+    pub offset: u64,
+    /// Its pts.
+    pub pts_ms: u32,
+    /// Size of its opaque bytes.
+    pub size: usize,
+}
+
+/// The result of `h4mk extract`.
+#[derive(Debug, Serialize)]
+pub struct ExtractReport {
+    /// The input file's name.
+    pub file: String,
+    /// The track extracted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track: Option<u16>,
+    /// The sidecar extracted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sidecar: Option<String>,
+    /// The output file or folder's name.
+    pub output: String,
+    /// Blocks written (1 for a sidecar).
+    pub items: u64,
+    /// Bytes of content written (length prefixes not counted).
+    pub bytes: u64,
+}
+
+/// The result of `h4mk build`.
+#[derive(Debug, Serialize)]
+pub struct BuildReport {
+    /// The output file's name.
+    pub file: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Blocks written.
+    pub blocks: u64,
+    /// Per track, in track-list order.
+    pub tracks: Vec<BuiltTrack>,
+    /// Offset of the first index chunk.
+    pub index_offset: u64,
+    /// Offset of the XLOC locator, when `--locator` asked for one.
+    pub locator_offset: Option<u64>,
+}
+
+/// What `h4mk build` wrote for one track.
+#[derive(Debug, Serialize)]
+pub struct BuiltTrack {
+    /// The track.
+    pub track_id: u16,
+    /// Its blocks.
+    pub blocks: u64,
+    /// Its I-blocks.
+    pub keyframes: u64,
 }

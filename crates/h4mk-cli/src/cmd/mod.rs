@@ -1,23 +1,88 @@
-//! The subcommands, one module each.
+//! The subcommands, one module each, and what they share: opening a file as a demuxer and
+//! printing JSON reports.
 
+mod build;
+mod extract;
+mod info;
+mod legacy;
+mod list;
+mod plan;
 mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
+use h4mk_mt::Demuxer;
+use serde::Serialize;
+
+use crate::input::Input;
 
 /// Every `h4mk` subcommand.
+///
+/// `decode` and `encode` (through the model adapters of `h4mk-adapters`) will join them here,
+/// each as one more variant and one more module.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    Info(info::Args),
+    List(list::Args),
+    Chain(plan::ChainArgs),
+    Range(plan::RangeArgs),
     Verify(verify::Args),
+    Extract(extract::Args),
+    Build(build::Args),
+    #[command(name = "mt_build")]
+    MtBuild(legacy::BuildArgs),
+    #[command(name = "mt_list")]
+    MtList(legacy::ListArgs),
+    #[command(name = "mt_chain")]
+    MtChain(legacy::ChainArgs),
 }
 
 impl Command {
     pub(crate) fn run(self, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
         match self {
+            Command::Info(args) => info::run(&args, out),
+            Command::List(args) => list::run(&args, out),
+            Command::Chain(args) => plan::run_chain(&args, out),
+            Command::Range(args) => plan::run_range(&args, out),
             Command::Verify(args) => verify::run(&args, out, err),
+            Command::Extract(args) => extract::run(&args, out),
+            Command::Build(args) => build::run(&args, out),
+            Command::MtBuild(args) => legacy::run_build(&args, out, err),
+            Command::MtList(args) => legacy::run_list(&args, out, err),
+            Command::MtChain(args) => legacy::run_chain(&args, out, err),
         }
     }
+}
+
+/// Opens `input` as a multi-track file (header, track list, sidecars, index; CRCs of what it
+/// reads checked), errors prefixed with the file name.
+fn open(input: &Input) -> Result<Demuxer<'_>> {
+    Demuxer::open(input).with_context(|| input.name())
+}
+
+/// Writes `report` as pretty JSON and a newline.
+fn write_json(out: &mut dyn Write, report: &impl Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// `"s"` unless `n` is 1.
+fn plural(n: impl Into<u64>) -> &'static str {
+    if n.into() == 1 { "" } else { "s" }
+}
+
+/// An error and its sources on one line, joined by `": "` (as anyhow's `{:#}` prints them).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        line.push_str(": ");
+        line.push_str(&s.to_string());
+        source = s.source();
+    }
+    line
 }

@@ -1,13 +1,26 @@
-//! `h4mk verify`: every CRC in one pass, then the structure.
+//! `h4mk verify`: every CRC in one pass over the bytes, then the structure.
+//!
+//! The structure is what the multi-track layer checks above the chunks
+//! ([`h4mk_mt::Demuxer::verify`]): the track list has the version 1 keys, every block routes to
+//! a declared track in (pts, track id) order, each track keeps the GOP rules, the stored seek
+//! tables match the keyframes, and the index extensions agree with what they point at.
+//!
+//! One pass: the demuxer is opened with CRC checks off (it reads only the head and the index),
+//! and its `verify` hashes every chunk and the file once while the structure walk reads only
+//! chunk headers. When the file cannot be opened as a multi-track file, the CRC pass runs on
+//! its own, with a progress bar.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Result;
-use h4mk_format::{ContainerRef, Error, ParseOptions};
+use h4mk_format::{ContainerRef, Mode, ParseOptions, Verification};
+use h4mk_mt::{Demuxer, IndexProblem, IndexStatus};
 
 use crate::EXIT_DAMAGED;
+use crate::cmd::{error_chain, plural, write_json};
 use crate::input::Input;
 use crate::report::{Problem, VerifyReport};
 
@@ -20,9 +33,18 @@ const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 /// reported and the check goes on where the framing allows. Exits 0 only for a file that is
 /// entirely sound.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Examples:\n  h4mk verify song.h4mk\n  h4mk verify --lenient --json damaged.h4mk"
-)]
+#[command(after_help = "\
+Checks, in this order: the header; every chunk's framing and CRC and the file CRC (one pass
+over the bytes); then the structure: a TRAK track list with exactly the version 1 keys, every
+CORE block routed to a declared track with a valid type, blocks in (pts, track id) order,
+each track starting on an I-block with pts that never go back and no trailing B-block, seek
+tables that match the keyframes, and index extensions (XSEK, XLOC) that agree with the blocks.
+
+Exit status: 0 when the file is entirely sound, 1 when a problem was found, 2 on bad usage.
+
+Examples:
+  h4mk verify song.h4mk
+  h4mk verify --lenient --json damaged.h4mk")]
 pub(crate) struct Args {
     /// The container to check (`-` for standard input).
     file: PathBuf,
@@ -38,25 +60,30 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
     let input = Input::open(&args.file)?;
     let report = verify(&input, args.lenient);
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &report)?;
-        writeln!(out)?;
+        write_json(out, &report)?;
     } else {
         for p in &report.problems {
             writeln!(out, "{}: {}", report.file, p.message)?;
         }
+        let n = report.problems.len() as u64;
         if report.ok {
+            let tracks = report
+                .tracks
+                .map(|t| format!(", {t} track{}", plural(t as u64)))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "{}: ok ({} chunks, {} bytes)",
+                "{}: ok ({} chunks, {} bytes{tracks})",
                 report.file, report.intact_chunks, report.size
             )?;
+        } else if report.problems.iter().any(|p| p.check == "crc") {
+            writeln!(out, "{}: damaged ({n} problem{})", report.file, plural(n))?;
         } else {
-            let n = report.problems.len();
             writeln!(
                 out,
-                "{}: damaged ({n} problem{})",
+                "{}: bad structure ({n} problem{})",
                 report.file,
-                if n == 1 { "" } else { "s" }
+                plural(n)
             )?;
         }
     }
@@ -76,39 +103,117 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
         intact_chunks: 0,
         stored_file_crc: None,
         computed_file_crc: None,
+        tracks: None,
+        index: None,
         problems: Vec::new(),
     };
     let file = match ContainerRef::parse_with(input, &ParseOptions::default()) {
         Ok(file) => file,
         Err(e) => {
-            report.problems.push(problem(&e));
+            report.problems.push(Problem {
+                check: "crc",
+                offset: e.offset(),
+                message: e.to_string(),
+            });
             return report;
         }
     };
-    let bar = progress_bar(size);
-    let v = file.verify_with_progress(&mut |offset| {
-        if let Some(bar) = &bar {
-            bar.set_position(offset);
+    let structure_opts = ParseOptions {
+        mode: if lenient { Mode::Lenient } else { Mode::Strict },
+        check_crc: false,
+        ..ParseOptions::default()
+    };
+    let structure = match Demuxer::open_with(input, &structure_opts) {
+        Ok(demux) => {
+            let spinner = spinner(size);
+            let checked = demux.verify();
+            if let Some(s) = spinner {
+                s.finish_and_clear();
+            }
+            add_crc(&mut report, &checked.container);
+            report.tracks = Some(demux.tracks().len());
+            report.index = Some(demux.index_status().to_string());
+            checked
+                .problems
+                .iter()
+                .map(|p| structure_problem(p, demux.index_status()))
+                .collect()
         }
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+        Err(e) => {
+            let bar = progress_bar(size);
+            let v = file.verify_with_progress(&mut |offset| {
+                if let Some(bar) = &bar {
+                    bar.set_position(offset);
+                }
+            });
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            add_crc(&mut report, &v);
+            vec![Problem {
+                check: "structure",
+                offset: e.offset(),
+                message: error_chain(&e),
+            }]
+        }
+    };
+    // Damage makes structure problems of its own; strict mode reports the damage.
+    if lenient || report.problems.is_empty() {
+        for p in structure {
+            if !report.problems.iter().any(|q| q.message == p.message) {
+                report.problems.push(p);
+            }
+        }
     }
-    report.intact_chunks = v.intact_chunks;
-    report.stored_file_crc = Some(v.stored_file_crc);
-    report.computed_file_crc = v.computed_file_crc;
-    let keep = if lenient { v.errors.len() } else { 1 };
-    report
-        .problems
-        .extend(v.errors.iter().take(keep).map(problem));
+    if !lenient {
+        report.problems.truncate(1);
+    }
     report.ok = report.problems.is_empty();
     report
 }
 
-fn problem(e: &Error) -> Problem {
-    Problem {
+fn add_crc(report: &mut VerifyReport, v: &Verification) {
+    report.intact_chunks = v.intact_chunks;
+    report.stored_file_crc = Some(v.stored_file_crc);
+    report.computed_file_crc = v.computed_file_crc;
+    report.problems.extend(v.errors.iter().map(|e| Problem {
+        check: "crc",
         offset: e.offset(),
         message: e.to_string(),
+    }));
+}
+
+/// A structure problem with the offset it is about, where it names one.
+fn structure_problem(p: &h4mk_mt::Problem, status: &IndexStatus) -> Problem {
+    use h4mk_mt::Problem as P;
+    let (offset, message) = match p {
+        P::TrackList { offset, .. }
+        | P::ExtraTrackList { offset }
+        | P::RepeatedSidecar { offset, .. }
+        | P::UnknownTrackBlock { offset, .. }
+        | P::BlockOrder { offset } => (Some(*offset), p.to_string()),
+        P::GopRule(e) | P::Damage(e) => (e.offset(), error_chain(e)),
+        P::IndexRebuilt => match status {
+            IndexStatus::Rebuilt { reason } => (index_offset(reason), format!("{p}: {reason}")),
+            _ => (None, p.to_string()),
+        },
+        _ => (None, p.to_string()),
+    };
+    Problem {
+        check: "structure",
+        offset,
+        message,
+    }
+}
+
+fn index_offset(reason: &IndexProblem) -> Option<u64> {
+    match reason {
+        IndexProblem::NotFound { end, .. } => Some(*end),
+        IndexProblem::BadLocator { offset, .. }
+        | IndexProblem::BadTable { offset, .. }
+        | IndexProblem::EntryMismatch { offset, .. } => Some(*offset),
+        IndexProblem::Overlap { index_offset, .. } => Some(*index_offset),
+        _ => None,
     }
 }
 
@@ -122,4 +227,15 @@ fn progress_bar(size: u64) -> Option<indicatif::ProgressBar> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
+}
+
+/// A spinner for the pass inside [`Demuxer::verify`], which reports no progress.
+fn spinner(size: u64) -> Option<indicatif::ProgressBar> {
+    if size < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let s = indicatif::ProgressBar::new_spinner();
+    s.set_message(format!("checking {size} bytes"));
+    s.enable_steady_tick(Duration::from_millis(120));
+    Some(s)
 }

@@ -1,7 +1,11 @@
 //! The `h4mk` command over every fixture, valid and invalid, in-process through
-//! [`h4mk_cli::run`]; human and JSON output are insta snapshots reviewed like code.
+//! [`h4mk_cli::run`] (human and JSON output are insta snapshots reviewed like code), byte-exact
+//! rebuilds of the reference files, and end-to-end runs of the built binary.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
+mod build;
+mod e2e;
+mod invalid;
 mod snapshots;
 
 use std::path::{Path, PathBuf};
@@ -37,5 +41,39 @@ pub(crate) fn h4mk(args: &[&str], file: &Path) -> Outcome {
         code,
         stdout: clean(out),
         stderr: clean(err),
+    }
+}
+
+/// A fresh folder under the system's temporary folder, removed with everything in it on drop.
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A folder named after the test (`name`) and the process, emptied if it exists.
+    pub(crate) fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("h4mk-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// The folder.
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The names of the files in the folder, sorted.
+    pub(crate) fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

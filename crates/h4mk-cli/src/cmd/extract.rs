@@ -1,0 +1,174 @@
+//! `h4mk extract`: a track's blocks or a sidecar's bytes, out of a container.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use h4mk_format::Tag;
+
+use crate::cmd::{open, plural, write_json};
+use crate::input::{Input, display_name};
+use crate::output::{AtomicFile, is_stdout, write_to};
+use crate::report::ExtractReport;
+
+/// Extract the blocks of one track, or one sidecar.
+///
+/// Every file is written to a temporary file beside it and renamed into place once complete.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Outputs:
+  --track N --dir DIR   one file per block of track N, in file (pts) order, named
+                        <pts>_<type>_<offset>.bin (e.g. 66_B_563.bin: pts 66 ms, a B-block,
+                        CORE payload at offset 563); the folder is created if needed.
+  --track N -o STREAM   one stream of the track's blocks in file (pts) order; per block: its
+                        length as a u32 little-endian, then its opaque bytes.
+  --sidecar NAME -o OUT the payload of the META, SAFE, VERI or NOTE chunk, byte for byte.
+  -o - writes to standard output (and prints no report).
+
+Examples:
+  h4mk extract --track 1 --dir blocks/ song.h4mk
+  h4mk extract --track 1 -o track1.lp song.h4mk
+  h4mk extract --sidecar meta -o - song.h4mk | jq .")]
+pub(crate) struct Args {
+    /// The container (`-` for standard input).
+    file: PathBuf,
+    /// The track whose blocks to extract.
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present = "sidecar",
+        conflicts_with = "sidecar"
+    )]
+    track: Option<u16>,
+    /// The sidecar to extract.
+    #[arg(long, value_enum, value_name = "NAME")]
+    sidecar: Option<Sidecar>,
+    /// Write one file per block into this folder.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "sidecar"])]
+    dir: Option<PathBuf>,
+    /// Write to this file (`-` for standard output).
+    #[arg(short, long, value_name = "OUT", required_unless_present = "dir")]
+    output: Option<PathBuf>,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A sidecar, by the name of its tag.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Sidecar {
+    /// META (JSON metadata).
+    Meta,
+    /// SAFE (JSON safety information).
+    Safe,
+    /// VERI (JSON verification data).
+    Veri,
+    /// NOTE (text).
+    Note,
+}
+
+impl Sidecar {
+    fn tag(self) -> Tag {
+        match self {
+            Sidecar::Meta => Tag::META,
+            Sidecar::Safe => Tag::SAFE,
+            Sidecar::Veri => Tag::VERI,
+            Sidecar::Note => Tag::NOTE,
+        }
+    }
+}
+
+pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
+    let input = Input::open(&args.file)?;
+    let demux = open(&input)?;
+    let name = input.name();
+    let mut report = ExtractReport {
+        file: name.clone(),
+        track: args.track,
+        sidecar: None,
+        output: String::new(),
+        items: 0,
+        bytes: 0,
+    };
+    if let (Some(sidecar), Some(output)) = (args.sidecar, &args.output) {
+        let tag = sidecar.tag();
+        let Some(payload) = demux.sidecars().get(tag) else {
+            bail!("{name}: no {tag} sidecar in the file");
+        };
+        write_to(output, out, |w| Ok(w.write_all(payload)?))
+            .with_context(|| format!("writing {}", display_name(output)))?;
+        report.sidecar = Some(tag.to_string());
+        report.output = display_name(output);
+        report.items = 1;
+        report.bytes = payload.len() as u64;
+    } else if let Some(track) = args.track {
+        if demux.track(track).is_none() {
+            bail!("{name}: track {track} is not in the track list");
+        }
+        let blocks = demux
+            .blocks()
+            .filter(|b| b.as_ref().map_or(true, |b| b.track == track));
+        if let Some(dir) = &args.dir {
+            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            for b in blocks {
+                let b = b.with_context(|| name.clone())?;
+                let file = format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset);
+                let mut f = AtomicFile::create(&dir.join(file), false)?;
+                f.writer().write_all(b.opaque)?;
+                f.commit()?;
+                report.items += 1;
+                report.bytes += b.opaque.len() as u64;
+            }
+            report.output = display_name(dir);
+        } else if let Some(output) = &args.output {
+            let (items, bytes) = write_to(output, out, |w| {
+                let (mut items, mut bytes) = (0u64, 0u64);
+                for b in blocks {
+                    let b = b.with_context(|| name.clone())?;
+                    let len = u32::try_from(b.opaque.len()).with_context(|| {
+                        format!(
+                            "{name}: block at offset {} is {} bytes, too long for a u32 length prefix",
+                            b.offset,
+                            b.opaque.len()
+                        )
+                    })?;
+                    w.write_all(&len.to_le_bytes())?;
+                    w.write_all(b.opaque)?;
+                    items += 1;
+                    bytes += u64::from(len);
+                }
+                Ok((items, bytes))
+            })?;
+            report.items = items;
+            report.bytes = bytes;
+            report.output = display_name(output);
+        }
+    } else {
+        bail!("give --track N (with --dir or -o) or --sidecar NAME (with -o)");
+    }
+    if args.output.as_deref().is_some_and(is_stdout) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.json {
+        write_json(out, &report)?;
+    } else if let Some(sidecar) = &report.sidecar {
+        writeln!(
+            out,
+            "wrote the {sidecar} sidecar ({} bytes) to {}",
+            report.bytes, report.output
+        )?;
+    } else {
+        writeln!(
+            out,
+            "wrote {} block{} of track {} ({} bytes) to {}",
+            report.items,
+            plural(report.items),
+            args.track.unwrap_or_default(),
+            report.bytes,
+            report.output
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

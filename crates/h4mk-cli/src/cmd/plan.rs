@@ -1,0 +1,166 @@
+//! `h4mk chain` and `h4mk range`: which blocks to decode, in which order, to show one time or
+//! to play a time range (decode rules of docs/FORMAT.md §5).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use h4mk_mt::DecodeStep;
+
+use crate::cmd::{open, plural, write_json};
+use crate::input::Input;
+use crate::report::{PlanReport, StepReport};
+
+/// The decode chain that shows one track at one time.
+///
+/// The target is the track's last block with pts <= T. The chain starts at the last I-block at
+/// or before it and takes every P-block up to it; B-blocks other than the target are left out,
+/// and a B target comes after its forward anchor (the next I or P of the track). No block at or
+/// before T gives an empty chain.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Steps are printed in decode order, each with its type (I, P or B), the offset of its CORE
+payload, its pts and the size of its opaque bytes.
+
+Examples:
+  h4mk chain --track 1 --t-ms 70 demo.h4mk
+  h4mk chain --json --track 1 --t-ms 12345 song.h4mk")]
+pub(crate) struct ChainArgs {
+    /// The container (`-` for standard input).
+    file: PathBuf,
+    /// The track.
+    #[arg(long, value_name = "N")]
+    track: u16,
+    /// The time to show, in milliseconds.
+    #[arg(long = "t-ms", value_name = "T")]
+    t_ms: u32,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The decode plan that presents every block of one track in a time range.
+///
+/// Every block with FROM <= pts <= TO is decoded, each B-block after its forward anchor,
+/// starting from the keyframe its first block needs.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Steps are printed in decode order, each with its type (I, P or B), the offset of its CORE
+payload, its pts and the size of its opaque bytes.
+
+Examples:
+  h4mk range --track 1 --from-ms 0 --to-ms 200 demo.h4mk
+  h4mk range --json --track 2 --from-ms 1000 --to-ms 2000 song.h4mk")]
+pub(crate) struct RangeArgs {
+    /// The container (`-` for standard input).
+    file: PathBuf,
+    /// The track.
+    #[arg(long, value_name = "N")]
+    track: u16,
+    /// The first time to present, in milliseconds.
+    #[arg(long = "from-ms", value_name = "A")]
+    from_ms: u32,
+    /// The last time to present, in milliseconds (inclusive).
+    #[arg(long = "to-ms", value_name = "B")]
+    to_ms: u32,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let input = Input::open(&args.file)?;
+    let demux = open(&input)?;
+    let steps = demux
+        .chain(args.track, args.t_ms)
+        .with_context(|| input.name())?;
+    let report = PlanReport {
+        file: input.name(),
+        track: args.track,
+        t_ms: Some(args.t_ms),
+        from_ms: None,
+        to_ms: None,
+        steps: step_reports(&steps),
+    };
+    let what = format!("at {} ms", args.t_ms);
+    let empty = "no block of the track at or before that time";
+    print(out, &report, &what, empty, args.json)
+}
+
+pub(crate) fn run_range(args: &RangeArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let input = Input::open(&args.file)?;
+    let demux = open(&input)?;
+    let steps = demux
+        .range(args.track, args.from_ms, args.to_ms)
+        .with_context(|| input.name())?;
+    let report = PlanReport {
+        file: input.name(),
+        track: args.track,
+        t_ms: None,
+        from_ms: Some(args.from_ms),
+        to_ms: Some(args.to_ms),
+        steps: step_reports(&steps),
+    };
+    let what = format!("from {} to {} ms", args.from_ms, args.to_ms);
+    let empty = "no block of the track in that range";
+    print(out, &report, &what, empty, args.json)
+}
+
+fn step_reports(steps: &[DecodeStep<'_>]) -> Vec<StepReport> {
+    steps
+        .iter()
+        .map(|s| StepReport {
+            kind: s.kind.letter(),
+            offset: s.block.offset,
+            pts_ms: s.block.ts_ms,
+            size: s.block.opaque.len(),
+        })
+        .collect()
+}
+
+fn print(
+    out: &mut dyn Write,
+    r: &PlanReport,
+    what: &str,
+    empty: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    if json {
+        write_json(out, r)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let n = r.steps.len() as u64;
+    if n == 0 {
+        writeln!(
+            out,
+            "{}: track {} {what}: nothing to decode ({empty})",
+            r.file, r.track
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{}: track {} {what}: {n} step{} in decode order",
+        r.file,
+        r.track,
+        plural(n)
+    )?;
+    writeln!(
+        out,
+        "{:>6}  type  {:>12}  {:>10}  {:>10}",
+        "step", "offset", "pts_ms", "size"
+    )?;
+    for (i, s) in r.steps.iter().enumerate() {
+        writeln!(
+            out,
+            "{:>6}  {:<4}  {:>12}  {:>10}  {:>10}",
+            i + 1,
+            s.kind,
+            s.offset,
+            s.pts_ms,
+            s.size
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,407 @@
+//! The JSON manifest `h4mk build` reads: tracks, sidecars and blocks.
+//!
+//! ```json
+//! {
+//!   "tracks": [
+//!     {"track_id": 1, "name": "main", "kind": "audio", "codec": "h4core",
+//!      "sample_rate": 48000, "channels": 1, "note": "Primary audio track"}
+//!   ],
+//!   "sidecars": {"meta": {"title": "Demo"}, "note": "free text"},
+//!   "blocks": [
+//!     {"track": 1, "pts_ms": 0, "type": "I", "file": "blocks/0.bin"},
+//!     {"track": 1, "pts_ms": 33, "type": "P", "hex": "00ff10"},
+//!     {"track": 1, "pts_ms": 66, "type": "B", "base64": "AAEC"},
+//!     {"track": 1, "pts_ms": 99, "type": "P", "text": "plain UTF-8 bytes"}
+//!   ]
+//! }
+//! ```
+//!
+//! - `tracks`: the track list, in order; each entry has the seven TRAK keys, of which
+//!   `sample_rate`, `channels` and `note` may be left out (48000, 1 and "", the reference's
+//!   defaults). Any other key is an error.
+//! - `sidecars` (optional): `meta`, `safe`, `veri` and `note`, each optional. A JSON string is
+//!   stored as its UTF-8 bytes, verbatim; any other JSON value is stored as Python's
+//!   `json.dumps` writes it (`", "` and `": "` separators, keys in the manifest's order,
+//!   non-ASCII written raw), which is how the reference wrote its JSON sidecars.
+//! - `blocks`: in any order across tracks (the file is sorted by pts, then track id, keeping the
+//!   manifest's order among equals), but in pts order within a track, which starts with an
+//!   I-block. Each block has `track`, `pts_ms`, `type` (`"I"`, `"P"` or `"B"`) and exactly one
+//!   source of its opaque bytes: `file` (a path relative to the manifest's folder, or to the
+//!   current folder when the manifest is read from standard input), `hex`, `base64` (standard
+//!   alphabet, padded) or `text` (UTF-8).
+
+use std::fmt;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine;
+use h4mk_gop::BlockKind;
+use h4mk_mt::TrackSpec;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::input::Input;
+
+/// The keys a track object may have: the version 1 TRAK keys.
+const TRACK_KEYS: [&str; 7] = [
+    "track_id",
+    "name",
+    "kind",
+    "codec",
+    "sample_rate",
+    "channels",
+    "note",
+];
+
+/// A manifest as read, checked for shape (see the module docs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Manifest {
+    tracks: Vec<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    sidecars: ManifestSidecars,
+    #[serde(default)]
+    blocks: Vec<Block>,
+}
+
+/// The sidecars of a manifest, as the bytes to store.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ManifestSidecars {
+    /// META.
+    pub(crate) meta: Option<SidecarBytes>,
+    /// SAFE.
+    pub(crate) safe: Option<SidecarBytes>,
+    /// VERI.
+    pub(crate) veri: Option<SidecarBytes>,
+    /// NOTE.
+    pub(crate) note: Option<SidecarBytes>,
+}
+
+/// A sidecar's bytes: a string verbatim, any other JSON value as Python writes it.
+#[derive(Debug)]
+pub(crate) struct SidecarBytes(pub(crate) Vec<u8>);
+
+/// One block of a manifest.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Block {
+    /// The block's track.
+    pub(crate) track: u16,
+    /// Its pts in milliseconds.
+    pub(crate) pts_ms: u32,
+    /// Its type.
+    #[serde(rename = "type", deserialize_with = "block_kind")]
+    pub(crate) kind: BlockKind,
+    file: Option<PathBuf>,
+    hex: Option<String>,
+    base64: Option<String>,
+    text: Option<String>,
+}
+
+/// A block's opaque bytes: mapped from a file or decoded from the manifest.
+#[derive(Debug)]
+pub(crate) enum BlockBytes<'m> {
+    /// A file named by `file`.
+    File(Input),
+    /// Decoded from `hex` or `base64`.
+    Decoded(Vec<u8>),
+    /// `text`, borrowed from the manifest.
+    Text(&'m [u8]),
+}
+
+impl Deref for BlockBytes<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            BlockBytes::File(input) => input,
+            BlockBytes::Decoded(v) => v,
+            BlockBytes::Text(t) => t,
+        }
+    }
+}
+
+impl Manifest {
+    /// Parses a manifest and checks what can be checked before writing: the track keys and
+    /// that each block names exactly one source. Errors name the line and column, or the entry.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self> {
+        let manifest: Manifest = serde_json::from_slice(bytes)?;
+        for (i, b) in manifest.blocks.iter().enumerate() {
+            let sources = [
+                b.file.is_some(),
+                b.hex.is_some(),
+                b.base64.is_some(),
+                b.text.is_some(),
+            ];
+            let n = sources.iter().filter(|&&s| s).count();
+            if n != 1 {
+                bail!(
+                    "blocks[{i}] (track {}, pts {} ms): give exactly one of \"file\", \"hex\", \"base64\" or \"text\", not {n}",
+                    b.track,
+                    b.pts_ms
+                );
+            }
+        }
+        manifest.tracks()?;
+        Ok(manifest)
+    }
+
+    /// The track list.
+    pub(crate) fn tracks(&self) -> Result<Vec<TrackSpec>> {
+        self.tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if let Some(key) = t.keys().find(|k| !TRACK_KEYS.contains(&k.as_str())) {
+                    bail!(
+                        "tracks[{i}]: unknown key {key:?} (a track has {})",
+                        TRACK_KEYS.join(", ")
+                    );
+                }
+                serde_json::from_value(serde_json::Value::Object(t.clone()))
+                    .with_context(|| format!("tracks[{i}]"))
+            })
+            .collect()
+    }
+
+    /// The sidecars.
+    pub(crate) fn sidecars(&self) -> &ManifestSidecars {
+        &self.sidecars
+    }
+
+    /// The blocks, in manifest order.
+    pub(crate) fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+}
+
+impl Block {
+    /// The block's opaque bytes; `dir` is where relative `file` paths start.
+    pub(crate) fn bytes(&self, dir: &Path) -> Result<BlockBytes<'_>> {
+        if let Some(file) = &self.file {
+            return Ok(BlockBytes::File(Input::open(&dir.join(file))?));
+        }
+        if let Some(hex) = &self.hex {
+            return decode_hex(hex).map(BlockBytes::Decoded);
+        }
+        if let Some(b64) = &self.base64 {
+            return base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map(BlockBytes::Decoded)
+                .map_err(|e| anyhow!("bad base64: {e}"));
+        }
+        Ok(BlockBytes::Text(
+            self.text.as_deref().unwrap_or_default().as_bytes(),
+        ))
+    }
+}
+
+fn decode_hex(hex: &str) -> Result<Vec<u8>> {
+    let digits = hex.as_bytes();
+    if !digits.len().is_multiple_of(2) {
+        bail!("bad hex: {} digits, not an even number", digits.len());
+    }
+    let value = |at: usize| -> Result<u8> {
+        let d = digits.get(at).copied().unwrap_or_default();
+        char::from(d)
+            .to_digit(16)
+            .and_then(|v| u8::try_from(v).ok())
+            .ok_or_else(|| {
+                anyhow!(
+                    "bad hex: {:?} at position {at} is not a hex digit",
+                    char::from(d)
+                )
+            })
+    };
+    (0..digits.len() / 2)
+        .map(|i| Ok(value(2 * i)? << 4 | value(2 * i + 1)?))
+        .collect()
+}
+
+fn block_kind<'de, D: Deserializer<'de>>(d: D) -> Result<BlockKind, D::Error> {
+    let s = String::deserialize(d)?;
+    let mut chars = s.chars();
+    match (chars.next().and_then(BlockKind::from_letter), chars.next()) {
+        (Some(kind), None) => Ok(kind),
+        _ => Err(de::Error::invalid_value(
+            de::Unexpected::Str(&s),
+            &"\"I\", \"P\" or \"B\"",
+        )),
+    }
+}
+
+impl<'de> Deserialize<'de> for SidecarBytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Json::deserialize(d)? {
+            Json::String(s) => Ok(SidecarBytes(s.into_bytes())),
+            value => h4mk_mt::json::to_python_json(&value)
+                .map(SidecarBytes)
+                .map_err(de::Error::custom),
+        }
+    }
+}
+
+/// A JSON value that keeps the order of object keys, so a sidecar is written with its keys in
+/// the manifest's order (`serde_json::Value` sorts them).
+#[derive(Debug)]
+enum Json {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Number(n) => n.serialize(s),
+            Json::String(v) => s.serialize_str(v),
+            Json::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Json::Object(entries) => {
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json, E> {
+        Ok(Json::Number(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json, E> {
+        Ok(Json::Number(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
+        serde_json::Number::from_f64(v)
+            .map(Json::Number)
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Json, E> {
+        Ok(Json::String(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((k, v)) = map.next_entry()? {
+            entries.push((k, v));
+        }
+        Ok(Json::Object(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn sidecar(json: &str, expect: &str) {
+        let got: SidecarBytes = serde_json::from_str(json).unwrap();
+        assert_eq!(String::from_utf8(got.0).unwrap(), expect);
+    }
+
+    #[test]
+    fn sidecars_keep_key_order_and_python_separators() {
+        sidecar(
+            r#"{"title":"H4MK Multi-Track Demo","duration_ms":333}"#,
+            r#"{"title": "H4MK Multi-Track Demo", "duration_ms": 333}"#,
+        );
+        sidecar(r#"  "verbatim {\"a\":1}" "#, r#"verbatim {"a":1}"#);
+        sidecar(
+            r#"[1, 2.5, null, true, "é"]"#,
+            r#"[1, 2.5, null, true, "é"]"#,
+        );
+    }
+
+    #[track_caller]
+    fn hex(input: &str, expect: Result<&[u8], &str>) {
+        let got = decode_hex(input).map_err(|e| e.to_string());
+        assert_eq!(got.as_deref().map_err(String::as_str), expect);
+    }
+
+    #[test]
+    fn hex_digits() {
+        hex("", Ok(b""));
+        hex("00fFa0", Ok(&[0, 255, 160]));
+        hex("abc", Err("bad hex: 3 digits, not an even number"));
+        hex("0g", Err("bad hex: 'g' at position 1 is not a hex digit"));
+    }
+
+    #[test]
+    fn block_sources_and_types() {
+        let m = Manifest::parse(
+            br#"{"tracks": [], "blocks": [{"track": 1, "pts_ms": 0, "type": "I"}]}"#,
+        );
+        assert_eq!(
+            m.unwrap_err().to_string(),
+            "blocks[0] (track 1, pts 0 ms): give exactly one of \"file\", \"hex\", \"base64\" or \"text\", not 0"
+        );
+        let m = Manifest::parse(
+            br#"{"tracks": [], "blocks": [{"track": 1, "pts_ms": 0, "type": "X", "hex": ""}]}"#,
+        );
+        assert_eq!(
+            m.unwrap_err().to_string(),
+            "invalid value: string \"X\", expected \"I\", \"P\" or \"B\" at line 1 column 63"
+        );
+        let m = Manifest::parse(
+            br#"{"tracks": [{"track_id": 1, "name": "a", "kind": "k", "codec": "c", "rate": 3}]}"#,
+        );
+        assert_eq!(
+            m.unwrap_err().to_string(),
+            "tracks[0]: unknown key \"rate\" (a track has track_id, name, kind, codec, sample_rate, channels, note)"
+        );
+    }
+}

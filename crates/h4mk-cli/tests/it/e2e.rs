@@ -1,0 +1,266 @@
+//! End to end through the built `h4mk` binary: build → info → verify → chain → extract, and
+//! failing builds that must leave nothing behind.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+use crate::TempDir;
+
+fn h4mk(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap()
+}
+
+#[test]
+fn build_info_verify_chain_extract_round_trip() {
+    let dir = TempDir::new("e2e_round_trip");
+    let d = dir.path();
+    std::fs::create_dir(d.join("blocks")).unwrap();
+    let key: Vec<u8> = (0..=255).collect();
+    std::fs::write(d.join("blocks/key.bin"), &key).unwrap();
+    // Written as text: a sidecar keeps the manifest's key order ("title" before "n").
+    let manifest = r#"{
+        "tracks": [
+            {"track_id": 1, "name": "video", "kind": "video", "codec": "h4core",
+             "sample_rate": 0, "channels": 0, "note": ""},
+            {"track_id": 2, "name": "voice", "kind": "audio", "codec": "h4core"}
+        ],
+        "sidecars": {"meta": {"title": "round trip", "n": [1, 2]}, "note": "hello\nworld"},
+        "blocks": [
+            {"track": 1, "pts_ms": 0, "type": "I", "file": "blocks/key.bin"},
+            {"track": 2, "pts_ms": 0, "type": "I", "text": "voice key"},
+            {"track": 1, "pts_ms": 40, "type": "B", "hex": "b0b1"},
+            {"track": 1, "pts_ms": 80, "type": "P", "base64": "UFBQ"},
+            {"track": 2, "pts_ms": 50, "type": "P", "hex": ""},
+            {"track": 1, "pts_ms": 120, "type": "I", "text": "second key"}
+        ]
+    }"#;
+    std::fs::write(d.join("song.json"), manifest).unwrap();
+
+    let built = json_of(&h4mk(
+        d,
+        &["build", "song.json", "-o", "song.h4mk", "--json"],
+    ));
+    assert_eq!(built["blocks"], 6);
+    assert_eq!(
+        built["tracks"],
+        json!([{"track_id": 1, "blocks": 4, "keyframes": 2}, {"track_id": 2, "blocks": 2, "keyframes": 1}])
+    );
+
+    let info = json_of(&h4mk(d, &["info", "--json", "song.h4mk"]));
+    assert_eq!(info["file"], "song.h4mk");
+    assert_eq!(info["blocks"], 6);
+    assert_eq!(info["index"]["how"], "trailing");
+    let t1 = &info["tracks"][0];
+    assert_eq!(
+        (
+            &t1["blocks"],
+            &t1["keyframes"],
+            &t1["bidirectional"],
+            &t1["duration_ms"]
+        ),
+        (&json!(4), &json!(2), &json!(1), &json!(120))
+    );
+    assert_eq!(info["tracks"][1]["sample_rate"], 48000);
+    assert_eq!(
+        info["sidecars"],
+        json!([
+            {"tag": "META", "size": 36, "text": "{\"title\": \"round trip\", \"n\": [1, 2]}"},
+            {"tag": "NOTE", "size": 11, "text": "hello\nworld"}
+        ])
+    );
+
+    let verify = h4mk(d, &["verify", "song.h4mk"]);
+    assert_eq!(
+        stdout(&verify),
+        "song.h4mk: ok (11 chunks, 873 bytes, 2 tracks)\n"
+    );
+
+    // Showing track 1 at 50 ms needs the B-block at 40 ms after its forward anchor at 80 ms.
+    let chain = json_of(&h4mk(
+        d,
+        &[
+            "chain",
+            "--json",
+            "--track",
+            "1",
+            "--t-ms",
+            "50",
+            "song.h4mk",
+        ],
+    ));
+    let steps: Vec<(String, u64)> = chain["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["type"].as_str().unwrap().to_owned(),
+                s["pts_ms"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(steps, [("I".into(), 0), ("P".into(), 80), ("B".into(), 40)]);
+
+    let extracted = h4mk(d, &["extract", "--track", "1", "--dir", "out", "song.h4mk"]);
+    assert_eq!(
+        stdout(&extracted),
+        "wrote 4 blocks of track 1 (271 bytes) to out\n"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(d.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let offsets: Vec<u64> = chain["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["offset"].as_u64().unwrap())
+        .collect();
+    assert_eq!(files.len(), 4);
+    assert!(
+        files.contains(&format!("0_I_{}.bin", offsets[0])),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&format!("40_B_{}.bin", offsets[2])),
+        "{files:?}"
+    );
+    assert_eq!(
+        std::fs::read(d.join("out").join(format!("0_I_{}.bin", offsets[0]))).unwrap(),
+        key
+    );
+    assert_eq!(
+        std::fs::read(d.join("out").join(format!("40_B_{}.bin", offsets[2]))).unwrap(),
+        [0xb0, 0xb1]
+    );
+
+    stdout(&h4mk(
+        d,
+        &["extract", "--track", "1", "-o", "track1.lp", "song.h4mk"],
+    ));
+    let stream = std::fs::read(d.join("track1.lp")).unwrap();
+    let mut want = Vec::new();
+    for block in [&key[..], &[0xb0, 0xb1], b"PPP", b"second key"] {
+        want.extend_from_slice(&u32::try_from(block.len()).unwrap().to_le_bytes());
+        want.extend_from_slice(block);
+    }
+    assert!(stream == want);
+
+    let note = h4mk(d, &["extract", "--sidecar", "note", "-o", "-", "song.h4mk"]);
+    assert_eq!(stdout(&note), "hello\nworld");
+
+    // The same manifest from standard input gives the same bytes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(d)
+        .args(["build", "-", "-o", "again.h4mk"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), manifest.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        std::fs::read(d.join("again.h4mk")).unwrap() == std::fs::read(d.join("song.h4mk")).unwrap()
+    );
+}
+
+#[test]
+fn failing_builds_leave_nothing_behind() {
+    let track = json!({"track_id": 1, "name": "a", "kind": "audio", "codec": "h4core"});
+    let cases: [(&str, String, &str); 6] = [
+        ("not json", "{\"tracks\": [".to_owned(), "h4mk: error: bad.json: EOF while parsing"),
+        (
+            "unknown key",
+            json!({"tracks": [track], "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "hex": "", "size": 3}]}).to_string(),
+            "h4mk: error: bad.json: unknown field `size`",
+        ),
+        (
+            "unknown track",
+            json!({"tracks": [track], "blocks": [
+                {"track": 1, "pts_ms": 0, "type": "I", "text": "k"},
+                {"track": 9, "pts_ms": 5, "type": "I", "text": "k"}
+            ]}).to_string(),
+            "h4mk: error: bad.json: blocks[1] (track 9, pts 5 ms): track 9 is not in the track list",
+        ),
+        (
+            "P before I",
+            json!({"tracks": [track], "blocks": [{"track": 1, "pts_ms": 0, "type": "P", "text": "p"}]}).to_string(),
+            "h4mk: error: bad.json: blocks[0] (track 1, pts 0 ms): track 1: the first block (pts 0 ms) is a P-block",
+        ),
+        (
+            "ends on B",
+            json!({"tracks": [track], "blocks": [
+                {"track": 1, "pts_ms": 0, "type": "I", "text": "k"},
+                {"track": 1, "pts_ms": 5, "type": "B", "text": "b"}
+            ]}).to_string(),
+            "h4mk: error: bad.json: track 1 ends on a B-block (pts 5 ms)",
+        ),
+        (
+            "missing block file",
+            json!({"tracks": [track], "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "file": "nope.bin"}]}).to_string(),
+            "h4mk: error: bad.json: blocks[0] (track 1, pts 0 ms): opening nope.bin: ",
+        ),
+    ];
+    for (what, manifest, want) in cases {
+        let dir = TempDir::new("e2e_failing_build");
+        let d = dir.path();
+        std::fs::write(d.join("bad.json"), manifest).unwrap();
+        let o = h4mk(d, &["build", "bad.json", "-o", "out.h4mk"]);
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(1), "{what}: {stderr}");
+        assert!(o.stdout.is_empty(), "{what}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+        assert!(stderr.starts_with(want), "{what}: {stderr}");
+        assert_eq!(dir.files(), ["bad.json"], "{what}: a file was left behind");
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let dir = TempDir::new("e2e_usage");
+    for args in [
+        &["build", "-o", "x.h4mk"][..],
+        &["extract", "--track", "1", "f.h4mk"],
+        &["chain", "--track", "1", "f.h4mk"],
+        &["nonsense"],
+    ] {
+        let o = h4mk(dir.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+    assert_eq!(dir.files(), Vec::<String>::new());
+}
+
+#[test]
+fn every_command_has_examples_in_its_help() {
+    let dir = TempDir::new("e2e_help");
+    for cmd in [
+        "info", "list", "chain", "range", "verify", "extract", "build", "mt_build", "mt_list",
+        "mt_chain",
+    ] {
+        let help = stdout(&h4mk(dir.path(), &[cmd, "--help"]));
+        assert!(help.contains("Examples:"), "{cmd}");
+        assert!(help.contains(&format!("h4mk {cmd}")), "{cmd}");
+    }
+    assert!(stdout(&h4mk(dir.path(), &["--help"])).contains("Examples:"));
+}

@@ -1,0 +1,97 @@
+//! Every command over every fixture: no panic anywhere, and over `fixtures/invalid` a non-zero
+//! exit with a one-line error that names the file, and no output file left behind.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::{TempDir, fixtures, h4mk};
+
+/// Every command line that reads a container, `{}` standing for it and `OUT` for a path in a
+/// fresh temporary folder.
+const COMMANDS: &[&[&str]] = &[
+    &["info", "{}"],
+    &["info", "--json", "{}"],
+    &["list", "{}"],
+    &["list", "--json", "--track", "1", "{}"],
+    &["chain", "--track", "1", "--t-ms", "70", "{}"],
+    &["chain", "--json", "--track", "1", "--t-ms", "70", "{}"],
+    &[
+        "range",
+        "--track",
+        "1",
+        "--from-ms",
+        "0",
+        "--to-ms",
+        "500",
+        "{}",
+    ],
+    &["extract", "--track", "1", "--dir", "OUT", "{}"],
+    &["extract", "--track", "1", "-o", "OUT", "{}"],
+    &["extract", "--sidecar", "meta", "-o", "OUT", "{}"],
+    &["mt_list", "--in", "{}"],
+    &["mt_chain", "--in", "{}", "--track", "1", "--t_ms", "70"],
+];
+
+fn all_fixtures(folder: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures().join(folder))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "h4mk"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn invalid_files_fail_with_one_line_and_leave_nothing() {
+    let files = all_fixtures("invalid");
+    assert!(!files.is_empty());
+    for file in &files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        for args in COMMANDS {
+            let dir = TempDir::new("invalid");
+            let out = dir.path().join("out");
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| a.replace("OUT", out.to_str().unwrap()))
+                .collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = h4mk(&args, file);
+            let what = format!("h4mk {} over {name}", args.join(" "));
+            assert_ne!(o.code, ExitCode::SUCCESS, "{what}");
+            assert_eq!(o.stderr.lines().count(), 1, "{what}: {}", o.stderr);
+            assert!(
+                o.stderr.contains(name) || args[0].starts_with("mt_"),
+                "{what}: the error does not name the file: {}",
+                o.stderr
+            );
+            assert_eq!(dir.files(), Vec::<String>::new(), "{what}");
+        }
+        let v = h4mk(&["verify", "{}"], file);
+        assert_ne!(v.code, ExitCode::SUCCESS, "verify {name}");
+    }
+}
+
+#[test]
+fn no_command_panics_on_any_fixture() {
+    for folder in ["reference", "valid", "invalid"] {
+        for file in all_fixtures(folder) {
+            for args in COMMANDS {
+                let dir = TempDir::new("any");
+                let out = dir.path().join("out");
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|a| a.replace("OUT", out.to_str().unwrap()))
+                    .collect();
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let o = h4mk(&args, &file);
+                assert!(
+                    o.code == ExitCode::SUCCESS || !o.stderr.is_empty(),
+                    "h4mk {} over {}: a failure says nothing",
+                    args.join(" "),
+                    file.display()
+                );
+            }
+        }
+    }
+}

@@ -5,10 +5,11 @@
 //! a declared track in (pts, track id) order, each track keeps the GOP rules, the stored seek
 //! tables match the keyframes, and the index extensions agree with what they point at.
 //!
-//! One pass: the demuxer is opened with CRC checks off (it reads only the head and the index),
-//! and its `verify` hashes every chunk and the file once while the structure walk reads only
-//! chunk headers. When the file cannot be opened as a multi-track file, the CRC pass runs on
-//! its own, with a progress bar.
+//! One pass over the bytes for CRCs: the demuxer is opened with CRC checks off (it reads only
+//! the head and the index), and its `verify` hashes every chunk and the file once while its
+//! structure walk reads only chunk headers; one more headers-only walk names CORE chunks that
+//! do not route, which `Demuxer::verify` reads past. When the file cannot be opened as a
+//! multi-track file, the CRC pass runs on its own, with a progress bar.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -16,8 +17,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use h4mk_format::{ContainerRef, Mode, ParseOptions, Verification};
-use h4mk_mt::{Demuxer, IndexProblem, IndexStatus};
+use h4mk_format::{ContainerRef, Mode, ParseOptions, Tag, Verification};
+use h4mk_mt::{Demuxer, IndexProblem, IndexStatus, route};
 
 use crate::EXIT_DAMAGED;
 use crate::cmd::{error_chain, plural, write_json};
@@ -133,11 +134,13 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
             add_crc(&mut report, &checked.container);
             report.tracks = Some(demux.tracks().len());
             report.index = Some(demux.index_status().to_string());
-            checked
+            let mut problems: Vec<Problem> = checked
                 .problems
                 .iter()
                 .map(|p| structure_problem(p, demux.index_status()))
-                .collect()
+                .collect();
+            problems.extend(unroutable_blocks(input, &structure_opts));
+            problems
         }
         Err(e) => {
             let bar = progress_bar(size);
@@ -170,6 +173,29 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
     }
     report.ok = report.problems.is_empty();
     report
+}
+
+/// CORE chunks that do not route: a short routing header, a bad `H4TB` magic or GOP flags
+/// with a reserved type. [`Demuxer::verify`] reads past them without a word, so this walk over
+/// the chunk headers (CRCs off: the one CRC pass has run) names them.
+fn unroutable_blocks(data: &[u8], opts: &ParseOptions) -> Vec<Problem> {
+    let opts = ParseOptions {
+        mode: Mode::Lenient,
+        ..*opts
+    };
+    let Ok(file) = ContainerRef::parse_with(data, &opts) else {
+        return Vec::new();
+    };
+    file.chunks()
+        .flatten()
+        .filter(|c| c.tag == Tag::CORE)
+        .filter_map(|c| route(c).err())
+        .map(|e| Problem {
+            check: "structure",
+            offset: e.offset(),
+            message: error_chain(&e),
+        })
+        .collect()
 }
 
 fn add_crc(report: &mut VerifyReport, v: &Verification) {

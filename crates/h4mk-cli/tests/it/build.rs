@@ -126,4 +126,10 @@ fn locator_build_is_found_through_the_locator() {
     );
     let v = h4mk(&["verify", "{}"], &out);
     assert_eq!(v.code, ExitCode::SUCCESS, "{}", v.stdout);
+    // The golden file of the locator extension (docs/FORMAT.md §8).
+    let golden = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../h4mk-mt/tests/golden/locator.h4mk"
+    );
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(golden).unwrap());
 }

@@ -7,6 +7,7 @@ mod build;
 mod e2e;
 mod invalid;
 mod snapshots;
+mod structure;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,219 @@
+//! `verify` and the reading commands over files that are sound chunk by chunk but break a rule
+//! of the multi-track layer, each built here with the format layer's writer (the fixtures hold
+//! none yet): verify must name each problem, with its offset where it has one.
+
+use std::path::Path;
+
+use h4mk_format::{FileHeader, Tag, Writer, WriterOptions};
+use h4mk_gop::{BlockKind, GopFlags, SeekEntry, SeekTableBuf};
+use h4mk_mt::{TrackSpec, encode_track_list, route_header};
+use insta::{assert_snapshot, with_settings};
+
+use crate::{TempDir, h4mk};
+
+/// What goes into a hand-built file, chunk by chunk, in order.
+enum Chunk<'a> {
+    /// A TRAK chunk with this JSON payload.
+    Trak(&'a str),
+    /// A TRAK chunk listing these track ids.
+    Tracks(&'a [u16]),
+    /// A CORE block: track, pts, type, opaque bytes.
+    Block(u16, u32, BlockKind, &'a [u8]),
+    /// A CORE chunk with raw flags.
+    RawCore(u16, u32),
+    /// A TSEK table for a track, entries given as (pts, index of the block among the CORE
+    /// chunks written so far).
+    Seek(u16, &'a [(u32, usize)]),
+}
+
+fn write_file(path: &Path, chunks: &[Chunk<'_>]) {
+    let mut w = Writer::new(Vec::new(), &FileHeader::default(), WriterOptions::default()).unwrap();
+    let mut cores: Vec<u64> = Vec::new();
+    for c in chunks {
+        match *c {
+            Chunk::Trak(json) => {
+                w.write_chunk(Tag::TRAK, 0, json.as_bytes()).unwrap();
+            }
+            Chunk::Tracks(ids) => {
+                let tracks: Vec<TrackSpec> = ids
+                    .iter()
+                    .map(|&id| TrackSpec {
+                        track_id: id,
+                        name: format!("t{id}"),
+                        kind: "audio".into(),
+                        codec: "h4core".into(),
+                        sample_rate: 48_000,
+                        channels: 1,
+                        note: String::new(),
+                    })
+                    .collect();
+                w.write_chunk(Tag::TRAK, 0, &encode_track_list(&tracks).unwrap())
+                    .unwrap();
+            }
+            Chunk::Block(track, pts, kind, bytes) => {
+                let flags = GopFlags::new(pts, kind).unwrap().to_bits();
+                let at = w
+                    .write_chunk_parts(Tag::CORE, flags, &[&route_header(track), bytes])
+                    .unwrap();
+                cores.push(at + 12);
+            }
+            Chunk::RawCore(track, flags) => {
+                let at = w
+                    .write_chunk(Tag::CORE, flags, &route_header(track))
+                    .unwrap();
+                cores.push(at + 12);
+            }
+            Chunk::Seek(track, entries) => {
+                let table = SeekTableBuf {
+                    track_id: track,
+                    entries: entries
+                        .iter()
+                        .map(|&(ts_ms, i)| SeekEntry {
+                            ts_ms,
+                            offset: cores[i],
+                        })
+                        .collect(),
+                };
+                w.write_chunk(Tag::TSEK, 0, &table.to_bytes().unwrap())
+                    .unwrap();
+            }
+        }
+    }
+    std::fs::write(path, w.finish().unwrap()).unwrap();
+}
+
+/// Builds each case, runs `verify` (strict and lenient) and `info` over it, and snapshots the
+/// lot as `structure@CASE`.
+fn check(case: &str, chunks: &[Chunk<'_>]) {
+    let dir = TempDir::new(&format!("structure_{case}"));
+    let file = dir.path().join(format!("{case}.h4mk"));
+    write_file(&file, chunks);
+    let mut text = String::new();
+    for args in [
+        &["verify", "{}"][..],
+        &["verify", "--lenient", "{}"],
+        &["info", "{}"],
+    ] {
+        let o = h4mk(args, &file);
+        text += &format!(
+            "$ h4mk {}\n--- stdout\n{}--- stderr\n{}",
+            args.join(" ").replace("{}", &format!("{case}.h4mk")),
+            o.stdout,
+            o.stderr
+        );
+    }
+    with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        assert_snapshot!(format!("structure@{case}"), text);
+    });
+}
+
+use BlockKind::{Bidirectional as B, Key as I, Predictive as P};
+
+#[test]
+fn sound_file_is_ok() {
+    check(
+        "sound",
+        &[
+            Chunk::Tracks(&[1]),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::Block(1, 10, B, b"b"),
+            Chunk::Block(1, 20, P, b"p"),
+            Chunk::Seek(1, &[(0, 0)]),
+        ],
+    );
+}
+
+#[test]
+fn p_before_i() {
+    check(
+        "p_before_i",
+        &[
+            Chunk::Tracks(&[1]),
+            Chunk::Block(1, 0, P, b"p"),
+            Chunk::Block(1, 10, I, b"k"),
+            Chunk::Seek(1, &[(10, 1)]),
+        ],
+    );
+}
+
+#[test]
+fn block_of_undeclared_track() {
+    check(
+        "undeclared_track",
+        &[
+            Chunk::Tracks(&[1]),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::Block(9, 5, I, b"x"),
+            Chunk::Seek(1, &[(0, 0)]),
+        ],
+    );
+}
+
+#[test]
+fn seek_table_misses_a_keyframe() {
+    check(
+        "seek_table_mismatch",
+        &[
+            Chunk::Tracks(&[1]),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::Block(1, 10, I, b"k"),
+            Chunk::Seek(1, &[(0, 0)]),
+        ],
+    );
+}
+
+#[test]
+fn seek_entry_points_at_a_p_block() {
+    check(
+        "seek_entry_wrong",
+        &[
+            Chunk::Tracks(&[1]),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::Block(1, 10, P, b"p"),
+            Chunk::Seek(1, &[(10, 1)]),
+        ],
+    );
+}
+
+#[test]
+fn track_list_with_an_extra_key() {
+    check(
+        "trak_extra_key",
+        &[
+            Chunk::Trak(
+                r#"{"tracks": [{"track_id": 1, "name": "a", "kind": "k", "codec": "c", "sample_rate": 0, "channels": 0, "note": "", "lang": "fr"}]}"#,
+            ),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::Seek(1, &[(0, 0)]),
+        ],
+    );
+}
+
+#[test]
+fn block_with_the_reserved_type() {
+    check(
+        "reserved_type",
+        &[
+            Chunk::Tracks(&[1]),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::RawCore(1, 0x3000_000a),
+            Chunk::Seek(1, &[(0, 0)]),
+        ],
+    );
+}
+
+#[test]
+fn blocks_out_of_order_and_trailing_b() {
+    check(
+        "order_and_trailing_b",
+        &[
+            Chunk::Tracks(&[1, 2]),
+            Chunk::Block(2, 0, I, b"k"),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::Block(1, 20, P, b"p"),
+            Chunk::Block(1, 10, B, b"b"),
+            Chunk::Seek(1, &[(0, 1)]),
+            Chunk::Seek(2, &[(0, 0)]),
+        ],
+    );
+}

@@ -1,8 +1,22 @@
 //! The `h4mk` command as a library: [`run`] parses arguments, runs one command and writes to
 //! the output and error streams it is handed, so tests call it in-process.
 //!
-//! This is the top layer: it depends on every other `h4mk-*` crate and is the only one that
+//! This is the top layer: it depends on the `h4mk-*` crates below it and is the only one that
 //! touches the file system (memory-mapped inputs in [`input`], atomic outputs in [`output`]).
+//!
+//! The commands (`h4mk help COMMAND` shows each one's flags and examples):
+//! - `info`, `list`, `chain`, `range`: what a file holds, every block, and decode plans, read
+//!   through [`h4mk_mt::Demuxer`];
+//! - `verify`: every CRC in one pass, then the multi-track structure; exit 0 only for a sound
+//!   file;
+//! - `extract`: a track's blocks (one file each, or a length-prefixed stream) or a sidecar;
+//! - `build`: a container from a JSON manifest (see the crate's README), or the demo file;
+//! - `mt_build`, `mt_list`, `mt_chain`: the original Python CLI's commands and output lines.
+//!
+//! Every reporting command takes `--json`, printed from the serde types in [`report`]. Every
+//! file written goes through [`output::AtomicFile`]. Errors are one line, `h4mk: error: FILE:
+//! what is wrong at which offset`, with exit status 1 ([`EXIT_DAMAGED`]); bad usage exits 2
+//! ([`EXIT_USAGE`]).
 //!
 //! ```
 //! let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/demo.h4mk");

@@ -19,10 +19,9 @@ use serde::Serialize;
 
 use crate::input::Input;
 
-/// Every `h4mk` subcommand.
-///
-/// `decode` and `encode` (through the model adapters of `h4mk-adapters`) will join them here,
-/// each as one more variant and one more module.
+// Every `h4mk` subcommand (a plain comment: clap would show a doc comment in `h4mk --help`).
+// `decode` and `encode` (through the model adapters of `h4mk-adapters`) will join them here,
+// each as one more variant, one more module and one more arm in `Command::run`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     Info(info::Args),

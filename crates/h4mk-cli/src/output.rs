@@ -99,14 +99,29 @@ impl AtomicFile {
     }
 
     /// Flushes, syncs and renames the temporary file onto the target.
-    pub fn commit(mut self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
+        self.finish(true)
+    }
+
+    /// Flushes and renames the temporary file onto the target without waiting for the disk.
+    ///
+    /// Readers still never see a partial file; only a crash of the machine right after the
+    /// rename could leave the target empty. For outputs written by the thousand (one file per
+    /// block), where a sync each costs milliseconds and the output is cheap to write again.
+    pub fn commit_unsynced(self) -> Result<()> {
+        self.finish(false)
+    }
+
+    fn finish(mut self, sync: bool) -> Result<()> {
         let context = || format!("writing {}", self.target.display());
         self.writer.flush().with_context(context)?;
-        self.writer
-            .get_ref()
-            .file
-            .sync_all()
-            .with_context(context)?;
+        if sync {
+            self.writer
+                .get_ref()
+                .file
+                .sync_all()
+                .with_context(context)?;
+        }
         fs::rename(&self.temp, &self.target).with_context(context)?;
         self.committed = true;
         Ok(())

@@ -15,7 +15,8 @@ use crate::report::ExtractReport;
 
 /// Extract the blocks of one track, or one sidecar.
 ///
-/// Every file is written to a temporary file beside it and renamed into place once complete.
+/// Every file is written to a temporary file beside it and renamed into place once complete
+/// (the per-block files of `--dir` without waiting for the disk after each one).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Outputs:
@@ -117,7 +118,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
                 let file = format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset);
                 let mut f = AtomicFile::create(&dir.join(file), false)?;
                 f.writer().write_all(b.opaque)?;
-                f.commit()?;
+                f.commit_unsynced()?;
                 report.items += 1;
                 report.bytes += b.opaque.len() as u64;
             }

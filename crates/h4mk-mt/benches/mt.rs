@@ -51,6 +51,26 @@ fn mux_into(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8]) -> u64 {
     m.finish().unwrap().1.file_len
 }
 
+/// As [`mux_into`], to a sink that discards: the muxer's own cost, without writing the output
+/// to memory.
+fn mux_to_sink(blocks: u32, size: usize, pool: &[u8]) -> u64 {
+    let sink = std::io::sink();
+    let mut m = Muxer::new(sink, specs(), &Sidecars::default(), MuxOptions::default()).unwrap();
+    for i in 0..blocks {
+        let track = (i % u32::from(TRACKS)) as u16 + 1;
+        let n = i / u32::from(TRACKS);
+        let kind = if n % KEY_EVERY == 0 {
+            BlockKind::Key
+        } else {
+            BlockKind::Predictive
+        };
+        let start = (i as usize * 7) % (pool.len() - size);
+        m.push(track, n * 20, kind, &pool[start..start + size])
+            .unwrap();
+    }
+    m.finish().unwrap().1.file_len
+}
+
 fn pool() -> Vec<u8> {
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     (0..(1 << 20))
@@ -116,6 +136,11 @@ fn mux(c: &mut Criterion) {
         g.bench_function(format!("muxer_{size}b_blocks"), |b| {
             b.iter(|| black_box(mux_into(&mut out, blocks, size, &pool)));
         });
+        if size == 16_384 {
+            g.bench_function("muxer_16384b_blocks_to_io_sink", |b| {
+                b.iter(|| black_box(mux_to_sink(blocks, size, &pool)));
+            });
+        }
         let written = out.clone();
         g.bench_function(format!("crc32fast_{size}b_blocks_same_bytes"), |b| {
             b.iter(|| black_box(h4mk_format::crc::crc32(black_box(&written))));

@@ -16,7 +16,7 @@ use h4mk_gop::{BlockKind, GopFlags, MAX_TIMESTAMP_MS};
 
 use crate::error::{Error, Result};
 use crate::index::{IndexBuilder, IndexLayout, write_index};
-use crate::router::route_header;
+use crate::router::{ROUTE_HEADER_LEN, route_header};
 use crate::sidecar::Sidecars;
 use crate::track::{TrackSpec, encode_track_list};
 
@@ -97,7 +97,8 @@ struct TrackState {
 struct Held {
     ts_ms: u32,
     kind: BlockKind,
-    opaque: Vec<u8>,
+    /// Routing header and opaque bytes: the CORE payload.
+    payload: Vec<u8>,
 }
 
 const MAX_SPARE_BUFFERS: usize = 64;
@@ -279,7 +280,7 @@ impl<W: Write> Muxer<W> {
         let queue_empty = self.state(slot)?.held.is_empty();
         let me = pack(ts_ms, track, slot);
         if queue_empty && self.heads.min() > me && self.settled(me, slot) {
-            return self.write_block(slot, ts_ms, kind, opaque);
+            return self.write_block(slot, ts_ms, kind, &[&route_header(track), opaque]);
         }
         self.hold(slot, ts_ms, kind, opaque)
     }
@@ -353,11 +354,15 @@ impl<W: Write> Muxer<W> {
     }
 
     fn slot(&self, track: u16) -> Result<usize> {
-        self.index.slot(track).ok_or(Error::UnknownTrack { track })
+        // A match rather than `ok_or`: building the error eagerly costs a drop per block.
+        match self.index.slot(track) {
+            Some(slot) => Ok(slot),
+            None => Err(Error::UnknownTrack { track }),
+        }
     }
 
     fn state(&self, slot: usize) -> Result<&TrackState> {
-        self.tracks.get(slot).ok_or(Error::UnknownTrack {
+        self.tracks.get(slot).ok_or_else(|| Error::UnknownTrack {
             track: u16::try_from(slot).unwrap_or(u16::MAX),
         })
     }
@@ -409,10 +414,12 @@ impl<W: Write> Muxer<W> {
                 .map_or(NO_KEY, |n| pack(n.ts_ms, track, slot));
             self.heads.set(slot, next);
             self.held_blocks = self.held_blocks.saturating_sub(1);
-            self.held_bytes = self.held_bytes.saturating_sub(held.opaque.len() as u64);
-            self.write_block(slot, held.ts_ms, held.kind, &held.opaque)?;
+            self.held_bytes = self
+                .held_bytes
+                .saturating_sub(held.payload.len().saturating_sub(ROUTE_HEADER_LEN) as u64);
+            self.write_block(slot, held.ts_ms, held.kind, &[&held.payload])?;
             if self.spare.len() < MAX_SPARE_BUFFERS {
-                let mut buf = held.opaque;
+                let mut buf = held.payload;
                 buf.clear();
                 self.spare.push(buf);
             }
@@ -421,19 +428,21 @@ impl<W: Write> Muxer<W> {
     }
 
     fn hold(&mut self, slot: usize, ts_ms: u32, kind: BlockKind, opaque: &[u8]) -> Result<()> {
+        let Some(state) = self.tracks.get_mut(slot) else {
+            return Err(Error::UnknownTrack { track: 0 });
+        };
+        // The routing header goes in with the opaque bytes, so the held block is written
+        // as one payload part.
         let mut buf = self.spare.pop().unwrap_or_default();
+        buf.extend_from_slice(&route_header(state.id));
         buf.extend_from_slice(opaque);
-        let state = self
-            .tracks
-            .get_mut(slot)
-            .ok_or(Error::UnknownTrack { track: 0 })?;
         if state.held.is_empty() {
             self.heads.set(slot, pack(ts_ms, state.id, slot));
         }
         state.held.push_back(Held {
             ts_ms,
             kind,
-            opaque: buf,
+            payload: buf,
         });
         self.held_blocks += 1;
         self.held_bytes = self.held_bytes.saturating_add(opaque.len() as u64);
@@ -442,19 +451,19 @@ impl<W: Write> Muxer<W> {
         Ok(())
     }
 
+    /// Writes one CORE chunk whose payload is `parts` (routing header included).
     fn write_block(
         &mut self,
         slot: usize,
         ts_ms: u32,
         kind: BlockKind,
-        opaque: &[u8],
+        parts: &[&[u8]],
     ) -> Result<()> {
         let flags = GopFlags::new(ts_ms, kind)?;
         let track = self.state(slot)?.id;
-        let header = route_header(track);
         let at = self
             .writer
-            .write_chunk_parts(Tag::CORE, flags.to_bits(), &[&header, opaque])?;
+            .write_chunk_parts(Tag::CORE, flags.to_bits(), parts)?;
         let payload = at.saturating_add(CHUNK_HEADER_LEN as u64);
         self.index
             .add(track, ts_ms, kind, payload, self.writer.position())?;

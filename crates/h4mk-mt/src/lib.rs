@@ -21,8 +21,7 @@
 //! - [`Error`]: one enum; errors about a file name the offset (and tag, track, pts).
 //!
 //! ```
-//! use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, Muxer, Sidecars};
-//! use h4mk_gop::BlockKind;
+//! use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, Muxer};
 //!
 //! let demo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/demo.h4mk"))?;
 //! let file = Demuxer::open(&demo)?;
@@ -51,7 +50,6 @@
 //! }
 //! let (bytes, _summary) = mux.finish()?;
 //! assert_eq!(bytes, demo);
-//! # let _ = BlockKind::Key;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]

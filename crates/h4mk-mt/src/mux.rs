@@ -547,6 +547,45 @@ mod tests {
         );
     }
 
+    /// A sink that counts flushes.
+    #[derive(Default)]
+    struct Flushes {
+        bytes: Vec<u8>,
+        flushes: usize,
+    }
+
+    impl Write for Flushes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes.write(buf)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn sync_flushes_after_every_chunk() {
+        let sidecars = Sidecars {
+            note: Some(b"n"),
+            ..Sidecars::default()
+        };
+        let opts = MuxOptions {
+            sync: true,
+            index_locator: true,
+        };
+        let mut m = Muxer::new(Flushes::default(), vec![spec(1)], &sidecars, opts).unwrap();
+        // TRAK and NOTE are out as soon as `new` returns.
+        assert_eq!(m.get_ref().flushes, 2);
+        m.push(1, 0, BlockKind::Key, b"k").unwrap();
+        assert_eq!(m.get_ref().flushes, 3);
+        let (sink, summary) = m.finish().unwrap();
+        // TRAK, NOTE, CORE, TSEK, XLOC, and the final flush after the file CRC.
+        assert_eq!(sink.flushes, 6);
+        assert_eq!(summary.file_len, sink.bytes.len() as u64);
+    }
+
     #[track_caller]
     fn check_refused(m: &mut Muxer<Vec<u8>>, push: (u16, u32, BlockKind), expect: &str) {
         let before = (m.position(), m.held_blocks());

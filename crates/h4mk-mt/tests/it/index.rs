@@ -295,3 +295,28 @@ fn reference_style_files_that_break_gop_rules_are_read_and_flagged() {
         ]
     );
 }
+
+#[test]
+fn open_and_chain_read_no_block_outside_the_window() {
+    // Damage a block in the middle: opening (head + index) and a chain before it never read
+    // it, so they succeed; listing every block meets it.
+    let mut bytes = mux(&tracks(), &inputs(), MuxOptions::default());
+    let d = Demuxer::open(&bytes).unwrap();
+    let victim = d.blocks().nth(60).unwrap().unwrap();
+    let (victim_offset, victim_ts) = (victim.offset, victim.ts_ms);
+    drop(d);
+    bytes[usize::try_from(victim_offset).unwrap() + 8] ^= 1;
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(d.index_status(), &IndexStatus::Trailing);
+    assert!(!d.chain(1, 100).unwrap().is_empty());
+    let err = d.blocks().find_map(Result::err).unwrap();
+    assert_eq!(err.offset(), Some(victim_offset - 12));
+    // A chain whose window holds the damaged block reports it.
+    let hit = (0..900)
+        .step_by(5)
+        .filter_map(|t| d.chain(1, t).err().or_else(|| d.chain(2, t).err()))
+        .next()
+        .unwrap();
+    assert_eq!(hit.offset(), Some(victim_offset - 12), "{hit}");
+    assert!(victim_ts > 100);
+}

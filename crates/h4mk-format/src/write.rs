@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::chunk::{CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader};
-use crate::crc::{RESIDUE, RunningCrc, crc32};
+use crate::crc::{RESIDUE, RunningCrc};
 use crate::error::{Error, Result};
 use crate::header::{FileHeader, HEADER_LEN};
 use crate::tag::Tag;
@@ -82,12 +82,13 @@ impl<W: Write> Writer<W> {
             len,
         }
         .to_bytes();
-        let mut chunk_crc = RunningCrc::default();
-        chunk_crc.update(&header);
+        // One streaming hash over header and parts: no per-part combine.
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&header);
         for part in parts {
-            chunk_crc.append(crc32(part), part.len() as u64);
+            hasher.update(part);
         }
-        let crc = chunk_crc.value().to_le_bytes();
+        let crc = hasher.finalize().to_le_bytes();
         self.poisoned = true;
         self.inner.write_all(&header)?;
         for part in parts {

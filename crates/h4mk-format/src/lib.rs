@@ -38,6 +38,7 @@ mod error;
 mod header;
 mod limits;
 mod read;
+pub mod resync;
 mod tag;
 mod write;
 

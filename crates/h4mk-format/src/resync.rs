@@ -141,6 +141,8 @@ pub struct Scanner<'a> {
     pos: usize,
     skip_start: Option<usize>,
     pending: Option<ChunkRef<'a>>,
+    /// True while `pos` is the end of the header or of an intact chunk.
+    framed: bool,
     header: Option<FileHeader>,
     footer: Option<Footer>,
     candidates: u64,
@@ -169,6 +171,7 @@ impl<'a> Scanner<'a> {
             pos: if header.is_some() { HEADER_LEN } else { 0 },
             skip_start: None,
             pending: None,
+            framed: header.is_some(),
             header,
             footer: None,
             candidates: 0,
@@ -194,7 +197,8 @@ impl<'a> Scanner<'a> {
     /// The CRC of `data[..end]`, from the checkpoint below `end` and at most 63 more bytes.
     fn crc_upto(&self, end: usize) -> u32 {
         let k = end / CHECKPOINT;
-        let mut h = crc32fast::Hasher::new_with_initial(self.checkpoints.get(k).copied().unwrap_or(0));
+        let mut h =
+            crc32fast::Hasher::new_with_initial(self.checkpoints.get(k).copied().unwrap_or(0));
         h.update(self.data.get(k * CHECKPOINT..end).unwrap_or_default());
         h.finalize()
     }
@@ -231,7 +235,7 @@ impl<'a> Scanner<'a> {
         self.done = true;
         let len = self.data.len();
         let tail = len.saturating_sub(self.pos);
-        if self.skip_start.is_none() && tail == FOOTER_LEN {
+        if self.framed && tail == FOOTER_LEN {
             let stored = self.data.get(self.pos..).and_then(|b| b.try_into().ok())?;
             self.footer = Some(Footer {
                 offset: self.pos as u64,
@@ -263,10 +267,12 @@ impl<'a> Iterator for Scanner<'a> {
             let at = self.pos;
             let Some(chunk) = self.chunk_at(at) else {
                 self.skip_start.get_or_insert(at);
+                self.framed = false;
                 self.pos = at + 1;
                 continue;
             };
             self.pos = at + MIN_CHUNK + chunk.payload.len();
+            self.framed = true;
             return Some(match self.skip_start.take() {
                 Some(start) => {
                     self.pending = Some(chunk);
@@ -294,8 +300,43 @@ impl fmt::Debug for Scanner<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
+    use crate::ContainerRef;
     use crate::crc::crc32;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/");
+        std::fs::read(format!("{dir}{name}.h4mk")).unwrap()
+    }
+
+    const FIXTURES: [&str; 6] = [
+        "bframes",
+        "demo",
+        "sidecars",
+        "single_track_linear",
+        "three_tracks_2000",
+        "unicode_and_empty_track",
+    ];
+
+    /// (offset, tag, flags, payload) of every chunk of an intact file.
+    fn walk(data: &[u8]) -> Vec<ChunkRef<'_>> {
+        let file = ContainerRef::parse(data).unwrap();
+        file.chunks().collect::<Result<_, _>>().unwrap()
+    }
+
+    fn xorshift_bytes(seed: u32, len: usize) -> Vec<u8> {
+        let mut x = seed;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 11) as u8
+            })
+            .collect()
+    }
 
     #[test]
     fn crc_upto_matches_a_direct_hash_at_every_length() {
@@ -307,6 +348,142 @@ mod tests {
     }
 
     #[test]
+    fn an_intact_file_is_found_whole() {
+        for name in FIXTURES {
+            let bytes = fixture(name);
+            let found = scan(&bytes);
+            assert!(found.is_intact(), "{name}: {:?}", found.skipped);
+            assert_eq!(found.chunks, walk(&bytes), "{name}");
+            assert!(found.candidates as usize == found.chunks.len(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_bare_run_of_chunks_is_found_without_header_or_footer() {
+        let bytes = fixture("demo");
+        let body = &bytes[HEADER_LEN..bytes.len() - FOOTER_LEN];
+        let found = scan(body);
+        assert!(found.header.is_none() && found.footer.is_none());
+        assert_eq!(found.skipped, []);
+        let offsets: Vec<u64> = found.chunks.iter().map(|c| c.offset + 16).collect();
+        let expected: Vec<u64> = walk(&bytes).iter().map(|c| c.offset).collect();
+        assert_eq!(offsets, expected);
+    }
+
+    /// Damages a fixture in five ways at once and checks that every chunk left intact is found,
+    /// and that the skipped ranges are exactly the damaged chunks, the header and the tail.
+    #[test]
+    fn every_intact_chunk_of_a_damaged_fixture_is_found() {
+        for name in FIXTURES {
+            let bytes = fixture(name);
+            let chunks = walk(&bytes);
+            let n = chunks.len();
+            if n < 8 {
+                continue;
+            }
+            let range = |k: usize| (chunks[k].offset as usize, chunks[k].end_offset() as usize);
+            let mut damaged = bytes.clone();
+            // The magic: the scan must start at 0.
+            damaged[1] ^= 0x01;
+            // A payload byte of chunk n/4.
+            let (a, b) = range(n / 4);
+            damaged[(a + b) / 2] ^= 0x80;
+            // The length of chunk n/2: the plain readers lose the framing here.
+            let (a, _) = range(n / 2);
+            damaged[a + 8..a + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+            // Seven bytes across the boundary of chunks 3n/4 and 3n/4 + 1.
+            let (_, b) = range(3 * n / 4);
+            damaged[b - 3..b + 4].fill(0x5a);
+            // The last chunk cut in half: no footer.
+            let (a, b) = range(n - 1);
+            let cut = (a + b) / 2;
+            damaged.truncate(cut);
+
+            let lost = [n / 4, n / 2, 3 * n / 4, 3 * n / 4 + 1, n - 1];
+            let found = scan(&damaged);
+            assert!(found.header.is_none() && found.footer.is_none(), "{name}");
+            let kept: Vec<_> = (0..n)
+                .filter(|k| !lost.contains(k))
+                .map(|k| chunks[k])
+                .collect();
+            assert_eq!(found.chunks, kept, "{name}");
+            // Skipped: the header, each damaged chunk (neighbours merged), the tail.
+            let mut expected: Vec<Skipped> = vec![Skipped { offset: 0, len: 16 }];
+            for k in lost {
+                let (a, b) = range(k);
+                let b = b.min(cut);
+                match expected.last_mut() {
+                    Some(last) if last.offset + last.len == a as u64 => last.len += (b - a) as u64,
+                    _ => expected.push(Skipped {
+                        offset: a as u64,
+                        len: (b - a) as u64,
+                    }),
+                }
+            }
+            assert_eq!(found.skipped, expected, "{name}");
+            // The iterator and the collected report agree.
+            let items: Vec<Found<'_>> = Scanner::new(&damaged).collect();
+            assert_eq!(
+                items.len(),
+                found.chunks.len() + found.skipped.len(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_yields_no_chunk() {
+        let inputs: [(&str, Vec<u8>); 4] = [
+            ("random", xorshift_bytes(0x1234_5678, 1 << 20)),
+            ("zeros", vec![0; 1 << 16]),
+            ("ones", vec![0xff; 1 << 16]),
+            ("magic then random", {
+                let mut v = b"H4MK\x01\0\0\0\0\0\0\0\0\0\0\0".to_vec();
+                v.extend(xorshift_bytes(99, 1 << 16));
+                v
+            }),
+        ];
+        for (what, data) in inputs {
+            let found = scan(&data);
+            assert_eq!(found.chunks, [], "{what}");
+            let start = if found.header.is_some() { 16 } else { 0 };
+            assert_eq!(
+                found.skipped,
+                [Skipped {
+                    offset: start,
+                    len: data.len() as u64 - start
+                }],
+                "{what}"
+            );
+            assert!(found.candidates <= data.len() as u64, "{what}");
+        }
+    }
+
+    /// Input built so that three positions in four declare a length that fits (up to half a
+    /// megabyte): a scan that hashed each candidate's bytes would do about 10^11 byte steps.
+    #[test]
+    fn work_per_candidate_is_bounded() {
+        let len = 1 << 20;
+        let data: Vec<u8> = [0x00, 0x00, 0x08, 0x00]
+            .into_iter()
+            .cycle()
+            .take(len)
+            .collect();
+        let start = Instant::now();
+        let found = scan(&data);
+        let elapsed = start.elapsed();
+        assert_eq!(found.chunks, []);
+        assert!(found.candidates > (len as u64) / 2, "{}", found.candidates);
+        assert!(found.candidates <= len as u64);
+        // Generous, for a debug build on a loaded machine; the release build takes milliseconds.
+        assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+        println!(
+            "resync: {} candidates over {len} hostile bytes in {elapsed:?}",
+            found.candidates
+        );
+    }
+
+    #[test]
     fn tiny_inputs_are_all_skipped_or_empty() {
         assert_eq!(scan(b"").skipped, []);
         assert_eq!(scan(b"H4MK").skipped, [Skipped { offset: 0, len: 4 }]);
@@ -314,5 +491,10 @@ mod tests {
         assert!(r.header.is_some());
         assert_eq!(r.skipped, [Skipped { offset: 16, len: 3 }]);
         assert!(r.footer.is_none());
+        // A header and a footer: an empty, intact container.
+        let mut empty = FileHeader::default().to_bytes().to_vec();
+        let crc = crc32(&empty);
+        empty.extend_from_slice(&crc.to_le_bytes());
+        assert!(scan(&empty).is_intact());
     }
 }

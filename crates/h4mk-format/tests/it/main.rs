@@ -1,8 +1,14 @@
 //! Integration tests of the chunk layer against the reference fixtures and damaged copies.
 #![allow(clippy::unwrap_used)] // Tests and benches fail loudly on purpose.
 
+// The fuzz harness checks, one copy shared with fuzz/ (its own workspace, so included by path).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../fuzz/src/checks.rs"]
+mod checks;
 mod damage;
 mod fixtures;
+mod fuzz_regressions;
+mod mutation;
 mod reference;
 mod stream;
 

@@ -11,6 +11,9 @@
 //!   file;
 //! - `extract`: a track's blocks (one file each, or a length-prefixed stream) or a sidecar;
 //! - `build`: a container from a JSON manifest (see the crate's README), or the demo file;
+//! - `decode`: a track, a time or a time range through a model adapter of `h4mk-adapters`
+//!   (`null`: the blocks' bytes; `dsp`: WAV);
+//! - `encode`: a WAV file into a one-track container of DSP1 blocks;
 //! - `mt_build`, `mt_list`, `mt_chain`: the original Python CLI's commands and output lines.
 //!
 //! Every reporting command takes `--json`, printed from the serde types in [`report`]. Every
@@ -61,6 +64,8 @@ Examples:
   h4mk verify --lenient song.h4mk
   h4mk extract --track 1 --dir blocks/ song.h4mk
   h4mk build song.json -o song.h4mk
+  h4mk encode --adapter dsp song.wav -o song.h4mk
+  h4mk decode --adapter dsp --track 1 --from-ms 1000 --to-ms 2000 song.h4mk -o part.wav
   h4mk mt_list --in demo_multitrack.h4mk"
 )]
 struct Cli {

@@ -247,3 +247,94 @@ pub struct BuiltTrack {
     /// Its I-blocks.
     pub keyframes: u64,
 }
+
+/// The result of `h4mk decode`.
+#[derive(Debug, Serialize)]
+pub struct DecodeReport {
+    /// The container's name.
+    pub file: String,
+    /// The adapter that decoded.
+    pub adapter: String,
+    /// The track decoded.
+    pub track: u16,
+    /// The time shown, for `--at-ms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u32>,
+    /// The first time presented, for a range (0 for the whole track).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_ms: Option<u32>,
+    /// The last time presented, for a range (the last pts for the whole track).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_ms: Option<u32>,
+    /// Blocks in the decode plan.
+    pub steps: usize,
+    /// Blocks whose output was written.
+    pub presented: usize,
+    /// The output file's name.
+    pub output: String,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Samples per second, for audio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+    /// Samples written, for audio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
+    /// Stream position of the first sample written, for audio (0 from the start of the track).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_sample: Option<u64>,
+}
+
+/// The result of `h4mk encode`.
+#[derive(Debug, Serialize)]
+pub struct EncodeReport {
+    /// The input WAV file's name.
+    pub input: String,
+    /// The container written.
+    pub file: String,
+    /// The adapter that encoded.
+    pub adapter: String,
+    /// The track written.
+    pub track_id: u16,
+    /// Its codec, as the track list names it.
+    pub codec: String,
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// Mono samples encoded (the input's channels averaged).
+    pub samples: u64,
+    /// The signal's duration in milliseconds, rounded down.
+    pub duration_ms: u64,
+    /// Blocks written.
+    pub blocks: u64,
+    /// Its I-blocks.
+    pub keyframes: u64,
+    /// Its B-blocks.
+    pub bidirectional: u64,
+    /// Pts of the last block.
+    pub last_pts_ms: u32,
+    /// Opaque bytes of all blocks.
+    pub opaque_bytes: u64,
+    /// Size of the container in bytes.
+    pub size: u64,
+    /// The encoder settings used.
+    pub encoder: EncoderReport,
+    /// Offset of the XLOC locator, when `--locator` asked for one.
+    pub locator_offset: Option<u64>,
+}
+
+/// The encoder settings `h4mk encode` used.
+#[derive(Debug, Serialize)]
+pub struct EncoderReport {
+    /// STFT frame size in samples.
+    pub frame_size: usize,
+    /// STFT hop in samples.
+    pub hop: usize,
+    /// Bins kept per frame.
+    pub bins_per_frame: usize,
+    /// Frames per block.
+    pub frames_per_block: usize,
+    /// A keyframe every this many blocks.
+    pub key_interval: usize,
+    /// B-blocks between consecutive anchors.
+    pub b_blocks: usize,
+}

@@ -2,6 +2,8 @@
 //! printing JSON reports.
 
 mod build;
+mod decode;
+mod encode;
 mod extract;
 mod info;
 mod legacy;
@@ -20,8 +22,7 @@ use serde::Serialize;
 use crate::input::Input;
 
 // Every `h4mk` subcommand (a plain comment: clap would show a doc comment in `h4mk --help`).
-// `decode` and `encode` (through the model adapters of `h4mk-adapters`) will join them here,
-// each as one more variant, one more module and one more arm in `Command::run`.
+// `decode` and `encode` go through the model adapters of `h4mk-adapters`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     Info(info::Args),
@@ -31,6 +32,8 @@ pub(crate) enum Command {
     Verify(verify::Args),
     Extract(extract::Args),
     Build(build::Args),
+    Decode(decode::Args),
+    Encode(encode::Args),
     #[command(name = "mt_build")]
     MtBuild(legacy::BuildArgs),
     #[command(name = "mt_list")]
@@ -49,6 +52,8 @@ impl Command {
             Command::Verify(args) => verify::run(&args, out, err),
             Command::Extract(args) => extract::run(&args, out),
             Command::Build(args) => build::run(&args, out),
+            Command::Decode(args) => decode::run(&args, out),
+            Command::Encode(args) => encode::run(&args, out, err),
             Command::MtBuild(args) => legacy::run_build(&args, out, err),
             Command::MtList(args) => legacy::run_list(&args, out, err),
             Command::MtChain(args) => legacy::run_chain(&args, out, err),

@@ -1,0 +1,191 @@
+//! `h4mk encode`: a WAV file into a one-track container, through the DSP1 encoder of
+//! `h4mk-adapters` and the streaming [`Muxer`].
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use h4mk_adapters::{AdapterRegistry, BlockKind, EncoderConfig, encode, read_wav};
+use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
+
+use crate::EXIT_USAGE;
+use crate::cmd::{plural, write_json};
+use crate::input::{Input, display_name};
+use crate::output::{is_stdout, write_to};
+use crate::report::{EncodeReport, EncoderReport};
+
+/// The adapters that encode, and the codec name each writes into the track list.
+const ENCODERS: [(&str, &str); 1] = [("dsp", "h4dsp1")];
+
+/// Encode a WAV file into a new container with one audio track.
+///
+/// The WAV file's channels are averaged to mono, cut into DSP1 blocks (docs/ADAPTERS.md §3) and
+/// muxed as one track in presentation order. The container is written to a temporary file
+/// beside OUT and renamed onto it only once complete.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+The track is {track_id: N, name: NAME, kind: \"audio\", codec: \"h4dsp1\", sample_rate: the
+WAV file's, channels: 1}. The encoder's defaults: 1024-sample frames with a 512-sample hop,
+the 96 strongest bins per frame, 8 frames per block, a keyframe every 16 blocks, no B-blocks.
+With --b-blocks B, B B-blocks sit between consecutive anchors; the decoded samples are the
+same as without them, bit for bit. Only the dsp adapter encodes.
+
+Examples:
+  h4mk encode --adapter dsp song.wav -o song.h4mk
+  h4mk encode --adapter dsp --b-blocks 2 --key-interval 8 song.wav -o song.h4mk
+  h4mk encode --adapter dsp --track-id 3 --name voice --locator --json voice.wav -o voice.h4mk")]
+pub(crate) struct Args {
+    /// The WAV file (integer or float PCM, any channel count; `-` for standard input).
+    input: PathBuf,
+    /// The adapter to encode with: only `dsp` encodes (`null` only decodes).
+    #[arg(long, value_name = "NAME")]
+    adapter: String,
+    /// The container to write (`-` for standard output).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// The track's id.
+    #[arg(long = "track-id", value_name = "N", default_value_t = 1)]
+    track_id: u16,
+    /// The track's name [default: the input's file name without its extension].
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// A keyframe (I-block) every K blocks.
+    #[arg(long = "key-interval", value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    key_interval: Option<u32>,
+    /// B-blocks between consecutive anchors (I- or P-blocks).
+    #[arg(long = "b-blocks", value_name = "B", value_parser = clap::value_parser!(u32).range(..=1024))]
+    b_blocks: Option<u32>,
+    /// Add an XLOC index locator before the file CRC, so readers find the index in O(1).
+    #[arg(long)]
+    locator: bool,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    let Some(&(_, codec)) = ENCODERS.iter().find(|(name, _)| *name == args.adapter) else {
+        let encoders: Vec<&str> = ENCODERS.iter().map(|(name, _)| *name).collect();
+        let known = AdapterRegistry::default()
+            .list()
+            .any(|(n, _)| n == args.adapter);
+        let why = if known {
+            "decodes only"
+        } else {
+            "is not an adapter"
+        };
+        writeln!(
+            err,
+            "h4mk: error: --adapter {}: {why}; the adapters that encode: {}",
+            args.adapter,
+            encoders.join(", ")
+        )?;
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    let input = Input::open(&args.input)?;
+    let in_name = input.name();
+    let pcm = read_wav(&input[..]).with_context(|| format!("{in_name}: reading WAV"))?;
+    if pcm.samples.is_empty() {
+        bail!("{in_name}: no samples to encode");
+    }
+    let defaults = EncoderConfig::default();
+    let config = EncoderConfig {
+        key_interval: args
+            .key_interval
+            .map_or(defaults.key_interval, |k| k as usize),
+        b_blocks: args.b_blocks.map_or(defaults.b_blocks, |b| b as usize),
+        ..defaults
+    };
+    let mut blocks = encode(&pcm.samples, pcm.sample_rate, &config)
+        .with_context(|| format!("{in_name}: encoding"))?;
+    // The encoder gives decode order; a container holds a track in presentation order.
+    blocks.sort_by_key(|b| b.ts_ms);
+
+    let track_name = args.name.clone().unwrap_or_else(|| {
+        args.input
+            .file_stem()
+            .filter(|_| !is_stdout(&args.input))
+            .map_or_else(|| "audio".to_owned(), |s| s.to_string_lossy().into_owned())
+    });
+    let track = TrackSpec {
+        track_id: args.track_id,
+        name: track_name,
+        kind: "audio".to_owned(),
+        codec: codec.to_owned(),
+        sample_rate: pcm.sample_rate,
+        channels: 1,
+        note: format!(
+            "DSP1: {}-sample frames, hop {}, {} bins per frame, {} frames per block",
+            config.frame_size, config.hop, config.bins_per_frame, config.frames_per_block
+        ),
+    };
+    let opts = MuxOptions {
+        index_locator: args.locator,
+        ..MuxOptions::default()
+    };
+    let out_name = display_name(&args.output);
+    let summary = write_to(&args.output, out, |w| {
+        let mut mux = Muxer::new(w, vec![track], &Sidecars::default(), opts)
+            .with_context(|| format!("writing {out_name}"))?;
+        for b in &blocks {
+            mux.push(args.track_id, b.ts_ms, b.kind, &b.bytes)
+                .with_context(|| format!("writing {out_name}: block at pts {} ms", b.ts_ms))?;
+        }
+        let (_, summary) = mux
+            .finish()
+            .with_context(|| format!("writing {out_name}"))?;
+        Ok(summary)
+    })?;
+    if is_stdout(&args.output) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let count = |kind| blocks.iter().filter(|b| b.kind == kind).count() as u64;
+    let report = EncodeReport {
+        input: in_name,
+        file: out_name,
+        adapter: args.adapter.clone(),
+        track_id: args.track_id,
+        codec: codec.to_owned(),
+        sample_rate: pcm.sample_rate,
+        samples: pcm.samples.len() as u64,
+        duration_ms: pcm.samples.len() as u64 * 1000 / u64::from(pcm.sample_rate),
+        blocks: summary.blocks,
+        keyframes: count(BlockKind::Key),
+        bidirectional: count(BlockKind::Bidirectional),
+        last_pts_ms: blocks.last().map_or(0, |b| b.ts_ms),
+        opaque_bytes: blocks.iter().map(|b| b.bytes.len() as u64).sum(),
+        size: summary.file_len,
+        encoder: EncoderReport {
+            frame_size: config.frame_size,
+            hop: config.hop,
+            bins_per_frame: config.bins_per_frame,
+            frames_per_block: config.frames_per_block,
+            key_interval: config.key_interval,
+            b_blocks: config.b_blocks,
+        },
+        locator_offset: summary.index.locator,
+    };
+    if args.json {
+        write_json(out, &report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let seconds = pcm.seconds();
+    writeln!(
+        out,
+        "wrote {}: track {} ({}), {} block{} ({} keyframe{}, {} B-block{}), {seconds:.3} s at {} Hz, {} bytes ({:.1} kbit/s)",
+        report.file,
+        report.track_id,
+        report.codec,
+        report.blocks,
+        plural(report.blocks),
+        report.keyframes,
+        plural(report.keyframes),
+        report.bidirectional,
+        plural(report.bidirectional),
+        report.sample_rate,
+        report.size,
+        report.size as f64 * 8.0 / seconds / 1000.0
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

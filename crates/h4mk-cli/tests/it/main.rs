@@ -3,6 +3,7 @@
 //! rebuilds of the reference files, and end-to-end runs of the built binary.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
+mod audio;
 mod build;
 mod e2e;
 mod invalid;

@@ -4,13 +4,14 @@
 //! the file's bare name), the exit status, stdout and stderr. For `list` and `mt_list` (and
 //! only them), outputs longer than [`MAX_LINES`] lines keep their first [`KEEP_LINES`] lines
 //! and a count: this keeps the listings of `three_tracks_2000.h4mk` (6,000 blocks) and of
-//! `bframes.h4mk` in JSON reviewable; every other output is kept whole.
+//! `bframes.h4mk` in JSON reviewable; every other output is kept whole. `OUT` in a command
+//! line stands for a file in a temporary folder (shown as `OUT`), for commands that write one.
 
 use std::process::ExitCode;
 
 use insta::{assert_snapshot, glob, with_settings};
 
-use crate::{fixtures, h4mk};
+use crate::{TempDir, fixtures, h4mk};
 
 /// The fixture folders every reporting command runs over.
 const FOLDERS: [&str; 3] = ["reference", "valid", "invalid"];
@@ -40,11 +41,18 @@ fn snapshot_runs(name: &str, runs: &[&[&str]], cut_long: bool) {
             text + "\n(no newline at the end)\n"
         }
     };
+    let out_dir = TempDir::new(&format!("snapshot-{name}"));
+    let out = out_dir.path().join("decoded");
     for folder in FOLDERS {
         glob!(fixtures().join(folder), "**/*.h4mk", |path| {
             let mut text = String::new();
             for args in runs {
-                let o = h4mk(args, path);
+                let real: Vec<String> = args
+                    .iter()
+                    .map(|a| a.replace("OUT", out.to_str().unwrap()))
+                    .collect();
+                let real: Vec<&str> = real.iter().map(String::as_str).collect();
+                let o = h4mk(&real, path);
                 let shown: Vec<String> = args
                     .iter()
                     .map(|a| a.replace("{}", &path.file_name().unwrap().to_string_lossy()))
@@ -188,6 +196,109 @@ fn extract_sidecar() {
         &[
             &["extract", "--sidecar", "meta", "-o", "-", "{}"],
             &["extract", "--sidecar", "note", "-o", "-", "{}"],
+        ],
+    );
+}
+
+/// The null adapter over chains and ranges of every file, with the JSON report (the decoded
+/// bytes themselves are checked against `extract` in `audio.rs`); the dsp adapter refuses the
+/// reference files' blocks, which are not DSP blocks, with the block's offset.
+#[test]
+fn decode() {
+    snapshot_each(
+        "decode",
+        &[
+            &[
+                "decode",
+                "--adapter",
+                "null",
+                "--track",
+                "1",
+                "--at-ms",
+                "70",
+                "{}",
+                "-o",
+                "OUT",
+            ],
+            &[
+                "decode",
+                "--adapter",
+                "dsp",
+                "--track",
+                "1",
+                "--at-ms",
+                "70",
+                "{}",
+                "-o",
+                "OUT",
+            ],
+            &[
+                "decode",
+                "--adapter",
+                "null",
+                "--track",
+                "7",
+                "{}",
+                "-o",
+                "OUT",
+            ],
+        ],
+    );
+    snapshot_each(
+        "decode_json",
+        &[
+            &[
+                "decode",
+                "--json",
+                "--adapter",
+                "null",
+                "--track",
+                "1",
+                "--at-ms",
+                "70",
+                "{}",
+                "-o",
+                "OUT",
+            ],
+            &[
+                "decode",
+                "--json",
+                "--adapter",
+                "null",
+                "--track",
+                "1",
+                "--at-ms",
+                "80",
+                "{}",
+                "-o",
+                "OUT",
+            ],
+            &[
+                "decode",
+                "--json",
+                "--adapter",
+                "null",
+                "--track",
+                "1",
+                "--from-ms",
+                "60",
+                "--to-ms",
+                "130",
+                "{}",
+                "-o",
+                "OUT",
+            ],
+            &[
+                "decode",
+                "--json",
+                "--adapter",
+                "null",
+                "--track",
+                "1",
+                "{}",
+                "-o",
+                "OUT",
+            ],
         ],
     );
 }

@@ -1,0 +1,444 @@
+//! Audio end to end through the built `h4mk` binary: a test signal written as WAV, `encode`,
+//! `verify`, `decode` of a range, a time and the whole track compared with the input by SNR,
+//! the null adapter's output against `extract`, B-blocks against none, and damaged files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use h4mk_adapters::{AdapterRegistry, Pcm, read_wav, write_wav};
+use serde_json::Value;
+
+use crate::TempDir;
+
+/// Sample rate of the test signal.
+const RATE: u32 = 48_000;
+/// Its length: long enough for two keyframes at the encoder's defaults (one every 1.37 s).
+const SECONDS: f64 = 2.5;
+
+fn h4mk(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The run's stdout, after checking it succeeded.
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&ok(o)).unwrap()
+}
+
+/// Tones at 220, 1000 and 3520 Hz and a linear chirp from 100 Hz to 8 kHz, peaking below 0.8.
+fn test_signal() -> Vec<f32> {
+    let len = (SECONDS * f64::from(RATE)) as usize;
+    let tau = std::f64::consts::TAU;
+    let (f0, f1) = (100.0, 8000.0);
+    (0..len)
+        .map(|i| {
+            let t = i as f64 / f64::from(RATE);
+            let tones = 0.25 * (tau * 220.0 * t).sin()
+                + 0.15 * (tau * 1000.0 * t + 0.3).sin()
+                + 0.1 * (tau * 3520.0 * t + 1.1).sin();
+            let chirp = 0.2 * (tau * (f0 * t + (f1 - f0) * t * t / (2.0 * SECONDS))).sin();
+            (tones + chirp) as f32
+        })
+        .collect()
+}
+
+/// Writes the test signal to `DIR/in.wav` (16-bit) and returns it as read back: what the
+/// encoder sees.
+fn write_input(dir: &Path) -> Pcm {
+    let file = std::fs::File::create(dir.join("in.wav")).unwrap();
+    write_wav(file, &Pcm::new(RATE, test_signal())).unwrap();
+    read_wav(std::fs::File::open(dir.join("in.wav")).unwrap()).unwrap()
+}
+
+fn read(path: &Path) -> Pcm {
+    read_wav(std::fs::File::open(path).unwrap()).unwrap()
+}
+
+/// Signal-to-noise ratio in dB of `decoded` against `reference`.
+fn snr_db(reference: &[f32], decoded: &[f32]) -> f64 {
+    assert_eq!(reference.len(), decoded.len());
+    let signal: f64 = reference.iter().map(|&x| f64::from(x).powi(2)).sum();
+    let noise: f64 = reference
+        .iter()
+        .zip(decoded)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    10.0 * (signal / noise).log10()
+}
+
+/// Decodes `args` (after `decode --json --adapter dsp --track 1`) of `song.h4mk` into `out`,
+/// checks the report against the WAV written, and returns the SNR against `input` over the
+/// samples the report says the output covers, and where they start.
+fn decoded_snr(dir: &Path, input: &Pcm, args: &[&str], out: &str) -> (f64, usize) {
+    let mut argv = vec!["decode", "--json", "--adapter", "dsp", "--track", "1"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["song.h4mk", "-o", out]);
+    let report = json(&h4mk(dir, &argv));
+    let wav = read(&dir.join(out));
+    let start = report["start_sample"].as_u64().unwrap() as usize;
+    let samples = report["samples"].as_u64().unwrap() as usize;
+    assert_eq!(report["sample_rate"], RATE);
+    assert_eq!(wav.sample_rate, RATE);
+    assert_eq!(wav.samples.len(), samples, "{argv:?}");
+    assert_eq!(
+        report["bytes"].as_u64().unwrap(),
+        std::fs::metadata(dir.join(out)).unwrap().len()
+    );
+    let reference = &input.samples[start..start + samples];
+    (snr_db(reference, &wav.samples), start)
+}
+
+#[test]
+fn encode_verify_and_decode_a_range_a_time_and_the_whole_track() {
+    let dir = TempDir::new("audio_round_trip");
+    let d = dir.path();
+    let input = write_input(d);
+
+    let summary = ok(&h4mk(
+        d,
+        &["encode", "--adapter", "dsp", "in.wav", "-o", "song.h4mk"],
+    ));
+    assert!(
+        summary.starts_with("wrote song.h4mk: track 1 (h4dsp1), 30 blocks (2 keyframes, 0 B-blocks), 2.500 s at 48000 Hz,"),
+        "{summary}"
+    );
+    assert_eq!(
+        ok(&h4mk(d, &["verify", "song.h4mk"])),
+        format!(
+            "song.h4mk: ok (32 chunks, {} bytes, 1 track)\n",
+            std::fs::metadata(d.join("song.h4mk")).unwrap().len()
+        )
+    );
+    let info = json(&h4mk(d, &["info", "--json", "song.h4mk"]));
+    let track = &info["tracks"][0];
+    assert_eq!(
+        (&track["name"], &track["codec"], &track["sample_rate"]),
+        (&"in".into(), &"h4dsp1".into(), &RATE.into())
+    );
+
+    // A range across the second keyframe (1365 ms), starting mid-GOP.
+    let (range, range_start) = decoded_snr(
+        d,
+        &input,
+        &["--from-ms", "1000", "--to-ms", "1800"],
+        "range.wav",
+    );
+    println!("range 1000..=1800 ms: SNR {range:.1} dB");
+    assert!(range >= 20.0, "range SNR {range:.1} dB");
+
+    let (at, at_start) = decoded_snr(d, &input, &["--at-ms", "1500"], "at.wav");
+    println!("at 1500 ms: SNR {at:.1} dB");
+    assert!(at >= 20.0, "chain target SNR {at:.1} dB");
+
+    let (whole, _) = decoded_snr(d, &input, &[], "whole.wav");
+    println!("whole track: SNR {whole:.1} dB");
+    assert!(whole >= 20.0, "whole-track SNR {whole:.1} dB");
+    let whole = read(&d.join("whole.wav"));
+    assert_eq!(whole.samples.len(), input.samples.len());
+
+    // A part is the same samples as the whole, bit for bit, from its first sample on: the
+    // decode adds in the tail of the block before the part (docs/ADAPTERS.md §3.6).
+    for (part, start) in [("range.wav", range_start), ("at.wav", at_start)] {
+        let part = read(&d.join(part)).samples;
+        assert!(
+            whole.samples[start..start + part.len()] == part[..],
+            "{start}"
+        );
+    }
+
+    // Text report, and standard output.
+    let text = ok(&h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "song.h4mk",
+            "-o",
+            "again.wav",
+        ],
+    ));
+    assert_eq!(
+        text,
+        "song.h4mk: track 1 (whole, 0 to 2464 ms) with dsp: 30 steps decoded, 30 blocks output, \
+         120000 samples at 48000 Hz (2.500 s from sample 0); wrote 240044 bytes to again.wav\n"
+    );
+    let piped = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "song.h4mk",
+            "-o",
+            "-",
+        ],
+    );
+    assert!(piped.status.success());
+    assert!(piped.stdout == std::fs::read(d.join("whole.wav")).unwrap());
+}
+
+#[test]
+fn b_blocks_decode_to_the_same_samples() {
+    let dir = TempDir::new("audio_b_blocks");
+    let d = dir.path();
+    write_input(d);
+    ok(&h4mk(
+        d,
+        &["encode", "--adapter", "dsp", "in.wav", "-o", "plain.h4mk"],
+    ));
+    let report = json(&h4mk(
+        d,
+        &[
+            "encode",
+            "--json",
+            "--adapter",
+            "dsp",
+            "--b-blocks",
+            "2",
+            "--key-interval",
+            "9",
+            "in.wav",
+            "-o",
+            "b.h4mk",
+        ],
+    ));
+    assert_eq!(
+        (
+            &report["blocks"],
+            &report["keyframes"],
+            &report["bidirectional"]
+        ),
+        (&30.into(), &4.into(), &19.into())
+    );
+    ok(&h4mk(d, &["verify", "b.h4mk"]));
+    // docs/ADAPTERS.md §4: the tolerance is 0, the samples are bit for bit the same.
+    for span in [
+        &[][..],
+        &["--from-ms", "700", "--to-ms", "1900"],
+        &["--at-ms", "1000"],
+        &["--at-ms", "1100"],
+    ] {
+        let mut decoded = Vec::new();
+        for file in ["plain.h4mk", "b.h4mk"] {
+            let mut args = vec!["decode", "--adapter", "dsp", "--track", "1"];
+            args.extend_from_slice(span);
+            args.extend_from_slice(&[file, "-o", "out.wav"]);
+            ok(&h4mk(d, &args));
+            decoded.push(std::fs::read(d.join("out.wav")).unwrap());
+        }
+        assert!(decoded[0] == decoded[1], "{span:?}");
+    }
+}
+
+#[test]
+fn null_decode_of_a_chain_is_its_blocks_bytes() {
+    let dir = TempDir::new("audio_null_chain");
+    let d = dir.path();
+    write_input(d);
+    ok(&h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "--b-blocks",
+            "2",
+            "in.wav",
+            "-o",
+            "song.h4mk",
+        ],
+    ));
+    ok(&h4mk(
+        d,
+        &["extract", "--track", "1", "--dir", "blocks", "song.h4mk"],
+    ));
+    // 1500 ms is in a B-block: its chain holds the keyframe, the P-blocks up to its forward
+    // anchor, the forward anchor and then the B-block.
+    let chain = json(&h4mk(
+        d,
+        &[
+            "chain",
+            "--json",
+            "--track",
+            "1",
+            "--t-ms",
+            "1500",
+            "song.h4mk",
+        ],
+    ));
+    let steps = chain["steps"].as_array().unwrap();
+    assert_eq!(steps.last().unwrap()["type"], "B");
+    let mut want = Vec::new();
+    for s in steps {
+        let file = format!(
+            "{}_{}_{}.bin",
+            s["pts_ms"],
+            s["type"].as_str().unwrap(),
+            s["offset"]
+        );
+        want.extend(std::fs::read(d.join("blocks").join(file)).unwrap());
+    }
+    let report = json(&h4mk(
+        d,
+        &[
+            "decode",
+            "--json",
+            "--adapter",
+            "null",
+            "--track",
+            "1",
+            "--at-ms",
+            "1500",
+            "song.h4mk",
+            "-o",
+            "chain.bin",
+        ],
+    ));
+    assert_eq!(report["steps"], steps.len());
+    assert_eq!(report["presented"], 1);
+    assert_eq!(report["bytes"], want.len());
+    assert!(report.get("samples").is_none());
+    assert!(std::fs::read(d.join("chain.bin")).unwrap() == want);
+}
+
+#[test]
+fn damaged_files_fail_with_one_line_and_leave_nothing() {
+    let dir = TempDir::new("audio_damaged");
+    let d = dir.path();
+    write_input(d);
+    ok(&h4mk(
+        d,
+        &["encode", "--adapter", "dsp", "in.wav", "-o", "song.h4mk"],
+    ));
+    let good = std::fs::read(d.join("song.h4mk")).unwrap();
+    // One byte flipped inside the opaque bytes of the block at 1000 ms or just after.
+    let list = json(&h4mk(d, &["list", "--json", "song.h4mk"]));
+    let block = list["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["pts_ms"].as_u64().unwrap() >= 1000)
+        .unwrap();
+    let at = block["offset"].as_u64().unwrap() as usize + 40;
+    let mut flipped = good.clone();
+    flipped[at] ^= 0x10;
+    std::fs::write(d.join("flipped.h4mk"), flipped).unwrap();
+    std::fs::write(d.join("cut.h4mk"), &good[..good.len() / 2]).unwrap();
+    let mut before = dir.files();
+    before.sort();
+
+    for (file, span, want) in [
+        ("flipped.h4mk", &[][..], "crc"),
+        (
+            "flipped.h4mk",
+            &["--from-ms", "900", "--to-ms", "1200"],
+            "crc",
+        ),
+        ("cut.h4mk", &[], "cut.h4mk: "),
+        ("cut.h4mk", &["--at-ms", "100"], "cut.h4mk: "),
+    ] {
+        let mut args = vec!["decode", "--adapter", "dsp", "--track", "1"];
+        args.extend_from_slice(span);
+        args.extend_from_slice(&[file, "-o", "out.wav"]);
+        let o = h4mk(d, &args);
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("h4mk: error: {file}: ")) && stderr.contains(want),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(dir.files(), before, "{args:?}: a file was left behind");
+    }
+}
+
+#[test]
+fn only_dsp_encodes_and_bad_input_leaves_nothing() {
+    let dir = TempDir::new("audio_encode_errors");
+    let d = dir.path();
+    write_input(d);
+    std::fs::write(d.join("noise.wav"), b"RIFF but not really a WAV file").unwrap();
+    let o = h4mk(
+        d,
+        &["encode", "--adapter", "null", "in.wav", "-o", "x.h4mk"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "h4mk: error: --adapter null: decodes only; the adapters that encode: dsp\n"
+    );
+    let o = h4mk(
+        d,
+        &["encode", "--adapter", "dsp", "noise.wav", "-o", "x.h4mk"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        stderr.starts_with("h4mk: error: noise.wav: reading WAV: "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1);
+    let o = h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "--key-interval",
+            "0",
+            "in.wav",
+            "-o",
+            "x.h4mk",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(dir.files(), ["in.wav", "noise.wav"]);
+}
+
+#[test]
+fn decode_help_lists_the_registry() {
+    let dir = TempDir::new("audio_help");
+    let help = ok(&h4mk(dir.path(), &["decode", "--help"]));
+    for (name, summary) in AdapterRegistry::default().list() {
+        assert!(help.contains(&format!("- {name}:")), "{name}: {help}");
+        assert!(help.contains(summary), "{name}: {help}");
+    }
+    let o = h4mk(
+        dir.path(),
+        &[
+            "decode",
+            "--adapter",
+            "mp3",
+            "--track",
+            "1",
+            "x.h4mk",
+            "-o",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8(o.stderr)
+            .unwrap()
+            .contains("[possible values: dsp, null]")
+    );
+}

@@ -1,8 +1,8 @@
 //! `SeekTable::lookup` at 1,000 and 1,000,000 entries: the cost should grow with log n.
 //!
-//! A version 1 TSEK table holds at most 65,535 entries (u16 count, docs/format.md §4), so:
+//! A version 1 TSEK table holds at most 65,535 entries (u16 count, docs/FORMAT.md §4), so:
 //! - `table/1000` and `table/65535` time the public [`SeekTable::lookup`] on payloads built
-//!   here in the layout of docs/format.md §2.4;
+//!   here in the layout of docs/FORMAT.md §2.4;
 //! - `entries/1000` and `entries/1000000` time the same search over bare entry bytes
 //!   (`bench_internals::lookup_entries`, the code `lookup` calls), free of the count limit.
 //!

@@ -1,4 +1,4 @@
-//! Decode planning over one track's blocks (docs/format.md §5).
+//! Decode planning over one track's blocks (docs/FORMAT.md §5).
 //!
 //! The planner sees only [`BlockInfo`]s (pts and kind) in storage order, which is presentation
 //! order; it knows nothing of files or payloads. It answers with [`Step`]s in decode order,

@@ -14,7 +14,7 @@ use crate::flags::BlockKind;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A timestamp does not fit in the 28 pts bits of the GOP flags (docs/format.md §3).
+    /// A timestamp does not fit in the 28 pts bits of the GOP flags (docs/FORMAT.md §3).
     #[error("timestamp {ts_ms} ms exceeds the 28-bit limit of {max} ms")]
     TimestampOutOfRange {
         /// The timestamp that was asked for.

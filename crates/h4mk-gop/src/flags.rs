@@ -1,4 +1,4 @@
-//! GOP flags: the u32 flags word of a CORE chunk (docs/format.md §3).
+//! GOP flags: the u32 flags word of a CORE chunk (docs/FORMAT.md §3).
 //!
 //! Bits 0..27 hold the pts in milliseconds, bits 28..29 the block type
 //! (0 = I, 1 = P, 2 = B, 3 = reserved) and bits 30..31 are reserved as 0.
@@ -15,7 +15,7 @@ const KIND_SHIFT: u32 = 28;
 const KIND_MASK: u32 = 0b11 << KIND_SHIFT;
 const RESERVED_MASK: u32 = 0b11 << 30;
 
-/// The type of a block: how it depends on its neighbours (docs/format.md §5).
+/// The type of a block: how it depends on its neighbours (docs/FORMAT.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BlockKind {
     /// I: a keyframe, decoded alone.
@@ -74,7 +74,7 @@ impl TryFrom<char> for BlockKind {
     }
 }
 
-/// The flags word of a CORE chunk: pts and block type (docs/format.md §3).
+/// The flags word of a CORE chunk: pts and block type (docs/FORMAT.md §3).
 ///
 /// Always valid: the pts fits in 28 bits, the type is not the reserved 3,
 /// and bits 30..31 are 0.

@@ -10,7 +10,7 @@
 //!   [`SeekTable::lookup`]; [`SeekTableBuf`] is the owned form that writes one. Both hold
 //!   [`SeekEntry`]s.
 //! - [`chain`] and [`range`] plan the decoding of one track from its [`BlockInfo`]s, as
-//!   [`Step`]s in decode order, following the rules of docs/format.md §5.
+//!   [`Step`]s in decode order, following the rules of docs/FORMAT.md §5.
 //!
 //! Every failure is an [`Error`]; errors about input bytes name the byte index, errors about
 //! blocks name the block index and pts.

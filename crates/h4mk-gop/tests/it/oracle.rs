@@ -1,5 +1,5 @@
 //! A slow, obviously-correct planner and a two-state decode driver, written from
-//! docs/format.md §5 without looking at how the crate does it.
+//! docs/FORMAT.md §5 without looking at how the crate does it.
 //!
 //! The oracle works by dependency closure: every block lists the blocks it reads from
 //! (P: its previous anchor; B: its previous and next anchors), a plan is the closure of the

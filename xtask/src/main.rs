@@ -6,12 +6,14 @@
 //! - `tidy`: every `.rs` file opens with a `//!` doc, and none uses `should_panic`;
 //! - `snapshots`: rerun the snapshot tests with `INSTA_UPDATE=always`;
 //! - `ci`: every check CI runs, in order, stopping at the first failure;
-//! - `demo`: the end-to-end demo (not written yet);
+//! - `demo`: the main job end to end on a generated signal: encode, inspect, verify, plan,
+//!   decode, with the SNR of the decoded audio (files in `target/demo/`);
 //! - `perf`: whole-process performance figures on generated large files; `crc32 FILE`, its baseline.
 //!
 //! Child processes run through `$CARGO` and are echoed before they start.
 
 mod ci;
+mod demo;
 mod fixtures;
 mod layers;
 mod perf;
@@ -46,7 +48,8 @@ enum Task {
     Snapshots,
     /// Runs every CI check in order, stopping at the first failure.
     Ci,
-    /// The end-to-end demo (not written yet).
+    /// The main job end to end: encode a generated signal, inspect, verify, plan and decode it
+    /// with the release `h4mk`, and check the SNR of the decoded audio (files in target/demo/).
     Demo,
     /// Whole-process performance figures on generated large files (see docs/PERFORMANCE.md).
     Perf,
@@ -66,7 +69,7 @@ fn main() -> Result<()> {
         Task::Tidy => tidy::check(&root),
         Task::Snapshots => ci::snapshots(&root),
         Task::Ci => ci::run(&root),
-        Task::Demo => anyhow::bail!("not yet: `cargo xtask demo` is still to be written"),
+        Task::Demo => demo::run(&root),
         Task::Perf => perf::run(&root),
         Task::Crc32 { file } => perf::crc32(&file),
     }

@@ -60,6 +60,7 @@ pub mod index;
 pub mod json;
 mod mux;
 mod router;
+pub mod salvage;
 mod sidecar;
 mod track;
 
@@ -68,5 +69,6 @@ pub use error::{Error, Result};
 pub use index::{IndexProblem, IndexStatus};
 pub use mux::{MuxOptions, MuxSummary, Muxer, TrackSummary};
 pub use router::{BlockRef, ROUTE_HEADER_LEN, ROUTE_MAGIC, route, route_header};
+pub use salvage::{SalvageOptions, SalvageReport, salvage, salvage_with};
 pub use sidecar::Sidecars;
 pub use track::{TrackList, TrackProblem, TrackSpec, encode_track_list, parse_track_list};

@@ -9,4 +9,5 @@ mod index;
 mod memory;
 mod plan;
 mod reference;
+mod salvage;
 mod support;

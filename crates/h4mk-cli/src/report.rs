@@ -39,8 +39,8 @@ pub struct VerifyReport {
     pub tracks: Option<usize>,
     /// How the seek index was found, or why it was rebuilt, when the file could be opened.
     pub index: Option<String>,
-    /// Every problem (only the first without `--lenient`): CRC problems first, in file
-    /// order, then structure problems.
+    /// Every problem (only the first without `--lenient`): CRC problems first, then structure
+    /// problems, each group in file order, each with the offset it is about.
     pub problems: Vec<Problem>,
 }
 

@@ -10,20 +10,27 @@
 //! CRCs: `open` checks the CRC of every chunk it reads (head and index) but not the file CRC,
 //! which would cost a pass over the whole file; [`Demuxer::blocks`] checks every chunk and the
 //! file CRC as it goes; `chain`, `range` and `block_at` check the chunks they return. Chunks of
-//! other tracks that a plan walks past are framed, not checked.
+//! other tracks that a plan walks past are framed, not checked. [`Demuxer::verify`] hashes every
+//! byte once, whatever the options, and checks the structure in the same walk.
+//!
+//! A file with no TRAK chunk before its blocks has no tracks (as the reference reads it): it
+//! opens, and `verify` reports each block it has as a block of an undeclared track.
 
 use std::fmt;
 
 use h4mk_format::{
-    CHUNK_HEADER_LEN, Chunks, ContainerRef, FileHeader, HEADER_LEN, Mode, ParseOptions, Tag,
+    CHUNK_HEADER_LEN, ChunkRef, Chunks, ContainerRef, FileHeader, HEADER_LEN, Mode, ParseOptions,
+    Tag,
 };
 use h4mk_gop::{BlockInfo, BlockKind, SeekEntry};
 
 use crate::error::{Error, Result};
-use crate::index::{Index, IndexBuilder, IndexStatus, XLOC, XSEK, find_index, scan_index};
+use crate::index::{
+    Index, IndexBuilder, IndexProblem, IndexStatus, XLOC, XSEK, XSEK_MAGIC, find_index, scan_index,
+};
 use crate::router::{BlockRef, route};
 use crate::sidecar::Sidecars;
-use crate::track::{TrackProblem, TrackSpec, parse_track_list};
+use crate::track::{TrackList, TrackProblem, TrackSpec, parse_track_list};
 
 /// One step of a decode plan: a block, labelled with how it is decoded (I, P or B).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +42,11 @@ pub struct DecodeStep<'a> {
 }
 
 /// Something found in a file that reads fine here but departs from what the reference writes.
+///
+/// Every problem is about one place in the file: [`Problem::offset`] gives it, and its
+/// `Display` is one line that names the chunk's tag and offset. Problems about a block name
+/// the offset of its CORE chunk header (the block's payload offset, as [`BlockRef::offset`]
+/// and seek tables give it, is 12 bytes further).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Problem {
@@ -57,30 +69,133 @@ pub enum Problem {
         /// Offset of the ignored chunk.
         offset: u64,
     },
-    /// A block of a track that is not in the track list.
+    /// A TRAK or sidecar chunk after the first block or index chunk, where readers do not look
+    /// for it (docs/FORMAT.md §2.1, §2.3): it is ignored.
+    LateChunk {
+        /// The chunk's tag.
+        tag: Tag,
+        /// Offset of the ignored chunk.
+        offset: u64,
+    },
+    /// A CORE chunk that is not a block: a payload too short for the routing header, a magic
+    /// other than `H4TB`, or GOP flags with the reserved block type or reserved bits set. The
+    /// error names the chunk's offset.
+    BadBlock(Error),
+    /// A block of a track that is not in the track list (every block, in a file without one).
     UnknownTrackBlock {
-        /// Payload offset of the block.
+        /// Offset of the CORE chunk.
         offset: u64,
         /// Its track id.
         track: u16,
+        /// Its pts.
+        ts_ms: u32,
     },
-    /// A CORE chunk out of (pts, track id) order.
+    /// A block out of (pts, track id) order: its key is below the previous block's.
     BlockOrder {
-        /// Payload offset of the block.
+        /// Offset of the CORE chunk.
         offset: u64,
+        /// Its track.
+        track: u16,
+        /// Its pts.
+        ts_ms: u32,
+        /// The previous block's track.
+        prev_track: u16,
+        /// The previous block's pts.
+        prev_ts_ms: u32,
     },
-    /// A track breaking a GOP rule the muxer enforces (first block I, pts never decreasing,
-    /// no trailing B).
-    GopRule(Error),
-    /// The stored index differs from what the blocks give.
+    /// A track whose first block is not an I-block (a rule the muxer enforces).
+    FirstBlockNotKey {
+        /// Offset of the CORE chunk.
+        offset: u64,
+        /// The track.
+        track: u16,
+        /// The block's pts.
+        ts_ms: u32,
+        /// Its type.
+        kind: BlockKind,
+    },
+    /// A block whose pts is before its track's previous block (a rule the muxer enforces).
+    PtsBackwards {
+        /// Offset of the CORE chunk.
+        offset: u64,
+        /// The track.
+        track: u16,
+        /// The block's pts.
+        ts_ms: u32,
+        /// The pts of the track's block before it.
+        prev_ts_ms: u32,
+    },
+    /// A track whose last block is a B-block, which has no forward anchor (a rule the muxer
+    /// enforces).
+    EndsOnB {
+        /// Offset of the CORE chunk of the B-block.
+        offset: u64,
+        /// The track.
+        track: u16,
+        /// The B-block's pts.
+        ts_ms: u32,
+    },
+    /// The stored seek table of a track differs from the keyframes of its blocks.
     IndexMismatch {
         /// The track whose table differs.
         track: u16,
+        /// Tag of the chunk the table was read from (TSEK, or XSEK for a wide table).
+        tag: Tag,
+        /// Offset of that chunk (where the index starts, if no such chunk was seen).
+        offset: u64,
+        /// Index of the first entry that differs.
+        entry: usize,
+        /// The stored entry there, if the table has one.
+        stored: Option<SeekEntry>,
+        /// The entry the blocks give there, if they have one.
+        found: Option<SeekEntry>,
     },
-    /// The stored index was not used (see [`Demuxer::index_status`]).
-    IndexRebuilt,
-    /// Damage read past in lenient mode.
+    /// The stored index was not used, and why (see [`Demuxer::index_status`]).
+    IndexRebuilt {
+        /// Why the stored index was not used.
+        reason: IndexProblem,
+    },
+    /// Damage read past in lenient mode, or a limit that stopped a check.
     Damage(Error),
+}
+
+impl Problem {
+    /// The byte offset the problem is about: the offset of the chunk it names (see the type's
+    /// docs), or, for an unusable index, [`IndexProblem::offset`]. `None` only for an error
+    /// that is not about a place in the file.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Problem::TrackList { offset, .. }
+            | Problem::ExtraTrackList { offset }
+            | Problem::RepeatedSidecar { offset, .. }
+            | Problem::LateChunk { offset, .. }
+            | Problem::UnknownTrackBlock { offset, .. }
+            | Problem::BlockOrder { offset, .. }
+            | Problem::FirstBlockNotKey { offset, .. }
+            | Problem::PtsBackwards { offset, .. }
+            | Problem::EndsOnB { offset, .. }
+            | Problem::IndexMismatch { offset, .. } => Some(*offset),
+            Problem::IndexRebuilt { reason } => Some(reason.offset()),
+            Problem::BadBlock(e) | Problem::Damage(e) => e.offset(),
+        }
+    }
+
+    /// A copy of a problem `open` found in the head of the file (the track list, repeated
+    /// chunks), which `verify` reports again; `None` for the others.
+    fn head_copy(&self) -> Option<Problem> {
+        match self {
+            Problem::TrackList { offset, problem } => Some(Problem::TrackList {
+                offset: *offset,
+                problem: problem.clone(),
+            }),
+            Problem::ExtraTrackList { offset } => Some(Problem::ExtraTrackList { offset: *offset }),
+            Problem::RepeatedSidecar { tag, offset } => Some(Problem::RepeatedSidecar {
+                tag: *tag,
+                offset: *offset,
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -101,24 +216,102 @@ impl fmt::Display for Problem {
                     "{tag} chunk at offset {offset}: a repeated sidecar, ignored"
                 )
             }
-            Problem::UnknownTrackBlock { offset, track } => write!(
+            Problem::LateChunk { tag, offset } => write!(
                 f,
-                "block at offset {offset}: track {track} is not in the track list"
+                "{tag} chunk at offset {offset}: after the first block or seek table, where it is not read; ignored"
             ),
-            Problem::BlockOrder { offset } => {
-                write!(f, "block at offset {offset}: out of (pts, track id) order")
-            }
-            Problem::GopRule(e) => write!(f, "{e}"),
-            Problem::IndexMismatch { track } => {
+            Problem::UnknownTrackBlock {
+                offset,
+                track,
+                ts_ms,
+            } => write!(
+                f,
+                "CORE chunk at offset {offset}: block for undeclared track {track} (pts {ts_ms} ms)"
+            ),
+            Problem::BlockOrder {
+                offset,
+                track,
+                ts_ms,
+                prev_track,
+                prev_ts_ms,
+            } => write!(
+                f,
+                "CORE chunk at offset {offset}: block of track {track} at {ts_ms} ms after one of track {prev_track} at {prev_ts_ms} ms, out of (pts, track id) order"
+            ),
+            Problem::FirstBlockNotKey {
+                offset,
+                track,
+                ts_ms,
+                kind,
+            } => write!(
+                f,
+                "CORE chunk at offset {offset}: track {track}: the first block (pts {ts_ms} ms) is a {kind}-block, a track must start with an I-block"
+            ),
+            Problem::PtsBackwards {
+                offset,
+                track,
+                ts_ms,
+                prev_ts_ms,
+            } => write!(
+                f,
+                "CORE chunk at offset {offset}: track {track}: pts {ts_ms} ms goes back from the previous block's {prev_ts_ms} ms"
+            ),
+            Problem::EndsOnB {
+                offset,
+                track,
+                ts_ms,
+            } => write!(
+                f,
+                "CORE chunk at offset {offset}: track {track} ends on this B-block (pts {ts_ms} ms), which has no forward anchor"
+            ),
+            Problem::IndexMismatch {
+                track,
+                tag,
+                offset,
+                entry,
+                stored,
+                found,
+            } => {
                 write!(
                     f,
-                    "the stored seek table of track {track} does not match its blocks"
-                )
+                    "{tag} chunk at offset {offset}: the stored seek table of track {track} does not match its blocks: "
+                )?;
+                match (stored, found) {
+                    (Some(s), Some(b)) => write!(
+                        f,
+                        "entry {entry} is {} ms at payload offset {}, the blocks give {} ms at {}",
+                        s.ts_ms, s.offset, b.ts_ms, b.offset
+                    ),
+                    (Some(s), None) => write!(
+                        f,
+                        "entry {entry} ({} ms at payload offset {}) has no keyframe to match",
+                        s.ts_ms, s.offset
+                    ),
+                    (None, Some(b)) => write!(
+                        f,
+                        "the table ends before entry {entry}, the keyframe at {} ms at payload offset {}",
+                        b.ts_ms, b.offset
+                    ),
+                    (None, None) => f.write_str("the tables differ"),
+                }
             }
-            Problem::IndexRebuilt => f.write_str("the stored index could not be used"),
-            Problem::Damage(e) => write!(f, "{e}"),
+            Problem::IndexRebuilt { reason } => {
+                write!(f, "the stored index could not be used: {reason}")
+            }
+            Problem::BadBlock(e) | Problem::Damage(e) => write_chain(f, e),
         }
     }
+}
+
+/// An error and its sources on one line, separated by `": "`.
+fn write_chain(f: &mut fmt::Formatter<'_>, e: &dyn std::error::Error) -> fmt::Result {
+    write!(f, "{e}")?;
+    let mut source = e.source();
+    while let Some(s) = source {
+        write!(f, ": {s}")?;
+        source = s.source();
+    }
+    Ok(())
 }
 
 /// The outcome of [`Demuxer::verify`].
@@ -126,7 +319,7 @@ impl fmt::Display for Problem {
 pub struct Report {
     /// Every chunk CRC and the file CRC.
     pub container: h4mk_format::Verification,
-    /// Everything else, in file order of discovery.
+    /// Everything else, in file order (by [`Problem::offset`]).
     pub problems: Vec<Problem>,
 }
 
@@ -144,7 +337,7 @@ pub struct Demuxer<'a> {
     /// The same bytes with CRC checks off, for walking past chunks a plan does not return.
     raw: ContainerRef<'a>,
     tracks: Vec<TrackSpec>,
-    trak_offset: u64,
+    trak_offset: Option<u64>,
     sidecars: Sidecars<'a>,
     index: Index,
     status: IndexStatus,
@@ -158,6 +351,10 @@ impl<'a> Demuxer<'a> {
     }
 
     /// Reads the header, the track list and sidecars, and the index.
+    ///
+    /// The track list is the first TRAK chunk before the first block or index chunk. A file
+    /// with none there has no tracks, as the reference reads a file without a TRAK: it opens,
+    /// and [`Demuxer::verify`] reports each of its blocks as a block of an undeclared track.
     ///
     /// In lenient mode, damaged chunks before the blocks are skipped and noted in
     /// [`Demuxer::problems`], and a rebuild of the index reads past damaged blocks.
@@ -205,14 +402,18 @@ impl<'a> Demuxer<'a> {
                 }
             }
         };
-        let trak = trak.ok_or(Error::MissingTrackList {
-            offset: core_offset,
-        })?;
-        let list = parse_track_list(trak, &opts.limits)?;
-        problems.extend(list.problems.into_iter().map(|problem| Problem::TrackList {
-            offset: trak.offset,
-            problem,
-        }));
+        // No TRAK before the blocks is an empty track list, as the reference reads a file
+        // without one; `verify` reports the blocks of such a file (docs/FORMAT.md §2.1).
+        let list = match trak {
+            Some(trak) => parse_track_list(trak, &opts.limits)?,
+            None => TrackList::default(),
+        };
+        if let Some(trak) = trak {
+            problems.extend(list.problems.into_iter().map(|problem| Problem::TrackList {
+                offset: trak.offset,
+                problem,
+            }));
+        }
         let ids: Vec<u16> = list.tracks.iter().map(|t| t.track_id).collect();
         let (index, status) = match find_index(&file, &ids, core_offset)? {
             Ok(found) => found,
@@ -233,7 +434,7 @@ impl<'a> Demuxer<'a> {
             file,
             raw,
             tracks: list.tracks,
-            trak_offset: trak.offset,
+            trak_offset: trak.map(|t| t.offset),
             sidecars,
             index,
             status,
@@ -357,109 +558,94 @@ impl<'a> Demuxer<'a> {
         Ok(steps)
     }
 
-    /// Walks the full file and reports everything that departs from what the reference muxer
-    /// writes: CRCs, the track list, blocks of unknown tracks, block order, GOP rules, and
-    /// whether the stored index matches the blocks.
+    /// [`Demuxer::verify_with_progress`] without progress.
     pub fn verify(&self) -> Report {
-        let container = self.file.verify();
-        let mut problems: Vec<Problem> = Vec::new();
-        problems.extend(self.problems.iter().filter_map(|p| match p {
-            Problem::TrackList { offset, problem } => Some(Problem::TrackList {
-                offset: *offset,
-                problem: problem.clone(),
-            }),
-            Problem::ExtraTrackList { offset } => Some(Problem::ExtraTrackList { offset: *offset }),
-            Problem::RepeatedSidecar { tag, offset } => Some(Problem::RepeatedSidecar {
-                tag: *tag,
-                offset: *offset,
-            }),
-            _ => None,
-        }));
-        if matches!(self.status, IndexStatus::Rebuilt { .. }) {
-            problems.push(Problem::IndexRebuilt);
-        }
-        let lenient = ParseOptions {
-            mode: Mode::Lenient,
-            check_crc: false,
-            ..*self.file.options()
-        };
-        let Ok(raw) = ContainerRef::parse_with(self.file.data(), &lenient) else {
-            return Report {
-                container,
-                problems,
-            };
-        };
-        let ids: Vec<u16> = self.tracks.iter().map(|t| t.track_id).collect();
-        let mut builder = IndexBuilder::new(ids.iter().copied(), self.file.options().limits);
-        let mut last: Vec<Option<(u32, BlockKind)>> = vec![None; self.tracks.len()];
-        let mut prev_key: Option<(u32, u16)> = None;
-        for chunk in raw.chunks().flatten() {
-            if chunk.tag != Tag::CORE {
-                continue;
-            }
-            let Ok(block) = route(chunk) else { continue };
-            if prev_key.is_some_and(|p| p > (block.ts_ms, block.track)) {
-                problems.push(Problem::BlockOrder {
-                    offset: block.offset,
-                });
-            }
-            prev_key = Some((block.ts_ms, block.track));
-            if builder.push(&block).is_err() {
-                break;
-            }
-            let Some(slot) = builder.slot(block.track) else {
-                problems.push(Problem::UnknownTrackBlock {
-                    offset: block.offset,
-                    track: block.track,
-                });
-                continue;
-            };
-            let Some(state) = last.get_mut(slot) else {
-                continue;
-            };
-            match *state {
-                None if block.kind != BlockKind::Key => {
-                    problems.push(Problem::GopRule(Error::FirstBlockNotKey {
-                        track: block.track,
-                        ts_ms: block.ts_ms,
-                        kind: block.kind,
-                    }));
+        self.verify_with_progress(&mut |_| {})
+    }
+
+    /// Walks the whole file once and reports everything that departs from what the reference
+    /// muxer writes: every chunk CRC and the file CRC, the track list, chunks after the blocks
+    /// that readers ignore, CORE chunks that are not blocks, blocks of undeclared tracks, block
+    /// order, the GOP rules the muxer enforces, and whether the stored index matches the blocks.
+    ///
+    /// One walk does it all: each chunk is hashed once (its CRC, combined into the file CRC,
+    /// whatever the options `open` was given) and checked as it comes; a chunk whose CRC is
+    /// wrong is still checked as read. To hash each byte of a file exactly once, open it with
+    /// `check_crc: false` (then `open` hashes nothing). `progress` is called after each chunk
+    /// with the offset reached, which grows to the footer offset when the framing holds.
+    pub fn verify_with_progress(&self, progress: &mut dyn FnMut(u64)) -> Report {
+        let checked = ContainerRef::parse_with(
+            self.file.data(),
+            &ParseOptions {
+                mode: Mode::Lenient,
+                check_crc: true,
+                ..*self.file.options()
+            },
+        );
+        let mut problems: Vec<Problem> = self
+            .problems
+            .iter()
+            .filter_map(Problem::head_copy)
+            .collect();
+        let mut check = StructureCheck::new(self);
+        let container = match checked {
+            Ok(checked) => {
+                let mut walk = checked.chunks();
+                let mut intact_chunks = 0;
+                let mut errors = Vec::new();
+                loop {
+                    let step = walk.next_chunk();
+                    progress(walk.offset());
+                    let chunk = match step {
+                        Ok(Some(chunk)) => {
+                            intact_chunks += 1;
+                            chunk
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            // The walk framed the chunk before finding its CRC wrong: read it
+                            // again without hashing and check it as it is.
+                            let damaged = match e {
+                                h4mk_format::Error::ChunkCrc { offset, .. } => {
+                                    self.raw.chunk_at(offset).ok()
+                                }
+                                _ => None,
+                            };
+                            errors.push(e);
+                            match damaged {
+                                Some(chunk) => chunk,
+                                None => continue,
+                            }
+                        }
+                    };
+                    check.chunk(chunk, &mut problems);
                 }
-                Some((prev, _)) if block.ts_ms < prev => {
-                    problems.push(Problem::GopRule(Error::PtsBackwards {
-                        track: block.track,
-                        ts_ms: block.ts_ms,
-                        prev_ts_ms: prev,
-                    }));
+                h4mk_format::Verification {
+                    intact_chunks,
+                    errors,
+                    stored_file_crc: checked.stored_file_crc(),
+                    computed_file_crc: walk.reached_footer().then(|| walk.file_crc()).flatten(),
                 }
-                _ => {}
             }
-            *state = Some((block.ts_ms, block.kind));
-        }
-        for (t, state) in self.tracks.iter().zip(&last) {
-            if let Some((ts_ms, BlockKind::Bidirectional)) = *state {
-                problems.push(Problem::GopRule(Error::EndsOnB {
-                    track: t.track_id,
-                    ts_ms,
-                }));
-            }
-        }
-        let scanned = builder.finish(self.index.core_offset);
-        for (stored, found) in self.index.tracks.iter().zip(&scanned.tracks) {
-            if stored.entries != found.entries {
-                problems.push(Problem::IndexMismatch {
-                    track: stored.track_id,
-                });
-            }
-        }
+            // `open` parsed these bytes already, with the same limits.
+            Err(e) => h4mk_format::Verification {
+                intact_chunks: 0,
+                errors: vec![e],
+                stored_file_crc: self.file.stored_file_crc(),
+                computed_file_crc: None,
+            },
+        };
+        check.finish(self, &mut problems);
+        problems.sort_by_key(|p| p.offset().unwrap_or(u64::MAX));
         Report {
             container,
             problems,
         }
     }
 
-    /// Offset of the TRAK chunk that was read.
-    pub fn track_list_offset(&self) -> u64 {
+    /// Offset of the TRAK chunk that was read; `None` when the file has none before its
+    /// blocks, and so no tracks.
+    pub fn track_list_offset(&self) -> Option<u64> {
         self.trak_offset
     }
 
@@ -518,6 +704,182 @@ impl<'a> Demuxer<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The structure checks of [`Demuxer::verify_with_progress`], fed one chunk at a time in
+/// file order.
+struct StructureCheck {
+    /// Rebuilds the index from the blocks, and maps track ids to slots.
+    builder: IndexBuilder,
+    /// False once a limit stopped the rebuild.
+    indexing: bool,
+    /// Per track slot: pts, type and chunk offset of its last block.
+    last: Vec<Option<(u32, BlockKind, u64)>>,
+    /// Per track slot: tag and offset of the last seek table chunk seen for it (an XSEK wins
+    /// over a TSEK, as readers use it instead).
+    tables: Vec<Option<(Tag, u64)>>,
+    /// (pts, track id) of the previous block.
+    prev_key: Option<(u32, u16)>,
+    /// Whether a block or index chunk has been seen: the head of the file is over.
+    in_body: bool,
+}
+
+impl StructureCheck {
+    fn new(demux: &Demuxer<'_>) -> Self {
+        let ids = demux.tracks.iter().map(|t| t.track_id);
+        StructureCheck {
+            builder: IndexBuilder::new(ids, demux.file.options().limits),
+            indexing: true,
+            last: vec![None; demux.tracks.len()],
+            tables: vec![None; demux.tracks.len()],
+            prev_key: None,
+            in_body: false,
+        }
+    }
+
+    fn chunk(&mut self, chunk: ChunkRef<'_>, problems: &mut Vec<Problem>) {
+        if is_body_tag(chunk.tag) {
+            self.in_body = true;
+        } else if self.in_body && (chunk.tag == Tag::TRAK || Sidecars::TAGS.contains(&chunk.tag)) {
+            problems.push(Problem::LateChunk {
+                tag: chunk.tag,
+                offset: chunk.offset,
+            });
+        }
+        match chunk.tag {
+            Tag::CORE => self.block(chunk, problems),
+            Tag::TSEK | XSEK => self.table(chunk),
+            _ => {}
+        }
+    }
+
+    fn block(&mut self, chunk: ChunkRef<'_>, problems: &mut Vec<Problem>) {
+        let block = match route(chunk) {
+            Ok(block) => block,
+            Err(e) => {
+                problems.push(Problem::BadBlock(e));
+                return;
+            }
+        };
+        let offset = chunk.offset;
+        let (track, ts_ms, kind) = (block.track, block.ts_ms, block.kind);
+        if let Some((prev_ts_ms, prev_track)) = self.prev_key
+            && (prev_ts_ms, prev_track) > (ts_ms, track)
+        {
+            problems.push(Problem::BlockOrder {
+                offset,
+                track,
+                ts_ms,
+                prev_track,
+                prev_ts_ms,
+            });
+        }
+        self.prev_key = Some((ts_ms, track));
+        if self.indexing
+            && let Err(e) = self.builder.push(&block)
+        {
+            problems.push(Problem::Damage(e));
+            self.indexing = false;
+        }
+        let slot = self.builder.slot(track);
+        let Some(state) = slot.and_then(|s| self.last.get_mut(s)) else {
+            problems.push(Problem::UnknownTrackBlock {
+                offset,
+                track,
+                ts_ms,
+            });
+            return;
+        };
+        match *state {
+            None if kind != BlockKind::Key => problems.push(Problem::FirstBlockNotKey {
+                offset,
+                track,
+                ts_ms,
+                kind,
+            }),
+            Some((prev_ts_ms, _, _)) if ts_ms < prev_ts_ms => {
+                problems.push(Problem::PtsBackwards {
+                    offset,
+                    track,
+                    ts_ms,
+                    prev_ts_ms,
+                });
+            }
+            _ => {}
+        }
+        *state = Some((ts_ms, kind, offset));
+    }
+
+    /// Notes where the seek table of a listed track lies, to name it if it does not match.
+    fn table(&mut self, chunk: ChunkRef<'_>) {
+        let magic = if chunk.tag == XSEK {
+            XSEK_MAGIC
+        } else {
+            h4mk_gop::TRACK_MAGIC
+        };
+        let Some(([m0, m1, m2, m3, t0, t1], _)) =
+            chunk.payload.split_first_chunk::<6>().map(|(h, r)| (*h, r))
+        else {
+            return;
+        };
+        if [m0, m1, m2, m3] != magic {
+            return;
+        }
+        let Some(slot) = self.builder.slot(u16::from_le_bytes([t0, t1])) else {
+            return;
+        };
+        if let Some(seen) = self.tables.get_mut(slot)
+            && !(chunk.tag == Tag::TSEK && seen.is_some_and(|(tag, _)| tag == XSEK))
+        {
+            *seen = Some((chunk.tag, chunk.offset));
+        }
+    }
+
+    /// The checks that need every block: tracks ending on a B-block, and the stored index
+    /// against the keyframes (unless it was rebuilt, which is a problem of its own).
+    fn finish(self, demux: &Demuxer<'_>, problems: &mut Vec<Problem>) {
+        for (t, state) in demux.tracks.iter().zip(&self.last) {
+            if let Some((ts_ms, BlockKind::Bidirectional, offset)) = *state {
+                problems.push(Problem::EndsOnB {
+                    offset,
+                    track: t.track_id,
+                    ts_ms,
+                });
+            }
+        }
+        if let IndexStatus::Rebuilt { reason } = &demux.status {
+            problems.push(Problem::IndexRebuilt {
+                reason: reason.clone(),
+            });
+            return;
+        }
+        if !self.indexing {
+            return;
+        }
+        let scanned = self.builder.finish(demux.index.core_offset);
+        let tables = demux
+            .index
+            .tracks
+            .iter()
+            .zip(&scanned.tracks)
+            .zip(&self.tables);
+        for ((stored, found), table) in tables {
+            let Some(entry) = (0..stored.entries.len().max(found.entries.len()))
+                .find(|&i| stored.entries.get(i) != found.entries.get(i))
+            else {
+                continue;
+            };
+            let (tag, offset) = table.unwrap_or((Tag::TSEK, demux.index.end_offset));
+            problems.push(Problem::IndexMismatch {
+                track: stored.track_id,
+                tag,
+                offset,
+                entry,
+                stored: stored.entries.get(entry).copied(),
+                found: found.entries.get(entry).copied(),
+            });
+        }
     }
 }
 

@@ -75,12 +75,6 @@ pub enum Error {
         /// The repeated id.
         track: u16,
     },
-    /// No TRAK chunk before the first block (or the end of the file).
-    #[error("no TRAK chunk before offset {offset}, where the blocks or the index start")]
-    MissingTrackList {
-        /// Where the search stopped.
-        offset: u64,
-    },
     /// A seek table (TSEK or XSEK) that does not parse.
     #[error("{tag} chunk at offset {offset}: bad seek table")]
     SeekTable {
@@ -218,7 +212,6 @@ impl Error {
             | Error::BlockFlags { offset, .. }
             | Error::TrackList { offset, .. }
             | Error::DuplicateTrackId { offset, .. }
-            | Error::MissingTrackList { offset }
             | Error::SeekTable { offset, .. }
             | Error::Extension { offset, .. }
             | Error::MissingForwardAnchor { offset, .. }

@@ -539,14 +539,32 @@ pub enum IndexProblem {
     },
 }
 
+impl IndexProblem {
+    /// The byte offset the problem is about: where the missing table should end, the chunk
+    /// that does not parse or describe what it should, the payload offset a wrong entry points
+    /// at, or where the misplaced index starts.
+    pub fn offset(&self) -> u64 {
+        match *self {
+            IndexProblem::NotFound { end, .. } => end,
+            IndexProblem::BadLocator { offset, .. }
+            | IndexProblem::BadTable { offset, .. }
+            | IndexProblem::EntryMismatch { offset, .. } => offset,
+            IndexProblem::Overlap { index_offset, .. } => index_offset,
+        }
+    }
+}
+
 impl fmt::Display for IndexProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IndexProblem::NotFound { track, end } => {
-                write!(f, "no seek table of track {track} ends at offset {end}")
+                write!(
+                    f,
+                    "no TSEK seek table of track {track} ends at offset {end}"
+                )
             }
             IndexProblem::BadLocator { offset, what } => {
-                write!(f, "locator at offset {offset}: {what}")
+                write!(f, "{XLOC} chunk at offset {offset}: {what}")
             }
             IndexProblem::BadTable {
                 tag,
@@ -559,14 +577,14 @@ impl fmt::Display for IndexProblem {
                 offset,
             } => write!(
                 f,
-                "seek entry of track {track} ({ts_ms} ms, offset {offset}) does not point at an I-block of the track with that pts"
+                "seek entry of track {track} ({ts_ms} ms) points at payload offset {offset}, not at a CORE I-block of the track with that pts"
             ),
             IndexProblem::Overlap {
                 index_offset,
                 core_offset,
             } => write!(
                 f,
-                "index at offset {index_offset} starts before the first block at offset {core_offset}"
+                "TSEK seek tables at offset {index_offset} start before the first block or index chunk at offset {core_offset}"
             ),
         }
     }

@@ -1,24 +1,24 @@
-//! `h4mk verify`: every CRC in one pass over the bytes, then the structure.
+//! `h4mk verify`: every CRC and the structure, in one pass over the bytes.
 //!
 //! The structure is what the multi-track layer checks above the chunks
-//! ([`h4mk_mt::Demuxer::verify`]): the track list has the version 1 keys, every block routes to
-//! a declared track in (pts, track id) order, each track keeps the GOP rules, the stored seek
-//! tables match the keyframes, and the index extensions agree with what they point at.
+//! ([`h4mk_mt::Demuxer::verify_with_progress`]): the track list has the version 1 keys, every
+//! CORE chunk is a block of a declared track in (pts, track id) order, each track keeps the GOP
+//! rules, the stored seek tables match the keyframes, and the index extensions agree with what
+//! they point at.
 //!
-//! One pass over the bytes for CRCs: the demuxer is opened with CRC checks off (it reads only
-//! the head and the index), and its `verify` hashes every chunk and the file once while its
-//! structure walk reads only chunk headers; one more headers-only walk names CORE chunks that
-//! do not route, which `Demuxer::verify` reads past. When the file cannot be opened as a
-//! multi-track file, the CRC pass runs on its own, with a progress bar.
+//! One pass over the bytes: the demuxer is opened with CRC checks off (it reads only the head
+//! and the index), and its `verify_with_progress` hashes every chunk once, combining the chunk
+//! CRCs into the file CRC, while it checks the structure chunk by chunk. When the file cannot
+//! be opened as a multi-track file, the CRC pass runs on its own. Either way, a large file gets
+//! a progress bar on a terminal.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
-use h4mk_format::{ContainerRef, Mode, ParseOptions, Tag, Verification};
-use h4mk_mt::{Demuxer, IndexProblem, IndexStatus, route};
+use h4mk_format::{ContainerRef, Mode, ParseOptions, Verification};
+use h4mk_mt::Demuxer;
 
 use crate::EXIT_DAMAGED;
 use crate::cmd::{error_chain, plural, write_json};
@@ -124,34 +124,30 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
         check_crc: false,
         ..ParseOptions::default()
     };
+    let bar = progress_bar(size);
+    let mut progress = |offset| {
+        if let Some(bar) = &bar {
+            bar.set_position(offset);
+        }
+    };
     let structure = match Demuxer::open_with(input, &structure_opts) {
         Ok(demux) => {
-            let spinner = spinner(size);
-            let checked = demux.verify();
-            if let Some(s) = spinner {
-                s.finish_and_clear();
-            }
+            let checked = demux.verify_with_progress(&mut progress);
             add_crc(&mut report, &checked.container);
             report.tracks = Some(demux.tracks().len());
             report.index = Some(demux.index_status().to_string());
-            let mut problems: Vec<Problem> = checked
+            checked
                 .problems
                 .iter()
-                .map(|p| structure_problem(p, demux.index_status()))
-                .collect();
-            problems.extend(unroutable_blocks(input, &structure_opts));
-            problems
+                .map(|p| Problem {
+                    check: "structure",
+                    offset: p.offset(),
+                    message: p.to_string(),
+                })
+                .collect()
         }
         Err(e) => {
-            let bar = progress_bar(size);
-            let v = file.verify_with_progress(&mut |offset| {
-                if let Some(bar) = &bar {
-                    bar.set_position(offset);
-                }
-            });
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
+            let v = file.verify_with_progress(&mut progress);
             add_crc(&mut report, &v);
             vec![Problem {
                 check: "structure",
@@ -160,6 +156,9 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
             }]
         }
     };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     // Damage makes structure problems of its own; strict mode reports the damage.
     if lenient || report.problems.is_empty() {
         for p in structure {
@@ -175,29 +174,6 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
     report
 }
 
-/// CORE chunks that do not route: a short routing header, a bad `H4TB` magic or GOP flags
-/// with a reserved type. [`Demuxer::verify`] reads past them without a word, so this walk over
-/// the chunk headers (CRCs off: the one CRC pass has run) names them.
-fn unroutable_blocks(data: &[u8], opts: &ParseOptions) -> Vec<Problem> {
-    let opts = ParseOptions {
-        mode: Mode::Lenient,
-        ..*opts
-    };
-    let Ok(file) = ContainerRef::parse_with(data, &opts) else {
-        return Vec::new();
-    };
-    file.chunks()
-        .flatten()
-        .filter(|c| c.tag == Tag::CORE)
-        .filter_map(|c| route(c).err())
-        .map(|e| Problem {
-            check: "structure",
-            offset: e.offset(),
-            message: error_chain(&e),
-        })
-        .collect()
-}
-
 fn add_crc(report: &mut VerifyReport, v: &Verification) {
     report.intact_chunks = v.intact_chunks;
     report.stored_file_crc = Some(v.stored_file_crc);
@@ -207,40 +183,6 @@ fn add_crc(report: &mut VerifyReport, v: &Verification) {
         offset: e.offset(),
         message: e.to_string(),
     }));
-}
-
-/// A structure problem with the offset it is about, where it names one.
-fn structure_problem(p: &h4mk_mt::Problem, status: &IndexStatus) -> Problem {
-    use h4mk_mt::Problem as P;
-    let (offset, message) = match p {
-        P::TrackList { offset, .. }
-        | P::ExtraTrackList { offset }
-        | P::RepeatedSidecar { offset, .. }
-        | P::UnknownTrackBlock { offset, .. }
-        | P::BlockOrder { offset } => (Some(*offset), p.to_string()),
-        P::GopRule(e) | P::Damage(e) => (e.offset(), error_chain(e)),
-        P::IndexRebuilt => match status {
-            IndexStatus::Rebuilt { reason } => (index_offset(reason), format!("{p}: {reason}")),
-            _ => (None, p.to_string()),
-        },
-        _ => (None, p.to_string()),
-    };
-    Problem {
-        check: "structure",
-        offset,
-        message,
-    }
-}
-
-fn index_offset(reason: &IndexProblem) -> Option<u64> {
-    match reason {
-        IndexProblem::NotFound { end, .. } => Some(*end),
-        IndexProblem::BadLocator { offset, .. }
-        | IndexProblem::BadTable { offset, .. }
-        | IndexProblem::EntryMismatch { offset, .. } => Some(*offset),
-        IndexProblem::Overlap { index_offset, .. } => Some(*index_offset),
-        _ => None,
-    }
 }
 
 fn progress_bar(size: u64) -> Option<indicatif::ProgressBar> {
@@ -253,15 +195,4 @@ fn progress_bar(size: u64) -> Option<indicatif::ProgressBar> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
-}
-
-/// A spinner for the pass inside [`Demuxer::verify`], which reports no progress.
-fn spinner(size: u64) -> Option<indicatif::ProgressBar> {
-    if size < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let s = indicatif::ProgressBar::new_spinner();
-    s.set_message(format!("checking {size} bytes"));
-    s.enable_steady_tick(Duration::from_millis(120));
-    Some(s)
 }

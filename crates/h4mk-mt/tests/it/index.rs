@@ -68,18 +68,31 @@ fn a_file_without_tables_is_rebuilt_and_answers_the_same() {
     assert_eq!(
         rebuilt.index_status().to_string(),
         format!(
-            "rebuilt by a full scan: no seek table of track 2 ends at offset {}",
+            "rebuilt by a full scan: no TSEK seek table of track 2 ends at offset {}",
             bare.len() - 4
         )
     );
     assert_eq!(full.index().tracks, rebuilt.index().tracks);
     assert_eq!(answers(&full), answers(&rebuilt));
-    assert!(
-        rebuilt
-            .verify()
-            .problems
-            .iter()
-            .any(|p| matches!(p, Problem::IndexRebuilt))
+    // Verify names the reason, and where the missing table should end.
+    let report = rebuilt.verify();
+    assert!(report.container.is_ok());
+    let [problem] = &report.problems[..] else {
+        panic!("{:?}", report.problems);
+    };
+    assert!(matches!(
+        problem,
+        Problem::IndexRebuilt {
+            reason: IndexProblem::NotFound { track: 2, .. }
+        }
+    ));
+    assert_eq!(problem.offset(), Some(bare.len() as u64 - 4));
+    assert_eq!(
+        problem.to_string(),
+        format!(
+            "the stored index could not be used: no TSEK seek table of track 2 ends at offset {}",
+            bare.len() - 4
+        )
     );
 }
 
@@ -227,15 +240,6 @@ fn errors_name_offsets_and_tracks() {
     );
     let err = d.block_at(17).unwrap_err();
     assert!(err.offset().is_some(), "{err}");
-    // No track list at all.
-    let mut w =
-        h4mk_format::Writer::new(Vec::new(), &Default::default(), Default::default()).unwrap();
-    w.write_chunk(h4mk_format::Tag::META, 0, b"{}").unwrap();
-    let no_trak = w.finish().unwrap();
-    assert_eq!(
-        Demuxer::open(&no_trak).unwrap_err().to_string(),
-        "no TRAK chunk before offset 34, where the blocks or the index start"
-    );
 }
 
 #[test]
@@ -281,17 +285,30 @@ fn reference_style_files_that_break_gop_rules_are_read_and_flagged() {
             p.offset
         )
     );
-    let problems: Vec<String> = d
+    // Each problem names the CORE chunk it is about.
+    let b_chunk = b.chunk_offset();
+    let p_chunk = p.chunk_offset();
+    let problems: Vec<(Option<u64>, String)> = d
         .verify()
         .problems
         .iter()
-        .map(ToString::to_string)
+        .map(|p| (p.offset(), p.to_string()))
         .collect();
     assert_eq!(
         problems,
         [
-            "track 1: the first block (pts 0 ms) is a P-block, a track must start with an I-block",
-            "track 1 ends on a B-block (pts 20 ms), which has no forward anchor"
+            (
+                Some(p_chunk),
+                format!(
+                    "CORE chunk at offset {p_chunk}: track 1: the first block (pts 0 ms) is a P-block, a track must start with an I-block"
+                )
+            ),
+            (
+                Some(b_chunk),
+                format!(
+                    "CORE chunk at offset {b_chunk}: track 1 ends on this B-block (pts 20 ms), which has no forward anchor"
+                )
+            ),
         ]
     );
 }

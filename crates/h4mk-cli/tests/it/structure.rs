@@ -1,6 +1,7 @@
 //! `verify` and the reading commands over files that are sound chunk by chunk but break a rule
 //! of the multi-track layer, each built here with the format layer's writer (the fixtures hold
-//! none yet): verify must name each problem, with its offset where it has one.
+//! none yet): verify must name each problem on one line with the tag and offset of the chunk it
+//! is about, and its JSON report must give that offset.
 
 use std::path::Path;
 
@@ -21,6 +22,8 @@ enum Chunk<'a> {
     Block(u16, u32, BlockKind, &'a [u8]),
     /// A CORE chunk with raw flags.
     RawCore(u16, u32),
+    /// A CORE chunk with flags 0 and this raw payload (no routing header of ours).
+    BadCore(&'a [u8]),
     /// A TSEK table for a track, entries given as (pts, index of the block among the CORE
     /// chunks written so far).
     Seek(u16, &'a [(u32, usize)]),
@@ -63,6 +66,10 @@ fn write_file(path: &Path, chunks: &[Chunk<'_>]) {
                     .unwrap();
                 cores.push(at + 12);
             }
+            Chunk::BadCore(payload) => {
+                let at = w.write_chunk(Tag::CORE, 0, payload).unwrap();
+                cores.push(at + 12);
+            }
             Chunk::Seek(track, entries) => {
                 let table = SeekTableBuf {
                     track_id: track,
@@ -82,8 +89,8 @@ fn write_file(path: &Path, chunks: &[Chunk<'_>]) {
     std::fs::write(path, w.finish().unwrap()).unwrap();
 }
 
-/// Builds each case, runs `verify` (strict and lenient) and `info` over it, and snapshots the
-/// lot as `structure@CASE`.
+/// Builds each case, runs `verify` (strict, lenient, and lenient in JSON) and `info` over it,
+/// and snapshots the lot as `structure@CASE`.
 fn check(case: &str, chunks: &[Chunk<'_>]) {
     let dir = TempDir::new(&format!("structure_{case}"));
     let file = dir.path().join(format!("{case}.h4mk"));
@@ -92,6 +99,7 @@ fn check(case: &str, chunks: &[Chunk<'_>]) {
     for args in [
         &["verify", "{}"][..],
         &["verify", "--lenient", "{}"],
+        &["verify", "--lenient", "--json", "{}"],
         &["info", "{}"],
     ] {
         let o = h4mk(args, &file);
@@ -214,6 +222,40 @@ fn blocks_out_of_order_and_trailing_b() {
             Chunk::Block(1, 10, B, b"b"),
             Chunk::Seek(1, &[(0, 1)]),
             Chunk::Seek(2, &[(0, 0)]),
+        ],
+    );
+}
+
+#[test]
+fn core_chunks_that_do_not_route() {
+    check(
+        "unroutable_core",
+        &[
+            Chunk::Tracks(&[1]),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::BadCore(b"H4TX\x01\x00\x00\x00"),
+            Chunk::BadCore(b"H4TB"),
+            Chunk::Seek(1, &[(0, 0)]),
+        ],
+    );
+}
+
+#[test]
+fn blocks_without_a_track_list() {
+    check(
+        "no_track_list",
+        &[Chunk::Block(1, 0, I, b"k"), Chunk::Block(1, 10, P, b"p")],
+    );
+}
+
+#[test]
+fn a_track_list_after_the_first_block() {
+    check(
+        "late_track_list",
+        &[
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::Tracks(&[1]),
+            Chunk::Seek(1, &[(0, 0)]),
         ],
     );
 }

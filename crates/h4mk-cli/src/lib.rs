@@ -94,9 +94,19 @@ where
     };
     match cli.command.run(out, err) {
         Ok(code) => code,
+        // The reader of our output went away (`h4mk list big.h4mk | head`): stop quietly.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(err, "h4mk: error: {e:#}");
             ExitCode::from(EXIT_DAMAGED)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

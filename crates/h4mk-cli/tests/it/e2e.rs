@@ -264,3 +264,25 @@ fn every_command_has_examples_in_its_help() {
     }
     assert!(stdout(&h4mk(dir.path(), &["--help"])).contains("Examples:"));
 }
+
+/// `h4mk list big.h4mk | head`: the reader goes away early; h4mk stops quietly with status 0
+/// (it used to print "Broken pipe" errors), and its output reaches the pipe in large writes.
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    let file = crate::fixtures().join("reference/three_tracks_2000.h4mk");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .args(["list", file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's read end is dropped here, before h4mk has written its 6,000 lines.
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "status {:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -9,6 +9,7 @@ mod info;
 mod legacy;
 mod list;
 mod plan;
+mod salvage;
 mod verify;
 
 use std::io::Write;
@@ -30,6 +31,7 @@ pub(crate) enum Command {
     Chain(plan::ChainArgs),
     Range(plan::RangeArgs),
     Verify(verify::Args),
+    Salvage(salvage::Args),
     Extract(extract::Args),
     Build(build::Args),
     Decode(decode::Args),
@@ -50,6 +52,7 @@ impl Command {
             Command::Chain(args) => plan::run_chain(&args, out),
             Command::Range(args) => plan::run_range(&args, out),
             Command::Verify(args) => verify::run(&args, out, err),
+            Command::Salvage(args) => salvage::run(&args, out, err),
             Command::Extract(args) => extract::run(&args, out),
             Command::Build(args) => build::run(&args, out),
             Command::Decode(args) => decode::run(&args, out),

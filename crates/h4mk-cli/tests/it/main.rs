@@ -7,6 +7,7 @@ mod audio;
 mod build;
 mod e2e;
 mod invalid;
+mod salvage;
 mod snapshots;
 mod structure;
 

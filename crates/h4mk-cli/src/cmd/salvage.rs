@@ -1,0 +1,394 @@
+//! `h4mk salvage`: a sound container from the intact chunks of a damaged one, through
+//! [`h4mk_mt::salvage_with`], with a report of what was kept and what was lost.
+//!
+//! The output is written atomically (a temporary file beside OUT, synced and renamed onto it),
+//! and only when something was recovered: an input with nothing usable leaves OUT untouched and
+//! exits 1. The report goes to standard output, or to standard error when the container itself
+//! goes to standard output (`-o -`). The JSON shape is this module's own serde types.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use h4mk_mt::salvage::{DropReason, FooterState, SalvageOptions, SalvageReport, TrackListSource};
+use serde::Serialize;
+
+use crate::EXIT_DAMAGED;
+use crate::cmd::{plural, write_json};
+use crate::input::{Input, display_name};
+use crate::output::{AtomicFile, is_stdout};
+
+/// Rebuild a sound container from the intact chunks of a damaged one.
+///
+/// Finds every chunk whose CRC holds, keeps the track list, sidecars, unknown chunks and every
+/// block that can still be decoded, rebuilds the index and the file CRC, and reports what was
+/// lost and why.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+What is kept: the first intact track list that parses (else one rebuilt from the track ids of
+the seek tables and blocks, named \"track N\", kind and codec \"unknown\"); the first of each
+sidecar before the blocks; chunks of unknown tags, in their place; every intact block that can
+still be decoded, in its original order. What is dropped, per track: blocks before its first
+intact I-block; after a lost I- or P-block, every P- and B-block up to the next I-block, and
+the B-blocks whose forward anchor it was; B-blocks at the end of a track with no anchor after
+them. A lost B-block costs nothing else. Damaged bytes that no chunk header explains (24 bytes
+or more) may have held any track's anchor and count as one for every track.
+
+Output lines: one per problem (skipped bytes, lost or dropped block, left-out chunk), then a
+summary. The output file passes `h4mk verify` when the input's blocks were in order.
+
+Exit status: 0 when OUT was written (the input was intact or something was recovered), 1 when
+nothing was recoverable (OUT is not written) or on an error, 2 on bad usage.
+
+Examples:
+  h4mk salvage crashed.h4mk -o fixed.h4mk
+  h4mk salvage --json damaged.h4mk -o fixed.h4mk")]
+pub(crate) struct Args {
+    /// The damaged container (`-` for standard input).
+    file: PathBuf,
+    /// The container to write (`-` for standard output; the report then goes to standard
+    /// error).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Add an XLOC index locator (one is written anyway when the input had one).
+    #[arg(long)]
+    locator: bool,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    let input = Input::open(&args.file)?;
+    let name = input.name();
+    let opts = SalvageOptions {
+        sync: false,
+        index_locator: args.locator,
+    };
+    let to_stdout = is_stdout(&args.output);
+    let report = if to_stdout {
+        let (bytes, report) =
+            h4mk_mt::salvage_with(&input, Vec::new(), opts).with_context(|| name.clone())?;
+        if report.recovered() {
+            out.write_all(&bytes).context("writing standard output")?;
+            out.flush().context("writing standard output")?;
+        }
+        report
+    } else {
+        let mut file = AtomicFile::create(&args.output, false)?;
+        let (_, report) = h4mk_mt::salvage_with(&input, file.writer(), opts)
+            .with_context(|| format!("writing {}", args.output.display()))?;
+        if report.recovered() {
+            file.commit()?;
+        }
+        report
+    };
+    let output = if to_stdout {
+        "-".to_owned()
+    } else {
+        display_name(&args.output)
+    };
+    let shown = Shown::new(&name, &output, &report);
+    let sink: &mut dyn Write = if to_stdout { err } else { out };
+    if args.json {
+        write_json(sink, &shown)?;
+    } else {
+        print_text(sink, &shown)?;
+    }
+    Ok(if report.recovered() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DAMAGED)
+    })
+}
+
+/// The `--json` report of `h4mk salvage`.
+#[derive(Debug, Serialize)]
+struct Shown {
+    /// The input's file name.
+    file: String,
+    /// The output's file name (`-` for standard output).
+    output: String,
+    /// Whether the output was written (something was recovered).
+    written: bool,
+    /// Input size in bytes.
+    input_size: u64,
+    /// Output size in bytes (as written, or as it would have been).
+    output_size: u64,
+    /// The input was intact (header, every byte in an intact chunk, file CRC matching).
+    intact: bool,
+    /// The input was intact and everything in it was kept.
+    complete: bool,
+    /// The input starts with the file header.
+    header: bool,
+    /// `"intact"`, `"mismatch"` or `"missing"`.
+    footer: &'static str,
+    /// `"found"` (with `track_list_offset`) or `"rebuilt"`.
+    track_list: &'static str,
+    /// Offset of the TRAK chunk used, when found.
+    track_list_offset: Option<u64>,
+    /// Blocks written.
+    blocks_kept: u64,
+    /// Blocks not written (damaged, or intact but not decodable).
+    blocks_dropped: u64,
+    /// Per track, in track-list order.
+    tracks: Vec<ShownTrack>,
+    /// Sidecar tags kept, in the order written.
+    sidecars: Vec<String>,
+    /// Chunks of other tags kept, in file order.
+    kept_chunks: Vec<ShownChunk>,
+    /// Index chunks of the input replaced by the rebuilt index.
+    index_chunks_replaced: u64,
+    /// Byte ranges of the input outside every intact chunk.
+    skipped: Vec<ShownRange>,
+    /// Damaged chunks framed inside them by their own headers.
+    damaged_chunks: Vec<ShownDamaged>,
+    /// Parts of the skipped ranges no chunk header explains.
+    unidentified: Vec<ShownRange>,
+    /// Every block not kept, in file order.
+    dropped: Vec<ShownDropped>,
+    /// Intact chunks left out, in file order.
+    ignored: Vec<ShownIgnored>,
+}
+
+#[derive(Debug, Serialize)]
+struct ShownTrack {
+    track_id: u16,
+    kept: u64,
+    keyframes: u64,
+    dropped: u64,
+    damaged: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct ShownChunk {
+    tag: String,
+    offset: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct ShownRange {
+    offset: u64,
+    len: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct ShownDamaged {
+    offset: u64,
+    tag: String,
+    len: u64,
+    truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ShownDropped {
+    /// Payload offset of the block in the input.
+    offset: u64,
+    track: u16,
+    pts_ms: u32,
+    #[serde(rename = "type")]
+    kind: String,
+    /// A stable code: damaged, truncated, unknown_track, no_keyframe, anchor_lost,
+    /// forward_anchor_lost, no_forward_anchor.
+    reason: &'static str,
+    /// Where the anchor it needed was lost, for anchor_lost and forward_anchor_lost.
+    lost_at: Option<u64>,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ShownIgnored {
+    offset: u64,
+    tag: String,
+    /// A stable code: extra_track_list, bad_track_list, repeated_sidecar, stray_sidecar,
+    /// unroutable.
+    reason: &'static str,
+    message: String,
+}
+
+impl Shown {
+    fn new(file: &str, output: &str, r: &SalvageReport) -> Self {
+        let (track_list, track_list_offset) = match r.track_list {
+            TrackListSource::Found { offset } => ("found", Some(offset)),
+            _ => ("rebuilt", None),
+        };
+        let range = |s: &h4mk_format::resync::Skipped| ShownRange {
+            offset: s.offset,
+            len: s.len,
+        };
+        Shown {
+            file: file.to_owned(),
+            output: output.to_owned(),
+            written: r.recovered(),
+            input_size: r.input_len,
+            output_size: r.output_len,
+            intact: r.intact,
+            complete: r.is_complete(),
+            header: r.header,
+            footer: match r.footer {
+                FooterState::Intact => "intact",
+                FooterState::Mismatch { .. } => "mismatch",
+                _ => "missing",
+            },
+            track_list,
+            track_list_offset,
+            blocks_kept: r.blocks_kept(),
+            blocks_dropped: r.dropped.len() as u64,
+            tracks: r
+                .tracks
+                .iter()
+                .map(|t| ShownTrack {
+                    track_id: t.track_id,
+                    kept: t.kept,
+                    keyframes: t.keyframes,
+                    dropped: t.dropped,
+                    damaged: t.damaged,
+                })
+                .collect(),
+            sidecars: r.sidecars.iter().map(|t| t.to_string()).collect(),
+            kept_chunks: r
+                .kept_chunks
+                .iter()
+                .map(|c| ShownChunk {
+                    tag: c.tag.to_string(),
+                    offset: c.offset,
+                })
+                .collect(),
+            index_chunks_replaced: r.index_chunks,
+            skipped: r.skipped.iter().map(range).collect(),
+            damaged_chunks: r
+                .damaged
+                .iter()
+                .map(|d| ShownDamaged {
+                    offset: d.offset,
+                    tag: d.tag.to_string(),
+                    len: d.len,
+                    truncated: d.truncated,
+                })
+                .collect(),
+            unidentified: r.unidentified.iter().map(range).collect(),
+            dropped: r
+                .dropped
+                .iter()
+                .map(|d| ShownDropped {
+                    offset: d.offset,
+                    track: d.track,
+                    pts_ms: d.ts_ms,
+                    kind: d.kind.letter().to_string(),
+                    reason: d.reason.code(),
+                    lost_at: match d.reason {
+                        DropReason::AnchorLost { at } | DropReason::ForwardAnchorLost { at } => {
+                            Some(at)
+                        }
+                        _ => None,
+                    },
+                    message: d.reason.to_string(),
+                })
+                .collect(),
+            ignored: r
+                .ignored
+                .iter()
+                .map(|i| ShownIgnored {
+                    offset: i.offset,
+                    tag: i.tag.to_string(),
+                    reason: i.reason.code(),
+                    message: i.reason.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One line per problem, then the summary line.
+fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
+    let f = &r.file;
+    if !r.header {
+        writeln!(out, "{f}: no file header; scanned from offset 0")?;
+    }
+    if r.track_list == "rebuilt" {
+        let n = r.tracks.len() as u64;
+        if n == 0 {
+            writeln!(out, "{f}: no usable track list and no track id found")?;
+        } else {
+            writeln!(
+                out,
+                "{f}: no usable track list; rebuilt {n} track{} from the track ids found",
+                plural(n)
+            )?;
+        }
+    }
+    let mut damaged = r.damaged_chunks.iter().peekable();
+    for s in &r.skipped {
+        let end = s.offset.saturating_add(s.len);
+        let inside: Vec<String> = std::iter::from_fn(|| damaged.next_if(|d| d.offset < end))
+            .map(|d| {
+                let state = if d.truncated { "cut off" } else { "damaged" };
+                format!("{state} {} chunk at offset {}", d.tag, d.offset)
+            })
+            .collect();
+        let what = if inside.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", inside.join(", "))
+        };
+        writeln!(
+            out,
+            "{f}: skipped {} byte{} at offset {}{what}",
+            s.len,
+            plural(s.len),
+            s.offset
+        )?;
+    }
+    match r.footer {
+        "missing" => writeln!(out, "{f}: no file CRC at the end")?,
+        "mismatch" => writeln!(out, "{f}: the file CRC does not match")?,
+        _ => {}
+    }
+    for d in &r.dropped {
+        let verb = if d.reason == "damaged" || d.reason == "truncated" {
+            "lost"
+        } else {
+            "dropped"
+        };
+        writeln!(
+            out,
+            "{f}: block at offset {} (track {}, pts {} ms, {}) {verb}: {}",
+            d.offset, d.track, d.pts_ms, d.kind, d.message
+        )?;
+    }
+    for i in &r.ignored {
+        writeln!(
+            out,
+            "{f}: {} chunk at offset {} left out: {}",
+            i.tag, i.offset, i.message
+        )?;
+    }
+    let tracks = r.tracks.len() as u64;
+    if r.complete {
+        writeln!(
+            out,
+            "{f}: intact; rewritten to {} ({} block{}, {tracks} track{})",
+            r.output,
+            r.blocks_kept,
+            plural(r.blocks_kept),
+            plural(tracks)
+        )?;
+    } else if r.written {
+        let skipped: u64 = r.skipped.iter().map(|s| s.len).sum();
+        writeln!(
+            out,
+            "{f}: recovered {} block{} of {tracks} track{} into {}; {} block{} dropped, {skipped} byte{} skipped",
+            r.blocks_kept,
+            plural(r.blocks_kept),
+            plural(tracks),
+            r.output,
+            r.blocks_dropped,
+            plural(r.blocks_dropped),
+            plural(skipped)
+        )?;
+    } else {
+        writeln!(out, "{f}: nothing recoverable; {} not written", r.output)?;
+    }
+    Ok(())
+}

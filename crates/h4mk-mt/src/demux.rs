@@ -17,6 +17,7 @@
 //! opens, and `verify` reports each block it has as a block of an undeclared track.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use h4mk_format::{
     CHUNK_HEADER_LEN, ChunkRef, Chunks, ContainerRef, FileHeader, HEADER_LEN, Mode, ParseOptions,
@@ -26,7 +27,8 @@ use h4mk_gop::{BlockInfo, BlockKind, SeekEntry};
 
 use crate::error::{Error, Result};
 use crate::index::{
-    Index, IndexBuilder, IndexProblem, IndexStatus, XLOC, XSEK, XSEK_MAGIC, find_index, scan_index,
+    Index, IndexBuilder, IndexProblem, IndexStatus, TrackIndex, XLOC, XSEK, XSEK_MAGIC,
+    check_entry, find_index, scan_index,
 };
 use crate::router::{BlockRef, route};
 use crate::sidecar::Sidecars;
@@ -341,6 +343,9 @@ pub struct Demuxer<'a> {
     sidecars: Sidecars<'a>,
     index: Index,
     status: IndexStatus,
+    /// The index rebuilt by one scan, with why, once a plan found a stored seek entry that does
+    /// not point at its keyframe; used from then on.
+    rebuilt: OnceLock<(Index, IndexStatus)>,
     problems: Vec<Problem>,
 }
 
@@ -438,6 +443,7 @@ impl<'a> Demuxer<'a> {
             sidecars,
             index,
             status,
+            rebuilt: OnceLock::new(),
             problems,
         })
     }
@@ -473,18 +479,24 @@ impl<'a> Demuxer<'a> {
     }
 
     /// How the index was found, or why it was rebuilt.
+    ///
+    /// Opening checks that the stored tables are well formed and point inside the block area;
+    /// whether an entry points at its keyframe is checked when a plan uses it. When one does not,
+    /// the index is rebuilt by one scan, and from then on this says so.
     pub fn index_status(&self) -> &IndexStatus {
-        &self.status
+        self.rebuilt
+            .get()
+            .map_or(&self.status, |(_, status)| status)
     }
 
     /// The index: one keyframe table per track and where the blocks lie.
     pub fn index(&self) -> &Index {
-        &self.index
+        self.rebuilt.get().map_or(&self.index, |(index, _)| index)
     }
 
     /// The keyframes of `track` (pts and CORE payload offset), in file order.
     pub fn seek_table(&self, track: u16) -> Result<&[SeekEntry]> {
-        self.index
+        self.index()
             .track(track)
             .map(|t| t.entries.as_slice())
             .ok_or(Error::UnknownTrack { track })
@@ -516,11 +528,7 @@ impl<'a> Demuxer<'a> {
     ///
     /// Walks from the keyframe the index gives, only past the blocks the chain needs.
     pub fn chain(&self, track: u16, t_ms: u32) -> Result<Vec<DecodeStep<'a>>> {
-        let table = self
-            .index
-            .track(track)
-            .ok_or(Error::UnknownTrack { track })?;
-        let Some(key) = table.lookup(t_ms) else {
+        let Some(key) = self.keyframe(track, |table| table.lookup(t_ms))? else {
             return Ok(Vec::new());
         };
         let window = self.window(
@@ -539,19 +547,14 @@ impl<'a> Demuxer<'a> {
         if t0_ms > t1_ms {
             return Err(h4mk_gop::Error::InvalidRange { t0_ms, t1_ms }.into());
         }
-        let table = self
-            .index
-            .track(track)
-            .ok_or(Error::UnknownTrack { track })?;
+        let key = self.keyframe(track, |table| table.lookup_before(t0_ms))?;
         // The plan starts at the last keyframe at or before the first presented block, which
         // is the last keyframe before t0 unless that block is itself a keyframe; with none
         // before t0, walk from the first block so that a track not opening on a keyframe
         // gives the same answer as a plan over the whole track.
-        let start = table
-            .lookup_before(t0_ms)
-            .map_or(self.index.core_offset, |e| {
-                e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
-            });
+        let start = key.map_or(self.index().core_offset, |e| {
+            e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
+        });
         let window = self.window(track, start, t1_ms)?;
         let steps = plan_range(&window, t0_ms, t1_ms)?;
         self.check_steps(&steps)?;
@@ -652,12 +655,38 @@ impl<'a> Demuxer<'a> {
     /// The blocks of `track` from the chunk at `start`, as far as a plan up to `t_ms` needs:
     /// every block with pts <= `t_ms`, and, when B-blocks among them are still waiting for a
     /// forward anchor, on to the first anchor after them.
+    /// The seek entry `pick` chooses from `track`'s table, checked against the block it points
+    /// at. When it is not that keyframe, the index is rebuilt by one scan (once; later calls use
+    /// the rebuilt one) and `pick` chooses again.
+    fn keyframe(
+        &self,
+        track: u16,
+        pick: impl Fn(&TrackIndex) -> Option<SeekEntry>,
+    ) -> Result<Option<SeekEntry>> {
+        let index = self.index();
+        let table = index.track(track).ok_or(Error::UnknownTrack { track })?;
+        let Some(entry) = pick(table) else {
+            return Ok(None);
+        };
+        let Err(reason) = check_entry(&self.raw, index, track, &entry) else {
+            return Ok(Some(entry));
+        };
+        if self.rebuilt.get().is_none() {
+            let ids: Vec<u16> = self.tracks.iter().map(|t| t.track_id).collect();
+            let (rebuilt, _damage) = scan_index(&self.file, &ids, self.index.core_offset)?;
+            // Another thread may have rebuilt it meanwhile: both scans give the same index.
+            let _ = self.rebuilt.set((rebuilt, IndexStatus::Rebuilt { reason }));
+        }
+        Ok(self.index().track(track).and_then(pick))
+    }
+
     fn window(&self, track: u16, start: u64, t_ms: u32) -> Result<Vec<BlockRef<'a>>> {
         let limits = &self.file.options().limits;
         let mut blocks: Vec<BlockRef<'a>> = Vec::new();
         let mut waiting = false;
         let mut walk = self.raw.chunks_from(start)?;
-        while walk.offset() < self.index.end_offset {
+        let end = self.index().end_offset;
+        while walk.offset() < end {
             let Some(chunk) = walk.next_chunk()? else {
                 break;
             };

@@ -630,7 +630,7 @@ pub fn find_index(
         }));
     }
     index.core_offset = core_offset;
-    if let Err(problem) = check_entries(file, &index) {
+    if let Err(problem) = check_entries(&index) {
         return Ok(Err(problem));
     }
     Ok(Ok((index, status)))
@@ -922,34 +922,54 @@ fn replace_table(
     Ok(())
 }
 
-/// Checks that every entry points at a CORE I-block of its track with its pts, inside the
-/// block area (chunk headers only, no CRC: O(entries)).
-fn check_entries(file: &ContainerRef<'_>, index: &Index) -> Result<(), IndexProblem> {
+/// Checks that every entry points inside the block area. This reads nothing of the blocks: on a
+/// memory-mapped file, touching each keyframe's chunk would fault in a page per keyframe, and
+/// open would cost in proportion to the file rather than the index. Whether an entry points at
+/// its keyframe is checked when a plan uses it ([`check_entry`]).
+fn check_entries(index: &Index) -> Result<(), IndexProblem> {
     for t in &index.tracks {
         for e in &t.entries {
-            let mismatch = IndexProblem::EntryMismatch {
-                track: t.track_id,
-                ts_ms: e.ts_ms,
-                offset: e.offset,
-            };
-            let Some(start) = e.offset.checked_sub(CHUNK_HEADER_LEN as u64) else {
-                return Err(mismatch);
-            };
-            if start < index.core_offset || e.offset >= index.end_offset {
-                return Err(mismatch);
-            }
-            let ok = frame_unchecked(file, start)
-                .filter(|c| c.end_offset() <= index.end_offset)
-                .and_then(|c| route(c).ok())
-                .is_some_and(|b| {
-                    b.track == t.track_id && b.kind == BlockKind::Key && b.ts_ms == e.ts_ms
+            let inside = e
+                .offset
+                .checked_sub(CHUNK_HEADER_LEN as u64)
+                .is_some_and(|start| start >= index.core_offset && e.offset < index.end_offset);
+            if !inside {
+                return Err(IndexProblem::EntryMismatch {
+                    track: t.track_id,
+                    ts_ms: e.ts_ms,
+                    offset: e.offset,
                 });
-            if !ok {
-                return Err(mismatch);
             }
         }
     }
     Ok(())
+}
+
+/// Checks that `entry` of `track`'s table points at a CORE I-block of that track with that pts,
+/// inside the block area (its chunk header and routing header only, no CRC).
+pub(crate) fn check_entry(
+    file: &ContainerRef<'_>,
+    index: &Index,
+    track: u16,
+    entry: &SeekEntry,
+) -> Result<(), IndexProblem> {
+    let mismatch = IndexProblem::EntryMismatch {
+        track,
+        ts_ms: entry.ts_ms,
+        offset: entry.offset,
+    };
+    let start = entry
+        .offset
+        .checked_sub(CHUNK_HEADER_LEN as u64)
+        .ok_or_else(|| mismatch.clone())?;
+    if start < index.core_offset || entry.offset >= index.end_offset {
+        return Err(mismatch);
+    }
+    let ok = frame_unchecked(file, start)
+        .filter(|c| c.end_offset() <= index.end_offset)
+        .and_then(|c| route(c).ok())
+        .is_some_and(|b| b.track == track && b.kind == BlockKind::Key && b.ts_ms == entry.ts_ms);
+    if ok { Ok(()) } else { Err(mismatch) }
 }
 
 /// Frames the chunk at `offset` without checking its CRC.

@@ -114,9 +114,12 @@ fn an_entry_that_does_not_point_at_its_keyframe_forces_a_rebuild() {
     let ts = u32::from_le_bytes(bytes[entry..entry + 4].try_into().unwrap());
     bytes[entry + 4..entry + 8].copy_from_slice(&u32::try_from(first_p).unwrap().to_le_bytes());
     fix_crcs(&mut bytes, table);
-    // Depending on where the P-block is, the table is now also out of offset order: either
-    // way the stored index is not used.
+    // Depending on where the P-block is, the table is now also out of offset order, which open
+    // sees; if not, open trusts the entry (it reads no block) and the first plan that uses it
+    // finds the P-block, rebuilds the index by one scan and says so. Either way the answers are
+    // those of the intact file.
     let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(answers(&d), reference);
     match d.index_status() {
         IndexStatus::Rebuilt {
             reason:
@@ -133,7 +136,6 @@ fn an_entry_that_does_not_point_at_its_keyframe_forces_a_rebuild() {
         } => {}
         other => panic!("unexpected status {other:?}"),
     }
-    assert_eq!(answers(&d), reference);
 }
 
 #[test]
@@ -336,4 +338,38 @@ fn open_and_chain_read_no_block_outside_the_window() {
         .unwrap();
     assert_eq!(hit.offset(), Some(victim_offset - 12), "{hit}");
     assert!(victim_ts > 100);
+}
+
+#[test]
+fn opening_reads_no_block_so_it_costs_the_index_not_the_file() {
+    // Edit track 1's last keyframe into a P-block (its GOP flags, CRCs recomputed), as an
+    // editor that does not update the index might. Opening reads the head and the tables, not
+    // the blocks they point at (on a mapped 1 GiB file, checking every entry at open faulted in
+    // a page per keyframe), so the stored index is still used; a chain far from that block never
+    // meets it; the chain that starts there finds the entry does not point at a keyframe,
+    // rebuilds the index by one scan, and says why.
+    let mut bytes = mux(&tracks(), &inputs(), MuxOptions::default());
+    let d = Demuxer::open(&bytes).unwrap();
+    let last_key = *d.seek_table(1).unwrap().last().unwrap();
+    drop(d);
+    let chunk = usize::try_from(last_key.offset).unwrap() - 12;
+    bytes[chunk + 7] |= 0x10; // block type bits 28..29: I (0) becomes P (1)
+    fix_crcs(&mut bytes, chunk);
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(d.index_status(), &IndexStatus::Trailing);
+    assert!(!d.chain(1, 100).unwrap().is_empty());
+    assert_eq!(d.index_status(), &IndexStatus::Trailing);
+    let steps = d.chain(1, last_key.ts_ms).unwrap();
+    assert_ne!(steps.first().unwrap().block.offset, last_key.offset);
+    assert_eq!(steps.last().unwrap().kind, BlockKind::Predictive);
+    assert_eq!(
+        d.index_status(),
+        &IndexStatus::Rebuilt {
+            reason: IndexProblem::EntryMismatch {
+                track: 1,
+                ts_ms: last_key.ts_ms,
+                offset: last_key.offset
+            }
+        }
+    );
 }

@@ -47,9 +47,11 @@
 //! header look the same.
 //!
 //! Cost: two scans of the input (each one CRC pass plus the resync's bounded work per skipped
-//! byte). Memory: the head chunks, the original seek entries (capped, see
-//! [`MAX_CROSS_CHECK_ENTRIES`]), the index being built, and the blocks behind a B-block still
-//! waiting for its forward anchor (references into the input, not copies).
+//! byte), and O(1) per chunk and per damaged range whatever the number of tracks (damage that
+//! may hit every track is applied to each track when it is next touched). Memory: the head
+//! chunks, the original seek entries (capped, see [`MAX_CROSS_CHECK_ENTRIES`]), the index being
+//! built, the report, and the blocks behind a B-block still waiting for its forward anchor
+//! (references into the input, not copies; capped, see [`MAX_HELD_ITEMS`]).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -75,6 +77,11 @@ pub const MIN_BLOCK_CHUNK_LEN: u64 = (CHUNK_HEADER_LEN + ROUTE_HEADER_LEN + CHUN
 /// The most entries of the original seek tables kept to identify damaged I-blocks; past it the
 /// check uses what it has (about 4 million keyframes, 64 MiB).
 pub const MAX_CROSS_CHECK_ENTRIES: usize = 1 << 22;
+
+/// The most blocks and chunks held back behind a B-block waiting for its forward anchor. Past
+/// it the waiting B-blocks are dropped ([`DropReason::AnchorTooFar`]) so that memory stays
+/// bounded; in a real file a B-block's anchor is a few blocks away.
+pub const MAX_HELD_ITEMS: usize = 1 << 20;
 
 /// Options for [`salvage_with`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -255,6 +262,8 @@ pub enum DropReason {
     },
     /// A B-block with no anchor after it in its track.
     NoForwardAnchor,
+    /// A B-block whose forward anchor did not come within [`MAX_HELD_ITEMS`] blocks and chunks.
+    AnchorTooFar,
 }
 
 impl DropReason {
@@ -268,6 +277,7 @@ impl DropReason {
             DropReason::AnchorLost { .. } => "anchor_lost",
             DropReason::ForwardAnchorLost { .. } => "forward_anchor_lost",
             DropReason::NoForwardAnchor => "no_forward_anchor",
+            DropReason::AnchorTooFar => "anchor_too_far",
         }
     }
 
@@ -293,6 +303,10 @@ impl fmt::Display for DropReason {
             DropReason::NoForwardAnchor => {
                 f.write_str("no anchor follows it in its track (a trailing B-block)")
             }
+            DropReason::AnchorTooFar => write!(
+                f,
+                "its forward anchor did not come within {MAX_HELD_ITEMS} chunks"
+            ),
         }
     }
 }
@@ -387,6 +401,16 @@ pub fn salvage_with<W: Write>(
     sink: W,
     opts: SalvageOptions,
 ) -> Result<(W, SalvageReport)> {
+    salvage_held(data, sink, opts, MAX_HELD_ITEMS)
+}
+
+/// [`salvage_with`] with the cap on held items as a parameter, for tests.
+fn salvage_held<W: Write>(
+    data: &[u8],
+    sink: W,
+    opts: SalvageOptions,
+    max_held: usize,
+) -> Result<(W, SalvageReport)> {
     let survey = Survey::take(data);
     let (tracks, track_list) = match &survey.trak {
         Some((chunk, tracks)) => (
@@ -430,7 +454,7 @@ pub fn salvage_with<W: Write>(
         sidecars,
         ..SalvageReport::default()
     };
-    let mut pass = Pass::new(data, &survey, writer, &tracks, report);
+    let mut pass = Pass::new(data, &survey, writer, &tracks, report, max_held);
     for found in Scanner::new(data) {
         match found {
             Found::Skipped(range) => pass.skipped(range)?,
@@ -614,6 +638,8 @@ struct TrackState {
     broken: Option<DropReason>,
     /// Sequence numbers of B-blocks in the queue waiting for their forward anchor.
     pending: Vec<u64>,
+    /// How many of [`Pass::unknown`] have been applied to this track.
+    applied: usize,
 }
 
 /// What a queued block will become.
@@ -649,6 +675,11 @@ struct Pass<'a, 's, W: Write> {
     queue: VecDeque<Item<'a>>,
     /// Sequence number of the queue's front.
     base: u64,
+    /// The most items the queue may hold behind a waiting B-block.
+    max_held: usize,
+    /// Offsets of damage that may have held any track's anchor, in file order. Applied to each
+    /// track when it is next touched, so that each costs O(1) rather than O(tracks).
+    unknown: Vec<u64>,
     report: SalvageReport,
 }
 
@@ -659,6 +690,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
         writer: Writer<W>,
         tracks: &[TrackSpec],
         report: SalvageReport,
+        max_held: usize,
     ) -> Self {
         let slots = tracks
             .iter()
@@ -676,10 +708,13 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                 .map(|_| TrackState {
                     broken: Some(DropReason::NoKeyframe),
                     pending: Vec::new(),
+                    applied: 0,
                 })
                 .collect(),
             queue: VecDeque::new(),
             base: 0,
+            max_held,
+            unknown: Vec::new(),
             report,
         }
     }
@@ -737,6 +772,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
             self.push(Item::Dropped(dropped(&block, DropReason::UnknownTrack)));
             return self.drain();
         };
+        self.catch_up(slot);
         let broken = self.states.get(slot).and_then(|s| s.broken);
         let fate = match (block.kind, broken) {
             (BlockKind::Key, _) | (BlockKind::Predictive, None) => {
@@ -856,6 +892,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                 if b.kind.is_anchor()
                     && let Some(&slot) = self.slots.get(&b.track)
                 {
+                    self.catch_up(slot);
                     self.anchor_lost(slot, frame.offset);
                 }
                 self.push(Item::Dropped(b));
@@ -877,9 +914,27 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
         }
     }
 
+    /// Damage at `at` may have held an anchor of any track: recorded once, applied to each
+    /// track by [`Pass::catch_up`].
     fn all_anchors_lost(&mut self, at: u64) {
-        for slot in 0..self.states.len() {
-            self.anchor_lost(slot, at);
+        self.unknown.push(at);
+    }
+
+    /// Applies to the track in `slot` the damage recorded by [`Pass::all_anchors_lost`] since it
+    /// was last touched. Its waiting B-blocks all came before that damage (pushing one catches
+    /// up first), so they lose their forward anchor at the first such damage; its next blocks
+    /// lose their reference at the last.
+    fn catch_up(&mut self, slot: usize) {
+        let Some(applied) = self.states.get(slot).map(|s| s.applied) else {
+            return;
+        };
+        let (Some(&first), Some(&last)) = (self.unknown.get(applied), self.unknown.last()) else {
+            return;
+        };
+        self.anchor_lost(slot, first);
+        if let Some(s) = self.states.get_mut(slot) {
+            s.broken = Some(DropReason::AnchorLost { at: last });
+            s.applied = self.unknown.len();
         }
     }
 
@@ -917,14 +972,20 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
     /// Writes or reports the queue's front for as long as it is settled.
     fn drain(&mut self) -> Result<()> {
         while let Some(front) = self.queue.front() {
-            if matches!(
-                front,
-                Item::Block {
-                    fate: Fate::Pending,
-                    ..
+            if let Item::Block {
+                fate: Fate::Pending,
+                slot,
+                ..
+            } = *front
+            {
+                self.catch_up(slot);
+                if self.front_pending() && self.queue.len() > self.max_held {
+                    self.resolve(slot, Fate::Drop(DropReason::AnchorTooFar));
                 }
-            ) {
-                break;
+                if self.front_pending() {
+                    break;
+                }
+                continue;
             }
             let Some(item) = self.queue.pop_front() else {
                 break;
@@ -953,6 +1014,16 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
             }
         }
         Ok(())
+    }
+
+    fn front_pending(&self) -> bool {
+        matches!(
+            self.queue.front(),
+            Some(Item::Block {
+                fate: Fate::Pending,
+                ..
+            })
+        )
     }
 
     fn write_block(
@@ -998,6 +1069,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
     /// Drops the B-blocks still waiting, writes what is queued, the index and the file CRC.
     fn finish(mut self, locator: bool) -> Result<(W, SalvageReport)> {
         for slot in 0..self.states.len() {
+            self.catch_up(slot);
             self.resolve(slot, Fate::Drop(DropReason::NoForwardAnchor));
         }
         self.drain()?;
@@ -1071,6 +1143,53 @@ mod tests {
         assert!(!differs_from_core(Tag::CORE));
         assert!(differs_from_core(Tag(*b"XTRA")));
         assert!(differs_from_core(Tag(*b"COXX")));
+    }
+
+    /// Track 1: I, B, then (after `gap` blocks of track 2) P. The B-block waits for the P.
+    fn far_anchor(gap: u32) -> Vec<u8> {
+        let spec = |id| TrackSpec {
+            track_id: id,
+            name: String::new(),
+            kind: String::new(),
+            codec: String::new(),
+            sample_rate: 0,
+            channels: 0,
+            note: String::new(),
+        };
+        let mut m = crate::Muxer::new(
+            Vec::new(),
+            vec![spec(1), spec(2)],
+            &Sidecars::default(),
+            crate::MuxOptions::default(),
+        )
+        .unwrap();
+        m.push(1, 0, BlockKind::Key, b"i").unwrap();
+        m.push(1, 1, BlockKind::Bidirectional, b"b").unwrap();
+        for t in 0..gap {
+            let kind = if t == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            };
+            m.push(2, 1 + t, kind, b"x").unwrap();
+        }
+        m.push(1, 1 + gap, BlockKind::Predictive, b"p").unwrap();
+        m.finish().unwrap().0
+    }
+
+    #[test]
+    fn a_b_block_whose_anchor_is_too_far_is_dropped_to_bound_memory() {
+        let bytes = far_anchor(10);
+        let opts = SalvageOptions::default();
+        let (out, report) = salvage_held(&bytes, Vec::new(), opts, 100).unwrap();
+        assert!(report.dropped.is_empty());
+        assert_eq!(out, bytes);
+        let (out, report) = salvage_held(&bytes, Vec::new(), opts, 5).unwrap();
+        let reasons: Vec<_> = report.dropped.iter().map(|d| (d.ts_ms, d.reason)).collect();
+        assert_eq!(reasons, [(1, DropReason::AnchorTooFar)]);
+        let file = crate::Demuxer::open(&out).unwrap();
+        assert!(file.verify().is_ok());
+        assert_eq!(file.blocks().count(), 12);
     }
 
     #[test]

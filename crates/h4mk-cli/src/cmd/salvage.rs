@@ -190,7 +190,7 @@ struct ShownDropped {
     #[serde(rename = "type")]
     kind: String,
     /// A stable code: damaged, truncated, unknown_track, no_keyframe, anchor_lost,
-    /// forward_anchor_lost, no_forward_anchor.
+    /// forward_anchor_lost, no_forward_anchor, anchor_too_far.
     reason: &'static str,
     /// Where the anchor it needed was lost, for anchor_lost and forward_anchor_lost.
     lost_at: Option<u64>,

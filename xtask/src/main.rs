@@ -8,7 +8,8 @@
 //! - `ci`: every check CI runs, in order, stopping at the first failure;
 //! - `demo`: the main job end to end on a generated signal: encode, inspect, verify, plan,
 //!   decode, with the SNR of the decoded audio (files in `target/demo/`);
-//! - `perf`: whole-process performance figures on generated large files; `crc32 FILE`, its baseline.
+//! - `perf`: whole-process performance figures on generated large files; `crc32 FILE`, its baseline;
+//! - `big-file`: the test that writes and reads back a container over 4 GiB (ignored in `cargo test`).
 //!
 //! Child processes run through `$CARGO` and are echoed before they start.
 
@@ -53,6 +54,9 @@ enum Task {
     Demo,
     /// Whole-process performance figures on generated large files (see docs/PERFORMANCE.md).
     Perf,
+    /// Writes and reads back a container over 4 GiB (h4mk-mt's ignored test, in release; needs
+    /// about 4.5 GB of free disk in the temp dir).
+    BigFile,
     /// Prints the CRC-32 of a file read in 1 MiB pieces: the baseline `perf` compares with.
     Crc32 {
         /// The file to checksum.
@@ -71,6 +75,21 @@ fn main() -> Result<()> {
         Task::Ci => ci::run(&root),
         Task::Demo => demo::run(&root),
         Task::Perf => perf::run(&root),
+        Task::BigFile => ci::cargo(
+            &root,
+            &[
+                "test",
+                "--release",
+                "-p",
+                "h4mk-mt",
+                "--test",
+                "it",
+                "--",
+                "--ignored",
+                "over_4_gib",
+            ],
+            &[],
+        ),
         Task::Crc32 { file } => perf::crc32(&file),
     }
 }

@@ -40,7 +40,7 @@ fn chunk_ref(tag: Tag, flags: u32, offset: u64, payload: &[u8]) -> ChunkRef<'_> 
 }
 
 #[test]
-#[ignore = "writes and reads 4.3 GiB; run with --ignored over_4_gib"]
+#[ignore = "writes and reads 4.3 GiB; run with `cargo xtask big-file`"]
 fn over_4_gib_round_trips_and_seeks_past_the_4_gib_mark() {
     let path = std::env::temp_dir().join(format!("h4mk-mt-over-4-gib-{}.h4mk", std::process::id()));
     let guard = RemoveOnDrop(path.clone());

@@ -465,3 +465,27 @@ fn a_writer_killed_at_any_point_leaves_every_complete_decodable_block() {
         "kills landed at too few points: {sizes:?}"
     );
 }
+
+#[test]
+fn the_container_can_go_to_standard_output_with_the_report_on_standard_error() {
+    let demo = fixtures().join("reference/demo.h4mk");
+    let bytes = std::fs::read(&demo).unwrap();
+    let dir = TempDir::new("salvage_stdout");
+    let cut = dir.path().join("cut.h4mk");
+    std::fs::write(&cut, &bytes[..600]).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .args(["salvage", cut.to_str().unwrap(), "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        stderr.ends_with(
+            "cut.h4mk: recovered 2 blocks of 2 tracks into -; 1 block dropped, 49 bytes skipped\n"
+        ),
+        "{stderr}"
+    );
+    let d = Demuxer::open(&o.stdout).unwrap();
+    assert!(d.verify().is_ok());
+    assert_eq!(dir.files(), ["cut.h4mk"]);
+}

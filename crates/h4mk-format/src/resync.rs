@@ -459,8 +459,9 @@ mod tests {
         }
     }
 
-    /// Input built so that three positions in four declare a length that fits (up to half a
-    /// megabyte): a scan that hashed each candidate's bytes would do about 10^11 byte steps.
+    /// Input built so that three positions in four declare a length of at most half a
+    /// megabyte, most of which fit: a scan that hashed each candidate's bytes would do about
+    /// 10^11 byte steps.
     #[test]
     fn work_per_candidate_is_bounded() {
         let len = 1 << 20;

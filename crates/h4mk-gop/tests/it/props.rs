@@ -87,12 +87,12 @@ proptest! {
         for t in probe_times(&blocks) {
             let got = h4mk_gop::chain(&blocks, t);
             prop_assert_eq!(&got, &oracle::chain(&blocks, t), "t={}", t);
-            if let Ok(steps) = got {
-                if let Some(last) = steps.last() {
-                    let target = blocks.iter().rposition(|b| b.ts_ms <= t).unwrap();
-                    prop_assert_eq!(last.index, target);
-                    oracle::drive(&blocks, &steps, &[target]);
-                }
+            if let Ok(steps) = got
+                && let Some(last) = steps.last()
+            {
+                let target = blocks.iter().rposition(|b| b.ts_ms <= t).unwrap();
+                prop_assert_eq!(last.index, target);
+                oracle::drive(&blocks, &steps, &[target]);
             }
         }
     }

@@ -14,6 +14,8 @@
 //! - `decode`: a track, a time or a time range through a model adapter of `h4mk-adapters`
 //!   (`null`: the blocks' bytes; `dsp`: WAV);
 //! - `encode`: a WAV file into a one-track container of DSP1 blocks;
+//! - `salvage`: every intact chunk of a damaged or truncated file, rebuilt into a container
+//!   that passes `verify`, with a report of what was kept and what was lost;
 //! - `mt_build`, `mt_list`, `mt_chain`: the original Python CLI's commands and output lines.
 //!
 //! Every reporting command takes `--json`, printed from the serde types in [`report`]. Every

@@ -14,6 +14,9 @@
 //!   the index was found or why it was rebuilt); [`Demuxer::blocks`] lists every [`BlockRef`],
 //!   [`Demuxer::chain`] and [`Demuxer::range`] plan decoding ([`DecodeStep`]s) walking only the
 //!   blocks they need, [`Demuxer::verify`] checks a file against what the reference writes.
+//! - [`salvage()`]: every intact chunk of a damaged or truncated file (found by
+//!   `h4mk_format::resync`), rebuilt into a sound container; [`SalvageReport`] says what was
+//!   kept and what was lost, and why.
 //! - Reusable pieces for tools such as a salvager: [`route`] (a CORE chunk to a block),
 //!   [`parse_track_list`] / [`encode_track_list`] ([`TrackSpec`], serde types of the TRAK
 //!   JSON), [`index::IndexBuilder`], [`index::write_index`], [`index::find_index`],

@@ -50,7 +50,7 @@ pub enum Error {
         index: usize,
     },
     /// The block does not start with a known magic.
-    #[error("unknown block format: magic {found:02x?} at byte 0")]
+    #[error("unknown block format: byte 0 holds `{}`, not `DSP0` or `DSP1`", found.escape_ascii())]
     BadMagic {
         /// The first (up to) four bytes.
         found: Vec<u8>,

@@ -186,6 +186,6 @@ fn adapter_errors_name_the_block() {
     assert_eq!(err.to_string(), "block 0 at 5 ms");
     assert_eq!(
         err.innermost().to_string(),
-        "unknown block format: magic [6e, 6f, 70, 65] at byte 0"
+        "unknown block format: byte 0 holds `nope`, not `DSP0` or `DSP1`"
     );
 }

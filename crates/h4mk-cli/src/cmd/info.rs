@@ -91,9 +91,11 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
         let block = route(chunk).with_context(|| input.name())?;
         blocks += 1;
         let Some(t) = slots.get(&block.track).and_then(|&s| tracks.get_mut(s)) else {
+            // Worded and placed (the chunk's offset) as verify reports the same block.
             warnings.push(format!(
-                "block at offset {}: track {} is not in the track list",
-                block.offset, block.track
+                "CORE chunk at offset {}: block for undeclared track {}",
+                block.chunk_offset(),
+                block.track
             ));
             continue;
         };

@@ -1,5 +1,8 @@
 //! Caps on what a hostile file can make a reader allocate.
 
+use crate::chunk::ChunkHeader;
+use crate::error::{Error, Result};
+
 /// Allocation caps, checked before anything sized by the input is allocated.
 ///
 /// Zero-copy parsing allocates nothing per chunk; these caps bound the streaming reader's payload
@@ -36,6 +39,22 @@ impl Limits {
             max_seek_entries: u64::MAX,
             max_total_alloc: u64::MAX,
         }
+    }
+}
+
+impl Limits {
+    /// Refuses a chunk whose payload is longer than [`Limits::max_chunk_len`].
+    pub fn check_chunk(&self, header: &ChunkHeader) -> Result<()> {
+        if header.len > self.max_chunk_len {
+            return Err(Error::Limit {
+                tag: header.tag,
+                offset: header.offset,
+                what: "payload length",
+                value: u64::from(header.len),
+                max: u64::from(self.max_chunk_len),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -294,15 +294,7 @@ fn frame<'a>(
     {
         return Err(truncated(&header, remaining));
     }
-    if header.len > limits.max_chunk_len {
-        return Err(Error::Limit {
-            tag: header.tag,
-            offset,
-            what: "payload length",
-            value: u64::from(header.len),
-            max: u64::from(limits.max_chunk_len),
-        });
-    }
+    limits.check_chunk(&header)?;
     let payload_end = start + CHUNK_HEADER_LEN + header.len as usize;
     let framed = data
         .get(start..payload_end + CHUNK_CRC_LEN)

@@ -109,16 +109,7 @@ impl<R: Read> ChunkReader<R> {
             });
         }
         let header = ChunkHeader::parse(offset, head);
-        let limits = &self.opts.limits;
-        if header.len > limits.max_chunk_len {
-            return Err(Error::Limit {
-                tag: header.tag,
-                offset,
-                what: "payload length",
-                value: u64::from(header.len),
-                max: u64::from(limits.max_chunk_len),
-            });
-        }
+        self.opts.limits.check_chunk(&header)?;
         buf.clear();
         let wanted = u64::from(header.len) + CHUNK_CRC_LEN as u64;
         let got = (&mut self.inner).take(wanted).read_to_end(buf)?;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use h4mk_adapters::signal::{sample_mix, snr_db};
 use h4mk_adapters::{Pcm, read_wav, write_wav};
 
 use crate::ci::cargo;
@@ -43,7 +44,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         std::fs::File::create(&wav).with_context(|| format!("creating {}", wav.display()))?;
     write_wav(
         std::io::BufWriter::new(file),
-        &Pcm::new(RATE, test_signal()),
+        &Pcm::new(RATE, sample_mix(RATE, SECONDS)),
     )
     .with_context(|| format!("writing {}", wav.display()))?;
     println!("wrote {}", wav.display());
@@ -226,32 +227,4 @@ fn h4mk_run(h4mk: &Path, dir: &Path, args: &[&str]) -> Result<String> {
 fn read(path: &Path) -> Result<Pcm> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     read_wav(std::io::BufReader::new(file)).with_context(|| format!("reading {}", path.display()))
-}
-
-/// Tones at 220, 1000 and 3520 Hz and a linear chirp from 100 Hz to 8 kHz, peaking below 0.8.
-fn test_signal() -> Vec<f32> {
-    let len = (SECONDS * f64::from(RATE)) as usize;
-    let tau = std::f64::consts::TAU;
-    let (f0, f1) = (100.0, 8000.0);
-    (0..len)
-        .map(|i| {
-            let t = i as f64 / f64::from(RATE);
-            let tones = 0.25 * (tau * 220.0 * t).sin()
-                + 0.15 * (tau * 1000.0 * t + 0.3).sin()
-                + 0.1 * (tau * 3520.0 * t + 1.1).sin();
-            let chirp = 0.2 * (tau * (f0 * t + (f1 - f0) * t * t / (2.0 * SECONDS))).sin();
-            (tones + chirp) as f32
-        })
-        .collect()
-}
-
-/// Signal-to-noise ratio in dB of `decoded` against `reference` (same length).
-fn snr_db(reference: &[f32], decoded: &[f32]) -> f64 {
-    let signal: f64 = reference.iter().map(|&x| f64::from(x).powi(2)).sum();
-    let noise: f64 = reference
-        .iter()
-        .zip(decoded)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum();
-    10.0 * (signal / noise).log10()
 }

@@ -18,18 +18,7 @@ const RATE: u32 = 48_000;
 const SECONDS: u64 = 10;
 
 fn signal() -> Vec<f32> {
-    let tau = std::f64::consts::TAU;
-    let dur = SECONDS as f64;
-    (0..RATE as usize * SECONDS as usize)
-        .map(|i| {
-            let t = i as f64 / f64::from(RATE);
-            let tones = 0.25 * (tau * 220.0 * t).sin()
-                + 0.15 * (tau * 1000.0 * t).sin()
-                + 0.1 * (tau * 3520.0 * t).sin();
-            let chirp = 0.2 * (tau * (100.0 * t + 7900.0 * t * t / (2.0 * dur))).sin();
-            (tones + chirp) as f32
-        })
-        .collect()
+    h4mk_adapters::signal::sample_mix(RATE, SECONDS as f64)
 }
 
 fn plan(blocks: &[Block]) -> Vec<Step> {

@@ -20,6 +20,7 @@
 //! - [`DspAdapter`]: decodes the original's `DSP0` blocks and our `DSP1` blocks to
 //!   [`PcmSegment`]s, which [`render_pcm`] overlap-adds into [`Pcm`].
 //! - [`encode`]: PCM to DSP1 [`Block`]s; [`read_wav`] and [`write_wav`] convert WAV files.
+//! - [`signal`]: built-in sample audio and an SNR measure, for demos and tests.
 //! - [`Error`]: errors about block bytes name the byte offset inside the block; [`Limits`]
 //!   caps what a block can make an adapter allocate.
 //!
@@ -54,6 +55,7 @@ mod limits;
 mod null;
 mod pcm;
 mod registry;
+pub mod signal;
 mod wav;
 
 pub use adapter::{Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan};

@@ -96,7 +96,7 @@ fn a_b_block_across_an_open_gop_keyframe_sees_both_chains() {
 #[test]
 fn encoded_chains_concatenate_to_their_blocks_in_decode_order() {
     let rate = 16_000;
-    let signal = crate::test_signal(rate, 2.0);
+    let signal = h4mk_adapters::signal::sample_mix(rate, 2.0);
     let config = EncoderConfig {
         key_interval: 6,
         ..EncoderConfig::default()

@@ -17,7 +17,7 @@ fn header(kind: u8, n: u16, hop: u16, frames: u16, rate: u32, first: u32, length
 
 fn key_block() -> Vec<u8> {
     let blocks = encode(
-        &crate::test_signal(8000, 0.5),
+        &h4mk_adapters::signal::sample_mix(8000, 0.5),
         8000,
         &EncoderConfig::default(),
     )
@@ -212,7 +212,7 @@ fn bad_bins_name_their_offset() {
 fn deltas_against_an_incompatible_anchor_are_a_mismatch() {
     let at = |rate| {
         encode(
-            &crate::test_signal(rate, 1.0),
+            &h4mk_adapters::signal::sample_mix(rate, 1.0),
             rate,
             &EncoderConfig::default(),
         )

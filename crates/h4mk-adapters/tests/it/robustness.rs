@@ -27,7 +27,7 @@ fn stream() -> Vec<Vec<u8>> {
         frames_per_block: 4,
         ..EncoderConfig::default()
     };
-    encode(&crate::test_signal(8000, 0.6), 8000, &config)
+    encode(&h4mk_adapters::signal::sample_mix(8000, 0.6), 8000, &config)
         .unwrap()
         .into_iter()
         .map(|b| b.bytes)

@@ -2,7 +2,9 @@
 
 use h4mk_adapters::{BlockKind, EncoderConfig, Pcm, encode, read_wav, write_wav};
 
-use crate::{decode_pcm, plan_all, plan_from_key, snr_db, test_signal};
+use h4mk_adapters::signal::{sample_mix, snr_db};
+
+use crate::{decode_pcm, plan_all, plan_from_key};
 
 const RATE: u32 = 48_000;
 
@@ -12,7 +14,7 @@ const B_BLOCK_TOLERANCE: f32 = 0.0;
 
 #[test]
 fn ten_seconds_at_48k_reach_20_db_at_the_defaults() {
-    let signal = test_signal(RATE, 10.0);
+    let signal = sample_mix(RATE, 10.0);
     let blocks = encode(&signal, RATE, &EncoderConfig::default()).unwrap();
     let pcm = decode_pcm(&blocks, &plan_all(&blocks));
     assert_eq!(
@@ -36,7 +38,7 @@ fn seeking_to_any_keyframe_gives_the_same_samples_as_decoding_from_the_start() {
         key_interval: 4,
         ..EncoderConfig::default()
     };
-    let signal = test_signal(RATE, 3.0);
+    let signal = sample_mix(RATE, 3.0);
     for b_blocks in [0, 2] {
         let blocks = encode(&signal, RATE, &EncoderConfig { b_blocks, ..config }).unwrap();
         let full = decode_pcm(&blocks, &plan_all(&blocks));
@@ -65,7 +67,7 @@ fn seeking_to_any_keyframe_gives_the_same_samples_as_decoding_from_the_start() {
 
 #[test]
 fn b_blocks_decode_to_the_same_samples_as_p_blocks() {
-    let signal = test_signal(RATE, 4.0);
+    let signal = sample_mix(RATE, 4.0);
     let plain = encode(&signal, RATE, &EncoderConfig::default()).unwrap();
     let reference = decode_pcm(&plain, &plan_all(&plain));
     for b_blocks in [1, 3] {
@@ -100,7 +102,7 @@ fn b_blocks_decode_to_the_same_samples_as_p_blocks() {
 fn wav_in_blocks_wav_out_sounds_like_the_input() {
     let rate = 22_050;
     let mut wav_in = Vec::new();
-    write_wav(&mut wav_in, &Pcm::new(rate, test_signal(rate, 1.0))).unwrap();
+    write_wav(&mut wav_in, &Pcm::new(rate, sample_mix(rate, 1.0))).unwrap();
     let input = read_wav(&wav_in[..]).unwrap();
     let blocks = encode(&input.samples, input.sample_rate, &EncoderConfig::default()).unwrap();
     let pcm = decode_pcm(&blocks, &plan_all(&blocks));
@@ -115,7 +117,7 @@ fn wav_in_blocks_wav_out_sounds_like_the_input() {
 #[test]
 fn i16_input_and_odd_lengths_round_trip() {
     for len in [1, 2, 511, 512, 513, 4096, 4097, 12_345] {
-        let signal: Vec<i16> = test_signal(RATE, 1.0)[..len]
+        let signal: Vec<i16> = sample_mix(RATE, 1.0)[..len]
             .iter()
             .map(|&x| (x * 32_767.0) as i16)
             .collect();
@@ -136,7 +138,7 @@ fn timestamps_increase_in_presentation_order() {
         b_blocks: 2,
         ..EncoderConfig::default()
     };
-    let mut blocks = encode(&test_signal(RATE, 2.0), RATE, &config).unwrap();
+    let mut blocks = encode(&sample_mix(RATE, 2.0), RATE, &config).unwrap();
     blocks.sort_by_key(|b| b.ts_ms);
     assert!(blocks.windows(2).all(|w| w[0].ts_ms < w[1].ts_ms));
     assert_eq!(blocks[0].ts_ms, 0);

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use h4mk_adapters::signal::{sample_mix, snr_db};
 use h4mk_adapters::{AdapterRegistry, Pcm, read_wav, write_wav};
 use serde_json::Value;
 
@@ -38,45 +39,16 @@ fn json(o: &Output) -> Value {
     serde_json::from_str(&ok(o)).unwrap()
 }
 
-/// Tones at 220, 1000 and 3520 Hz and a linear chirp from 100 Hz to 8 kHz, peaking below 0.8.
-fn test_signal() -> Vec<f32> {
-    let len = (SECONDS * f64::from(RATE)) as usize;
-    let tau = std::f64::consts::TAU;
-    let (f0, f1) = (100.0, 8000.0);
-    (0..len)
-        .map(|i| {
-            let t = i as f64 / f64::from(RATE);
-            let tones = 0.25 * (tau * 220.0 * t).sin()
-                + 0.15 * (tau * 1000.0 * t + 0.3).sin()
-                + 0.1 * (tau * 3520.0 * t + 1.1).sin();
-            let chirp = 0.2 * (tau * (f0 * t + (f1 - f0) * t * t / (2.0 * SECONDS))).sin();
-            (tones + chirp) as f32
-        })
-        .collect()
-}
-
 /// Writes the test signal to `DIR/in.wav` (16-bit) and returns it as read back: what the
 /// encoder sees.
 fn write_input(dir: &Path) -> Pcm {
     let file = std::fs::File::create(dir.join("in.wav")).unwrap();
-    write_wav(file, &Pcm::new(RATE, test_signal())).unwrap();
+    write_wav(file, &Pcm::new(RATE, sample_mix(RATE, SECONDS))).unwrap();
     read_wav(std::fs::File::open(dir.join("in.wav")).unwrap()).unwrap()
 }
 
 fn read(path: &Path) -> Pcm {
     read_wav(std::fs::File::open(path).unwrap()).unwrap()
-}
-
-/// Signal-to-noise ratio in dB of `decoded` against `reference`.
-fn snr_db(reference: &[f32], decoded: &[f32]) -> f64 {
-    assert_eq!(reference.len(), decoded.len());
-    let signal: f64 = reference.iter().map(|&x| f64::from(x).powi(2)).sum();
-    let noise: f64 = reference
-        .iter()
-        .zip(decoded)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum();
-    10.0 * (signal / noise).log10()
 }
 
 /// Decodes `args` (after `decode --json --adapter dsp --track 1`) of `song.h4mk` into `out`,

@@ -1,31 +1,29 @@
 //! Fuzz harnesses for h4mk: one pure function over `&[u8]` per target, so that the targets in
-//! `fuzz_targets/` are three-line shims and the stable test suite can replay the same checks.
+//! `fuzz_targets/` are three-line shims and the stable test suites can replay the same checks.
 //!
-//! Format-level targets (their checks live in [`checks`], which h4mk-format's tests include):
+//! Each module is the one copy of its checks, included with `#[path]` by the test suite of the
+//! crate it can depend on, which replays every committed input under `fuzz/corpus/*/regressions/`:
 //!
-//! | target | what must hold |
-//! |---|---|
-//! | `parse_slice` | parse, strict and lenient walks, `verify`, `chunk_at`/`chunks_from` never panic, stay in bounds, fuse, agree |
-//! | `stream_reader` | the same through `ChunkReader`, plus `finish` and `seek_to` |
-//! | `stream_vs_slice` | one-byte reads give the chunks and Ok/Err steps of the slice view |
-//! | `roundtrip` | chunks written by `Writer` read back equal through every reader |
-//! | `resync` | `resync::scan` keeps only chunks whose CRC validates and accounts for every byte |
+//! | module | targets | replayed by |
+//! |---|---|---|
+//! | [`checks`] | `parse_slice`, `stream_reader`, `stream_vs_slice`, `roundtrip`, `resync` | `cargo test -p h4mk-format` |
+//! | [`checks_mt`] | `seek_table`, `track_list`, `mux_roundtrip`, `demux`, `salvage` | `cargo test -p h4mk-mt` |
+//! | [`checks_plan`] | `chain_plan` | `cargo test -p h4mk-adapters` |
 //!
-//! How to run them on a stable toolchain: docs/RELIABILITY.md.
-//!
-//! # Targets still to come (upper layers)
-//!
-//! Once h4mk-gop and h4mk-mt land, their targets go here the same way, each with its checks in
-//! a module the owning crate's tests can include, and a shim in `fuzz_targets/`:
-//!
-//! - `seek_table`: `SeekTable::parse` on any TSEK payload, `lookup` at any time (h4mk-gop);
-//! - `trak_json`: the TRAK track list parser on any bytes (h4mk-mt);
-//! - `gop_chain`: chain planning over `arbitrary` block sequences never panics and returns
-//!   chains that obey spec §5 (h4mk-gop);
-//! - `mux_roundtrip`: `arbitrary` tracks and blocks through the muxer, then the demuxer, come
-//!   back equal (h4mk-mt).
+//! What each target checks is in the docs of its module; how to run them on a stable toolchain
+//! is in docs/RELIABILITY.md.
 #![forbid(unsafe_code)]
 
 pub mod checks;
+pub mod checks_mt;
+pub mod checks_plan;
 
 pub use checks::{parse_slice, resync, roundtrip, stream_reader, stream_vs_slice};
+pub use checks_mt::{demux, mux_roundtrip, seek_table, track_list};
+pub use checks_plan::chain_plan;
+
+/// Target `salvage`: `h4mk_mt::salvage` on the input and on the input resealed
+/// ([`checks_mt::salvage_check`]).
+pub fn salvage(data: &[u8]) {
+    checks_mt::salvage_check(data);
+}

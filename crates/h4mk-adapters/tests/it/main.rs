@@ -1,10 +1,16 @@
 //! Integration tests of h4mk-adapters: one binary, one module per concern.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose; helpers outside #[test] too.
 
+// The checks of the `chain_plan` fuzz target, one copy shared with fuzz/ (its own workspace, so
+// included by path).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../fuzz/src/checks_plan.rs"]
+mod checks_plan;
 mod container;
 mod driver;
 mod dsp0;
 mod dsp1;
+mod fuzz_regressions;
 mod robustness;
 mod roundtrip;
 

@@ -9,13 +9,17 @@
 //! - `demo`: the main job end to end on a generated signal: encode, inspect, verify, plan,
 //!   decode, with the SNR of the decoded audio (files in `target/demo/`);
 //! - `perf`: whole-process performance figures on generated large files; `crc32 FILE`, its baseline;
-//! - `big-file`: the test that writes and reads back a container over 4 GiB (ignored in `cargo test`).
+//! - `big-file`: the test that writes and reads back a container over 4 GiB (ignored in `cargo test`);
+//! - `fuzz-smoke [secs] [--seeds-only]`: every fuzz target for `secs` seconds (default 10)
+//!   through `fuzz/smoke.sh`, after writing the seeds taken from the fixtures; needs cargo-fuzz,
+//!   not part of `ci`.
 //!
 //! Child processes run through `$CARGO` and are echoed before they start.
 
 mod ci;
 mod demo;
 mod fixtures;
+mod fuzz;
 mod layers;
 mod perf;
 mod tidy;
@@ -57,6 +61,16 @@ enum Task {
     /// Writes and reads back a container over 4 GiB (h4mk-mt's ignored test, in release; needs
     /// about 4.5 GB of free disk in the temp dir).
     BigFile,
+    /// Runs every fuzz target for SECS seconds through fuzz/smoke.sh, after writing the seeds
+    /// taken from the fixtures; fails when a target fails. Needs cargo-fuzz; not part of `ci`.
+    FuzzSmoke {
+        /// Seconds per target.
+        #[arg(default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        secs: u64,
+        /// Only write the seeds (after the fixtures changed), run nothing.
+        #[arg(long)]
+        seeds_only: bool,
+    },
     /// Prints the CRC-32 of a file read in 1 MiB pieces: the baseline `perf` compares with.
     Crc32 {
         /// The file to checksum.
@@ -90,6 +104,7 @@ fn main() -> Result<()> {
             ],
             &[],
         ),
+        Task::FuzzSmoke { secs, seeds_only } => fuzz::smoke(&root, secs, seeds_only),
         Task::Crc32 { file } => perf::crc32(&file),
     }
 }

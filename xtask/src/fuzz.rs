@@ -1,0 +1,115 @@
+//! `cargo xtask fuzz-smoke [secs]`: every fuzz target for `secs` seconds, through `fuzz/smoke.sh`.
+//!
+//! Not part of `cargo xtask ci`: it needs cargo-fuzz (`cargo install cargo-fuzz --locked`) and
+//! minutes of machine time. Before the run it writes the seeds that are taken from the fixtures
+//! (`fuzz/corpus/<target>/seeds/`, committed; writing them again changes nothing unless the
+//! fixtures changed), then runs `bash fuzz/smoke.sh <secs>`, the one copy of the command line
+//! each target runs with, which prints the executions per target and fails when a target
+//! crashed, hung or ran out of memory. See docs/RELIABILITY.md §2.4.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use h4mk_format::{ContainerRef, Tag};
+use h4mk_gop::GopFlags;
+use h4mk_mt::Demuxer;
+
+/// Seeds larger than this are left out: the targets run with `-max_len=16384`, and a small seed
+/// mutates faster.
+const MAX_SEED_LEN: usize = 4096;
+
+/// Blocks per `chain_plan` seed: the target reads at most 256 (`checks_plan::MAX_BLOCKS`).
+const MAX_SEED_BLOCKS: usize = 256;
+
+/// Writes the seeds, then (unless `seeds_only`) runs `fuzz/smoke.sh secs`.
+pub(crate) fn smoke(root: &Path, secs: u64, seeds_only: bool) -> Result<()> {
+    let written = seeds(root)?;
+    println!("fuzz seeds: {written} taken from the fixtures, under fuzz/corpus/*/seeds/");
+    if seeds_only {
+        return Ok(());
+    }
+    let has_cargo_fuzz = Command::new(cargo())
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_cargo_fuzz {
+        bail!("cargo-fuzz is missing: cargo install cargo-fuzz --locked");
+    }
+    let secs = secs.to_string();
+    println!("$ bash fuzz/smoke.sh {secs}");
+    let status = Command::new("bash")
+        .arg(root.join("fuzz/smoke.sh"))
+        .arg(&secs)
+        .current_dir(root)
+        .status()
+        .context("starting bash fuzz/smoke.sh")?;
+    if !status.success() {
+        bail!("a fuzz target failed ({status}); its input and how to reproduce it are above");
+    }
+    Ok(())
+}
+
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Writes the seeds taken from the fixtures: every TSEK payload (`seek_table`), every TRAK
+/// payload (`track_list`) and every track's GOP flags words (`chain_plan`, the input layout it
+/// reads). Returns how many seeds there are.
+pub(crate) fn seeds(root: &Path) -> Result<usize> {
+    let mut seeds: BTreeMap<(&str, String), Vec<u8>> = BTreeMap::new();
+    for dir in ["reference", "valid"] {
+        let dir = root.join("fixtures").join(dir);
+        for name in crate::files_under(&dir, &[])? {
+            let Some(stem) = name.strip_suffix(".h4mk") else {
+                continue;
+            };
+            let data = fs::read(dir.join(&name)).with_context(|| format!("reading {name}"))?;
+            let file = ContainerRef::parse(&data).with_context(|| format!("parsing {name}"))?;
+            for chunk in file.chunks() {
+                let chunk = chunk.with_context(|| format!("walking {name}"))?;
+                let target = match chunk.tag {
+                    Tag::TSEK => "seek_table",
+                    Tag::TRAK => "track_list",
+                    _ => continue,
+                };
+                seeds.insert(
+                    (target, format!("{stem}-{}", chunk.offset)),
+                    chunk.payload.to_vec(),
+                );
+            }
+            let demux = Demuxer::open(&data).with_context(|| format!("opening {name}"))?;
+            let blocks: Vec<_> = demux
+                .blocks()
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("reading the blocks of {name}"))?;
+            for t in demux.tracks() {
+                let mut words = Vec::new();
+                for b in blocks
+                    .iter()
+                    .filter(|b| b.track == t.track_id)
+                    .take(MAX_SEED_BLOCKS)
+                {
+                    let flags = GopFlags::new(b.ts_ms, b.kind)?;
+                    words.extend_from_slice(&flags.to_bits().to_le_bytes());
+                }
+                if !words.is_empty() {
+                    seeds.insert(("chain_plan", format!("{stem}-track{}", t.track_id)), words);
+                }
+            }
+        }
+    }
+    seeds.retain(|_, bytes| bytes.len() <= MAX_SEED_LEN);
+    for ((target, name), bytes) in &seeds {
+        let dir = root.join("fuzz/corpus").join(target).join("seeds");
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(name);
+        if fs::read(&path).ok().as_ref() != Some(bytes) {
+            fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(seeds.len())
+}

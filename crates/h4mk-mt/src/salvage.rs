@@ -264,6 +264,12 @@ pub enum DropReason {
     NoForwardAnchor,
     /// A B-block whose forward anchor did not come within [`MAX_HELD_ITEMS`] blocks and chunks.
     AnchorTooFar,
+    /// Its pts is before that of the previous block kept of its track; a sound file's pts
+    /// never go back within a track.
+    PtsBackwards {
+        /// The previous kept block's pts.
+        prev_ts_ms: u32,
+    },
 }
 
 impl DropReason {
@@ -278,6 +284,7 @@ impl DropReason {
             DropReason::ForwardAnchorLost { .. } => "forward_anchor_lost",
             DropReason::NoForwardAnchor => "no_forward_anchor",
             DropReason::AnchorTooFar => "anchor_too_far",
+            DropReason::PtsBackwards { .. } => "pts_backwards",
         }
     }
 
@@ -306,6 +313,10 @@ impl fmt::Display for DropReason {
             DropReason::AnchorTooFar => write!(
                 f,
                 "its forward anchor did not come within {MAX_HELD_ITEMS} chunks"
+            ),
+            DropReason::PtsBackwards { prev_ts_ms } => write!(
+                f,
+                "its pts goes back before {prev_ts_ms} ms, the previous block kept of its track"
             ),
         }
     }
@@ -640,6 +651,8 @@ struct TrackState {
     pending: Vec<u64>,
     /// How many of [`Pass::unknown`] have been applied to this track.
     applied: usize,
+    /// Pts of the last block of the track that is kept or waiting for its forward anchor.
+    last_ts_ms: Option<u32>,
 }
 
 /// What a queued block will become.
@@ -709,6 +722,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                     broken: Some(DropReason::NoKeyframe),
                     pending: Vec::new(),
                     applied: 0,
+                    last_ts_ms: None,
                 })
                 .collect(),
             queue: VecDeque::new(),
@@ -773,6 +787,20 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
             return self.drain();
         };
         self.catch_up(slot);
+        let last = self.states.get(slot).and_then(|s| s.last_ts_ms);
+        if let Some(prev_ts_ms) = last.filter(|&prev| block.ts_ms < prev) {
+            // Written, it would make the track's pts go back, which no sound file does. An
+            // anchor takes what depends on it along: the B-blocks waiting for it, and the later
+            // blocks of its track until the next I-block.
+            if block.kind.is_anchor() {
+                self.anchor_lost(slot, chunk.offset);
+            }
+            self.push(Item::Dropped(dropped(
+                &block,
+                DropReason::PtsBackwards { prev_ts_ms },
+            )));
+            return self.drain();
+        }
         let broken = self.states.get(slot).and_then(|s| s.broken);
         let fate = match (block.kind, broken) {
             (BlockKind::Key, _) | (BlockKind::Predictive, None) => {
@@ -785,6 +813,11 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
             (BlockKind::Bidirectional, None) => Fate::Pending,
             (_, Some(reason)) => Fate::Drop(reason),
         };
+        if !matches!(fate, Fate::Drop(_))
+            && let Some(s) = self.states.get_mut(slot)
+        {
+            s.last_ts_ms = Some(block.ts_ms);
+        }
         let seq = self.push(Item::Block {
             chunk,
             block,

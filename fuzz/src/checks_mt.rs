@@ -7,12 +7,15 @@
 //! | `track_list` | `parse_track_list` never panics; what parses re-encodes with `encode_track_list` and parses back equal, with no problem; `json::to_python_json` re-reads as the same JSON value |
 //! | `mux_roundtrip` | a script of pushes and track ends through `Muxer` is refused exactly where the GOP rules say, and the file re-opens with `Demuxer` with exactly the blocks accepted, in (pts, track id) order; `verify` is clean, windowed plans equal whole-track plans, and `salvage` gives the same bytes back |
 //! | `demux` | `Demuxer::open` in four option sets, `blocks`, `block_at`, `seek_table`, `chain` and `range` at times read from the file, `verify`: never a panic, plans that obey the GOP rules, and on a file that verifies clean, windowed plans equal to whole-track plans |
-//! | `salvage` | `salvage` never fails on a `Vec` sink; its output opens and verifies clean (but for what it keeps of the input on purpose: a track list with extra or defaulted keys, blocks out of order), holds a subsequence of the input's intact blocks, and salvages to itself |
+//! | `salvage` | `salvage` never fails on a `Vec` sink; its output opens and verifies clean (but for what it keeps of the input on purpose: a track list with extra or defaulted keys, blocks of different tracks out of order), holds a subsequence of the input's intact blocks, and salvages to itself |
 //!
 //! `demux` and `salvage` run on the input as it is and on the input *resealed*: its chunks
 //! framed without CRCs and written again through `Writer`, so every CRC is right whatever a
 //! mutation changed inside them (a fuzzing build compares no CRC in the readers, but `resync`,
-//! which `salvage` is built on, and `verify` always do).
+//! which `salvage` is built on, and `verify` always do). `salvage` also runs on the resealed
+//! input with one piece of damage that the input's last four bytes choose (a byte flipped, the
+//! file cut, garbage inserted): those bytes are the input's file CRC, which resealing replaces,
+//! so they are free, and hostile contents and damage meet in one input.
 //!
 //! This file is the one copy of these checks. The fuzz crate exposes it as
 //! `h4mk_fuzz::checks_mt`; the stable test binary of h4mk-mt includes it with `#[path]`
@@ -815,8 +818,14 @@ fn check_windowed_plans(file: &Demuxer<'_>, blocks: &[BlockRef<'_>], all_times: 
 /// Target `salvage`: the input, and the input resealed, through `salvage`.
 pub fn salvage_check(data: &[u8]) {
     salvage_bytes(data);
-    if let Some(sealed) = reseal(data) {
+    let Some(sealed) = sealed(data) else {
+        return;
+    };
+    if sealed != data {
         salvage_bytes(&sealed);
+    }
+    if let Some(damaged) = damage(&sealed, data) {
+        salvage_bytes(&damaged);
     }
 }
 
@@ -832,14 +841,11 @@ fn salvage_bytes(data: &[u8]) {
         "a salvaged file is damaged: {:?}",
         verified.container.errors
     );
-    // Salvage keeps the track list byte for byte and the blocks in their order, so what the
-    // input departs from there, the output does too; nothing else.
-    let kept_on_purpose = |p: &Problem| {
-        matches!(
-            p,
-            Problem::TrackList { .. } | Problem::BlockOrder { .. } | Problem::PtsBackwards { .. }
-        )
-    };
+    // Salvage keeps the track list byte for byte and the blocks in their order (it drops a
+    // block whose pts go back in its track), so a track list with extra or defaulted keys and
+    // blocks of different tracks out of (pts, track id) order stay; nothing else may.
+    let kept_on_purpose =
+        |p: &Problem| matches!(p, Problem::TrackList { .. } | Problem::BlockOrder { .. });
     let other: Vec<&Problem> = verified
         .problems
         .iter()
@@ -926,6 +932,11 @@ fn crcs_right(data: &[u8]) -> bool {
 /// right, whatever a mutation changed inside its chunks. `None` when the input has no header
 /// and footer to frame, or when resealing changes nothing.
 pub fn reseal(data: &[u8]) -> Option<Vec<u8>> {
+    sealed(data).filter(|out| out != data)
+}
+
+/// [`reseal`], also when it changes nothing.
+fn sealed(data: &[u8]) -> Option<Vec<u8>> {
     let opts = ParseOptions {
         mode: Mode::Lenient,
         check_crc: false,
@@ -942,6 +953,24 @@ pub fn reseal(data: &[u8]) -> Option<Vec<u8>> {
         let Ok(c) = chunk else { break };
         w.write_chunk(c.tag, c.flags, c.payload).ok()?;
     }
-    let out = w.finish().ok()?;
-    (out != data).then_some(out)
+    w.finish().ok()
+}
+
+/// One piece of damage to a resealed input, as the input's own last four bytes say (resealing
+/// writes a fresh file CRC, so they are free): `[lo, hi, x, mode]`, at `u16(lo, hi) % len`,
+/// mode 0 none, 1 a byte XORed with `x | 1`, 2 the file cut there, 3 `x` bytes of `0xA5`
+/// inserted there. So intact chunks with hostile contents and damage meet in one input.
+fn damage(sealed: &[u8], input: &[u8]) -> Option<Vec<u8>> {
+    let [lo, hi, x, mode] = *input.last_chunk::<4>()?;
+    let at = usize::from(u16::from_le_bytes([lo, hi])) % sealed.len().max(1);
+    let mut out = sealed.to_vec();
+    match mode & 3 {
+        1 => *out.get_mut(at)? ^= x | 1,
+        2 => out.truncate(at),
+        3 => {
+            out.splice(at..at, std::iter::repeat_n(0xA5, usize::from(x)));
+        }
+        _ => return None,
+    }
+    Some(out)
 }

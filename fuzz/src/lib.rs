@@ -17,6 +17,7 @@
 pub mod checks;
 pub mod checks_mt;
 pub mod checks_plan;
+pub mod replay;
 
 pub use checks::{parse_slice, resync, roundtrip, stream_reader, stream_vs_slice};
 pub use checks_mt::{demux, mux_roundtrip, seek_table, track_list};

@@ -11,6 +11,10 @@ mod driver;
 mod dsp0;
 mod dsp1;
 mod fuzz_regressions;
+// The replay loop, one copy shared with the other layers' replay tests.
+#[allow(unreachable_pub)]
+#[path = "../../../../fuzz/src/replay.rs"]
+mod replay;
 mod robustness;
 mod roundtrip;
 

@@ -8,8 +8,12 @@ mod checks;
 mod damage;
 mod fixtures;
 mod fuzz_regressions;
+// The replay loop, one copy shared with the other layers' replay tests.
 mod mutation;
 mod reference;
+#[allow(unreachable_pub)]
+#[path = "../../../../fuzz/src/replay.rs"]
+mod replay;
 mod stream;
 
 use std::path::PathBuf;

@@ -11,11 +11,15 @@ mod big;
 mod checks_mt;
 mod compat;
 mod fuzz_regressions;
+// The replay loop, one copy shared with the other layers' replay tests.
 mod golden;
 mod index;
 mod memory;
 mod plan;
 mod reference;
+#[allow(unreachable_pub)]
+#[path = "../../../../fuzz/src/replay.rs"]
+mod replay;
 mod salvage;
 mod support;
 mod verify;

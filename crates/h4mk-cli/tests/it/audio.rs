@@ -3,41 +3,17 @@
 //! the null adapter's output against `extract`, B-blocks against none, and damaged files.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use h4mk_adapters::signal::{sample_mix, snr_db};
 use h4mk_adapters::{AdapterRegistry, Pcm, read_wav, write_wav};
-use serde_json::Value;
 
 use crate::TempDir;
+use crate::binary::{h4mk, json_of as json, succeeded as ok};
 
 /// Sample rate of the test signal.
 const RATE: u32 = 48_000;
 /// Its length: long enough for two keyframes at the encoder's defaults (one every 1.37 s).
 const SECONDS: f64 = 2.5;
-
-fn h4mk(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_h4mk"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// The run's stdout, after checking it succeeded.
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "{:?}: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_str(&ok(o)).unwrap()
-}
 
 /// Writes the test signal to `DIR/in.wav` (16-bit) and returns it as read back: what the
 /// encoder sees.

@@ -1,34 +1,12 @@
 //! End to end through the built `h4mk` binary: build → info → verify → chain → extract, and
 //! failing builds that must leave nothing behind.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::TempDir;
-
-fn h4mk(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_h4mk"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "{:?}: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn json_of(o: &Output) -> Value {
-    serde_json::from_str(&stdout(o)).unwrap()
-}
+use crate::binary::{h4mk, json_of, succeeded as stdout};
 
 #[test]
 fn build_info_verify_chain_extract_round_trip() {

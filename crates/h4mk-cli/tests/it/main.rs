@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 mod audio;
+mod binary;
 mod build;
 mod e2e;
 mod invalid;

@@ -32,10 +32,10 @@ fn specs() -> Vec<TrackSpec> {
         .collect()
 }
 
-/// Muxes `blocks` blocks of `size` opaque bytes, tracks round robin, 20 ms apart per track.
-fn mux_into(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8]) -> u64 {
-    out.clear();
-    let mut m = Muxer::new(out, specs(), &Sidecars::default(), MuxOptions::default()).unwrap();
+/// Muxes `blocks` blocks of `size` opaque bytes into `sink`, tracks round robin, 20 ms apart
+/// per track; returns the file's length.
+fn mux_to<W: std::io::Write>(sink: W, blocks: u32, size: usize, pool: &[u8]) -> u64 {
+    let mut m = Muxer::new(sink, specs(), &Sidecars::default(), MuxOptions::default()).unwrap();
     for i in 0..blocks {
         let track = (i % u32::from(TRACKS)) as u16 + 1;
         let n = i / u32::from(TRACKS);
@@ -51,24 +51,15 @@ fn mux_into(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8]) -> u64 {
     m.finish().unwrap().1.file_len
 }
 
-/// As [`mux_into`], to a sink that discards: the muxer's own cost, without writing the output
-/// to memory.
+/// [`mux_to`] into `out`, emptied first (its capacity kept).
+fn mux_into(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8]) -> u64 {
+    out.clear();
+    mux_to(out, blocks, size, pool)
+}
+
+/// [`mux_to`] a sink that discards: the muxer's own cost, without writing the output to memory.
 fn mux_to_sink(blocks: u32, size: usize, pool: &[u8]) -> u64 {
-    let sink = std::io::sink();
-    let mut m = Muxer::new(sink, specs(), &Sidecars::default(), MuxOptions::default()).unwrap();
-    for i in 0..blocks {
-        let track = (i % u32::from(TRACKS)) as u16 + 1;
-        let n = i / u32::from(TRACKS);
-        let kind = if n % KEY_EVERY == 0 {
-            BlockKind::Key
-        } else {
-            BlockKind::Predictive
-        };
-        let start = (i as usize * 7) % (pool.len() - size);
-        m.push(track, n * 20, kind, &pool[start..start + size])
-            .unwrap();
-    }
-    m.finish().unwrap().1.file_len
+    mux_to(std::io::sink(), blocks, size, pool)
 }
 
 fn pool() -> Vec<u8> {

@@ -19,8 +19,14 @@ const POW8_LEN: usize = 4096;
 
 /// Byte-wise CRC table: `TABLE[b]` is b·x^32 mod P.
 static TABLE: [u32; 256] = make_table();
+/// Slicing tables: `SLICE[k][b]` is `TABLE[b]` times x^(8k), so four zero bytes go through
+/// a register in four independent lookups instead of four dependent ones.
+static SLICE: [[u32; 256]; 4] = make_slices();
 /// `POW8[n]` is x^(8n) mod P.
 static POW8: [u32; POW8_LEN] = make_pow8();
+/// `RESIDUE_INV_POW8[n]` is R·x^(-8n) mod P, R the [`RESIDUE`] (x is invertible: P has a
+/// constant term).
+static RESIDUE_INV_POW8: [u32; POW8_LEN] = make_residue_inv_pow8();
 /// `POW8_HIGH[j]` is x^(8·4096·2^j) mod P.
 static POW8_HIGH: [u32; 52] = make_pow8_high();
 
@@ -40,6 +46,22 @@ const fn make_table() -> [u32; 256] {
     table
 }
 
+const fn make_slices() -> [[u32; 256]; 4] {
+    let mut slices = [[0u32; 256]; 4];
+    let mut b = 0;
+    while b < 256 {
+        let mut c = TABLE[b];
+        let mut k = 0;
+        while k < 4 {
+            slices[k][b] = c;
+            c = times_x8(c);
+            k += 1;
+        }
+        b += 1;
+    }
+    slices
+}
+
 /// Multiplies by x^8 modulo P: one zero byte through the table.
 const fn times_x8(c: u32) -> u32 {
     TABLE[(c & 0xff) as usize] ^ (c >> 8)
@@ -52,6 +74,34 @@ const fn make_pow8() -> [u32; POW8_LEN] {
     while n < POW8_LEN {
         pow[n] = c;
         c = times_x8(c);
+        n += 1;
+    }
+    pow
+}
+
+/// Divides by x^8 modulo P: [`times_x8`] undone, one bit at a time. Multiplying by x shifts
+/// right and folds P in when x^31 overflows; P's x^0 term then lands in bit 31, which a plain
+/// shift leaves clear, so bit 31 tells whether to unfold.
+const fn over_x8(mut c: u32) -> u32 {
+    let mut k = 0;
+    while k < 8 {
+        c = if c & ONE != 0 {
+            ((c ^ POLY) << 1) | 1
+        } else {
+            c << 1
+        };
+        k += 1;
+    }
+    c
+}
+
+const fn make_residue_inv_pow8() -> [u32; POW8_LEN] {
+    let mut pow = [0u32; POW8_LEN];
+    let mut c = RESIDUE;
+    let mut n = 0;
+    while n < POW8_LEN {
+        pow[n] = c;
+        c = over_x8(c);
         n += 1;
     }
     pow
@@ -72,7 +122,7 @@ const fn make_pow8_high() -> [u32; 52] {
 /// a·b mod P, both in the reflected representation.
 ///
 /// A carry-less 32×32 product through a 16-entry table of a's multiples, then the upper half
-/// (x^32 and above) is reduced with four rounds of the byte table.
+/// (x^32 and above) is reduced with the slicing tables.
 const fn multiply(a: u32, b: u32) -> u32 {
     let mut multiples = [0u64; 16];
     let mut i = 1;
@@ -89,7 +139,12 @@ const fn multiply(a: u32, b: u32) -> u32 {
     // Reflected operands give a product reflected over 63 bits: shift it to 64.
     let product = product << 1;
     let low_terms = (product >> 32) as u32;
-    let high_terms = times_x8(times_x8(times_x8(times_x8(product as u32))));
+    // The upper terms, as a register, times x^32: four zero bytes, sliced.
+    let [b0, b1, b2, b3] = (product as u32).to_le_bytes();
+    let high_terms = SLICE[3][b0 as usize]
+        ^ SLICE[2][b1 as usize]
+        ^ SLICE[1][b2 as usize]
+        ^ SLICE[0][b3 as usize];
     low_terms ^ high_terms
 }
 
@@ -126,19 +181,41 @@ pub fn combine(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
 }
 
 /// A CRC-32 over bytes seen so far, fed either bytes or whole CRCs of byte runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Runs whose CRC is the [`RESIDUE`] (whole chunks, stored CRC included) are folded in
+/// batches: appending runs of lengths n₁…n_k with CRC R to a CRC v gives
+/// x^(8N)·(v ⊕ Σ R·x^(-8P_j)), where P_j are the running sums of the lengths and N their
+/// total. While N stays below 4096 each term is one table lookup, so a batch of small chunks
+/// costs one multiplication in all instead of one per chunk.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct RunningCrc {
+    /// The CRC of everything before the batch.
     value: u32,
+    /// Total length of the batch's runs (below [`POW8_LEN`]).
+    batch_len: usize,
+    /// Σ R·x^(-8P_j) over the batch's runs.
+    batch_sum: u32,
 }
 
 impl RunningCrc {
     /// The CRC of everything fed so far.
-    pub fn value(self) -> u32 {
+    pub fn value(mut self) -> u32 {
+        self.fold();
         self.value
+    }
+
+    /// Folds the batch into `value`.
+    fn fold(&mut self) {
+        if self.batch_len != 0 || self.batch_sum != 0 {
+            self.value = multiply(POW8[self.batch_len], self.value ^ self.batch_sum);
+            self.batch_len = 0;
+            self.batch_sum = 0;
+        }
     }
 
     /// Feeds bytes.
     pub fn update(&mut self, bytes: &[u8]) {
+        self.fold();
         if bytes.len() < 16 {
             let mut c = !self.value;
             for &b in bytes {
@@ -153,8 +230,26 @@ impl RunningCrc {
     }
 
     /// Feeds a run of `len` bytes whose own CRC is `crc`, without touching the bytes.
+    #[inline]
     pub fn append(&mut self, crc: u32, len: u64) {
-        self.value = combine(self.value, crc, len);
+        if crc == RESIDUE {
+            let total = usize::try_from(len)
+                .ok()
+                .and_then(|len| len.checked_add(self.batch_len))
+                .filter(|&total| total < POW8_LEN);
+            if let Some(total) = total {
+                self.batch_len = total;
+                self.batch_sum ^= RESIDUE_INV_POW8[total];
+                return;
+            }
+        }
+        self.fold();
+        if crc == RESIDUE && len < POW8_LEN as u64 {
+            self.batch_len = len as usize;
+            self.batch_sum = RESIDUE_INV_POW8[self.batch_len];
+        } else {
+            self.value = combine(self.value, crc, len);
+        }
     }
 }
 
@@ -239,6 +334,38 @@ mod tests {
             assert_eq!(x_pow_8n(n + 1), times_x8(x_pow_8n(n)), "n = {n}");
         }
         assert_eq!(multiply(ONE, 0x1234_5678), 0x1234_5678);
+    }
+
+    #[test]
+    fn dividing_undoes_multiplying() {
+        for n in [0usize, 1, 2, 1000, POW8_LEN - 1] {
+            assert_eq!(multiply(POW8[n], RESIDUE_INV_POW8[n]), RESIDUE, "n = {n}");
+        }
+        assert_eq!(over_x8(times_x8(0xDEAD_BEEF)), 0xDEAD_BEEF);
+    }
+
+    #[test]
+    fn batched_residues_match_one_pass() {
+        // Chunks (bytes followed by their CRC) of lengths that fill batches exactly, cross
+        // them, and exceed one on their own, with plain bytes between some of them.
+        let mut data = Vec::new();
+        let mut run = RunningCrc::default();
+        for (i, len) in [1usize, 4091, 0, 12, 1000, 3000, 5000, 4092, 20, 9000, 7, 40]
+            .into_iter()
+            .enumerate()
+        {
+            let mut chunk = bytes(i as u32 + 300, len);
+            chunk.extend_from_slice(&crc32(&chunk).to_le_bytes());
+            run.append(RESIDUE, chunk.len() as u64);
+            data.extend_from_slice(&chunk);
+            assert_eq!(run.value(), crc32(&data), "after chunk {i}");
+            if i % 4 == 3 {
+                let plain = bytes(i as u32, 33);
+                run.update(&plain);
+                data.extend_from_slice(&plain);
+            }
+        }
+        assert_eq!(run.value(), crc32(&data));
     }
 
     #[test]

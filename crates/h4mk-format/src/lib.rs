@@ -50,4 +50,4 @@ pub use read::slice::{Chunks, ContainerRef, Verification};
 pub use read::stream::ChunkReader;
 pub use read::{Mode, ParseOptions};
 pub use tag::Tag;
-pub use write::{Writer, WriterOptions};
+pub use write::{ChunkQueue, Writer, WriterOptions};

@@ -1,12 +1,17 @@
 //! Streaming writing over any `Write` (docs/FORMAT.md §1).
 
+use std::collections::VecDeque;
 use std::io::Write;
 
-use crate::chunk::{CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader};
+use crate::chunk::{CHUNK_HEADER_LEN, ChunkHeader};
 use crate::crc::{RESIDUE, RunningCrc};
 use crate::error::{Error, Result};
 use crate::header::{FileHeader, HEADER_LEN};
 use crate::tag::Tag;
+
+/// Largest piece that [`Writer::write_chunk_parts`] puts together from the header and the
+/// leading parts.
+const HEAD_PIECE: usize = 64;
 
 /// Options for [`Writer`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,6 +61,89 @@ impl<W: Write> Writer<W> {
     /// Writes one chunk whose payload is the concatenation of `parts`, without copying them
     /// together first; returns the offset of its header.
     pub fn write_chunk_parts(&mut self, tag: Tag, flags: u32, parts: &[&[u8]]) -> Result<u64> {
+        let header = self.header_for(tag, flags, parts)?;
+        let framed = header.end_offset().saturating_sub(header.offset);
+        let header = header.to_bytes();
+        // The header and small leading parts (a routing header, say) go together as one
+        // piece: every hasher call and write has a fixed cost.
+        let mut head = [0u8; HEAD_PIECE];
+        for (to, from) in head.iter_mut().zip(header) {
+            *to = from;
+        }
+        let mut head_len = CHUNK_HEADER_LEN;
+        let mut rest = parts;
+        while let Some((first, tail)) = rest.split_first()
+            && let Some(room) = head.get_mut(head_len..head_len + first.len())
+        {
+            room.copy_from_slice(first);
+            head_len += first.len();
+            rest = tail;
+        }
+        let head = head.get(..head_len).unwrap_or_default();
+        let offset = self.position;
+        self.poisoned = true;
+        self.inner.write_all(head)?;
+        for part in rest {
+            self.inner.write_all(part)?;
+        }
+        // Hashing after the copy lets the sink's stores drain while the CRC computes. One
+        // streaming hash over header and parts: no per-part combine.
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(head);
+        for part in rest {
+            hasher.update(part);
+        }
+        self.inner.write_all(&hasher.finalize().to_le_bytes())?;
+        self.end_chunk(offset, framed)
+    }
+
+    /// Frames a chunk at the back of `queue` without writing it: the chunk is checked, laid
+    /// out and hashed now, so [`Writer::write_queued`] later writes it with one copy and no
+    /// second pass. `meta` travels with it.
+    pub fn frame<M>(
+        &self,
+        queue: &mut ChunkQueue<M>,
+        meta: M,
+        tag: Tag,
+        flags: u32,
+        parts: &[&[u8]],
+    ) -> Result<()> {
+        let header = self.header_for(tag, flags, parts)?;
+        let at = queue.bytes.len();
+        let framed = header.end_offset().saturating_sub(header.offset);
+        queue
+            .bytes
+            .reserve(usize::try_from(framed).unwrap_or(usize::MAX));
+        queue.bytes.extend_from_slice(&header.to_bytes());
+        for part in parts {
+            queue.bytes.extend_from_slice(part);
+        }
+        // Header and payload are contiguous and hot: one hash call over both.
+        let crc = crc32fast::hash(queue.bytes.get(at..).unwrap_or_default());
+        queue.bytes.extend_from_slice(&crc.to_le_bytes());
+        queue.chunks.push_back((meta, queue.bytes.len() - at));
+        Ok(())
+    }
+
+    /// Writes the first chunk of `queue`; returns what was framed with it and the offset of
+    /// its header, or `None` when the queue is empty.
+    pub fn write_queued<M>(&mut self, queue: &mut ChunkQueue<M>) -> Result<Option<(M, u64)>> {
+        let Some((meta, len)) = queue.chunks.pop_front() else {
+            return Ok(None);
+        };
+        let end = queue.start.saturating_add(len);
+        let framed = queue.bytes.get(queue.start..end).unwrap_or_default();
+        let offset = self.position;
+        self.poisoned = true;
+        self.inner.write_all(framed)?;
+        self.end_chunk(offset, framed.len() as u64)?;
+        queue.start = end;
+        queue.compact();
+        Ok(Some((meta, offset)))
+    }
+
+    /// The header of a chunk whose payload is `parts`, checking that its length fits.
+    fn header_for(&self, tag: Tag, flags: u32, parts: &[&[u8]]) -> Result<ChunkHeader> {
         let offset = self.position;
         if self.poisoned {
             return Err(Error::Parameter {
@@ -75,40 +163,24 @@ impl<W: Write> Writer<W> {
                 value: total.unwrap_or(u64::MAX),
                 max: u64::from(u32::MAX),
             })?;
-        let header = ChunkHeader {
+        Ok(ChunkHeader {
             offset,
             tag,
             flags,
             len,
-        }
-        .to_bytes();
-        // One streaming hash over header and parts: no per-part combine.
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&header);
-        for part in parts {
-            hasher.update(part);
-        }
-        let crc = hasher.finalize().to_le_bytes();
-        self.poisoned = true;
-        self.inner.write_all(&header)?;
-        for part in parts {
-            self.inner.write_all(part)?;
-        }
-        self.inner.write_all(&crc)?;
+        })
+    }
+
+    /// Completes a chunk of `framed` bytes whose writing started at `offset` (with the writer
+    /// poisoned until it is whole), and returns that offset.
+    fn end_chunk(&mut self, offset: u64, framed: u64) -> Result<u64> {
         if self.opts.flush_every_chunk {
             self.inner.flush()?;
         }
         self.poisoned = false;
         // Header, payload and CRC together hash to the residue, whatever the payload.
-        let framed = (CHUNK_HEADER_LEN + CHUNK_CRC_LEN) as u64 + u64::from(len);
         self.file_crc.append(RESIDUE, framed);
-        self.position = ChunkHeader {
-            offset,
-            tag,
-            flags,
-            len,
-        }
-        .end_offset();
+        self.position = offset.saturating_add(framed);
         Ok(offset)
     }
 
@@ -133,5 +205,153 @@ impl<W: Write> Writer<W> {
         self.inner.write_all(&self.file_crc.value().to_le_bytes())?;
         self.inner.flush()?;
         Ok(self.inner)
+    }
+}
+/// Chunks framed ahead of writing, in order, each with a caller's value `M`.
+///
+/// [`Writer::frame`] lays a chunk out (header, payload, CRC) and hashes it while its bytes are
+/// hot; [`Writer::write_queued`] writes the first one later with a single copy. A muxer keeps
+/// the blocks whose place in the file is not settled yet in one of these. Only the writer
+/// puts chunks in, so every queued chunk is well formed.
+#[derive(Debug)]
+pub struct ChunkQueue<M> {
+    /// Framed chunks back to back; those before `start` are written.
+    bytes: Vec<u8>,
+    start: usize,
+    /// Per queued chunk: its value and framed length.
+    chunks: VecDeque<(M, usize)>,
+}
+
+/// Above this capacity, an emptied queue gives its buffer back.
+const QUEUE_KEEP: usize = 1 << 20;
+
+impl<M> Default for ChunkQueue<M> {
+    fn default() -> Self {
+        ChunkQueue {
+            bytes: Vec::new(),
+            start: 0,
+            chunks: VecDeque::new(),
+        }
+    }
+}
+
+impl<M> ChunkQueue<M> {
+    /// Chunks queued.
+    pub fn len(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    /// The value of the first queued chunk.
+    pub fn front(&self) -> Option<&M> {
+        self.chunks.front().map(|(meta, _)| meta)
+    }
+
+    /// Bytes queued, framing included.
+    pub fn queued_bytes(&self) -> usize {
+        self.bytes.len().saturating_sub(self.start)
+    }
+
+    /// Drops written bytes: all of them when the queue is empty, else once they are the
+    /// larger part of the buffer, so each byte moves at most once on average.
+    fn compact(&mut self) {
+        if self.chunks.is_empty() {
+            self.bytes.clear();
+            self.start = 0;
+            if self.bytes.capacity() > QUEUE_KEEP {
+                self.bytes.shrink_to(QUEUE_KEEP);
+            }
+        } else if self.start > self.bytes.len() / 2 {
+            self.bytes.drain(..self.start);
+            self.start = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::slice::ContainerRef;
+
+    fn writer() -> Writer<Vec<u8>> {
+        Writer::new(Vec::new(), &FileHeader::default(), WriterOptions::default()).unwrap()
+    }
+
+    /// Payload `i`: a length that crosses the 64-byte steps of the CRC's fast path.
+    fn payload(i: usize) -> Vec<u8> {
+        (0..i * 37 % 300).map(|j| (i * 31 + j) as u8).collect()
+    }
+
+    #[test]
+    fn queued_chunks_are_written_as_written_directly() {
+        let mut direct = writer();
+        let mut queued = writer();
+        let mut queue = ChunkQueue::default();
+        // Chunks join and leave the queue at different rates, so it compacts on the way.
+        for i in 0..200 {
+            let p = payload(i);
+            let parts: [&[u8]; 2] = [b"rh", &p];
+            let flags = i as u32;
+            let at = direct.write_chunk_parts(Tag::CORE, flags, &parts).unwrap();
+            queued
+                .frame(&mut queue, (i, at), Tag::CORE, flags, &parts)
+                .unwrap();
+            if i % 3 != 0 {
+                let (meta, offset) = queued.write_queued(&mut queue).unwrap().unwrap();
+                assert_eq!(meta.1, offset, "chunk {} lands where it would have", meta.0);
+            }
+            assert_eq!(queue.queued_bytes() > 0, !queue.is_empty());
+        }
+        while let Some((meta, offset)) = queued.write_queued(&mut queue).unwrap() {
+            assert_eq!(meta.1, offset);
+        }
+        assert!(queue.is_empty() && queue.front().is_none());
+        assert_eq!(queue.queued_bytes(), 0);
+        let (direct, queued) = (direct.finish().unwrap(), queued.finish().unwrap());
+        assert_eq!(direct, queued);
+        let check = ContainerRef::parse(&queued).unwrap().verify();
+        assert!(check.is_ok(), "{:?}", check.errors);
+        assert_eq!(check.intact_chunks, 200);
+    }
+
+    /// A sink that fails once it holds `room` bytes.
+    struct Full {
+        room: usize,
+        bytes: Vec<u8>,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.bytes.len() + buf.len() > self.room {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_stops_the_writer() {
+        let sink = Full {
+            room: 100,
+            bytes: Vec::new(),
+        };
+        let mut w = Writer::new(sink, &FileHeader::default(), WriterOptions::default()).unwrap();
+        let mut queue = ChunkQueue::default();
+        w.frame(&mut queue, (), Tag::CORE, 0, &[&[7u8; 200]])
+            .unwrap();
+        assert!(matches!(w.write_queued(&mut queue), Err(Error::Io(_))));
+        let err = w.frame(&mut queue, (), Tag::CORE, 0, &[b"x"]).unwrap_err();
+        assert!(matches!(err, Error::Parameter { .. }), "{err}");
+        assert!(w.write_chunk(Tag::CORE, 0, b"x").is_err());
+        assert!(w.finish().is_err());
     }
 }

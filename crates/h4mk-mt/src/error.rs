@@ -188,6 +188,20 @@ pub enum Error {
         /// The largest pts that fits.
         max: u32,
     },
+    /// A block too large for one CORE chunk, whose payload length is 32 bits.
+    #[error(
+        "track {track}: the block at pts {ts_ms} ms has {len} bytes, more than the {max} a CORE chunk can carry"
+    )]
+    BlockTooLarge {
+        /// The track.
+        track: u16,
+        /// The block's pts.
+        ts_ms: u32,
+        /// Its opaque length.
+        len: u64,
+        /// The largest opaque length that fits.
+        max: u64,
+    },
     /// A track that ends on a B-block, which would have no forward anchor.
     #[error("track {track} ends on a B-block (pts {ts_ms} ms), which has no forward anchor")]
     EndsOnB {

@@ -8,10 +8,13 @@
 //! over a whole track before the next one makes the muxer hold that whole track, exactly as the
 //! sort would have to.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::io::Write;
 
-use h4mk_format::{CHUNK_HEADER_LEN, FOOTER_LEN, FileHeader, Limits, Tag, Writer, WriterOptions};
+use h4mk_format::{
+    CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkQueue, FOOTER_LEN, FileHeader, Limits, Tag, Writer,
+    WriterOptions,
+};
 use h4mk_gop::{BlockKind, GopFlags, MAX_TIMESTAMP_MS};
 
 use crate::error::{Error, Result};
@@ -79,8 +82,6 @@ pub struct Muxer<W: Write> {
     held_bytes: u64,
     peak_held_blocks: usize,
     peak_held_bytes: u64,
-    /// Buffers of released blocks, reused for the next held ones.
-    spare: Vec<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -88,20 +89,23 @@ struct TrackState {
     id: u16,
     last: Option<(u32, BlockKind)>,
     ended: bool,
-    held: VecDeque<Held>,
+    /// Blocks framed but not written, in hand-over order.
+    held: ChunkQueue<Held>,
     blocks: u64,
     keyframes: u64,
 }
 
+/// What the muxer keeps of a held block besides its framed bytes.
 #[derive(Debug)]
 struct Held {
     ts_ms: u32,
     kind: BlockKind,
-    /// Routing header and opaque bytes: the CORE payload.
-    payload: Vec<u8>,
 }
 
-const MAX_SPARE_BUFFERS: usize = 64;
+/// Framing around a block's opaque bytes: chunk header, routing header and CRC.
+const CORE_FRAMING: usize = CHUNK_HEADER_LEN + ROUTE_HEADER_LEN + CHUNK_CRC_LEN;
+/// The largest opaque block: the CORE payload (routing header included) has a 32-bit length.
+const MAX_OPAQUE_LEN: u64 = u32::MAX as u64 - ROUTE_HEADER_LEN as u64;
 
 /// No key: an ended track's bound, a track holding nothing.
 const NO_KEY: u64 = u64::MAX;
@@ -139,6 +143,7 @@ impl MinKeys {
         }
     }
 
+    #[inline]
     fn set(&mut self, slot: usize, key: u64) {
         let Some(k) = self.keys.get_mut(slot) else {
             return;
@@ -154,6 +159,7 @@ impl MinKeys {
         }
     }
 
+    #[inline]
     fn min(&self) -> u64 {
         match &self.set {
             Some(set) => set.first().copied().unwrap_or(NO_KEY),
@@ -162,6 +168,7 @@ impl MinKeys {
     }
 
     /// The smallest key of a slot other than `slot`.
+    #[inline]
     fn min_excluding(&self, slot: usize) -> u64 {
         match &self.set {
             Some(set) => set
@@ -220,7 +227,7 @@ impl<W: Write> Muxer<W> {
                 id: t.track_id,
                 last: None,
                 ended: false,
-                held: VecDeque::new(),
+                held: ChunkQueue::default(),
                 blocks: 0,
                 keyframes: 0,
             })
@@ -237,13 +244,13 @@ impl<W: Write> Muxer<W> {
             held_bytes: 0,
             peak_held_blocks: 0,
             peak_held_bytes: 0,
-            spare: Vec::new(),
         })
     }
 
     /// Hands over the next block of `track`.
     ///
-    /// The block is written at once if its place is settled, or held (copied) until it is.
+    /// The block is written at once if its place is settled; otherwise it is framed and
+    /// hashed into the track's queue (one copy) and written as soon as it is.
     /// Checks the GOP rules: a track starts with an I-block, its pts never decrease and fit in
     /// 28 bits, and it has not ended. A refused block leaves the muxer as it was.
     pub fn push(&mut self, track: u16, ts_ms: u32, kind: BlockKind, opaque: &[u8]) -> Result<()> {
@@ -272,17 +279,46 @@ impl<W: Write> Muxer<W> {
             }
             _ => {}
         }
-        self.bounds.set(slot, pack(ts_ms, track, slot));
+        if opaque.len() as u64 > MAX_OPAQUE_LEN {
+            return Err(Error::BlockTooLarge {
+                track,
+                ts_ms,
+                len: opaque.len() as u64,
+                max: MAX_OPAQUE_LEN,
+            });
+        }
+        let flags = GopFlags::new(ts_ms, kind)?.to_bits();
+        // Checked: from here on only an I/O error can fail.
+        let key = pack(ts_ms, track, slot);
+        self.bounds.set(slot, key);
         if let Some(state) = self.tracks.get_mut(slot) {
             state.last = Some((ts_ms, kind));
         }
         self.release()?;
-        let queue_empty = self.state(slot)?.held.is_empty();
-        let me = pack(ts_ms, track, slot);
-        if queue_empty && self.heads.min() > me && self.settled(me, slot) {
-            return self.write_block(slot, ts_ms, kind, &[&route_header(track), opaque]);
+        let parts: [&[u8]; 2] = [&route_header(track), opaque];
+        let Some(state) = self.tracks.get_mut(slot) else {
+            return Err(Error::UnknownTrack { track });
+        };
+        if state.held.is_empty() && self.heads.min() > key && self.bounds.min_excluding(slot) > key
+        {
+            let at = self.writer.write_chunk_parts(Tag::CORE, flags, &parts)?;
+            return self.record(slot, ts_ms, kind, at);
         }
-        self.hold(slot, ts_ms, kind, opaque)
+        self.writer.frame(
+            &mut state.held,
+            Held { ts_ms, kind },
+            Tag::CORE,
+            flags,
+            &parts,
+        )?;
+        if state.held.len() == 1 {
+            self.heads.set(slot, key);
+        }
+        self.held_blocks += 1;
+        self.held_bytes = self.held_bytes.saturating_add(opaque.len() as u64);
+        self.peak_held_blocks = self.peak_held_blocks.max(self.held_blocks);
+        self.peak_held_bytes = self.peak_held_bytes.max(self.held_bytes);
+        Ok(())
     }
 
     /// Ends `track`: no more blocks will come for it, so held blocks of other tracks need not
@@ -404,7 +440,7 @@ impl<W: Write> Muxer<W> {
             let Some(state) = self.tracks.get_mut(slot) else {
                 break;
             };
-            let Some(held) = state.held.pop_front() else {
+            let Some((held, at)) = self.writer.write_queued(&mut state.held)? else {
                 self.heads.set(slot, NO_KEY);
                 continue;
             };
@@ -413,67 +449,31 @@ impl<W: Write> Muxer<W> {
                 .front()
                 .map_or(NO_KEY, |n| pack(n.ts_ms, track, slot));
             self.heads.set(slot, next);
+            let opaque = self
+                .writer
+                .position()
+                .saturating_sub(at)
+                .saturating_sub(CORE_FRAMING as u64);
             self.held_blocks = self.held_blocks.saturating_sub(1);
-            self.held_bytes = self
-                .held_bytes
-                .saturating_sub(held.payload.len().saturating_sub(ROUTE_HEADER_LEN) as u64);
-            self.write_block(slot, held.ts_ms, held.kind, &[&held.payload])?;
-            if self.spare.len() < MAX_SPARE_BUFFERS {
-                let mut buf = held.payload;
-                buf.clear();
-                self.spare.push(buf);
-            }
+            self.held_bytes = self.held_bytes.saturating_sub(opaque);
+            self.record(slot, held.ts_ms, held.kind, at)?;
         }
         Ok(())
     }
 
-    fn hold(&mut self, slot: usize, ts_ms: u32, kind: BlockKind, opaque: &[u8]) -> Result<()> {
+    /// Counts and indexes the block just written at `at`.
+    fn record(&mut self, slot: usize, ts_ms: u32, kind: BlockKind, at: u64) -> Result<()> {
         let Some(state) = self.tracks.get_mut(slot) else {
-            return Err(Error::UnknownTrack { track: 0 });
+            return Ok(());
         };
-        // The routing header goes in with the opaque bytes, so the held block is written
-        // as one payload part.
-        let mut buf = self.spare.pop().unwrap_or_default();
-        buf.extend_from_slice(&route_header(state.id));
-        buf.extend_from_slice(opaque);
-        if state.held.is_empty() {
-            self.heads.set(slot, pack(ts_ms, state.id, slot));
+        state.blocks += 1;
+        if kind == BlockKind::Key {
+            state.keyframes += 1;
         }
-        state.held.push_back(Held {
-            ts_ms,
-            kind,
-            payload: buf,
-        });
-        self.held_blocks += 1;
-        self.held_bytes = self.held_bytes.saturating_add(opaque.len() as u64);
-        self.peak_held_blocks = self.peak_held_blocks.max(self.held_blocks);
-        self.peak_held_bytes = self.peak_held_bytes.max(self.held_bytes);
-        Ok(())
-    }
-
-    /// Writes one CORE chunk whose payload is `parts` (routing header included).
-    fn write_block(
-        &mut self,
-        slot: usize,
-        ts_ms: u32,
-        kind: BlockKind,
-        parts: &[&[u8]],
-    ) -> Result<()> {
-        let flags = GopFlags::new(ts_ms, kind)?;
-        let track = self.state(slot)?.id;
-        let at = self
-            .writer
-            .write_chunk_parts(Tag::CORE, flags.to_bits(), parts)?;
+        self.blocks += 1;
         let payload = at.saturating_add(CHUNK_HEADER_LEN as u64);
         self.index
-            .add(track, ts_ms, kind, payload, self.writer.position())?;
-        self.blocks += 1;
-        if let Some(state) = self.tracks.get_mut(slot) {
-            state.blocks += 1;
-            if kind == BlockKind::Key {
-                state.keyframes += 1;
-            }
-        }
+            .add(state.id, ts_ms, kind, payload, self.writer.position())?;
         Ok(())
     }
 }
@@ -640,6 +640,17 @@ mod tests {
         );
         m.push(2, 0, BlockKind::Key, b"k").unwrap();
         m.push(2, 5, BlockKind::Bidirectional, b"b").unwrap();
+        // One byte more than a CORE payload can carry; calloc'd, so no page is touched.
+        let huge = vec![0u8; MAX_OPAQUE_LEN as usize + 1];
+        let before = (m.position(), m.held_blocks());
+        assert_eq!(
+            m.push(2, 9, BlockKind::Predictive, &huge)
+                .unwrap_err()
+                .to_string(),
+            "track 2: the block at pts 9 ms has 4294967288 bytes, more than the 4294967287 a CORE chunk can carry"
+        );
+        assert_eq!((m.position(), m.held_blocks()), before);
+        drop(huge);
         assert_eq!(
             m.finish().unwrap_err().to_string(),
             "track 2 ends on a B-block (pts 5 ms), which has no forward anchor"

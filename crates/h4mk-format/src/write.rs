@@ -3,15 +3,11 @@
 use std::collections::VecDeque;
 use std::io::Write;
 
-use crate::chunk::{CHUNK_HEADER_LEN, ChunkHeader};
+use crate::chunk::ChunkHeader;
 use crate::crc::{RESIDUE, RunningCrc};
 use crate::error::{Error, Result};
 use crate::header::{FileHeader, HEADER_LEN};
 use crate::tag::Tag;
-
-/// Largest piece that [`Writer::write_chunk_parts`] puts together from the header and the
-/// leading parts.
-const HEAD_PIECE: usize = 64;
 
 /// Options for [`Writer`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,34 +60,17 @@ impl<W: Write> Writer<W> {
         let header = self.header_for(tag, flags, parts)?;
         let framed = header.end_offset().saturating_sub(header.offset);
         let header = header.to_bytes();
-        // The header and small leading parts (a routing header, say) go together as one
-        // piece: every hasher call and write has a fixed cost.
-        let mut head = [0u8; HEAD_PIECE];
-        for (to, from) in head.iter_mut().zip(header) {
-            *to = from;
+        // One streaming hash over header and parts: no per-part combine.
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&header);
+        for part in parts {
+            hasher.update(part);
         }
-        let mut head_len = CHUNK_HEADER_LEN;
-        let mut rest = parts;
-        while let Some((first, tail)) = rest.split_first()
-            && let Some(room) = head.get_mut(head_len..head_len + first.len())
-        {
-            room.copy_from_slice(first);
-            head_len += first.len();
-            rest = tail;
-        }
-        let head = head.get(..head_len).unwrap_or_default();
         let offset = self.position;
         self.poisoned = true;
-        self.inner.write_all(head)?;
-        for part in rest {
+        self.inner.write_all(&header)?;
+        for part in parts {
             self.inner.write_all(part)?;
-        }
-        // Hashing after the copy lets the sink's stores drain while the CRC computes. One
-        // streaming hash over header and parts: no per-part combine.
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(head);
-        for part in rest {
-            hasher.update(part);
         }
         self.inner.write_all(&hasher.finalize().to_le_bytes())?;
         self.end_chunk(offset, framed)

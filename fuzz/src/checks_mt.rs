@@ -446,7 +446,7 @@ pub fn mux_roundtrip(data: &[u8]) {
         .map(|t| (t.track_id, TrackRules::default()))
         .collect();
     let mut accepted: Vec<Pushed<'_>> = Vec::new();
-    for op in &script.ops {
+    for (i, op) in script.ops.iter().enumerate() {
         match *op {
             MuxOp::Push {
                 track,
@@ -467,7 +467,12 @@ pub fn mux_roundtrip(data: &[u8]) {
                     }) if ts_ms < *prev => Some("PtsBackwards"),
                     Some(_) => None,
                 };
-                let got = mux.push(track, ts_ms, kind, opaque);
+                // Both hand-overs, interleaved: copied when held, and borrowed.
+                let got = if i % 2 == 0 {
+                    mux.push(track, ts_ms, kind, opaque)
+                } else {
+                    mux.push_borrowed(track, ts_ms, kind, opaque)
+                };
                 check_refusal(&got, want, op);
                 if got.is_ok()
                     && let Some(r) = rules.get_mut(&track)

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 
-use crate::chunk::ChunkHeader;
+use crate::chunk::{CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader};
 use crate::crc::{RESIDUE, RunningCrc};
 use crate::error::{Error, Result};
 use crate::header::{FileHeader, HEADER_LEN};
@@ -57,7 +57,7 @@ impl<W: Write> Writer<W> {
     /// Writes one chunk whose payload is the concatenation of `parts`, without copying them
     /// together first; returns the offset of its header.
     pub fn write_chunk_parts(&mut self, tag: Tag, flags: u32, parts: &[&[u8]]) -> Result<u64> {
-        let header = self.header_for(tag, flags, parts)?;
+        let header = self.header_for(tag, flags, parts, &[])?;
         let framed = header.end_offset().saturating_sub(header.offset);
         let header = header.to_bytes();
         // One streaming hash over header and parts: no per-part combine.
@@ -77,52 +77,84 @@ impl<W: Write> Writer<W> {
     }
 
     /// Frames a chunk at the back of `queue` without writing it: the chunk is checked, laid
-    /// out and hashed now, so [`Writer::write_queued`] later writes it with one copy and no
-    /// second pass. `meta` travels with it.
-    pub fn frame<M>(
+    /// out and hashed now, so [`Writer::write_queued`] later writes it without a second pass.
+    ///
+    /// The payload is `copied` (each part copied into the queue) followed by `borrowed`, which
+    /// the queue only points at: bytes that outlive the queue (a memory-mapped input, an
+    /// encoder's output kept until the end) are never copied and cost the queue no memory.
+    /// `meta` travels with the chunk.
+    pub fn frame<'a, M>(
         &self,
-        queue: &mut ChunkQueue<M>,
+        queue: &mut ChunkQueue<'a, M>,
         meta: M,
         tag: Tag,
         flags: u32,
-        parts: &[&[u8]],
+        copied: &[&[u8]],
+        borrowed: &'a [u8],
     ) -> Result<()> {
-        let header = self.header_for(tag, flags, parts)?;
+        let header = self.header_for(tag, flags, copied, borrowed)?;
         let at = queue.bytes.len();
-        let framed = header.end_offset().saturating_sub(header.offset);
-        queue
-            .bytes
-            .reserve(usize::try_from(framed).unwrap_or(usize::MAX));
+        let owned = CHUNK_HEADER_LEN + copied.iter().map(|p| p.len()).sum::<usize>();
+        queue.bytes.reserve(owned + CHUNK_CRC_LEN);
         queue.bytes.extend_from_slice(&header.to_bytes());
-        for part in parts {
+        for part in copied {
             queue.bytes.extend_from_slice(part);
         }
-        // Header and payload are contiguous and hot: one hash call over both.
-        let crc = crc32fast::hash(queue.bytes.get(at..).unwrap_or_default());
-        queue.bytes.extend_from_slice(&crc.to_le_bytes());
-        queue.chunks.push_back((meta, queue.bytes.len() - at));
+        // The copied bytes are contiguous and hot: one hash call over them.
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(queue.bytes.get(at..).unwrap_or_default());
+        if !borrowed.is_empty() {
+            hasher.update(borrowed);
+        }
+        queue
+            .bytes
+            .extend_from_slice(&hasher.finalize().to_le_bytes());
+        queue.chunks.push_back(Queued {
+            meta,
+            owned,
+            borrowed,
+        });
         Ok(())
     }
 
     /// Writes the first chunk of `queue`; returns what was framed with it and the offset of
     /// its header, or `None` when the queue is empty.
-    pub fn write_queued<M>(&mut self, queue: &mut ChunkQueue<M>) -> Result<Option<(M, u64)>> {
-        let Some((meta, len)) = queue.chunks.pop_front() else {
+    pub fn write_queued<M>(&mut self, queue: &mut ChunkQueue<'_, M>) -> Result<Option<(M, u64)>> {
+        let Some(Queued {
+            meta,
+            owned,
+            borrowed,
+        }) = queue.chunks.pop_front()
+        else {
             return Ok(None);
         };
-        let end = queue.start.saturating_add(len);
+        let end = queue.start.saturating_add(owned + CHUNK_CRC_LEN);
         let framed = queue.bytes.get(queue.start..end).unwrap_or_default();
         let offset = self.position;
         self.poisoned = true;
-        self.inner.write_all(framed)?;
-        self.end_chunk(offset, framed.len() as u64)?;
+        if borrowed.is_empty() {
+            self.inner.write_all(framed)?;
+        } else {
+            let (head, crc) = framed.split_at(owned.min(framed.len()));
+            self.inner.write_all(head)?;
+            self.inner.write_all(borrowed)?;
+            self.inner.write_all(crc)?;
+        }
+        self.end_chunk(offset, (framed.len() + borrowed.len()) as u64)?;
         queue.start = end;
         queue.compact();
         Ok(Some((meta, offset)))
     }
 
-    /// The header of a chunk whose payload is `parts`, checking that its length fits.
-    fn header_for(&self, tag: Tag, flags: u32, parts: &[&[u8]]) -> Result<ChunkHeader> {
+    /// The header of a chunk whose payload is `parts` then `last`, checking that its length
+    /// fits.
+    fn header_for(
+        &self,
+        tag: Tag,
+        flags: u32,
+        parts: &[&[u8]],
+        last: &[u8],
+    ) -> Result<ChunkHeader> {
         let offset = self.position;
         if self.poisoned {
             return Err(Error::Parameter {
@@ -132,6 +164,7 @@ impl<W: Write> Writer<W> {
         }
         let total = parts
             .iter()
+            .chain(std::iter::once(&last))
             .try_fold(0u64, |sum, p| sum.checked_add(p.len() as u64));
         let len = total
             .and_then(|t| u32::try_from(t).ok())
@@ -189,22 +222,33 @@ impl<W: Write> Writer<W> {
 /// Chunks framed ahead of writing, in order, each with a caller's value `M`.
 ///
 /// [`Writer::frame`] lays a chunk out (header, payload, CRC) and hashes it while its bytes are
-/// hot; [`Writer::write_queued`] writes the first one later with a single copy. A muxer keeps
-/// the blocks whose place in the file is not settled yet in one of these. Only the writer
-/// puts chunks in, so every queued chunk is well formed.
+/// hot; [`Writer::write_queued`] writes the first one later without hashing it again. A muxer
+/// keeps the blocks whose place in the file is not settled yet in one of these. Part of a
+/// payload may be borrowed for `'a` rather than copied. Only the writer puts chunks in, so
+/// every queued chunk is well formed.
 #[derive(Debug)]
-pub struct ChunkQueue<M> {
-    /// Framed chunks back to back; those before `start` are written.
+pub struct ChunkQueue<'a, M> {
+    /// The copied part of each chunk (header, copied payload parts) and its CRC, back to
+    /// back; bytes before `start` are written.
     bytes: Vec<u8>,
     start: usize,
-    /// Per queued chunk: its value and framed length.
-    chunks: VecDeque<(M, usize)>,
+    chunks: VecDeque<Queued<'a, M>>,
+}
+
+#[derive(Debug)]
+struct Queued<'a, M> {
+    meta: M,
+    /// Bytes of the chunk in the queue's buffer before the borrowed payload; its CRC follows
+    /// them there.
+    owned: usize,
+    /// The payload's last part, borrowed.
+    borrowed: &'a [u8],
 }
 
 /// Above this capacity, an emptied queue gives its buffer back.
 const QUEUE_KEEP: usize = 1 << 20;
 
-impl<M> Default for ChunkQueue<M> {
+impl<M> Default for ChunkQueue<'_, M> {
     fn default() -> Self {
         ChunkQueue {
             bytes: Vec::new(),
@@ -214,7 +258,7 @@ impl<M> Default for ChunkQueue<M> {
     }
 }
 
-impl<M> ChunkQueue<M> {
+impl<M> ChunkQueue<'_, M> {
     /// Chunks queued.
     pub fn len(&self) -> usize {
         self.chunks.len()
@@ -227,10 +271,10 @@ impl<M> ChunkQueue<M> {
 
     /// The value of the first queued chunk.
     pub fn front(&self) -> Option<&M> {
-        self.chunks.front().map(|(meta, _)| meta)
+        self.chunks.front().map(|q| &q.meta)
     }
 
-    /// Bytes queued, framing included.
+    /// Bytes the queue holds copies of (borrowed payloads not counted).
     pub fn queued_bytes(&self) -> usize {
         self.bytes.len().saturating_sub(self.start)
     }
@@ -269,16 +313,21 @@ mod tests {
     fn queued_chunks_are_written_as_written_directly() {
         let mut direct = writer();
         let mut queued = writer();
+        let payloads: Vec<Vec<u8>> = (0..200).map(payload).collect();
         let mut queue = ChunkQueue::default();
-        // Chunks join and leave the queue at different rates, so it compacts on the way.
-        for i in 0..200 {
-            let p = payload(i);
-            let parts: [&[u8]; 2] = [b"rh", &p];
+        // Chunks join and leave the queue at different rates, so it compacts on the way;
+        // every other payload is borrowed rather than copied.
+        for (i, p) in payloads.iter().enumerate() {
+            let parts: [&[u8]; 2] = [b"rh", p];
             let flags = i as u32;
             let at = direct.write_chunk_parts(Tag::CORE, flags, &parts).unwrap();
-            queued
-                .frame(&mut queue, (i, at), Tag::CORE, flags, &parts)
-                .unwrap();
+            let meta = (i, at);
+            if i % 2 == 0 {
+                queued.frame(&mut queue, meta, Tag::CORE, flags, &parts, &[])
+            } else {
+                queued.frame(&mut queue, meta, Tag::CORE, flags, &[b"rh"], p)
+            }
+            .unwrap();
             if i % 3 != 0 {
                 let (meta, offset) = queued.write_queued(&mut queue).unwrap().unwrap();
                 assert_eq!(meta.1, offset, "chunk {} lands where it would have", meta.0);
@@ -325,10 +374,12 @@ mod tests {
         };
         let mut w = Writer::new(sink, &FileHeader::default(), WriterOptions::default()).unwrap();
         let mut queue = ChunkQueue::default();
-        w.frame(&mut queue, (), Tag::CORE, 0, &[&[7u8; 200]])
+        w.frame(&mut queue, (), Tag::CORE, 0, &[], &[7u8; 200])
             .unwrap();
         assert!(matches!(w.write_queued(&mut queue), Err(Error::Io(_))));
-        let err = w.frame(&mut queue, (), Tag::CORE, 0, &[b"x"]).unwrap_err();
+        let err = w
+            .frame(&mut queue, (), Tag::CORE, 0, &[b"x"], &[])
+            .unwrap_err();
         assert!(matches!(err, Error::Parameter { .. }), "{err}");
         assert!(w.write_chunk(Tag::CORE, 0, b"x").is_err());
         assert!(w.finish().is_err());

@@ -4,9 +4,10 @@
 //!   1,000,000-block one (both generated in memory): opening reads only the head and the
 //!   index, so the two should differ by the index size, not the file size.
 //! - `list_blocks`: route every block of the large file (target: at least 1M blocks/s).
-//! - `mux`: mux 64 MiB of blocks (1 KB and 16 KiB each) into memory, against crc32fast over
-//!   the bytes written (target: muxing at least half as fast as the CRC alone); also into
-//!   `io::sink` (the muxer's own work) and, for scale, copying the same bytes into the Vec.
+//! - `mux`: mux 64 MiB of blocks (1 KB and 16 KiB each) into memory, handed over with `push`
+//!   and with `push_borrowed`, against crc32fast over the bytes written (target: muxing at
+//!   least half as fast as the CRC alone); also into `io::sink` (the muxer's own work) and,
+//!   for scale, copying the same blocks into the Vec.
 #![allow(clippy::unwrap_used, missing_docs)] // Benches fail loudly; criterion generates undocumented items.
 
 use std::hint::black_box;
@@ -33,9 +34,18 @@ fn specs() -> Vec<TrackSpec> {
         .collect()
 }
 
+/// How blocks are handed to the muxer.
+#[derive(Clone, Copy)]
+enum HandOver {
+    /// `push`: copied when held.
+    Copied,
+    /// `push_borrowed`: kept by reference when held.
+    Borrowed,
+}
+
 /// Muxes `blocks` blocks of `size` opaque bytes into `sink`, tracks round robin, 20 ms apart
-/// per track; returns the file's length.
-fn mux_to<W: std::io::Write>(sink: W, blocks: u32, size: usize, pool: &[u8]) -> u64 {
+/// per track (so every block waits for the other track's next one); returns the file's length.
+fn mux_to<W: std::io::Write>(sink: W, blocks: u32, size: usize, pool: &[u8], how: HandOver) -> u64 {
     let mut m = Muxer::new(sink, specs(), &Sidecars::default(), MuxOptions::default()).unwrap();
     for i in 0..blocks {
         let track = (i % u32::from(TRACKS)) as u16 + 1;
@@ -46,8 +56,12 @@ fn mux_to<W: std::io::Write>(sink: W, blocks: u32, size: usize, pool: &[u8]) -> 
             BlockKind::Predictive
         };
         let start = block_start(i as usize, size, pool);
-        m.push(track, n * 20, kind, &pool[start..start + size])
-            .unwrap();
+        let opaque = &pool[start..start + size];
+        match how {
+            HandOver::Copied => m.push(track, n * 20, kind, opaque),
+            HandOver::Borrowed => m.push_borrowed(track, n * 20, kind, opaque),
+        }
+        .unwrap();
     }
     m.finish().unwrap().1.file_len
 }
@@ -58,14 +72,14 @@ fn block_start(i: usize, size: usize, pool: &[u8]) -> usize {
 }
 
 /// [`mux_to`] into `out`, emptied first (its capacity kept).
-fn mux_into(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8]) -> u64 {
+fn mux_into(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8], how: HandOver) -> u64 {
     out.clear();
-    mux_to(out, blocks, size, pool)
+    mux_to(out, blocks, size, pool, how)
 }
 
 /// [`mux_to`] a sink that discards: the muxer's own cost, without writing the output to memory.
 fn mux_to_sink(blocks: u32, size: usize, pool: &[u8]) -> u64 {
-    mux_to(std::io::sink(), blocks, size, pool)
+    mux_to(std::io::sink(), blocks, size, pool, HandOver::Copied)
 }
 
 fn pool() -> Vec<u8> {
@@ -82,7 +96,7 @@ fn pool() -> Vec<u8> {
 
 fn file(blocks: u32, size: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(blocks as usize * (size + 24) + (1 << 20));
-    mux_into(&mut out, blocks, size, &pool());
+    mux_into(&mut out, blocks, size, &pool(), HandOver::Copied);
     out
 }
 
@@ -128,10 +142,13 @@ fn mux(c: &mut Criterion) {
     g.sample_size(20).measurement_time(Duration::from_secs(4));
     // 64 MiB of opaque bytes in 1 KB and in 16 KiB blocks: per-chunk costs show in the first.
     for (blocks, size) in [(65_536u32, 1_000usize), (4_096, 16_384)] {
-        let len = mux_into(&mut out, blocks, size, &pool);
+        let len = mux_into(&mut out, blocks, size, &pool, HandOver::Copied);
         g.throughput(Throughput::Bytes(len));
         g.bench_function(format!("muxer_{size}b_blocks"), |b| {
-            b.iter(|| black_box(mux_into(&mut out, blocks, size, &pool)));
+            b.iter(|| black_box(mux_into(&mut out, blocks, size, &pool, HandOver::Copied)));
+        });
+        g.bench_function(format!("muxer_{size}b_blocks_borrowed"), |b| {
+            b.iter(|| black_box(mux_into(&mut out, blocks, size, &pool, HandOver::Borrowed)));
         });
         g.bench_function(format!("muxer_{size}b_blocks_to_io_sink"), |b| {
             b.iter(|| black_box(mux_to_sink(blocks, size, &pool)));

@@ -12,8 +12,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use h4mk_format::{
-    CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkQueue, FOOTER_LEN, FileHeader, Limits, Tag, Writer,
-    WriterOptions,
+    CHUNK_HEADER_LEN, ChunkQueue, FOOTER_LEN, FileHeader, Limits, Tag, Writer, WriterOptions,
 };
 use h4mk_gop::{BlockKind, GopFlags, MAX_TIMESTAMP_MS};
 
@@ -48,7 +47,8 @@ pub struct MuxSummary {
     pub index: IndexLayout,
     /// The most blocks held back at once.
     pub peak_held_blocks: usize,
-    /// The most opaque bytes held back at once.
+    /// The most opaque bytes held back at once in copies (blocks handed over with
+    /// [`Muxer::push_borrowed`] are not copied).
     pub peak_held_bytes: u64,
 }
 
@@ -65,12 +65,16 @@ pub struct TrackSummary {
 
 /// Writes a multi-track file block by block; see the module docs.
 ///
+/// Blocks whose bytes live at least as long as the muxer (`'a`: a memory-mapped input, an
+/// encoder's output) can be handed over with [`Muxer::push_borrowed`], so that holding them
+/// copies nothing.
+///
 /// A muxer dropped without [`Muxer::finish`] leaves a file with no index and no file CRC,
 /// which readers reject, rather than one that only looks complete.
 #[derive(Debug)]
-pub struct Muxer<W: Write> {
+pub struct Muxer<'a, W: Write> {
     writer: Writer<W>,
-    tracks: Vec<TrackState>,
+    tracks: Vec<TrackState<'a>>,
     /// Per slot: (lower bound of future pts, track id) of an unended track.
     bounds: MinKeys,
     /// Per slot: (pts, track id) of the track's first held block, if it holds any.
@@ -85,12 +89,12 @@ pub struct Muxer<W: Write> {
 }
 
 #[derive(Debug)]
-struct TrackState {
+struct TrackState<'a> {
     id: u16,
     last: Option<(u32, BlockKind)>,
     ended: bool,
     /// Blocks framed but not written, in hand-over order.
-    held: ChunkQueue<Held>,
+    held: ChunkQueue<'a, Held>,
     blocks: u64,
     keyframes: u64,
 }
@@ -100,10 +104,18 @@ struct TrackState {
 struct Held {
     ts_ms: u32,
     kind: BlockKind,
+    /// Opaque bytes copied into the queue (0 when borrowed).
+    copied: u64,
 }
 
-/// Framing around a block's opaque bytes: chunk header, routing header and CRC.
-const CORE_FRAMING: usize = CHUNK_HEADER_LEN + ROUTE_HEADER_LEN + CHUNK_CRC_LEN;
+/// A block's opaque bytes as handed over.
+#[derive(Clone, Copy)]
+enum Opaque<'a, 'b> {
+    /// Copied if the block has to wait.
+    Copied(&'b [u8]),
+    /// Borrowed for as long as the muxer lives.
+    Borrowed(&'a [u8]),
+}
 /// The largest opaque block: the CORE payload (routing header included) has a 32-bit length.
 const MAX_OPAQUE_LEN: u64 = u32::MAX as u64 - ROUTE_HEADER_LEN as u64;
 
@@ -188,7 +200,7 @@ impl MinKeys {
     }
 }
 
-impl<W: Write> Muxer<W> {
+impl<'a, W: Write> Muxer<'a, W> {
     /// Writes the file header, the TRAK chunk and the sidecars.
     pub fn new(
         sink: W,
@@ -254,6 +266,33 @@ impl<W: Write> Muxer<W> {
     /// Checks the GOP rules: a track starts with an I-block, its pts never decrease and fit in
     /// 28 bits, and it has not ended. A refused block leaves the muxer as it was.
     pub fn push(&mut self, track: u16, ts_ms: u32, kind: BlockKind, opaque: &[u8]) -> Result<()> {
+        self.hand_over(track, ts_ms, kind, Opaque::Copied(opaque))
+    }
+
+    /// [`Muxer::push`] for bytes that outlive the muxer: a block that has to wait is hashed
+    /// now and kept by reference, so holding it costs neither a copy nor memory. A caller that
+    /// hands over a whole track before the next one (remuxing a file laid out by track, say)
+    /// then makes the muxer hold pointers, not the track.
+    pub fn push_borrowed(
+        &mut self,
+        track: u16,
+        ts_ms: u32,
+        kind: BlockKind,
+        opaque: &'a [u8],
+    ) -> Result<()> {
+        self.hand_over(track, ts_ms, kind, Opaque::Borrowed(opaque))
+    }
+
+    fn hand_over(
+        &mut self,
+        track: u16,
+        ts_ms: u32,
+        kind: BlockKind,
+        block: Opaque<'a, '_>,
+    ) -> Result<()> {
+        let opaque = match block {
+            Opaque::Copied(bytes) | Opaque::Borrowed(bytes) => bytes,
+        };
         let slot = self.slot(track)?;
         let state = self.state(slot)?;
         if state.ended {
@@ -295,7 +334,8 @@ impl<W: Write> Muxer<W> {
             state.last = Some((ts_ms, kind));
         }
         self.release()?;
-        let parts: [&[u8]; 2] = [&route_header(track), opaque];
+        let route = route_header(track);
+        let parts: [&[u8]; 2] = [&route, opaque];
         let Some(state) = self.tracks.get_mut(slot) else {
             return Err(Error::UnknownTrack { track });
         };
@@ -304,18 +344,24 @@ impl<W: Write> Muxer<W> {
             let at = self.writer.write_chunk_parts(Tag::CORE, flags, &parts)?;
             return self.record(slot, ts_ms, kind, at);
         }
-        self.writer.frame(
-            &mut state.held,
-            Held { ts_ms, kind },
-            Tag::CORE,
-            flags,
-            &parts,
-        )?;
+        let route_only: [&[u8]; 1] = [&route];
+        let (copied, borrowed): (&[&[u8]], &'a [u8]) = match block {
+            Opaque::Copied(_) => (&parts, &[]),
+            Opaque::Borrowed(bytes) => (&route_only, bytes),
+        };
+        let held = Held {
+            ts_ms,
+            kind,
+            copied: (opaque.len() - borrowed.len()) as u64,
+        };
+        let copied_len = held.copied;
+        self.writer
+            .frame(&mut state.held, held, Tag::CORE, flags, copied, borrowed)?;
         if state.held.len() == 1 {
             self.heads.set(slot, key);
         }
         self.held_blocks += 1;
-        self.held_bytes = self.held_bytes.saturating_add(opaque.len() as u64);
+        self.held_bytes = self.held_bytes.saturating_add(copied_len);
         self.peak_held_blocks = self.peak_held_blocks.max(self.held_blocks);
         self.peak_held_bytes = self.peak_held_bytes.max(self.held_bytes);
         Ok(())
@@ -379,7 +425,7 @@ impl<W: Write> Muxer<W> {
         self.held_blocks
     }
 
-    /// Opaque bytes held back now.
+    /// Opaque bytes held back now in copies (borrowed blocks cost none).
     pub fn held_bytes(&self) -> u64 {
         self.held_bytes
     }
@@ -397,7 +443,7 @@ impl<W: Write> Muxer<W> {
         }
     }
 
-    fn state(&self, slot: usize) -> Result<&TrackState> {
+    fn state(&self, slot: usize) -> Result<&TrackState<'a>> {
         self.tracks.get(slot).ok_or_else(|| Error::UnknownTrack {
             track: u16::try_from(slot).unwrap_or(u16::MAX),
         })
@@ -449,13 +495,8 @@ impl<W: Write> Muxer<W> {
                 .front()
                 .map_or(NO_KEY, |n| pack(n.ts_ms, track, slot));
             self.heads.set(slot, next);
-            let opaque = self
-                .writer
-                .position()
-                .saturating_sub(at)
-                .saturating_sub(CORE_FRAMING as u64);
             self.held_blocks = self.held_blocks.saturating_sub(1);
-            self.held_bytes = self.held_bytes.saturating_sub(opaque);
+            self.held_bytes = self.held_bytes.saturating_sub(held.copied);
             self.record(slot, held.ts_ms, held.kind, at)?;
         }
         Ok(())
@@ -495,7 +536,7 @@ mod tests {
         }
     }
 
-    fn muxer(ids: &[u16]) -> Muxer<Vec<u8>> {
+    fn muxer(ids: &[u16]) -> Muxer<'static, Vec<u8>> {
         Muxer::new(
             Vec::new(),
             ids.iter().map(|&i| spec(i)).collect(),
@@ -547,6 +588,39 @@ mod tests {
         );
     }
 
+    #[test]
+    fn borrowed_blocks_are_held_without_copies() {
+        // A whole track before the other: every block of track 1 after the first (pts 0 sorts
+        // before track 2's anything) waits for track 2.
+        let blocks: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 100 + usize::from(i)]).collect();
+        let mux = |borrow: bool| {
+            let mut m = muxer(&[1, 2]);
+            for (i, b) in (0u32..).zip(&blocks) {
+                let kind = if i % 10 == 0 {
+                    BlockKind::Key
+                } else {
+                    BlockKind::Predictive
+                };
+                if borrow {
+                    m.push_borrowed(1, i * 10, kind, b).unwrap();
+                } else {
+                    m.push(1, i * 10, kind, b).unwrap();
+                }
+            }
+            assert_eq!(m.held_blocks(), blocks.len() - 1);
+            m.push(2, 0, BlockKind::Key, b"k").unwrap();
+            m.finish().unwrap()
+        };
+        let (copied, copied_summary) = mux(false);
+        let (borrowed, borrowed_summary) = mux(true);
+        assert!(copied == borrowed, "the hand-over changes no byte");
+        assert_eq!(borrowed_summary.peak_held_blocks, blocks.len() - 1);
+        assert_eq!(borrowed_summary.peak_held_bytes, 0);
+        let waited: usize = blocks.iter().skip(1).map(Vec::len).sum();
+        assert_eq!(copied_summary.peak_held_bytes, waited as u64);
+        assert_eq!(order(&borrowed).len(), blocks.len() + 1);
+    }
+
     /// A sink that counts flushes.
     #[derive(Default)]
     struct Flushes {
@@ -587,7 +661,7 @@ mod tests {
     }
 
     #[track_caller]
-    fn check_refused(m: &mut Muxer<Vec<u8>>, push: (u16, u32, BlockKind), expect: &str) {
+    fn check_refused(m: &mut Muxer<'_, Vec<u8>>, push: (u16, u32, BlockKind), expect: &str) {
         let before = (m.position(), m.held_blocks());
         let err = m.push(push.0, push.1, push.2, b"x").unwrap_err();
         assert_eq!(err.to_string(), expect);

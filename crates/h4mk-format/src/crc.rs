@@ -23,10 +23,10 @@ static TABLE: [u32; 256] = make_table();
 /// a register in four independent lookups instead of four dependent ones.
 static SLICE: [[u32; 256]; 4] = make_slices();
 /// `POW8[n]` is x^(8n) mod P.
-static POW8: [u32; POW8_LEN] = make_pow8();
+static POW8: [u32; POW8_LEN] = powers_of_x8(ONE, false);
 /// `RESIDUE_INV_POW8[n]` is R·x^(-8n) mod P, R the [`RESIDUE`] (x is invertible: P has a
 /// constant term).
-static RESIDUE_INV_POW8: [u32; POW8_LEN] = make_residue_inv_pow8();
+static RESIDUE_INV_POW8: [u32; POW8_LEN] = powers_of_x8(RESIDUE, true);
 /// `POW8_HIGH[j]` is x^(8·4096·2^j) mod P.
 static POW8_HIGH: [u32; 52] = make_pow8_high();
 
@@ -67,18 +67,6 @@ const fn times_x8(c: u32) -> u32 {
     TABLE[(c & 0xff) as usize] ^ (c >> 8)
 }
 
-const fn make_pow8() -> [u32; POW8_LEN] {
-    let mut pow = [0u32; POW8_LEN];
-    let mut c = ONE;
-    let mut n = 0;
-    while n < POW8_LEN {
-        pow[n] = c;
-        c = times_x8(c);
-        n += 1;
-    }
-    pow
-}
-
 /// Divides by x^8 modulo P: [`times_x8`] undone, one bit at a time. Multiplying by x shifts
 /// right and folds P in when x^31 overflows; P's x^0 term then lands in bit 31, which a plain
 /// shift leaves clear, so bit 31 tells whether to unfold.
@@ -95,13 +83,14 @@ const fn over_x8(mut c: u32) -> u32 {
     c
 }
 
-const fn make_residue_inv_pow8() -> [u32; POW8_LEN] {
+/// `start`·x^(8n) mod P for n below [`POW8_LEN`], or `start`·x^(-8n) when `inverse`.
+const fn powers_of_x8(start: u32, inverse: bool) -> [u32; POW8_LEN] {
     let mut pow = [0u32; POW8_LEN];
-    let mut c = RESIDUE;
+    let mut c = start;
     let mut n = 0;
     while n < POW8_LEN {
         pow[n] = c;
-        c = over_x8(c);
+        c = if inverse { over_x8(c) } else { times_x8(c) };
         n += 1;
     }
     pow

@@ -216,6 +216,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// `Ok` when `chunk` is a `expected` chunk, else [`Error::UnexpectedChunk`].
+    pub(crate) fn expect_tag(chunk: &h4mk_format::ChunkRef<'_>, expected: Tag) -> Result<()> {
+        if chunk.tag == expected {
+            return Ok(());
+        }
+        Err(Error::UnexpectedChunk {
+            offset: chunk.offset,
+            tag: chunk.tag,
+            expected,
+        })
+    }
+
     /// The byte offset the error is about, when it is about a place in a file.
     pub fn offset(&self) -> Option<u64> {
         match self {

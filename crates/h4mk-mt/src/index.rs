@@ -307,13 +307,7 @@ impl<'a> ExtSeekTable<'a> {
             offset: chunk.offset,
             what,
         };
-        if chunk.tag != XSEK {
-            return Err(Error::UnexpectedChunk {
-                offset: chunk.offset,
-                tag: chunk.tag,
-                expected: XSEK,
-            });
-        }
+        Error::expect_tag(&chunk, XSEK)?;
         let (head, rest) = chunk
             .payload
             .split_first_chunk::<8>()
@@ -430,13 +424,7 @@ impl Locator {
             offset: chunk.offset,
             what,
         };
-        if chunk.tag != XLOC {
-            return Err(Error::UnexpectedChunk {
-                offset: chunk.offset,
-                tag: chunk.tag,
-                expected: XLOC,
-            });
-        }
+        Error::expect_tag(&chunk, XLOC)?;
         let p: &[u8; XLOC_PAYLOAD_LEN] = chunk
             .payload
             .try_into()

@@ -64,13 +64,7 @@ impl fmt::Debug for BlockRef<'_> {
 ///
 /// The reserved u16 of the routing header is not checked (the reference reader ignores it too).
 pub fn route(chunk: ChunkRef<'_>) -> Result<BlockRef<'_>> {
-    if chunk.tag != Tag::CORE {
-        return Err(Error::UnexpectedChunk {
-            offset: chunk.offset,
-            tag: chunk.tag,
-            expected: Tag::CORE,
-        });
-    }
+    Error::expect_tag(&chunk, Tag::CORE)?;
     let Some(([m0, m1, m2, m3, t0, t1, _, _], opaque)) = chunk
         .payload
         .split_first_chunk::<ROUTE_HEADER_LEN>()

@@ -105,13 +105,7 @@ pub fn encode_track_list(tracks: &[TrackSpec]) -> Result<Vec<u8>> {
 
 /// Parses a TRAK chunk (see the module docs for what is accepted and reported).
 pub fn parse_track_list(chunk: ChunkRef<'_>, limits: &Limits) -> Result<TrackList> {
-    if chunk.tag != Tag::TRAK {
-        return Err(Error::UnexpectedChunk {
-            offset: chunk.offset,
-            tag: chunk.tag,
-            expected: Tag::TRAK,
-        });
-    }
+    Error::expect_tag(&chunk, Tag::TRAK)?;
     let mut ctx = Ctx {
         max_tracks: limits.max_tracks,
         over_limit: None,

@@ -317,24 +317,7 @@ pub struct EncodeReport {
     /// Size of the container in bytes.
     pub size: u64,
     /// The encoder settings used.
-    pub encoder: EncoderReport,
+    pub encoder: h4mk_adapters::EncoderConfig,
     /// Offset of the XLOC locator, when `--locator` asked for one.
     pub locator_offset: Option<u64>,
-}
-
-/// The encoder settings `h4mk encode` used.
-#[derive(Debug, Serialize)]
-pub struct EncoderReport {
-    /// STFT frame size in samples.
-    pub frame_size: usize,
-    /// STFT hop in samples.
-    pub hop: usize,
-    /// Bins kept per frame.
-    pub bins_per_frame: usize,
-    /// Frames per block.
-    pub frames_per_block: usize,
-    /// A keyframe every this many blocks.
-    pub key_interval: usize,
-    /// B-blocks between consecutive anchors.
-    pub b_blocks: usize,
 }

@@ -13,7 +13,7 @@ use h4mk_gop::BlockKind;
 ///
 /// The defaults suit 44.1 and 48 kHz: 21 ms frames with 50 % overlap, the 96 strongest of 513
 /// bins per frame, 8 frames (85 ms) per block, a keyframe every 16 blocks (1.4 s), no B-blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct EncoderConfig {
     /// STFT frame size in samples: even, 16 to 32 768.
     pub frame_size: usize,

@@ -13,7 +13,7 @@ use crate::EXIT_USAGE;
 use crate::cmd::{plural, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{is_stdout, write_to};
-use crate::report::{EncodeReport, EncoderReport};
+use crate::report::EncodeReport;
 
 /// The adapters that encode, and the codec name each writes into the track list.
 const ENCODERS: [(&str, &str); 1] = [("dsp", "h4dsp1")];
@@ -156,14 +156,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         last_pts_ms: blocks.last().map_or(0, |b| b.ts_ms),
         opaque_bytes: blocks.iter().map(|b| b.bytes.len() as u64).sum(),
         size: summary.file_len,
-        encoder: EncoderReport {
-            frame_size: config.frame_size,
-            hop: config.hop,
-            bins_per_frame: config.bins_per_frame,
-            frames_per_block: config.frames_per_block,
-            key_interval: config.key_interval,
-            b_blocks: config.b_blocks,
-        },
+        encoder: config,
         locator_offset: summary.index.locator,
     };
     if args.json {

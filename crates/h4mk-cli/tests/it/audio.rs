@@ -176,6 +176,18 @@ fn b_blocks_decode_to_the_same_samples() {
         ),
         (&30.into(), &4.into(), &19.into())
     );
+    // The settings used, the ones given and the defaults.
+    assert_eq!(
+        report["encoder"],
+        serde_json::json!({
+            "frame_size": 1024,
+            "hop": 512,
+            "bins_per_frame": 96,
+            "frames_per_block": 8,
+            "key_interval": 9,
+            "b_blocks": 2
+        })
+    );
     ok(&h4mk(d, &["verify", "b.h4mk"]));
     // docs/ADAPTERS.md §4: the tolerance is 0, the samples are bit for bit the same.
     for span in [

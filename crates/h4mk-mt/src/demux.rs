@@ -152,6 +152,16 @@ pub enum Problem {
         /// The entry the blocks give there, if they have one.
         found: Option<SeekEntry>,
     },
+    /// A seek table (TSEK or XSEK) for a track that is not in the track list: the reference
+    /// writes one per listed track only, and readers ignore this one.
+    UnlistedTable {
+        /// The table's tag.
+        tag: Tag,
+        /// Offset of its chunk.
+        offset: u64,
+        /// The track id it names.
+        track: u16,
+    },
     /// The stored index was not used, and why (see [`Demuxer::index_status`]).
     IndexRebuilt {
         /// Why the stored index was not used.
@@ -176,6 +186,7 @@ impl Problem {
             | Problem::FirstBlockNotKey { offset, .. }
             | Problem::PtsBackwards { offset, .. }
             | Problem::EndsOnB { offset, .. }
+            | Problem::UnlistedTable { offset, .. }
             | Problem::IndexMismatch { offset, .. } => Some(*offset),
             Problem::IndexRebuilt { reason } => Some(reason.offset()),
             Problem::BadBlock(e) | Problem::Damage(e) => e.offset(),
@@ -297,6 +308,10 @@ impl fmt::Display for Problem {
                     (None, None) => f.write_str("the tables differ"),
                 }
             }
+            Problem::UnlistedTable { tag, offset, track } => write!(
+                f,
+                "{tag} chunk at offset {offset}: a seek table for track {track}, which is not in the track list (ignored)"
+            ),
             Problem::IndexRebuilt { reason } => {
                 write!(f, "the stored index could not be used: {reason}")
             }
@@ -778,7 +793,7 @@ impl StructureCheck {
         }
         match chunk.tag {
             Tag::CORE => self.block(chunk, problems),
-            Tag::TSEK | XSEK => self.table(chunk),
+            Tag::TSEK | XSEK => self.table(chunk, problems),
             _ => {}
         }
     }
@@ -840,8 +855,9 @@ impl StructureCheck {
         *state = Some((ts_ms, kind, offset));
     }
 
-    /// Notes where the seek table of a listed track lies, to name it if it does not match.
-    fn table(&mut self, chunk: ChunkRef<'_>) {
+    /// Notes where the seek table of a listed track lies, to name it if it does not match;
+    /// reports a table of a track that is not listed.
+    fn table(&mut self, chunk: ChunkRef<'_>, problems: &mut Vec<Problem>) {
         let magic = if chunk.tag == XSEK {
             XSEK_MAGIC
         } else {
@@ -855,7 +871,13 @@ impl StructureCheck {
         if [m0, m1, m2, m3] != magic {
             return;
         }
-        let Some(slot) = self.builder.slot(u16::from_le_bytes([t0, t1])) else {
+        let track = u16::from_le_bytes([t0, t1]);
+        let Some(slot) = self.builder.slot(track) else {
+            problems.push(Problem::UnlistedTable {
+                tag: chunk.tag,
+                offset: chunk.offset,
+                track,
+            });
             return;
         };
         if let Some(seen) = self.tables.get_mut(slot)

@@ -243,6 +243,30 @@ fn a_seek_table_that_misses_a_keyframe_names_its_chunk() {
 }
 
 #[test]
+fn a_seek_table_of_an_unlisted_track_is_reported() {
+    let (bytes, at) = build(&[
+        Chunk::Tracks(&[1]),
+        Chunk::Block(1, 0, I),
+        Chunk::Seek(7, &[(0, 1)]),
+        Chunk::Seek(1, &[(0, 1)]),
+    ]);
+    let d = Demuxer::open(&bytes).unwrap();
+    // Readers ignore it: the listed track's table is found from the end and used.
+    assert_eq!(d.index_status(), &IndexStatus::Trailing);
+    assert_eq!(d.chain(1, 0).unwrap().len(), 1);
+    let tsek = at[2];
+    assert_eq!(
+        problems(&d.verify()),
+        [(
+            tsek,
+            format!(
+                "TSEK chunk at offset {tsek}: a seek table for track 7, which is not in the track list (ignored)"
+            )
+        )]
+    );
+}
+
+#[test]
 fn a_file_without_a_track_list_has_no_tracks() {
     // The format-level fixtures have no TRAK and no block: sound, empty multi-track files.
     let valid = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/valid");

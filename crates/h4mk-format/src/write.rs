@@ -219,6 +219,7 @@ impl<W: Write> Writer<W> {
         Ok(self.inner)
     }
 }
+
 /// Chunks framed ahead of writing, in order, each with a caller's value `M`.
 ///
 /// [`Writer::frame`] lays a chunk out (header, payload, CRC) and hashes it while its bytes are

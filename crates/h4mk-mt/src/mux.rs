@@ -116,6 +116,7 @@ enum Opaque<'a, 'b> {
     /// Borrowed for as long as the muxer lives.
     Borrowed(&'a [u8]),
 }
+
 /// The largest opaque block: the CORE payload (routing header included) has a 32-bit length.
 const MAX_OPAQUE_LEN: u64 = u32::MAX as u64 - ROUTE_HEADER_LEN as u64;
 

@@ -113,6 +113,16 @@ pub fn chain_plan(data: &[u8]) {
                     end_ms: t1,
                 },
             );
+            // The same plan with its blocks before t0 + 1 as leads.
+            model.check_decode(
+                &source,
+                &steps,
+                Present::Lead {
+                    lead_ms: t0,
+                    start_ms: t0.saturating_add(1),
+                    end_ms: t1,
+                },
+            );
         }
     }
 }
@@ -335,8 +345,8 @@ impl<'b> Model<'b> {
         }
     }
 
-    /// `decode_plan` through `NullAdapter` succeeds and renders exactly the presented blocks,
-    /// each as the blocks it depends on.
+    /// `decode_plan` through `NullAdapter` succeeds and renders exactly the presented blocks
+    /// and leads, each as the blocks it depends on, with the leads marked as such.
     fn check_decode(&self, source: &[Block], steps: &[Step], present: Present) {
         let rendered = decode_plan(&mut NullAdapter::default(), source, steps, present)
             .unwrap_or_else(|e| panic!("decoding {steps:?} failed: {e}"));
@@ -351,11 +361,16 @@ impl<'b> Model<'b> {
                 Present::Range { start_ms, end_ms } => {
                     (start_ms..=end_ms).contains(&self.blocks[i].ts_ms)
                 }
+                Present::Lead {
+                    lead_ms, end_ms, ..
+                } => (lead_ms..=end_ms).contains(&self.blocks[i].ts_ms),
             })
             .collect();
         want.sort_unstable();
         assert_eq!(shown, want, "blocks rendered for {present:?}");
         for r in &rendered {
+            let lead = matches!(present, Present::Lead { start_ms, .. } if r.ts_ms < start_ms);
+            assert_eq!(r.lead, lead, "block {} as a lead for {present:?}", r.index);
             let expect: Vec<u8> = self
                 .depends_on(r.index)
                 .into_iter()

@@ -112,15 +112,37 @@ pub enum Present {
         /// Last timestamp presented (inclusive).
         end_ms: u32,
     },
+    /// Every block whose timestamp is in `start_ms..=end_ms`, and before them the blocks from
+    /// `lead_ms` as leads: rendered for what their outputs overlap (for audio, the tail a
+    /// block lends the next one's first samples, docs/ADAPTERS.md §3.6) but not presented.
+    /// A plan that decodes the block before `start_ms` then renders the range exactly from its
+    /// first sample, in one decode.
+    Lead {
+        /// First timestamp rendered as a lead.
+        lead_ms: u32,
+        /// First timestamp presented.
+        start_ms: u32,
+        /// Last timestamp presented (inclusive).
+        end_ms: u32,
+    },
 }
 
 impl Present {
+    /// True when the block is rendered: presented, or a lead.
     fn contains(self, index: usize, ts_ms: u32) -> bool {
         match self {
             Present::All => true,
             Present::Index(i) => i == index,
             Present::Range { start_ms, end_ms } => (start_ms..=end_ms).contains(&ts_ms),
+            Present::Lead {
+                lead_ms, end_ms, ..
+            } => (lead_ms..=end_ms).contains(&ts_ms),
         }
+    }
+
+    /// True when a rendered block at `ts_ms` is a lead, not presented.
+    fn is_lead(self, ts_ms: u32) -> bool {
+        matches!(self, Present::Lead { start_ms, .. } if ts_ms < start_ms)
     }
 }
 
@@ -135,6 +157,9 @@ pub struct Rendered<O> {
     pub kind: BlockKind,
     /// What [`ModelAdapter::finalize`] returned for it.
     pub output: O,
+    /// Rendered as a lead of [`Present::Lead`]: its output only completes the presented
+    /// blocks' where they overlap.
+    pub lead: bool,
 }
 
 /// Decodes `steps` in order and returns the finalized output of the presented blocks, sorted by
@@ -193,6 +218,7 @@ where
                 ts_ms: block.ts_ms,
                 kind: step.kind,
                 output,
+                lead: present.is_lead(block.ts_ms),
             });
         }
         if step.kind != BlockKind::Bidirectional {

@@ -70,10 +70,12 @@ pub struct PcmSegment {
     pub samples: Vec<f32>,
 }
 
-/// Overlap-adds rendered segments into one signal covering every segment's own range.
+/// Overlap-adds rendered segments into one signal covering every presented segment's own
+/// range; [leads](Rendered::lead) add in where they overlap it and are otherwise left out.
 ///
 /// A decode that starts at a keyframe lacks the tail of the block before it, so the first
-/// `frame_size - hop` samples it owns are incomplete; every later sample is exact.
+/// `frame_size - hop` samples it owns are incomplete; every later sample is exact. With the
+/// block before as a lead ([`crate::Present::Lead`]) every sample is exact.
 /// The result is empty (sample rate 0) for no segments.
 /// Segments must share a sample rate ([`Error::Mismatch`]), and the range they cover may not
 /// be longer than their samples put together ([`Error::Parameter`]), which bounds what
@@ -103,10 +105,16 @@ pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
         let (Some(own_lo), Some(own_hi)) = (own_lo, own_hi) else {
             return Err(Error::Parameter("segment position overflows"));
         };
-        lo = lo.min(own_lo.max(0));
-        hi = hi.max(own_hi);
+        if !r.lead {
+            lo = lo.min(own_lo.max(0));
+            hi = hi.max(own_hi);
+        }
         budget += seg.samples.len() as u64;
         placed.push((pos, seg));
+    }
+    if lo > hi {
+        // Only leads: nothing presented.
+        return Ok(Pcm::default());
     }
     let len = u64::try_from(hi.saturating_sub(lo)).unwrap_or(0);
     if len > budget {
@@ -153,6 +161,7 @@ mod tests {
                 own,
                 samples,
             },
+            lead: false,
         }
     }
 
@@ -163,6 +172,21 @@ mod tests {
         let pcm = render_pcm(&[a, b]).unwrap();
         assert_eq!(pcm.start, 0);
         assert_eq!(pcm.samples, [1.0, 2.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn a_lead_adds_into_the_presented_range_and_owns_nothing() {
+        let lead = Rendered {
+            lead: true,
+            ..rendered(0, Some(-2), 2..4, vec![1.0; 6])
+        };
+        let b = rendered(2, Some(1), 1..3, vec![1.0; 4]);
+        let pcm = render_pcm(&[lead.clone(), b.clone()]).unwrap();
+        // b owns 2..4; the lead's tail (positions 1..4) adds into it.
+        assert_eq!(pcm.start, 2);
+        assert_eq!(pcm.samples, [2.0, 2.0]);
+        assert_eq!(render_pcm(&[b]).unwrap().samples, [1.0, 1.0]);
+        assert_eq!(render_pcm(&[lead]).unwrap(), Pcm::default());
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! the result (bytes for `null`, a 16-bit WAV file for `dsp`) through [`crate::output`].
 //!
 //! Audio is exact from its first sample: a block's first `N - H` samples overlap the tail of
-//! the block before it (docs/ADAPTERS.md §3.6), which a plan that presents only the blocks asked
-//! for leaves out. So when the output is PCM and the track has a block just before the first
-//! one presented, the plan is decoded once more presenting that block too, and the result is
-//! cut back to the samples the blocks asked for own. Bytes (the null adapter) are never
-//! touched: they are the plan's blocks as the demuxer gives them.
+//! the block before it (docs/ADAPTERS.md §3.6), which a plan that starts at the blocks asked
+//! for leaves out. So when the track has a block just before the first one asked for, the
+//! decode plans from that block and renders it as a lead ([`Present::Lead`]): one decode,
+//! exact from the first sample. If that decode fails (the lead or its chain is damaged, which
+//! is not the output's concern) or gives bytes, the plan asked for is decoded as it is: bytes
+//! (the null adapter) are always the plan's blocks as the demuxer gives them.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -230,18 +231,15 @@ fn decode(
         })
         .map(|(_, s)| s.block.ts_ms)
         .collect();
-    let decoded = decode_steps(decoder, &steps, present)?;
-    let decoded = match decoded {
-        Decoded::Pcm(pcm) => {
-            let first = presented.iter().copied().min().unwrap_or(from_ms);
-            let last = presented.iter().copied().max().unwrap_or(to_ms);
-            Decoded::Pcm(with_overlap(demux, decoder, track, first, last, pcm))
-        }
-        bytes => bytes,
+    let first = presented.iter().copied().min().unwrap_or(from_ms);
+    let last = presented.iter().copied().max().unwrap_or(to_ms);
+    let (decoded, decoded_steps) = match with_lead(demux, decoder, track, first, last) {
+        Some((pcm, lead_steps)) => (Decoded::Pcm(pcm), lead_steps),
+        None => (decode_steps(decoder, &steps, present)?, steps.len()),
     };
     Ok(Outcome {
         decoded,
-        steps: steps.len(),
+        steps: decoded_steps,
         presented: presented.len(),
         from_ms,
         to_ms,
@@ -276,41 +274,27 @@ fn decode_steps(
     })
 }
 
-/// `pcm` (the blocks presented from `first_ms` to `last_ms`) with its first samples completed
-/// by the tail of the block before them, when the track has one.
-///
-/// Decodes the range again from that block's pts, so that its tail is overlap-added, and keeps
-/// the samples `pcm` covers. Keeps `pcm` as it is when there is no block before, or the longer
-/// plan or decode fails (the block before is not part of the output, so its damage is not the
-/// output's), or it does not cover the same samples (an adapter whose outputs do not overlap).
-fn with_overlap(
+/// The blocks of `track` from `first_ms` to `last_ms` decoded to PCM with the block just
+/// before them as a lead, and the number of steps decoded; `None` when the track has no block
+/// before `first_ms`, or that decode fails or gives bytes.
+fn with_lead(
     demux: &Demuxer<'_>,
     decoder: &mut dyn NamedDecoder,
     track: u16,
     first_ms: u32,
     last_ms: u32,
-    pcm: Pcm,
-) -> Pcm {
-    let longer = first_ms
-        .checked_sub(1)
-        .and_then(|before| demux.chain(track, before).ok())
-        .and_then(|chain| chain.last().map(|s| s.block.ts_ms))
-        .and_then(|prev| {
-            let steps = demux.range(track, prev, last_ms).ok()?;
-            decoder.decode(&steps, range(prev, last_ms)).ok()
-        });
-    let Some(Decoded::Pcm(longer)) = longer else {
-        return pcm;
+) -> Option<(Pcm, usize)> {
+    let before = first_ms.checked_sub(1)?;
+    let lead_ms = demux.chain(track, before).ok()?.last()?.block.ts_ms;
+    let steps = demux.range(track, lead_ms, last_ms).ok()?;
+    let present = Present::Lead {
+        lead_ms,
+        start_ms: first_ms,
+        end_ms: last_ms,
     };
-    let skip = pcm.start.checked_sub(longer.start).map(|s| s as usize);
-    let kept = skip.and_then(|s| longer.samples.get(s..s.checked_add(pcm.samples.len())?));
-    match kept {
-        Some(samples) if longer.sample_rate == pcm.sample_rate => Pcm {
-            sample_rate: pcm.sample_rate,
-            start: pcm.start,
-            samples: samples.to_vec(),
-        },
-        _ => pcm,
+    match decoder.decode(&steps, present).ok()? {
+        Decoded::Pcm(pcm) => Some((pcm, steps.len())),
+        Decoded::Bytes(_) => None,
     }
 }
 

@@ -332,6 +332,64 @@ fn damaged_files_fail_with_one_line_and_leave_nothing() {
 }
 
 #[test]
+fn a_damaged_block_before_a_range_only_costs_its_overlap() {
+    let dir = TempDir::new("audio_damaged_lead");
+    let d = dir.path();
+    write_input(d);
+    ok(&h4mk(
+        d,
+        &["encode", "--adapter", "dsp", "in.wav", "-o", "song.h4mk"],
+    ));
+    // A range from the second keyframe: it decodes without the block before, which only lends
+    // its tail to the range's first samples.
+    let list = json(&h4mk(d, &["list", "--json", "song.h4mk"]));
+    let blocks = list["blocks"].as_array().unwrap();
+    let key = blocks
+        .iter()
+        .rposition(|b| b["type"] == "I")
+        .filter(|&k| k > 0)
+        .unwrap();
+    let key_ms = blocks[key]["pts_ms"].as_u64().unwrap().to_string();
+    let lead_at = blocks[key - 1]["offset"].as_u64().unwrap() as usize;
+    let mut damaged = std::fs::read(d.join("song.h4mk")).unwrap();
+    damaged[lead_at + 40] ^= 0x10;
+    std::fs::write(d.join("damaged.h4mk"), damaged).unwrap();
+
+    let mut reports = Vec::new();
+    for file in ["song.h4mk", "damaged.h4mk"] {
+        let args = [
+            "decode",
+            "--json",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "--from-ms",
+            &key_ms,
+            "--to-ms",
+            "2000",
+            file,
+            "-o",
+            "out.wav",
+        ];
+        reports.push((json(&h4mk(d, &args)), read(&d.join("out.wav")).samples));
+    }
+    let [(exact, exact_pcm), (without, without_pcm)] = &reports[..] else {
+        unreachable!()
+    };
+    assert_eq!(exact["start_sample"], without["start_sample"]);
+    assert_eq!(exact_pcm.len(), without_pcm.len());
+    // With the block before as a lead the decode plans from it; without, from the keyframe.
+    assert!(
+        exact["steps"].as_u64() > without["steps"].as_u64(),
+        "{exact} {without}"
+    );
+    // The frame overlap (frame size 1024 - hop 512 at the defaults) is all that differs.
+    assert!(exact_pcm[..512] != without_pcm[..512]);
+    assert!(exact_pcm[512..] == without_pcm[512..]);
+}
+
+#[test]
 fn only_dsp_encodes_and_bad_input_leaves_nothing() {
     let dir = TempDir::new("audio_encode_errors");
     let d = dir.path();

@@ -42,6 +42,14 @@ pub struct VerifyReport {
     /// Every problem (only the first without `--lenient`): CRC problems first, then structure
     /// problems, each group in file order, each with the offset it is about.
     pub problems: Vec<Problem>,
+    /// Structure problems found past the verifier's cap (`Limits::max_problems`): counted,
+    /// not listed. Left out of the JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted_problems: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The result of `h4mk info`.

@@ -17,6 +17,8 @@ pub struct Limits {
     pub max_seek_entries: u64,
     /// Largest number of bytes a reader may hold for tables built from the file.
     pub max_total_alloc: u64,
+    /// Largest number of problems a verifier lists; past it, problems are counted, not kept.
+    pub max_problems: u64,
 }
 
 impl Default for Limits {
@@ -26,6 +28,7 @@ impl Default for Limits {
             max_tracks: 65_536,
             max_seek_entries: 1 << 32,
             max_total_alloc: 4 << 30,
+            max_problems: 10_000,
         }
     }
 }
@@ -38,6 +41,7 @@ impl Limits {
             max_tracks: u32::MAX,
             max_seek_entries: u64::MAX,
             max_total_alloc: u64::MAX,
+            max_problems: u64::MAX,
         }
     }
 }

@@ -336,14 +336,36 @@ fn write_chain(f: &mut fmt::Formatter<'_>, e: &dyn std::error::Error) -> fmt::Re
 pub struct Report {
     /// Every chunk CRC and the file CRC.
     pub container: h4mk_format::Verification,
-    /// Everything else, in file order (by [`Problem::offset`]).
+    /// Everything else, in file order (by [`Problem::offset`]), up to
+    /// [`Limits::max_problems`](h4mk_format::Limits::max_problems) found by the walk over the
+    /// chunks (the head's problems and those about whole tracks always count).
     pub problems: Vec<Problem>,
+    /// Problems the walk found past that cap: counted, not kept.
+    pub omitted_problems: u64,
 }
 
 impl Report {
     /// True when the file is intact and has nothing the reference would not write.
     pub fn is_ok(&self) -> bool {
-        self.container.is_ok() && self.problems.is_empty()
+        self.container.is_ok() && self.problems.is_empty() && self.omitted_problems == 0
+    }
+}
+
+/// The problems a walk finds, kept up to a cap and counted past it: a file of a million bad
+/// blocks costs the verifier a counter, not a million reports.
+struct Problems {
+    list: Vec<Problem>,
+    omitted: u64,
+    cap: u64,
+}
+
+impl Problems {
+    fn push(&mut self, problem: Problem) {
+        if (self.list.len() as u64) < self.cap {
+            self.list.push(problem);
+        } else {
+            self.omitted += 1;
+        }
     }
 }
 
@@ -600,11 +622,15 @@ impl<'a> Demuxer<'a> {
                 ..*self.file.options()
             },
         );
-        let mut problems: Vec<Problem> = self
-            .problems
-            .iter()
-            .filter_map(Problem::head_copy)
-            .collect();
+        let mut problems = Problems {
+            list: self
+                .problems
+                .iter()
+                .filter_map(Problem::head_copy)
+                .collect(),
+            omitted: 0,
+            cap: self.file.options().limits.max_problems,
+        };
         let mut check = StructureCheck::new(self);
         let container = match checked {
             Ok(checked) => {
@@ -653,11 +679,13 @@ impl<'a> Demuxer<'a> {
                 computed_file_crc: None,
             },
         };
-        check.finish(self, &mut problems);
-        problems.sort_by_key(|p| p.offset().unwrap_or(u64::MAX));
+        check.finish(self, &mut problems.list);
+        let mut list = problems.list;
+        list.sort_by_key(|p| p.offset().unwrap_or(u64::MAX));
         Report {
             container,
-            problems,
+            problems: list,
+            omitted_problems: problems.omitted,
         }
     }
 
@@ -782,7 +810,7 @@ impl StructureCheck {
         }
     }
 
-    fn chunk(&mut self, chunk: ChunkRef<'_>, problems: &mut Vec<Problem>) {
+    fn chunk(&mut self, chunk: ChunkRef<'_>, problems: &mut Problems) {
         if is_body_tag(chunk.tag) {
             self.in_body = true;
         } else if self.in_body && (chunk.tag == Tag::TRAK || Sidecars::TAGS.contains(&chunk.tag)) {
@@ -798,7 +826,7 @@ impl StructureCheck {
         }
     }
 
-    fn block(&mut self, chunk: ChunkRef<'_>, problems: &mut Vec<Problem>) {
+    fn block(&mut self, chunk: ChunkRef<'_>, problems: &mut Problems) {
         let block = match route(chunk) {
             Ok(block) => block,
             Err(e) => {
@@ -857,7 +885,7 @@ impl StructureCheck {
 
     /// Notes where the seek table of a listed track lies, to name it if it does not match;
     /// reports a table of a track that is not listed.
-    fn table(&mut self, chunk: ChunkRef<'_>, problems: &mut Vec<Problem>) {
+    fn table(&mut self, chunk: ChunkRef<'_>, problems: &mut Problems) {
         let magic = if chunk.tag == XSEK {
             XSEK_MAGIC
         } else {
@@ -888,7 +916,8 @@ impl StructureCheck {
     }
 
     /// The checks that need every block: tracks ending on a B-block, and the stored index
-    /// against the keyframes (unless it was rebuilt, which is a problem of its own).
+    /// against the keyframes (unless it was rebuilt, which is a problem of its own). At most
+    /// two problems per track and one for the index: they go in whatever the cap.
     fn finish(self, demux: &Demuxer<'_>, problems: &mut Vec<Problem>) {
         for (t, state) in demux.tracks.iter().zip(&self.last) {
             if let Some((ts_ms, BlockKind::Bidirectional, offset)) = *state {

@@ -12,6 +12,7 @@
 //! be opened as a multi-track file, the CRC pass runs on its own. Either way, a large file gets
 //! a progress bar on a terminal.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,7 +67,17 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
         for p in &report.problems {
             writeln!(out, "{}: {}", report.file, p.message)?;
         }
-        let n = report.problems.len() as u64;
+        if report.omitted_problems > 0 {
+            let more = report.omitted_problems;
+            writeln!(
+                out,
+                "{}: {more} more problem{} found, not listed (at most {} are)",
+                report.file,
+                plural(more),
+                ParseOptions::default().limits.max_problems
+            )?;
+        }
+        let n = report.problems.len() as u64 + report.omitted_problems;
         if report.ok {
             let tracks = report
                 .tracks
@@ -107,6 +118,7 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
         tracks: None,
         index: None,
         problems: Vec::new(),
+        omitted_problems: 0,
     };
     let file = match ContainerRef::parse_with(input, &ParseOptions::default()) {
         Ok(file) => file,
@@ -136,6 +148,7 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
             add_crc(&mut report, &checked.container);
             report.tracks = Some(demux.tracks().len());
             report.index = Some(demux.index_status().to_string());
+            report.omitted_problems = if lenient { checked.omitted_problems } else { 0 };
             checked
                 .problems
                 .iter()
@@ -161,8 +174,9 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
     }
     // Damage makes structure problems of its own; strict mode reports the damage.
     if lenient || report.problems.is_empty() {
+        let mut seen: HashSet<String> = report.problems.iter().map(|p| p.message.clone()).collect();
         for p in structure {
-            if !report.problems.iter().any(|q| q.message == p.message) {
+            if seen.insert(p.message.clone()) {
                 report.problems.push(p);
             }
         }
@@ -170,7 +184,7 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
     if !lenient {
         report.problems.truncate(1);
     }
-    report.ok = report.problems.is_empty();
+    report.ok = report.problems.is_empty() && report.omitted_problems == 0;
     report
 }
 

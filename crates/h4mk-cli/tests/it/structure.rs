@@ -259,3 +259,36 @@ fn a_track_list_after_the_first_block() {
         ],
     );
 }
+
+#[test]
+fn verify_lists_at_most_ten_thousand_problems_and_counts_the_rest() {
+    // No track list: each of the 10,005 blocks is a block of an undeclared track.
+    let dir = TempDir::new("structure_many_problems");
+    let file = dir.path().join("many.h4mk");
+    let blocks: Vec<Chunk<'_>> = (0..10_005).map(|i| Chunk::Block(1, i, I, b"x")).collect();
+    write_file(&file, &blocks);
+
+    let text = h4mk(&["verify", "--lenient", "{}"], &file);
+    assert_eq!(text.code, std::process::ExitCode::from(1));
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert_eq!(lines.len(), 10_002);
+    assert!(lines[9_999].contains("block for undeclared track 1 (pts 9999 ms)"));
+    assert_eq!(
+        lines[10_000..],
+        [
+            "many.h4mk: 5 more problems found, not listed (at most 10000 are)",
+            "many.h4mk: bad structure (10005 problems)"
+        ]
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&h4mk(&["verify", "--lenient", "--json", "{}"], &file).stdout)
+            .unwrap();
+    assert_eq!(json["problems"].as_array().unwrap().len(), 10_000);
+    assert_eq!(json["omitted_problems"], 5);
+    assert_eq!(json["ok"], false);
+
+    // Without --lenient the first problem is the report.
+    let strict = h4mk(&["verify", "{}"], &file);
+    assert_eq!(strict.stdout.lines().count(), 2, "{}", strict.stdout);
+}

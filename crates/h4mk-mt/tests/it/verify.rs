@@ -243,6 +243,28 @@ fn a_seek_table_that_misses_a_keyframe_names_its_chunk() {
 }
 
 #[test]
+fn problems_past_the_cap_are_counted_not_kept() {
+    // No track list: every block is a problem.
+    let blocks: Vec<Chunk<'_>> = (0..10).map(|i| Chunk::Block(1, i * 10, I)).collect();
+    let (bytes, at) = build(&blocks);
+    let opts = |max_problems| ParseOptions {
+        limits: h4mk_format::Limits {
+            max_problems,
+            ..h4mk_format::Limits::default()
+        },
+        ..ParseOptions::default()
+    };
+    let capped = Demuxer::open_with(&bytes, &opts(3)).unwrap().verify();
+    let kept: Vec<u64> = problems(&capped).into_iter().map(|(o, _)| o).collect();
+    // The first ones in file order are kept.
+    assert_eq!(kept, at[..3]);
+    assert_eq!(capped.omitted_problems, 7);
+    assert!(!capped.is_ok());
+    let all = Demuxer::open_with(&bytes, &opts(10)).unwrap().verify();
+    assert_eq!((all.problems.len(), all.omitted_problems), (10, 0));
+}
+
+#[test]
 fn a_seek_table_of_an_unlisted_track_is_reported() {
     let (bytes, at) = build(&[
         Chunk::Tracks(&[1]),

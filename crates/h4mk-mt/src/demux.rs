@@ -336,11 +336,11 @@ fn write_chain(f: &mut fmt::Formatter<'_>, e: &dyn std::error::Error) -> fmt::Re
 pub struct Report {
     /// Every chunk CRC and the file CRC.
     pub container: h4mk_format::Verification,
-    /// Everything else, in file order (by [`Problem::offset`]), up to
-    /// [`Limits::max_problems`](h4mk_format::Limits::max_problems) found by the walk over the
-    /// chunks (the head's problems and those about whole tracks always count).
+    /// Everything else, in file order (by [`Problem::offset`]): up to
+    /// [`Limits::max_problems`](h4mk_format::Limits::max_problems) of those found chunk by
+    /// chunk, and those about whole tracks and the index whatever the cap.
     pub problems: Vec<Problem>,
-    /// Problems the walk found past that cap: counted, not kept.
+    /// Problems found past that cap: counted, not kept.
     pub omitted_problems: u64,
 }
 
@@ -353,6 +353,7 @@ impl Report {
 
 /// The problems a walk finds, kept up to a cap and counted past it: a file of a million bad
 /// blocks costs the verifier a counter, not a million reports.
+#[derive(Debug)]
 struct Problems {
     list: Vec<Problem>,
     omitted: u64,
@@ -360,6 +361,14 @@ struct Problems {
 }
 
 impl Problems {
+    fn new(cap: u64) -> Self {
+        Problems {
+            list: Vec::new(),
+            omitted: 0,
+            cap,
+        }
+    }
+
     fn push(&mut self, problem: Problem) {
         if (self.list.len() as u64) < self.cap {
             self.list.push(problem);
@@ -383,7 +392,7 @@ pub struct Demuxer<'a> {
     /// The index rebuilt by one scan, with why, once a plan found a stored seek entry that does
     /// not point at its keyframe; used from then on.
     rebuilt: OnceLock<(Index, IndexStatus)>,
-    problems: Vec<Problem>,
+    problems: Problems,
 }
 
 impl<'a> Demuxer<'a> {
@@ -402,7 +411,7 @@ impl<'a> Demuxer<'a> {
     /// [`Demuxer::problems`], and a rebuild of the index reads past damaged blocks.
     pub fn open_with(data: &'a [u8], opts: &ParseOptions) -> Result<Self> {
         let file = ContainerRef::parse_with(data, opts)?;
-        let mut problems = Vec::new();
+        let mut problems = Problems::new(opts.limits.max_problems);
         let mut trak = None;
         let mut sidecars = Sidecars::default();
         let mut walk = file.chunks_from(HEADER_LEN as u64)?;
@@ -451,17 +460,21 @@ impl<'a> Demuxer<'a> {
             None => TrackList::default(),
         };
         if let Some(trak) = trak {
-            problems.extend(list.problems.into_iter().map(|problem| Problem::TrackList {
-                offset: trak.offset,
-                problem,
-            }));
+            for problem in list.problems {
+                problems.push(Problem::TrackList {
+                    offset: trak.offset,
+                    problem,
+                });
+            }
         }
         let ids: Vec<u16> = list.tracks.iter().map(|t| t.track_id).collect();
         let (index, status) = match find_index(&file, &ids, core_offset)? {
             Ok(found) => found,
             Err(reason) => {
                 let (index, damage) = scan_index(&file, &ids, core_offset)?;
-                problems.extend(damage.into_iter().map(Problem::Damage));
+                for e in damage {
+                    problems.push(Problem::Damage(e));
+                }
                 (index, IndexStatus::Rebuilt { reason })
             }
         };
@@ -510,9 +523,15 @@ impl<'a> Demuxer<'a> {
         self.sidecars
     }
 
-    /// What `open` read past (track-list departures, repeated chunks, lenient damage).
+    /// What `open` read past (track-list departures, repeated chunks, lenient damage): up to
+    /// [`Limits::max_problems`](h4mk_format::Limits::max_problems) of them.
     pub fn problems(&self) -> &[Problem] {
-        &self.problems
+        &self.problems.list
+    }
+
+    /// Problems `open` found past that cap: counted, not kept.
+    pub fn omitted_problems(&self) -> u64 {
+        self.problems.omitted
     }
 
     /// How the index was found, or why it was rebuilt.
@@ -625,10 +644,11 @@ impl<'a> Demuxer<'a> {
         let mut problems = Problems {
             list: self
                 .problems
+                .list
                 .iter()
                 .filter_map(Problem::head_copy)
                 .collect(),
-            omitted: 0,
+            omitted: self.problems.omitted,
             cap: self.file.options().limits.max_problems,
         };
         let mut check = StructureCheck::new(self);

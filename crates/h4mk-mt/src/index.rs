@@ -627,8 +627,9 @@ pub fn find_index(
 /// Rebuilds the index of `file` by walking every chunk from `from` (docs/FORMAT.md §7.2).
 ///
 /// In [`Mode::Strict`] the first damaged chunk is an error. In [`Mode::Lenient`] damaged
-/// chunks and blocks that do not route are skipped and returned, and an error that loses the
-/// framing ends the walk (everything before it is indexed).
+/// chunks and blocks that do not route are skipped and returned (the first
+/// [`Limits::max_problems`] of them), and an error that loses the framing ends the walk
+/// (everything before it is indexed).
 pub fn scan_index(
     file: &ContainerRef<'_>,
     track_ids: &[u16],
@@ -637,13 +638,19 @@ pub fn scan_index(
     let opts = file.options();
     let mut builder = IndexBuilder::new(track_ids.iter().copied(), opts.limits);
     let mut damage = Vec::new();
+    let cap = usize::try_from(opts.limits.max_problems).unwrap_or(usize::MAX);
+    let mut note = |e: Error| {
+        if damage.len() < cap {
+            damage.push(e);
+        }
+    };
     let mut walk = file.chunks_from(from)?;
     loop {
         let chunk = match walk.next_chunk() {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(e) if opts.mode == Mode::Lenient => {
-                damage.push(Error::from(e));
+                note(Error::from(e));
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -655,7 +662,7 @@ pub fn scan_index(
             Ok(block) => {
                 builder.push(&block)?;
             }
-            Err(e) if opts.mode == Mode::Lenient => damage.push(e),
+            Err(e) if opts.mode == Mode::Lenient => note(e),
             Err(e) => return Err(e),
         }
     }

@@ -80,6 +80,10 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
         .map(|(slot, t)| (t.track_id, slot))
         .collect();
     let mut warnings: Vec<String> = demux.problems().iter().map(ToString::to_string).collect();
+    // As many as verify lists; the rest are counted.
+    let cap =
+        usize::try_from(demux.container().options().limits.max_problems).unwrap_or(usize::MAX);
+    let mut more = demux.omitted_problems();
     let mut chunks: BTreeMap<String, u64> = BTreeMap::new();
     let mut blocks = 0;
     let mut walk = demux.container().chunks();
@@ -92,11 +96,15 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
         blocks += 1;
         let Some(t) = slots.get(&block.track).and_then(|&s| tracks.get_mut(s)) else {
             // Worded and placed (the chunk's offset) as verify reports the same block.
-            warnings.push(format!(
-                "CORE chunk at offset {}: block for undeclared track {}",
-                block.chunk_offset(),
-                block.track
-            ));
+            if warnings.len() < cap {
+                warnings.push(format!(
+                    "CORE chunk at offset {}: block for undeclared track {}",
+                    block.chunk_offset(),
+                    block.track
+                ));
+            } else {
+                more += 1;
+            }
             continue;
         };
         t.blocks += 1;
@@ -110,6 +118,9 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
         t.last_pts_ms = Some(last);
         t.duration_ms = Some(last.saturating_sub(first));
         t.opaque_bytes += block.opaque.len() as u64;
+    }
+    if more > 0 {
+        warnings.push(format!("{more} more warning{}, not listed", plural(more)));
     }
     let sidecars = demux
         .sidecars()

@@ -291,4 +291,11 @@ fn verify_lists_at_most_ten_thousand_problems_and_counts_the_rest() {
     // Without --lenient the first problem is the report.
     let strict = h4mk(&["verify", "{}"], &file);
     assert_eq!(strict.stdout.lines().count(), 2, "{}", strict.stdout);
+
+    // info warns as verify reports, with the same cap.
+    let info: serde_json::Value =
+        serde_json::from_str(&h4mk(&["info", "--json", "{}"], &file).stdout).unwrap();
+    let warnings = info["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 10_001);
+    assert_eq!(warnings[10_000], "5 more warnings, not listed");
 }

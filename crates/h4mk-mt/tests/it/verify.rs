@@ -262,6 +262,19 @@ fn problems_past_the_cap_are_counted_not_kept() {
     assert!(!capped.is_ok());
     let all = Demuxer::open_with(&bytes, &opts(10)).unwrap().verify();
     assert_eq!((all.problems.len(), all.omitted_problems), (10, 0));
+
+    // `open` keeps its own problems under the same cap, and verify counts what it left out.
+    let mut head: Vec<Chunk<'_>> = (0..5).map(|_| Chunk::Other(Tag::NOTE, b"n")).collect();
+    head.push(Chunk::Tracks(&[1]));
+    head.push(Chunk::Block(1, 0, I));
+    head.push(Chunk::Seek(1, &[(0, 6)]));
+    let (bytes, at) = build(&head);
+    let d = Demuxer::open_with(&bytes, &opts(2)).unwrap();
+    let repeated: Vec<Option<u64>> = d.problems().iter().map(Problem::offset).collect();
+    assert_eq!(repeated, [Some(at[1]), Some(at[2])]);
+    assert_eq!(d.omitted_problems(), 2);
+    let report = d.verify();
+    assert_eq!((report.problems.len(), report.omitted_problems), (2, 2));
 }
 
 #[test]

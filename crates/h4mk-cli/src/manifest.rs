@@ -37,23 +37,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use h4mk_gop::BlockKind;
-use h4mk_mt::TrackSpec;
+use h4mk_mt::{TRACK_KEYS, TrackSpec};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::input::Input;
-
-/// The keys a track object may have: the version 1 TRAK keys.
-const TRACK_KEYS: [&str; 7] = [
-    "track_id",
-    "name",
-    "kind",
-    "codec",
-    "sample_rate",
-    "channels",
-    "note",
-];
 
 /// A manifest as read, checked for shape (see the module docs).
 #[derive(Debug, Deserialize)]

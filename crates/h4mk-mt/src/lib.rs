@@ -75,4 +75,6 @@ pub use mux::{MuxOptions, MuxSummary, Muxer, TrackSummary};
 pub use router::{BlockRef, ROUTE_HEADER_LEN, ROUTE_MAGIC, route, route_header};
 pub use salvage::{SalvageOptions, SalvageReport, salvage, salvage_with};
 pub use sidecar::Sidecars;
-pub use track::{TrackList, TrackProblem, TrackSpec, encode_track_list, parse_track_list};
+pub use track::{
+    TRACK_KEYS, TrackList, TrackProblem, TrackSpec, encode_track_list, parse_track_list,
+};

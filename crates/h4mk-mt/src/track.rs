@@ -26,6 +26,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::json::to_python_json;
 
+/// The version 1 TRAK keys of a track object, in the order the reference writes them
+/// (docs/FORMAT.md §2.1): the fields of [`TrackSpec`].
+pub const TRACK_KEYS: [&str; 7] = [
+    "track_id",
+    "name",
+    "kind",
+    "codec",
+    "sample_rate",
+    "channels",
+    "note",
+];
+
 /// One track of the track list, with exactly the version 1 TRAK keys in their order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackSpec {
@@ -375,6 +387,28 @@ mod tests {
                 problems: vec![]
             }
         );
+    }
+
+    #[test]
+    fn a_track_serialises_with_exactly_the_track_keys_in_order() {
+        let value = serde_json::to_value(spec(1)).unwrap();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        // The same set (serde_json's map sorts its keys)...
+        let mut sorted = TRACK_KEYS;
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
+        // ...and the encoder writes them in this order.
+        let json = String::from_utf8(encode_track_list(&[spec(1)]).unwrap()).unwrap();
+        let at: Vec<usize> = TRACK_KEYS
+            .iter()
+            .map(|k| json.find(&format!("\"{k}\"")).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{json}");
     }
 
     #[test]

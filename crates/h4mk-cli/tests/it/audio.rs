@@ -23,6 +23,14 @@ fn write_input(dir: &Path) -> Pcm {
     read_wav(std::fs::File::open(dir.join("in.wav")).unwrap()).unwrap()
 }
 
+/// `h4mk encode --adapter dsp [EXTRA...] in.wav -o OUT` in `dir`; returns what it printed.
+fn encode(dir: &Path, extra: &[&str], out: &str) -> String {
+    let mut args = vec!["encode", "--adapter", "dsp"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["in.wav", "-o", out]);
+    ok(&h4mk(dir, &args))
+}
+
 fn read(path: &Path) -> Pcm {
     read_wav(std::fs::File::open(path).unwrap()).unwrap()
 }
@@ -55,10 +63,7 @@ fn encode_verify_and_decode_a_range_a_time_and_the_whole_track() {
     let d = dir.path();
     let input = write_input(d);
 
-    let summary = ok(&h4mk(
-        d,
-        &["encode", "--adapter", "dsp", "in.wav", "-o", "song.h4mk"],
-    ));
+    let summary = encode(d, &[], "song.h4mk");
     assert!(
         summary.starts_with("wrote song.h4mk: track 1 (h4dsp1), 30 blocks (2 keyframes, 0 B-blocks), 2.500 s at 48000 Hz,"),
         "{summary}"
@@ -148,10 +153,7 @@ fn b_blocks_decode_to_the_same_samples() {
     let dir = TempDir::new("audio_b_blocks");
     let d = dir.path();
     write_input(d);
-    ok(&h4mk(
-        d,
-        &["encode", "--adapter", "dsp", "in.wav", "-o", "plain.h4mk"],
-    ));
+    encode(d, &[], "plain.h4mk");
     let report = json(&h4mk(
         d,
         &[
@@ -213,19 +215,7 @@ fn null_decode_of_a_chain_is_its_blocks_bytes() {
     let dir = TempDir::new("audio_null_chain");
     let d = dir.path();
     write_input(d);
-    ok(&h4mk(
-        d,
-        &[
-            "encode",
-            "--adapter",
-            "dsp",
-            "--b-blocks",
-            "2",
-            "in.wav",
-            "-o",
-            "song.h4mk",
-        ],
-    ));
+    encode(d, &["--b-blocks", "2"], "song.h4mk");
     ok(&h4mk(
         d,
         &["extract", "--track", "1", "--dir", "blocks", "song.h4mk"],
@@ -284,10 +274,7 @@ fn damaged_files_fail_with_one_line_and_leave_nothing() {
     let dir = TempDir::new("audio_damaged");
     let d = dir.path();
     write_input(d);
-    ok(&h4mk(
-        d,
-        &["encode", "--adapter", "dsp", "in.wav", "-o", "song.h4mk"],
-    ));
+    encode(d, &[], "song.h4mk");
     let good = std::fs::read(d.join("song.h4mk")).unwrap();
     // One byte flipped inside the opaque bytes of the block at 1000 ms or just after.
     let list = json(&h4mk(d, &["list", "--json", "song.h4mk"]));
@@ -336,10 +323,7 @@ fn a_damaged_block_before_a_range_only_costs_its_overlap() {
     let dir = TempDir::new("audio_damaged_lead");
     let d = dir.path();
     write_input(d);
-    ok(&h4mk(
-        d,
-        &["encode", "--adapter", "dsp", "in.wav", "-o", "song.h4mk"],
-    ));
+    encode(d, &[], "song.h4mk");
     // A range from the second keyframe: it decodes without the block before, which only lends
     // its tail to the range's first samples.
     let list = json(&h4mk(d, &["list", "--json", "song.h4mk"]));

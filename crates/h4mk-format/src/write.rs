@@ -94,7 +94,8 @@ impl<W: Write> Writer<W> {
     ) -> Result<()> {
         let header = self.header_for(tag, flags, copied, borrowed)?;
         let at = queue.bytes.len();
-        let owned = CHUNK_HEADER_LEN + copied.iter().map(|p| p.len()).sum::<usize>();
+        // Header and copied parts: the checked payload length, less the borrowed part.
+        let owned = CHUNK_HEADER_LEN + (header.len as usize - borrowed.len());
         queue.bytes.reserve(owned + CHUNK_CRC_LEN);
         queue.bytes.extend_from_slice(&header.to_bytes());
         for part in copied {

@@ -46,6 +46,12 @@ pub trait NamedDecoder {
     /// Decodes `steps` (a demuxer's plan, in decode order) and renders the blocks `present`
     /// selects.
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded>;
+
+    /// True when a block's output overlaps its neighbours', so that rendering a range exactly
+    /// needs the block before it as a lead ([`Present::Lead`]).
+    fn overlaps(&self) -> bool {
+        false
+    }
 }
 
 impl NamedDecoder for NullAdapter {
@@ -66,6 +72,11 @@ impl NamedDecoder for DspAdapter {
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded> {
         let rendered = decode_steps(self, steps, present)?;
         Ok(Decoded::Pcm(render_pcm(&rendered)?))
+    }
+
+    /// Frames overlap by `frame_size - hop` samples (docs/ADAPTERS.md §3.6).
+    fn overlaps(&self) -> bool {
+        true
     }
 }
 

@@ -85,3 +85,10 @@ fn unknown_adapters_are_named_with_the_known_ones() {
     let err = AdapterRegistry::default().get("mp3").err().unwrap();
     assert_eq!(err.to_string(), "no adapter named `mp3` (known: dsp, null)");
 }
+
+#[test]
+fn only_overlapping_outputs_ask_for_a_lead_block() {
+    let registry = AdapterRegistry::default();
+    assert!(registry.get("dsp").unwrap().overlaps());
+    assert!(!registry.get("null").unwrap().overlaps());
+}

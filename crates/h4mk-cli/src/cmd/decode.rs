@@ -8,9 +8,10 @@
 //! the block before it (docs/ADAPTERS.md §3.6), which a plan that starts at the blocks asked
 //! for leaves out. So when the track has a block just before the first one asked for, the
 //! decode plans from that block and renders it as a lead ([`Present::Lead`]): one decode,
-//! exact from the first sample. If that decode fails (the lead or its chain is damaged, which
-//! is not the output's concern) or gives bytes, the plan asked for is decoded as it is: bytes
-//! (the null adapter) are always the plan's blocks as the demuxer gives them.
+//! exact from the first sample, for adapters whose outputs overlap
+//! ([`NamedDecoder::overlaps`]). If that decode fails (the lead or its chain is damaged, which
+//! is not the output's concern), the plan asked for is decoded as it is; bytes (the null
+//! adapter) are always the plan's blocks as the demuxer gives them.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -275,8 +276,9 @@ fn decode_steps(
 }
 
 /// The blocks of `track` from `first_ms` to `last_ms` decoded to PCM with the block just
-/// before them as a lead, and the number of steps decoded; `None` when the track has no block
-/// before `first_ms`, or that decode fails or gives bytes.
+/// before them as a lead, and the number of steps decoded; `None` when the decoder's outputs
+/// do not overlap, the track has no block before `first_ms`, or that decode fails or gives
+/// bytes.
 fn with_lead(
     demux: &Demuxer<'_>,
     decoder: &mut dyn NamedDecoder,
@@ -284,6 +286,9 @@ fn with_lead(
     first_ms: u32,
     last_ms: u32,
 ) -> Option<(Pcm, usize)> {
+    if !decoder.overlaps() {
+        return None;
+    }
     let before = first_ms.checked_sub(1)?;
     let lead_ms = demux.chain(track, before).ok()?.last()?.block.ts_ms;
     let steps = demux.range(track, lead_ms, last_ms).ok()?;

@@ -69,6 +69,8 @@ pub struct TrackSummary {
 /// encoder's output) can be handed over with [`Muxer::push_borrowed`], so that holding them
 /// copies nothing.
 ///
+/// The sink receives many small writes: give it a `Vec` or a `BufWriter` ([`Writer`]).
+///
 /// A muxer dropped without [`Muxer::finish`] leaves a file with no index and no file CRC,
 /// which readers reject, rather than one that only looks complete.
 #[derive(Debug)]

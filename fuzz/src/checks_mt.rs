@@ -467,11 +467,11 @@ pub fn mux_roundtrip(data: &[u8]) {
                     }) if ts_ms < *prev => Some("PtsBackwards"),
                     Some(_) => None,
                 };
-                // Both hand-overs, interleaved: copied when held, and borrowed.
-                let got = if i % 2 == 0 {
-                    mux.push(track, ts_ms, kind, opaque)
-                } else {
-                    mux.push_borrowed(track, ts_ms, kind, opaque)
+                // The three hand-overs in turn: copied when held, borrowed, moved in.
+                let got = match i % 3 {
+                    0 => mux.push(track, ts_ms, kind, opaque),
+                    1 => mux.push_borrowed(track, ts_ms, kind, opaque),
+                    _ => mux.push_owned(track, ts_ms, kind, opaque.to_vec()),
                 };
                 check_refusal(&got, want, op);
                 if got.is_ok()

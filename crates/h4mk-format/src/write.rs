@@ -1,5 +1,6 @@
 //! Streaming writing over any `Write` (docs/FORMAT.md §1).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::Write;
 
@@ -93,10 +94,10 @@ impl<W: Write> Writer<W> {
     /// Frames a chunk at the back of `queue` without writing it: the chunk is checked and laid
     /// out now, and [`Writer::write_queued`] later hashes and writes it in one pass.
     ///
-    /// The payload is `copied` (each part copied into the queue) followed by `borrowed`, which
-    /// the queue only points at: bytes that outlive the queue (a memory-mapped input, an
-    /// encoder's output kept until the end) are never copied and cost the queue no memory.
-    /// `meta` travels with the chunk.
+    /// The payload is `copied` (each part copied into the queue) followed by `tail`, which the
+    /// queue keeps as given and never copies: borrowed bytes that outlive the queue (a
+    /// memory-mapped input) cost it no memory, and an owned buffer (an encoder's output) is
+    /// moved in and dropped once written. `meta` travels with the chunk.
     pub fn frame<'a, M>(
         &self,
         queue: &mut ChunkQueue<'a, M>,
@@ -104,20 +105,20 @@ impl<W: Write> Writer<W> {
         tag: Tag,
         flags: u32,
         copied: &[&[u8]],
-        borrowed: &'a [u8],
+        tail: Cow<'a, [u8]>,
     ) -> Result<()> {
-        let header = self.header_for(tag, flags, copied, borrowed)?;
-        // Header and copied parts: the checked payload length, less the borrowed part.
-        let owned = CHUNK_HEADER_LEN + (header.len as usize - borrowed.len());
-        queue.bytes.reserve(owned);
+        let header = self.header_for(tag, flags, copied, &tail)?;
+        // Header and copied parts: the checked payload length, less the tail.
+        let head_len = CHUNK_HEADER_LEN + (header.len as usize - tail.len());
+        queue.bytes.reserve(head_len);
         queue.bytes.extend_from_slice(&header.to_bytes());
         for part in copied {
             queue.bytes.extend_from_slice(part);
         }
         queue.chunks.push_back(Queued {
             meta,
-            owned,
-            borrowed,
+            head_len,
+            tail,
         });
         Ok(())
     }
@@ -127,13 +128,13 @@ impl<W: Write> Writer<W> {
     pub fn write_queued<M>(&mut self, queue: &mut ChunkQueue<'_, M>) -> Result<Option<(M, u64)>> {
         let Some(Queued {
             meta,
-            owned,
-            borrowed,
+            head_len,
+            tail,
         }) = queue.chunks.pop_front()
         else {
             return Ok(None);
         };
-        let end = queue.start.saturating_add(owned);
+        let end = queue.start.saturating_add(head_len);
         let offset = self.position;
         self.poisoned = true;
         let mut hasher = crc32fast::Hasher::new();
@@ -141,9 +142,9 @@ impl<W: Write> Writer<W> {
             &mut hasher,
             queue.bytes.get(queue.start..end).unwrap_or_default(),
         )?;
-        self.hash_and_write(&mut hasher, borrowed)?;
+        self.hash_and_write(&mut hasher, &tail)?;
         self.inner.write_all(&hasher.finalize().to_le_bytes())?;
-        self.end_chunk(offset, (owned + borrowed.len() + CHUNK_CRC_LEN) as u64)?;
+        self.end_chunk(offset, (head_len + tail.len() + CHUNK_CRC_LEN) as u64)?;
         queue.start = end;
         queue.compact();
         Ok(Some((meta, offset)))
@@ -228,7 +229,7 @@ impl<W: Write> Writer<W> {
 /// [`Writer::frame`] lays a chunk out (header and copied payload); [`Writer::write_queued`]
 /// later hashes and writes the first one, reading each byte once. A muxer
 /// keeps the blocks whose place in the file is not settled yet in one of these. Part of a
-/// payload may be borrowed for `'a` rather than copied. Only the writer puts chunks in, so
+/// payload may be borrowed for `'a` or moved in rather than copied. Only the writer puts chunks in, so
 /// every queued chunk is well formed.
 #[derive(Debug)]
 pub struct ChunkQueue<'a, M> {
@@ -243,9 +244,9 @@ pub struct ChunkQueue<'a, M> {
 struct Queued<'a, M> {
     meta: M,
     /// Bytes of the chunk in the queue's buffer: its header and copied payload.
-    owned: usize,
-    /// The payload's last part, borrowed.
-    borrowed: &'a [u8],
+    head_len: usize,
+    /// The payload's last part, as handed to [`Writer::frame`].
+    tail: Cow<'a, [u8]>,
 }
 
 /// Bytes hashed and written at a time (the last piece of a part takes up to twice this, so no
@@ -284,7 +285,7 @@ impl<M> ChunkQueue<'_, M> {
         self.chunks.front().map(|q| &q.meta)
     }
 
-    /// Bytes the queue holds copies of (borrowed payloads not counted).
+    /// Bytes the queue holds copies of (tails not counted).
     pub fn queued_bytes(&self) -> usize {
         self.bytes.len().saturating_sub(self.start)
     }
@@ -329,19 +330,21 @@ mod tests {
         let payloads: Vec<Vec<u8>> = (0..200).map(payload).collect();
         let mut queue = ChunkQueue::default();
         // Chunks join and leave the queue at different rates, so it compacts on the way;
-        // every other payload is borrowed rather than copied.
+        // payloads are copied, borrowed or moved in, in turn.
         for (i, p) in payloads.iter().enumerate() {
             let parts: [&[u8]; 2] = [b"rh", p];
             let flags = i as u32;
             let at = direct.write_chunk_parts(Tag::CORE, flags, &parts).unwrap();
             let meta = (i, at);
-            if i % 2 == 0 {
-                queued.frame(&mut queue, meta, Tag::CORE, flags, &parts, &[])
-            } else {
-                queued.frame(&mut queue, meta, Tag::CORE, flags, &[b"rh"], p)
-            }
-            .unwrap();
-            if i % 3 != 0 {
+            let (copied, tail): (&[&[u8]], Cow<'_, [u8]>) = match i % 3 {
+                0 => (&parts, Cow::Borrowed(&[])),
+                1 => (&[b"rh"], Cow::Borrowed(p)),
+                _ => (&[b"rh"], Cow::Owned(p.clone())),
+            };
+            queued
+                .frame(&mut queue, meta, Tag::CORE, flags, copied, tail)
+                .unwrap();
+            if i % 4 != 0 {
                 let (meta, offset) = queued.write_queued(&mut queue).unwrap().unwrap();
                 assert_eq!(meta.1, offset, "chunk {} lands where it would have", meta.0);
             }
@@ -387,11 +390,18 @@ mod tests {
         };
         let mut w = Writer::new(sink, &FileHeader::default(), WriterOptions::default()).unwrap();
         let mut queue = ChunkQueue::default();
-        w.frame(&mut queue, (), Tag::CORE, 0, &[], &[7u8; 200])
-            .unwrap();
+        w.frame(
+            &mut queue,
+            (),
+            Tag::CORE,
+            0,
+            &[],
+            Cow::Owned(vec![7u8; 200]),
+        )
+        .unwrap();
         assert!(matches!(w.write_queued(&mut queue), Err(Error::Io(_))));
         let err = w
-            .frame(&mut queue, (), Tag::CORE, 0, &[b"x"], &[])
+            .frame(&mut queue, (), Tag::CORE, 0, &[b"x"], Cow::Borrowed(&[]))
             .unwrap_err();
         assert!(matches!(err, Error::Parameter { .. }), "{err}");
         assert!(w.write_chunk(Tag::CORE, 0, b"x").is_err());

@@ -9,7 +9,8 @@
 //!
 //! - [`Muxer`]: writes blocks as they are produced, per track, in the reference's order
 //!   (sorted by pts, then track id), holding back only blocks whose place is not settled
-//!   (copied, or by reference with [`Muxer::push_borrowed`] when the bytes outlive the muxer);
+//!   (copied; by reference with [`Muxer::push_borrowed`] when the bytes outlive the muxer;
+//!   moved in with [`Muxer::push_owned`] when each block has a `Vec` of its own);
 //!   enforces the GOP rules; [`MuxOptions`] adds flushing per chunk and an index locator.
 //! - [`Demuxer`]: opens a file reading only its head and its index ([`IndexStatus`] says how
 //!   the index was found or why it was rebuilt); [`Demuxer::blocks`] lists every [`BlockRef`],

@@ -8,6 +8,7 @@
 //! over a whole track before the next one makes the muxer hold that whole track, exactly as the
 //! sort would have to.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::Write;
 
@@ -47,8 +48,9 @@ pub struct MuxSummary {
     pub index: IndexLayout,
     /// The most blocks held back at once.
     pub peak_held_blocks: usize,
-    /// The most opaque bytes held back at once in copies (blocks handed over with
-    /// [`Muxer::push_borrowed`] are not copied).
+    /// The most opaque bytes held back in memory at once: copies of blocks handed over with
+    /// [`Muxer::push`] and blocks moved in with [`Muxer::push_owned`] (blocks handed over with
+    /// [`Muxer::push_borrowed`] cost none).
     pub peak_held_bytes: u64,
 }
 
@@ -65,9 +67,10 @@ pub struct TrackSummary {
 
 /// Writes a multi-track file block by block; see the module docs.
 ///
-/// Blocks whose bytes live at least as long as the muxer (`'a`: a memory-mapped input, an
-/// encoder's output) can be handed over with [`Muxer::push_borrowed`], so that holding them
-/// copies nothing.
+/// A block whose place is not settled yet is held back, and [`Muxer::push`] copies it to do so.
+/// Blocks whose bytes live at least as long as the muxer (`'a`: a memory-mapped input) can be
+/// handed over with [`Muxer::push_borrowed`], and blocks in a `Vec` of their own (an encoder's
+/// output) moved in with [`Muxer::push_owned`]: holding either copies nothing.
 ///
 /// The sink receives many small writes: give it a `Vec` or a `BufWriter` ([`Writer`]).
 ///
@@ -106,17 +109,28 @@ struct TrackState<'a> {
 struct Held {
     ts_ms: u32,
     kind: BlockKind,
-    /// Opaque bytes copied into the queue (0 when borrowed).
-    copied: u64,
+    /// Opaque bytes the muxer keeps in memory for this block: copied or moved in (0 when
+    /// borrowed).
+    kept: u64,
 }
 
 /// A block's opaque bytes as handed over.
-#[derive(Clone, Copy)]
 enum Opaque<'a, 'b> {
     /// Copied if the block has to wait.
     Copied(&'b [u8]),
     /// Borrowed for as long as the muxer lives.
     Borrowed(&'a [u8]),
+    /// Moved in, and dropped once written.
+    Owned(Vec<u8>),
+}
+
+impl Opaque<'_, '_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Opaque::Copied(bytes) | Opaque::Borrowed(bytes) => bytes,
+            Opaque::Owned(bytes) => bytes,
+        }
+    }
 }
 
 /// The largest opaque block: the CORE payload (routing header included) has a 32-bit length.
@@ -286,6 +300,19 @@ impl<'a, W: Write> Muxer<'a, W> {
         self.hand_over(track, ts_ms, kind, Opaque::Borrowed(opaque))
     }
 
+    /// [`Muxer::push`] for a block in a buffer of its own: a block that has to wait is held in
+    /// that buffer rather than in a copy, and the buffer is dropped once the block is written
+    /// (or at once, if the block is refused).
+    pub fn push_owned(
+        &mut self,
+        track: u16,
+        ts_ms: u32,
+        kind: BlockKind,
+        opaque: Vec<u8>,
+    ) -> Result<()> {
+        self.hand_over(track, ts_ms, kind, Opaque::Owned(opaque))
+    }
+
     fn hand_over(
         &mut self,
         track: u16,
@@ -293,9 +320,7 @@ impl<'a, W: Write> Muxer<'a, W> {
         kind: BlockKind,
         block: Opaque<'a, '_>,
     ) -> Result<()> {
-        let opaque = match block {
-            Opaque::Copied(bytes) | Opaque::Borrowed(bytes) => bytes,
-        };
+        let opaque_len = block.bytes().len() as u64;
         let slot = self.slot(track)?;
         let state = self.state(slot)?;
         if state.ended {
@@ -321,11 +346,11 @@ impl<'a, W: Write> Muxer<'a, W> {
             }
             _ => {}
         }
-        if opaque.len() as u64 > MAX_OPAQUE_LEN {
+        if opaque_len > MAX_OPAQUE_LEN {
             return Err(Error::BlockTooLarge {
                 track,
                 ts_ms,
-                len: opaque.len() as u64,
+                len: opaque_len,
                 max: MAX_OPAQUE_LEN,
             });
         }
@@ -338,33 +363,28 @@ impl<'a, W: Write> Muxer<'a, W> {
         }
         self.release()?;
         let route = route_header(track);
-        let parts: [&[u8]; 2] = [&route, opaque];
         let Some(state) = self.tracks.get_mut(slot) else {
             return Err(Error::UnknownTrack { track });
         };
         if state.held.is_empty() && self.heads.min() > key && self.bounds.min_excluding(slot) > key
         {
+            let parts: [&[u8]; 2] = [&route, block.bytes()];
             let at = self.writer.write_chunk_parts(Tag::CORE, flags, &parts)?;
             return self.record(slot, ts_ms, kind, at);
         }
-        let route_only: [&[u8]; 1] = [&route];
-        let (copied, borrowed): (&[&[u8]], &'a [u8]) = match block {
-            Opaque::Copied(_) => (&parts, &[]),
-            Opaque::Borrowed(bytes) => (&route_only, bytes),
+        let (copied, tail, kept) = match block {
+            Opaque::Copied(bytes) => ([&route[..], bytes], Cow::Borrowed(&[][..]), opaque_len),
+            Opaque::Borrowed(bytes) => ([&route[..], &[]], Cow::Borrowed(bytes), 0),
+            Opaque::Owned(bytes) => ([&route[..], &[]], Cow::Owned(bytes), opaque_len),
         };
-        let held = Held {
-            ts_ms,
-            kind,
-            copied: (opaque.len() - borrowed.len()) as u64,
-        };
-        let copied_len = held.copied;
+        let held = Held { ts_ms, kind, kept };
         self.writer
-            .frame(&mut state.held, held, Tag::CORE, flags, copied, borrowed)?;
+            .frame(&mut state.held, held, Tag::CORE, flags, &copied, tail)?;
         if state.held.len() == 1 {
             self.heads.set(slot, key);
         }
         self.held_blocks += 1;
-        self.held_bytes = self.held_bytes.saturating_add(copied_len);
+        self.held_bytes = self.held_bytes.saturating_add(kept);
         self.peak_held_blocks = self.peak_held_blocks.max(self.held_blocks);
         self.peak_held_bytes = self.peak_held_bytes.max(self.held_bytes);
         Ok(())
@@ -428,7 +448,7 @@ impl<'a, W: Write> Muxer<'a, W> {
         self.held_blocks
     }
 
-    /// Opaque bytes held back now in copies (borrowed blocks cost none).
+    /// Opaque bytes held back now in memory, copied or moved in (borrowed blocks cost none).
     pub fn held_bytes(&self) -> u64 {
         self.held_bytes
     }
@@ -499,7 +519,7 @@ impl<'a, W: Write> Muxer<'a, W> {
                 .map_or(NO_KEY, |n| pack(n.ts_ms, track, slot));
             self.heads.set(slot, next);
             self.held_blocks = self.held_blocks.saturating_sub(1);
-            self.held_bytes = self.held_bytes.saturating_sub(held.copied);
+            self.held_bytes = self.held_bytes.saturating_sub(held.kept);
             self.record(slot, held.ts_ms, held.kind, at)?;
         }
         Ok(())
@@ -596,7 +616,13 @@ mod tests {
         // A whole track before the other: every block of track 1 after the first (pts 0 sorts
         // before track 2's anything) waits for track 2.
         let blocks: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 100 + usize::from(i)]).collect();
-        let mux = |borrow: bool| {
+        #[derive(Clone, Copy)]
+        enum How {
+            Copied,
+            Borrowed,
+            Owned,
+        }
+        let mux = |how: How| {
             let mut m = muxer(&[1, 2]);
             for (i, b) in (0u32..).zip(&blocks) {
                 let kind = if i % 10 == 0 {
@@ -604,23 +630,27 @@ mod tests {
                 } else {
                     BlockKind::Predictive
                 };
-                if borrow {
-                    m.push_borrowed(1, i * 10, kind, b).unwrap();
-                } else {
-                    m.push(1, i * 10, kind, b).unwrap();
+                match how {
+                    How::Copied => m.push(1, i * 10, kind, b),
+                    How::Borrowed => m.push_borrowed(1, i * 10, kind, b),
+                    How::Owned => m.push_owned(1, i * 10, kind, b.clone()),
                 }
+                .unwrap();
             }
             assert_eq!(m.held_blocks(), blocks.len() - 1);
             m.push(2, 0, BlockKind::Key, b"k").unwrap();
             m.finish().unwrap()
         };
-        let (copied, copied_summary) = mux(false);
-        let (borrowed, borrowed_summary) = mux(true);
+        let (copied, copied_summary) = mux(How::Copied);
+        let (borrowed, borrowed_summary) = mux(How::Borrowed);
+        let (owned, owned_summary) = mux(How::Owned);
         assert!(copied == borrowed, "the hand-over changes no byte");
+        assert!(copied == owned, "the hand-over changes no byte");
         assert_eq!(borrowed_summary.peak_held_blocks, blocks.len() - 1);
         assert_eq!(borrowed_summary.peak_held_bytes, 0);
         let waited: usize = blocks.iter().skip(1).map(Vec::len).sum();
         assert_eq!(copied_summary.peak_held_bytes, waited as u64);
+        assert_eq!(owned_summary.peak_held_bytes, waited as u64);
         assert_eq!(order(&borrowed).len(), blocks.len() + 1);
     }
 
@@ -683,6 +713,10 @@ mod tests {
             (3, 0, BlockKind::Key),
             "track 3 is not in the track list",
         );
+        let before = m.position();
+        let owned = m.push_owned(1, 0, BlockKind::Predictive, vec![1, 2]);
+        assert!(matches!(owned, Err(Error::FirstBlockNotKey { .. })));
+        assert_eq!((m.position(), m.held_blocks()), (before, 0));
         check_refused(
             &mut m,
             (1, 0, BlockKind::Predictive),

@@ -74,7 +74,7 @@ impl<W: Write> Writer<W> {
         }
         let mut rest = parts;
         while let Some((part, after)) = rest.split_first()
-            && let Some(room) = head.get_mut(head_len..head_len + part.len())
+            && let Some(room) = head.get_mut(head_len..head_len.saturating_add(part.len()))
         {
             room.copy_from_slice(part);
             head_len += part.len();
@@ -242,10 +242,10 @@ impl<W: Write> Writer<W> {
 /// Chunks framed ahead of writing, in order, each with a caller's value `M`.
 ///
 /// [`Writer::frame`] lays a chunk out (header and copied payload); [`Writer::write_queued`]
-/// later hashes and writes the first one, reading each byte once. A muxer
-/// keeps the blocks whose place in the file is not settled yet in one of these. Part of a
-/// payload may be borrowed for `'a` or moved in rather than copied. Only the writer puts chunks in, so
-/// every queued chunk is well formed.
+/// later hashes and writes the first one, reading each byte once. A muxer keeps the blocks
+/// whose place in the file is not settled yet in one of these. Part of a payload may be
+/// borrowed for `'a` or moved in rather than copied. Only the writer puts chunks in, so every
+/// queued chunk is well formed.
 #[derive(Debug)]
 pub struct ChunkQueue<'a, M> {
     /// The copied part of each chunk (header, copied payload parts), back to back; bytes
@@ -268,7 +268,7 @@ struct Queued<'a, M> {
 /// short call is made). Small enough that the stores of one piece are still draining to
 /// memory while the next is hashed, large enough for crc32fast's folding path. Muxing 64 MiB
 /// of 16 KiB blocks into a `Vec`, this took about 0.8 of the time of hashing each block and
-/// then writing it; whole 1 MiB files written in cache cost about 8% more (PERFORMANCE.md §4).
+/// then writing it; whole 1 MiB files written in cache cost about 15% more (PERFORMANCE.md §4).
 const PIECE: usize = 512;
 
 /// The most bytes of header and leading short parts [`Writer::write_chunk_parts`] gathers into

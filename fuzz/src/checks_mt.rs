@@ -279,6 +279,13 @@ pub enum MuxOp<'a> {
         /// The track.
         track: u16,
     },
+    /// `Muxer::advance`.
+    Advance {
+        /// The track.
+        track: u16,
+        /// The pts promised.
+        ts_ms: u32,
+    },
 }
 
 /// What `mux_roundtrip` does, decoded from its input by a fixed byte layout (so a committed
@@ -288,7 +295,8 @@ pub enum MuxOp<'a> {
 /// byte 0      options: bit 0 sync, bit 1 index locator, bits 2..5 META, SAFE, VERI, NOTE
 /// byte 1      track count n = byte % 5
 /// 2n bytes    track ids, u16 LE (a repeated id makes `Muxer::new` refuse the list)
-/// then ops    op byte: bits 0..1 type (0 I, 1 P, 2 B, 3 end the track),
+/// then ops    op byte: bits 0..1 type (0 I, 1 P, 2 B, 3 end the track, or advance it to the
+///                      pts when bits 5..7 are 7),
 ///                      bits 2..4 track (index < n: that track; else the undeclared 0xFFF0 + index),
 ///                      bits 5..7 pts: 0 same as the track's last, 1 +u8, 2 +u16, 3 -u8,
 ///                                     4 absolute u32, 5 MAX_TIMESTAMP_MS - 127 + u8,
@@ -375,6 +383,10 @@ impl<'a> MuxScript<'a> {
                 0 => BlockKind::Key,
                 1 => BlockKind::Predictive,
                 2 => BlockKind::Bidirectional,
+                _ if op >> 5 == 7 => {
+                    ops.push(MuxOp::Advance { track, ts_ms });
+                    continue;
+                }
                 _ => {
                     ops.push(MuxOp::End { track });
                     continue;
@@ -403,6 +415,8 @@ impl<'a> MuxScript<'a> {
 #[derive(Clone, Copy, Debug, Default)]
 struct TrackRules {
     last: Option<(u32, BlockKind)>,
+    /// The highest pts the track was advanced to.
+    promised: u32,
     ended: bool,
 }
 
@@ -465,6 +479,7 @@ pub fn mux_roundtrip(data: &[u8]) {
                         last: Some((prev, _)),
                         ..
                     }) if ts_ms < *prev => Some("PtsBackwards"),
+                    Some(r) if ts_ms < r.promised => Some("PtsBeforeAdvance"),
                     Some(_) => None,
                 };
                 // The three hand-overs in turn: copied when held, borrowed, moved in.
@@ -503,6 +518,24 @@ pub fn mux_roundtrip(data: &[u8]) {
                 {
                     r.ended = true;
                 }
+            }
+            MuxOp::Advance { track, ts_ms } => {
+                let want = match rules.get(&track) {
+                    None => Some("UnknownTrack"),
+                    Some(r) if r.ended => Some("TrackEnded"),
+                    Some(_) if ts_ms > MAX_TIMESTAMP_MS => Some("PtsTooLarge"),
+                    Some(_) => None,
+                };
+                let (position, held) = (mux.position(), mux.held_blocks());
+                let got = mux.advance(track, ts_ms);
+                check_refusal(&got, want, op);
+                if got.is_ok()
+                    && let Some(r) = rules.get_mut(&track)
+                {
+                    r.promised = r.promised.max(ts_ms);
+                }
+                // A promise only lets held blocks go.
+                assert!(mux.position() >= position && mux.held_blocks() <= held);
             }
         }
         // Everything handed out is written or held; what is written is never taken back.
@@ -592,6 +625,7 @@ fn refusal(e: &Error) -> &'static str {
         Error::PtsTooLarge { .. } => "PtsTooLarge",
         Error::FirstBlockNotKey { .. } => "FirstBlockNotKey",
         Error::PtsBackwards { .. } => "PtsBackwards",
+        Error::PtsBeforeAdvance { .. } => "PtsBeforeAdvance",
         Error::EndsOnB { .. } => "EndsOnB",
         _ => "other",
     }

@@ -178,6 +178,18 @@ pub enum Error {
         /// The track's previous pts.
         prev_ts_ms: u32,
     },
+    /// A block whose pts is before the pts its track was advanced to.
+    #[error(
+        "track {track}: pts {ts_ms} ms is before the {promised_ms} ms the track was advanced to"
+    )]
+    PtsBeforeAdvance {
+        /// The track.
+        track: u16,
+        /// The block's pts.
+        ts_ms: u32,
+        /// The pts the track was advanced to ([`crate::Muxer::advance`]).
+        promised_ms: u32,
+    },
     /// A pts that does not fit in the 28 bits of the GOP flags.
     #[error("track {track}: pts {ts_ms} ms exceeds the 28-bit limit of {max} ms")]
     PtsTooLarge {
@@ -257,7 +269,9 @@ impl Error {
             | Error::TrackEnded { .. }
             | Error::FirstBlockNotKey { .. }
             | Error::PtsBackwards { .. }
+            | Error::PtsBeforeAdvance { .. }
             | Error::PtsTooLarge { .. }
+            | Error::BlockTooLarge { .. }
             | Error::EndsOnB { .. }
             | Error::Json(_) => false,
             _ => true,

@@ -11,7 +11,9 @@
 //!   (sorted by pts, then track id), holding back only blocks whose place is not settled
 //!   (copied; by reference with [`Muxer::push_borrowed`] when the bytes outlive the muxer;
 //!   moved in with [`Muxer::push_owned`] when each block has a `Vec` of its own);
-//!   enforces the GOP rules; [`MuxOptions`] adds flushing per chunk and an index locator.
+//!   enforces the GOP rules; [`Muxer::advance`] lets a sparse track say how far it has got, so
+//!   the others need not wait for it; [`MuxOptions`] adds flushing per chunk and an index
+//!   locator.
 //! - [`Demuxer`]: opens a file reading only its head and its index ([`IndexStatus`] says how
 //!   the index was found or why it was rebuilt); [`Demuxer::blocks`] lists every [`BlockRef`],
 //!   [`Demuxer::chain`] and [`Demuxer::range`] plan decoding ([`DecodeStep`]s) walking only the

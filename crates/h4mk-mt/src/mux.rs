@@ -6,7 +6,8 @@
 //! future blocks, and a block can go out once every other unended track has a bound that sorts
 //! after it. Memory follows the tracks' skew and the index, not the file; a caller that hands
 //! over a whole track before the next one makes the muxer hold that whole track, exactly as the
-//! sort would have to.
+//! sort would have to. A track that sends blocks rarely bounds the others only by its last pts,
+//! so a caller that knows more says so with [`Muxer::advance`].
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -97,6 +98,9 @@ pub struct Muxer<'a, W: Write> {
 struct TrackState<'a> {
     id: u16,
     last: Option<(u32, BlockKind)>,
+    /// The pts the track was advanced to ([`Muxer::advance`]): its next block's pts is at
+    /// least this.
+    promised_ms: u32,
     ended: bool,
     /// Blocks framed but not written, in hand-over order.
     held: ChunkQueue<'a, Held>,
@@ -255,6 +259,7 @@ impl<'a, W: Write> Muxer<'a, W> {
             .map(|t| TrackState {
                 id: t.track_id,
                 last: None,
+                promised_ms: 0,
                 ended: false,
                 held: ChunkQueue::default(),
                 blocks: 0,
@@ -346,6 +351,13 @@ impl<'a, W: Write> Muxer<'a, W> {
             }
             _ => {}
         }
+        if ts_ms < state.promised_ms {
+            return Err(Error::PtsBeforeAdvance {
+                track,
+                ts_ms,
+                promised_ms: state.promised_ms,
+            });
+        }
         if opaque_len > MAX_OPAQUE_LEN {
             return Err(Error::BlockTooLarge {
                 track,
@@ -388,6 +400,35 @@ impl<'a, W: Write> Muxer<'a, W> {
         self.peak_held_blocks = self.peak_held_blocks.max(self.held_blocks);
         self.peak_held_bytes = self.peak_held_bytes.max(self.held_bytes);
         Ok(())
+    }
+
+    /// Promises that the next block of `track` has a pts of at least `ts_ms`, so blocks of
+    /// other tracks before it need not wait for that block; a later block before `ts_ms` is
+    /// refused. A track that sends blocks rarely (captions, a control track) otherwise makes
+    /// the muxer hold every block of the other tracks until its next one: advancing it as time
+    /// passes keeps memory to the blocks since. Nothing is written; a promise below an earlier
+    /// one changes nothing.
+    pub fn advance(&mut self, track: u16, ts_ms: u32) -> Result<()> {
+        let slot = self.slot(track)?;
+        let state = self.state(slot)?;
+        if state.ended {
+            return Err(Error::TrackEnded { track });
+        }
+        if ts_ms > MAX_TIMESTAMP_MS {
+            return Err(Error::PtsTooLarge {
+                track,
+                ts_ms,
+                max: MAX_TIMESTAMP_MS,
+            });
+        }
+        if ts_ms <= state.promised_ms || state.last.is_some_and(|(last, _)| ts_ms <= last) {
+            return Ok(());
+        }
+        if let Some(state) = self.tracks.get_mut(slot) {
+            state.promised_ms = ts_ms;
+        }
+        self.bounds.set(slot, pack(ts_ms, track, slot));
+        self.release()
     }
 
     /// Ends `track`: no more blocks will come for it, so held blocks of other tracks need not
@@ -698,11 +739,81 @@ mod tests {
         let before = (m.position(), m.held_blocks());
         let err = m.push(push.0, push.1, push.2, b"x").unwrap_err();
         assert_eq!(err.to_string(), expect);
+        assert!(!err.is_damage(), "a caller's mistake is not damage: {err}");
         assert_eq!(
             (m.position(), m.held_blocks()),
             before,
             "a refused block changes nothing"
         );
+    }
+
+    #[test]
+    fn advancing_a_sparse_track_releases_the_others() {
+        // Track 1 every 20 ms; track 2 at 0 and at 10 s only.
+        let mux = |advance: bool| {
+            let mut m = muxer(&[1, 2]);
+            m.push(2, 0, BlockKind::Key, b"first").unwrap();
+            let mut peak = 0;
+            for i in 0..500u32 {
+                let kind = if i % 50 == 0 {
+                    BlockKind::Key
+                } else {
+                    BlockKind::Predictive
+                };
+                m.push(1, i * 20, kind, &i.to_le_bytes()).unwrap();
+                if advance {
+                    // Track 2's next block is at 10 s: say so as time passes.
+                    m.advance(2, i * 20 + 1).unwrap();
+                }
+                peak = peak.max(m.held_blocks());
+            }
+            m.push(2, 10_000, BlockKind::Key, b"second").unwrap();
+            (m.finish().unwrap().0, peak)
+        };
+        let (held, held_peak) = mux(false);
+        let (advanced, advanced_peak) = mux(true);
+        assert!(held == advanced, "advancing changes no byte");
+        assert_eq!(
+            held_peak, 499,
+            "without a promise, track 2 may still send pts 0"
+        );
+        assert_eq!(advanced_peak, 1);
+        assert_eq!(order(&advanced).len(), 502);
+    }
+
+    #[test]
+    fn advance_is_a_promise_the_muxer_holds_the_track_to() {
+        let mut m = muxer(&[1, 2]);
+        m.advance(1, 100).unwrap();
+        // A lower promise, or one at the last pts, changes nothing.
+        m.advance(1, 40).unwrap();
+        check_refused(
+            &mut m,
+            (1, 99, BlockKind::Key),
+            "track 1: pts 99 ms is before the 100 ms the track was advanced to",
+        );
+        m.push(1, 100, BlockKind::Key, b"k").unwrap();
+        m.advance(1, 100).unwrap();
+        for (track, ts_ms, expect) in [
+            (3, 0, "track 3 is not in the track list"),
+            (
+                1,
+                1 << 28,
+                "track 1: pts 268435456 ms exceeds the 28-bit limit of 268435455 ms",
+            ),
+        ] {
+            let err = m.advance(track, ts_ms).unwrap_err();
+            assert_eq!(err.to_string(), expect);
+            assert!(!err.is_damage());
+        }
+        m.end_track(1).unwrap();
+        assert!(matches!(
+            m.advance(1, 200),
+            Err(Error::TrackEnded { track: 1 })
+        ));
+        m.push(2, 5, BlockKind::Key, b"k").unwrap();
+        let (bytes, _) = m.finish().unwrap();
+        assert_eq!(order(&bytes), [(2, 5), (1, 100)]);
     }
 
     #[test]
@@ -754,12 +865,12 @@ mod tests {
         // One byte more than a CORE payload can carry; calloc'd, so no page is touched.
         let huge = vec![0u8; MAX_OPAQUE_LEN as usize + 1];
         let before = (m.position(), m.held_blocks());
+        let err = m.push(2, 9, BlockKind::Predictive, &huge).unwrap_err();
         assert_eq!(
-            m.push(2, 9, BlockKind::Predictive, &huge)
-                .unwrap_err()
-                .to_string(),
+            err.to_string(),
             "track 2: the block at pts 9 ms has 4294967288 bytes, more than the 4294967287 a CORE chunk can carry"
         );
+        assert!(!err.is_damage());
         assert_eq!((m.position(), m.held_blocks()), before);
         drop(huge);
         assert_eq!(

@@ -243,6 +243,8 @@ pub struct BuildReport {
     pub index_offset: u64,
     /// Offset of the XLOC locator, when `--locator` asked for one.
     pub locator_offset: Option<u64>,
+    /// The most blocks the muxer held back at once, waiting for their place in the file.
+    pub peak_held_blocks: usize,
 }
 
 /// What `h4mk build` wrote for one track.

@@ -1,10 +1,12 @@
 //! `h4mk build`: a container from a JSON manifest, or the original's demo file.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, MuxSummary, Muxer, Sidecars};
 
 use crate::cmd::{plural, write_json};
@@ -100,6 +102,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             .collect(),
         index_offset: summary.index.index_offset,
         locator_offset: summary.index.locator,
+        peak_held_blocks: summary.peak_held_blocks,
     };
     if args.json {
         write_json(out, &report)?;
@@ -137,7 +140,16 @@ fn build(path: &Path, output: &Path, opts: MuxOptions, out: &mut dyn Write) -> R
     };
     write_to(output, out, |w| {
         let mut mux = Muxer::new(w, tracks, &sidecars, opts).with_context(|| name.clone())?;
-        for (i, b) in manifest.blocks().iter().enumerate() {
+        // Each block's next one on the same track: after a block, its track is advanced to that
+        // pts, so a track whose blocks are far apart does not hold every other track's blocks
+        // until its next one.
+        let blocks = manifest.blocks();
+        let mut next_pts = vec![None; blocks.len()];
+        let mut later: HashMap<u16, u32> = HashMap::new();
+        for (next, b) in next_pts.iter_mut().zip(blocks).rev() {
+            *next = later.insert(b.track, b.pts_ms);
+        }
+        for (i, (b, next)) in blocks.iter().zip(next_pts).enumerate() {
             let at = || {
                 format!(
                     "{name}: blocks[{i}] (track {}, pts {} ms)",
@@ -147,6 +159,10 @@ fn build(path: &Path, output: &Path, opts: MuxOptions, out: &mut dyn Write) -> R
             let data = b.bytes(&dir).with_context(at)?;
             mux.push(b.track, b.pts_ms, b.kind, &data)
                 .with_context(at)?;
+            // A pts the next block cannot have is left for that block to be refused at.
+            if let Some(next) = next.filter(|&pts| pts <= MAX_TIMESTAMP_MS) {
+                mux.advance(b.track, next).with_context(at)?;
+            }
         }
         let (_, summary) = mux.finish().with_context(|| name.clone())?;
         Ok(summary)

@@ -133,3 +133,35 @@ fn locator_build_is_found_through_the_locator() {
     );
     assert!(std::fs::read(&out).unwrap() == std::fs::read(golden).unwrap());
 }
+
+#[test]
+fn build_holds_no_block_for_a_sparse_track() {
+    let dir = TempDir::new("build_sparse");
+    let track = |id: u16| {
+        json!({"track_id": id, "name": format!("t{id}"), "kind": "audio", "codec": "h4core",
+               "sample_rate": 0, "channels": 0, "note": ""})
+    };
+    // Track 1 every 20 ms; track 2 at 0 and at 2 s only; listed in pts order.
+    let mut blocks = vec![json!({"track": 2, "pts_ms": 0, "type": "I", "text": "start"})];
+    for i in 0..100u32 {
+        let kind = if i % 25 == 0 { "I" } else { "P" };
+        blocks.push(json!({"track": 1, "pts_ms": i * 20, "type": kind, "hex": format!("{i:02x}")}));
+    }
+    blocks.push(json!({"track": 2, "pts_ms": 2000, "type": "I", "text": "end"}));
+    let manifest = dir.path().join("sparse.json");
+    let body = json!({"tracks": [track(1), track(2)], "sidecars": {}, "blocks": blocks});
+    std::fs::write(&manifest, body.to_string()).unwrap();
+    let out = dir.path().join("sparse.h4mk");
+    let o = h4mk(
+        &["build", "--json", "{}", "-o", out.to_str().unwrap()],
+        &manifest,
+    );
+    assert_eq!(o.code, ExitCode::SUCCESS, "{}", o.stderr);
+    let report: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(report["blocks"], 102);
+    // Told that track 2's next block is at 2 s, the muxer writes track 1's blocks as they
+    // come; otherwise it would hold 99 of them, since track 2 could still send pts 0.
+    assert_eq!(report["peak_held_blocks"], 1);
+    let v = h4mk(&["verify", "{}"], &out);
+    assert_eq!(v.code, ExitCode::SUCCESS, "{}", v.stdout);
+}

@@ -326,18 +326,8 @@ impl<'a, W: Write> Muxer<'a, W> {
         block: Opaque<'a, '_>,
     ) -> Result<()> {
         let opaque_len = block.bytes().len() as u64;
-        let slot = self.slot(track)?;
+        let slot = self.open_slot(track, ts_ms)?;
         let state = self.state(slot)?;
-        if state.ended {
-            return Err(Error::TrackEnded { track });
-        }
-        if ts_ms > MAX_TIMESTAMP_MS {
-            return Err(Error::PtsTooLarge {
-                track,
-                ts_ms,
-                max: MAX_TIMESTAMP_MS,
-            });
-        }
         match state.last {
             None if kind != BlockKind::Key => {
                 return Err(Error::FirstBlockNotKey { track, ts_ms, kind });
@@ -409,18 +399,8 @@ impl<'a, W: Write> Muxer<'a, W> {
     /// passes keeps memory to the blocks since. Nothing is written; a promise below an earlier
     /// one changes nothing.
     pub fn advance(&mut self, track: u16, ts_ms: u32) -> Result<()> {
-        let slot = self.slot(track)?;
+        let slot = self.open_slot(track, ts_ms)?;
         let state = self.state(slot)?;
-        if state.ended {
-            return Err(Error::TrackEnded { track });
-        }
-        if ts_ms > MAX_TIMESTAMP_MS {
-            return Err(Error::PtsTooLarge {
-                track,
-                ts_ms,
-                max: MAX_TIMESTAMP_MS,
-            });
-        }
         if ts_ms <= state.promised_ms || state.last.is_some_and(|(last, _)| ts_ms <= last) {
             return Ok(());
         }
@@ -505,6 +485,23 @@ impl<'a, W: Write> Muxer<'a, W> {
             Some(slot) => Ok(slot),
             None => Err(Error::UnknownTrack { track }),
         }
+    }
+
+    /// The slot of `track` for a block or a promise at `ts_ms`: the track has not ended and
+    /// the pts fits in the GOP flags.
+    fn open_slot(&self, track: u16, ts_ms: u32) -> Result<usize> {
+        let slot = self.slot(track)?;
+        if self.state(slot)?.ended {
+            return Err(Error::TrackEnded { track });
+        }
+        if ts_ms > MAX_TIMESTAMP_MS {
+            return Err(Error::PtsTooLarge {
+                track,
+                ts_ms,
+                max: MAX_TIMESTAMP_MS,
+            });
+        }
+        Ok(slot)
     }
 
     fn state(&self, slot: usize) -> Result<&TrackState<'a>> {

@@ -1,12 +1,12 @@
 //! Property tests: the streaming muxer writes what the reference's stable sort writes, for
-//! any hand-over order; and decode plans walked over a window from the index equal plans over
+//! any hand-over order, with or without tracks advanced to their next pts; and decode plans walked over a window from the index equal plans over
 //! the whole track, errors included.
 
 use h4mk_gop::BlockKind;
 use h4mk_mt::{BlockRef, DecodeStep, Demuxer, Error, MuxOptions, plan_chain, plan_range};
 use proptest::prelude::*;
 
-use crate::support::{Input, mux, reference_mux, spec};
+use crate::support::{Input, mux, mux_advancing, reference_mux, spec};
 
 /// Per-track block lists (kinds and pts steps) and a hand-over interleaving.
 #[derive(Clone, Debug)]
@@ -155,7 +155,9 @@ proptest! {
     fn the_muxer_writes_what_the_stable_sort_writes(case in case(), locator in any::<bool>()) {
         let case = case.valid();
         let inputs = case.inputs();
-        let ours = mux(&case.specs(), &inputs, MuxOptions { sync: false, index_locator: locator });
+        let opts = MuxOptions { sync: false, index_locator: locator };
+        let ours = mux(&case.specs(), &inputs, opts);
+        prop_assert!(mux_advancing(&case.specs(), &inputs, opts) == ours, "advancing changed bytes");
         let theirs = reference_mux(&case.specs(), &inputs, true);
         if locator {
             // Everything but the locator (56 bytes) and the file CRC is the same.
@@ -209,4 +211,5 @@ fn many_tracks_take_the_ordered_set_path_and_write_the_same_bytes() {
     let inputs = case.inputs();
     let ours = mux(&case.specs(), &inputs, MuxOptions::default());
     assert!(ours == reference_mux(&case.specs(), &inputs, true));
+    assert!(ours == mux_advancing(&case.specs(), &inputs, MuxOptions::default()));
 }

@@ -57,6 +57,24 @@ pub(crate) fn mux(tracks: &[TrackSpec], inputs: &[Input], opts: MuxOptions) -> V
     m.finish().unwrap().0
 }
 
+/// [`mux`], telling the muxer after each block how far its track has got: the pts of the
+/// track's next block ([`Muxer::advance`]). Blocks may go out sooner; the bytes must not change.
+pub(crate) fn mux_advancing(tracks: &[TrackSpec], inputs: &[Input], opts: MuxOptions) -> Vec<u8> {
+    let mut next = vec![None; inputs.len()];
+    let mut later = std::collections::HashMap::new();
+    for (n, b) in next.iter_mut().zip(inputs).rev() {
+        *n = later.insert(b.track, b.ts_ms);
+    }
+    let mut m = Muxer::new(Vec::new(), tracks.to_vec(), &Sidecars::default(), opts).unwrap();
+    for (b, next) in inputs.iter().zip(next) {
+        m.push(b.track, b.ts_ms, b.kind, &b.opaque).unwrap();
+        if let Some(ts_ms) = next {
+            m.advance(b.track, ts_ms).unwrap();
+        }
+    }
+    m.finish().unwrap().0
+}
+
 /// What the reference muxer does, written out plainly: a stable sort by (pts, track id), then
 /// one TSEK per track of its I-blocks. Checks no GOP rule, so it also builds files the
 /// streaming muxer refuses (tracks opening on P, ending on B). `tables: false` leaves the index

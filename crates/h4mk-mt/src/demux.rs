@@ -471,10 +471,9 @@ impl<'a> Demuxer<'a> {
         let (index, status) = match find_index(&file, &ids, core_offset)? {
             Ok(found) => found,
             Err(reason) => {
-                let (index, damage) = scan_index(&file, &ids, core_offset)?;
-                for e in damage {
+                let index = scan_index(&file, &ids, core_offset, |e| {
                     problems.push(Problem::Damage(e));
-                }
+                })?;
                 (index, IndexStatus::Rebuilt { reason })
             }
         };
@@ -736,7 +735,7 @@ impl<'a> Demuxer<'a> {
         };
         if self.rebuilt.get().is_none() {
             let ids: Vec<u16> = self.tracks.iter().map(|t| t.track_id).collect();
-            let (rebuilt, _damage) = scan_index(&self.file, &ids, self.index.core_offset)?;
+            let rebuilt = scan_index(&self.file, &ids, self.index.core_offset, |_| {})?;
             // Another thread may have rebuilt it meanwhile: both scans give the same index.
             let _ = self.rebuilt.set((rebuilt, IndexStatus::Rebuilt { reason }));
         }

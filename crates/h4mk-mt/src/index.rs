@@ -627,30 +627,24 @@ pub fn find_index(
 /// Rebuilds the index of `file` by walking every chunk from `from` (docs/FORMAT.md §7.2).
 ///
 /// In [`Mode::Strict`] the first damaged chunk is an error. In [`Mode::Lenient`] damaged
-/// chunks and blocks that do not route are skipped and returned (the first
-/// [`Limits::max_problems`] of them), and an error that loses the framing ends the walk
-/// (everything before it is indexed).
+/// chunks and blocks that do not route are skipped and handed to `damage` (which decides what
+/// to keep), and an error that loses the framing ends the walk (everything before it is
+/// indexed).
 pub fn scan_index(
     file: &ContainerRef<'_>,
     track_ids: &[u16],
     from: u64,
-) -> Result<(Index, Vec<Error>)> {
+    mut damage: impl FnMut(Error),
+) -> Result<Index> {
     let opts = file.options();
     let mut builder = IndexBuilder::new(track_ids.iter().copied(), opts.limits);
-    let mut damage = Vec::new();
-    let cap = usize::try_from(opts.limits.max_problems).unwrap_or(usize::MAX);
-    let mut note = |e: Error| {
-        if damage.len() < cap {
-            damage.push(e);
-        }
-    };
     let mut walk = file.chunks_from(from)?;
     loop {
         let chunk = match walk.next_chunk() {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(e) if opts.mode == Mode::Lenient => {
-                note(Error::from(e));
+                damage(Error::from(e));
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -662,11 +656,11 @@ pub fn scan_index(
             Ok(block) => {
                 builder.push(&block)?;
             }
-            Err(e) if opts.mode == Mode::Lenient => note(e),
+            Err(e) if opts.mode == Mode::Lenient => damage(e),
             Err(e) => return Err(e),
         }
     }
-    Ok((builder.finish(from), damage))
+    Ok(builder.finish(from))
 }
 
 /// The XLOC chunk that ends at the footer, if the bytes there carry its tag.

@@ -278,6 +278,26 @@ fn problems_past_the_cap_are_counted_not_kept() {
 }
 
 #[test]
+fn damage_met_rebuilding_the_index_is_counted_past_the_cap() {
+    // No seek table: a lenient open rebuilds the index and reads past six unroutable blocks.
+    let mut chunks = vec![Chunk::Tracks(&[1]), Chunk::Block(1, 0, I)];
+    chunks.extend((0..6).map(|_| Chunk::RawCore(0, b"not a routed block")));
+    let (bytes, at) = build(&chunks);
+    let opts = ParseOptions {
+        limits: h4mk_format::Limits {
+            max_problems: 2,
+            ..h4mk_format::Limits::default()
+        },
+        ..ParseOptions::lenient()
+    };
+    let d = Demuxer::open_with(&bytes, &opts).unwrap();
+    assert!(matches!(d.index_status(), IndexStatus::Rebuilt { .. }));
+    let kept: Vec<Option<u64>> = d.problems().iter().map(Problem::offset).collect();
+    assert_eq!(kept, [Some(at[2]), Some(at[3])]);
+    assert_eq!(d.omitted_problems(), 4);
+}
+
+#[test]
 fn a_seek_table_of_an_unlisted_track_is_reported() {
     let (bytes, at) = build(&[
         Chunk::Tracks(&[1]),

@@ -221,23 +221,19 @@ impl RunningCrc {
     /// Feeds a run of `len` bytes whose own CRC is `crc`, without touching the bytes.
     #[inline]
     pub fn append(&mut self, crc: u32, len: u64) {
-        if crc == RESIDUE {
-            let total = usize::try_from(len)
-                .ok()
-                .and_then(|len| len.checked_add(self.batch_len))
-                .filter(|&total| total < POW8_LEN);
-            if let Some(total) = total {
-                self.batch_len = total;
-                self.batch_sum ^= RESIDUE_INV_POW8[total];
-                return;
+        match usize::try_from(len) {
+            Ok(len) if crc == RESIDUE && len < POW8_LEN => {
+                // A run that would take the batch past the table starts the next one.
+                if self.batch_len + len >= POW8_LEN {
+                    self.fold();
+                }
+                self.batch_len += len;
+                self.batch_sum ^= RESIDUE_INV_POW8[self.batch_len];
             }
-        }
-        self.fold();
-        if crc == RESIDUE && len < POW8_LEN as u64 {
-            self.batch_len = len as usize;
-            self.batch_sum = RESIDUE_INV_POW8[self.batch_len];
-        } else {
-            self.value = combine(self.value, crc, len);
+            _ => {
+                self.fold();
+                self.value = combine(self.value, crc, len);
+            }
         }
     }
 }

@@ -68,6 +68,8 @@ fn reference_read(file: &[u8]) -> Result<RefView, String> {
     if crc32(&file[..file.len() - 4]) != u32_at(file, file.len() - 4)? {
         return Err("container crc mismatch".into());
     }
+    // The reference reader's own list, written out again on purpose: taking
+    // `h4mk_mt::TRACK_KEYS` would make this check agree with whatever the crate writes.
     const KEYS: [&str; 7] = [
         "track_id",
         "name",

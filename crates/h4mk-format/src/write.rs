@@ -34,6 +34,9 @@ pub struct Writer<W: Write> {
     file_crc: RunningCrc,
     opts: WriterOptions,
     poisoned: bool,
+    /// A hasher with nothing hashed, copied for each chunk: `Hasher::new` detects the CPU's
+    /// features on every call.
+    empty_hasher: crc32fast::Hasher,
 }
 
 impl<W: Write> Writer<W> {
@@ -50,6 +53,7 @@ impl<W: Write> Writer<W> {
             file_crc,
             opts,
             poisoned: false,
+            empty_hasher: crc32fast::Hasher::new(),
         })
     }
 
@@ -81,7 +85,7 @@ impl<W: Write> Writer<W> {
             rest = after;
         }
         // One streaming hash over header and parts: no per-part combine.
-        let mut hasher = crc32fast::Hasher::new();
+        let mut hasher = self.empty_hasher.clone();
         self.hash_and_write(&mut hasher, head.get(..head_len).unwrap_or_default())?;
         for part in rest {
             self.hash_and_write(&mut hasher, part)?;
@@ -101,8 +105,10 @@ impl<W: Write> Writer<W> {
             self.inner.write_all(piece)?;
             rest = tail;
         }
-        hasher.update(rest);
-        self.inner.write_all(rest)?;
+        if !rest.is_empty() {
+            hasher.update(rest);
+            self.inner.write_all(rest)?;
+        }
         Ok(())
     }
 
@@ -152,7 +158,7 @@ impl<W: Write> Writer<W> {
         let end = queue.start.saturating_add(head_len);
         let offset = self.position;
         self.poisoned = true;
-        let mut hasher = crc32fast::Hasher::new();
+        let mut hasher = self.empty_hasher.clone();
         self.hash_and_write(
             &mut hasher,
             queue.bytes.get(queue.start..end).unwrap_or_default(),

@@ -9,14 +9,16 @@
 //!   handed over with `push` and with `push_borrowed`; and, as an encoder would hand them
 //!   over, each made into a `Vec` of its own first and given to `push` or moved in with
 //!   `push_owned`. Also into `io::sink` (the muxer's own work) and, for scale, the same
-//!   chunks written straight through `h4mk_format::Writer` (the chunk layer alone).
+//!   chunks written straight through `h4mk_format::Writer` (the chunk layer alone) and a bare
+//!   loop that only holds each chunk once, hashes it and copies it out (the floor for any
+//!   muxer that has to hold every block, as here).
 #![allow(clippy::unwrap_used, missing_docs)] // Benches fail loudly; criterion generates undocumented items.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use h4mk_format::{FileHeader, Tag, Writer};
+use h4mk_format::{CHUNK_HEADER_LEN, ChunkHeader, FileHeader, Tag, Writer};
 use h4mk_gop::BlockKind;
 use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec, route_header};
 
@@ -90,6 +92,35 @@ fn mux_into(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8], how: HandO
 /// [`mux_to`] a sink that discards: the muxer's own cost, without writing the output to memory.
 fn mux_to_sink(blocks: u32, size: usize, pool: &[u8]) -> u64 {
     mux_to(std::io::sink(), blocks, size, pool, HandOver::Copied)
+}
+
+/// The least work a muxer that holds every block can do, for scale: each chunk (header,
+/// routing header, block) copied once into a held buffer, then hashed in one call and copied
+/// out when the next block comes, as in the benchmark's lockstep; no checks, ordering, index
+/// or file CRC. Writes as many bytes as the muxer's chunks, into `out` (emptied first).
+fn hold_once_floor(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8]) -> usize {
+    out.clear();
+    let mut held: Vec<u8> = Vec::with_capacity(CHUNK_HEADER_LEN + 8 + size);
+    for i in 0..blocks as usize {
+        if !held.is_empty() {
+            out.extend_from_slice(&held);
+            out.extend_from_slice(&h4mk_format::crc::crc32(&held).to_le_bytes());
+            held.clear();
+        }
+        let route = route_header((i % 2) as u16 + 1);
+        let header = ChunkHeader {
+            offset: 0,
+            tag: Tag::CORE,
+            flags: i as u32,
+            len: (route.len() + size) as u32,
+        };
+        let start = block_start(i, size, pool);
+        held.extend_from_slice(&header.to_bytes());
+        held.extend_from_slice(&route);
+        held.extend_from_slice(&pool[start..start + size]);
+    }
+    out.extend_from_slice(&held);
+    out.len()
 }
 
 fn pool() -> Vec<u8> {
@@ -175,6 +206,9 @@ fn mux(c: &mut Criterion) {
         mux_into(&mut out, blocks, size, &pool, HandOver::Copied);
         g.bench_function(format!("crc32fast_{size}b_blocks_same_bytes"), |b| {
             b.iter(|| black_box(h4mk_format::crc::crc32(black_box(&out))));
+        });
+        g.bench_function(format!("hold_once_floor_{size}b_blocks"), |b| {
+            b.iter(|| black_box(hold_once_floor(&mut out, blocks, size, &pool)));
         });
         // The chunk layer alone: the same CORE chunks through `h4mk_format::Writer`, in
         // hand-over order, with no ordering, queue or index: what a muxer that never holds a

@@ -298,6 +298,11 @@ impl fmt::Debug for Scanner<'_> {
     }
 }
 
+// The fixtures' folder and names, one copy shared with the integration tests.
+#[cfg(test)]
+#[path = "../tests/it/reference_fixtures.rs"]
+mod reference_fixtures;
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
@@ -306,19 +311,7 @@ mod tests {
     use crate::ContainerRef;
     use crate::crc::crc32;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/");
-        std::fs::read(format!("{dir}{name}.h4mk")).unwrap()
-    }
-
-    const FIXTURES: [&str; 6] = [
-        "bframes",
-        "demo",
-        "sidecars",
-        "single_track_linear",
-        "three_tracks_2000",
-        "unicode_and_empty_track",
-    ];
+    use super::reference_fixtures::{REFERENCE, read_reference};
 
     /// (offset, tag, flags, payload) of every chunk of an intact file.
     fn walk(data: &[u8]) -> Vec<ChunkRef<'_>> {
@@ -349,8 +342,8 @@ mod tests {
 
     #[test]
     fn an_intact_file_is_found_whole() {
-        for name in FIXTURES {
-            let bytes = fixture(name);
+        for name in REFERENCE {
+            let bytes = read_reference(name, "h4mk");
             let found = scan(&bytes);
             assert!(found.is_intact(), "{name}: {:?}", found.skipped);
             assert_eq!(found.chunks, walk(&bytes), "{name}");
@@ -360,7 +353,7 @@ mod tests {
 
     #[test]
     fn a_bare_run_of_chunks_is_found_without_header_or_footer() {
-        let bytes = fixture("demo");
+        let bytes = read_reference("demo", "h4mk");
         let body = &bytes[HEADER_LEN..bytes.len() - FOOTER_LEN];
         let found = scan(body);
         assert!(found.header.is_none() && found.footer.is_none());
@@ -374,8 +367,8 @@ mod tests {
     /// and that the skipped ranges are exactly the damaged chunks, the header and the tail.
     #[test]
     fn every_intact_chunk_of_a_damaged_fixture_is_found() {
-        for name in FIXTURES {
-            let bytes = fixture(name);
+        for name in REFERENCE {
+            let bytes = read_reference(name, "h4mk");
             let chunks = walk(&bytes);
             let n = chunks.len();
             if n < 8 {

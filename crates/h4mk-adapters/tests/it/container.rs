@@ -4,22 +4,7 @@
 use h4mk_adapters::{AdapterRegistry, Decoded, NullAdapter, Present, decode_chain};
 use h4mk_mt::Demuxer;
 
-const REFERENCE: [&str; 6] = [
-    "bframes",
-    "demo",
-    "sidecars",
-    "single_track_linear",
-    "three_tracks_2000",
-    "unicode_and_empty_track",
-];
-
-fn fixture(name: &str, ext: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../fixtures/reference/{name}.{ext}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
+use crate::reference_fixtures::{REFERENCE, read_reference};
 
 /// The opaque bytes of the block whose CORE payload starts at `offset`, sliced from the file by
 /// the lengths `expect.json` lists (independently of the demuxer).
@@ -39,9 +24,9 @@ fn null_output_is_the_expected_chains_bytes() {
     let registry = AdapterRegistry::default();
     let mut chains = 0;
     for name in REFERENCE {
-        let file = fixture(name, "h4mk");
+        let file = read_reference(name, "h4mk");
         let expect: serde_json::Value =
-            serde_json::from_slice(&fixture(name, "expect.json")).unwrap();
+            serde_json::from_slice(&read_reference(name, "expect.json")).unwrap();
         let demux = Demuxer::open(&file).unwrap();
         for chain in expect["chains"].as_array().unwrap() {
             let track = chain["track_id"].as_u64().unwrap() as u16;

@@ -18,6 +18,11 @@ mod replay;
 mod robustness;
 mod roundtrip;
 
+// The fixtures' folder and names, one copy shared by every layer's tests.
+#[allow(dead_code)]
+#[path = "../../../h4mk-format/tests/it/reference_fixtures.rs"]
+mod reference_fixtures;
+
 use h4mk_adapters::{Block, BlockKind, DspAdapter, Pcm, Present, Step, decode_plan, render_pcm};
 
 /// Every block, in decode order.

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::{TempDir, fixtures, h4mk};
+use crate::reference_fixtures::fixtures_dir;
+use crate::{TempDir, h4mk};
 
 fn reference(name: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join("reference").join(name)).unwrap()
+    std::fs::read(fixtures_dir().join("reference").join(name)).unwrap()
 }
 
 #[test]
@@ -81,7 +82,7 @@ fn manifest_from_recipe(recipe: &Value) -> Value {
 #[test]
 fn build_reproduces_every_reference_file() {
     let dir = TempDir::new("build_reference");
-    let mut names: Vec<String> = std::fs::read_dir(fixtures().join("reference"))
+    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir().join("reference"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter_map(|n| n.strip_suffix(".recipe.json").map(str::to_owned))

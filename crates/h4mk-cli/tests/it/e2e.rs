@@ -250,7 +250,7 @@ fn a_closed_output_pipe_ends_quietly() {
     use std::io::Read;
     use std::process::Stdio;
 
-    let file = crate::fixtures().join("reference/three_tracks_2000.h4mk");
+    let file = crate::reference_fixtures::fixtures_dir().join("reference/three_tracks_2000.h4mk");
     let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
         .args(["list", file.to_str().unwrap()])
         .stdout(Stdio::piped())

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::{TempDir, fixtures, h4mk};
+use crate::reference_fixtures::fixtures_dir;
+use crate::{TempDir, h4mk};
 
 /// Every command line that reads a container, `{}` standing for it and `OUT` for a path in a
 /// fresh temporary folder.
@@ -55,7 +56,7 @@ const COMMANDS: &[&[&str]] = &[
 ];
 
 fn all_fixtures(folder: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures().join(folder))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir().join(folder))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "h4mk"))

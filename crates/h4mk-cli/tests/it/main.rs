@@ -12,12 +12,12 @@ mod salvage;
 mod snapshots;
 mod structure;
 
-use std::path::{Path, PathBuf};
+// The fixtures' folder and names, one copy shared by every layer's tests.
+#[allow(dead_code)]
+#[path = "../../../h4mk-format/tests/it/reference_fixtures.rs"]
+mod reference_fixtures;
 
-/// The workspace's `fixtures/` folder.
-pub(crate) fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"))
-}
+use std::path::{Path, PathBuf};
 
 /// What one run printed and how it ended.
 pub(crate) struct Outcome {

@@ -17,7 +17,8 @@ use h4mk_gop::BlockKind;
 use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 use serde_json::Value;
 
-use crate::{TempDir, fixtures, h4mk};
+use crate::reference_fixtures::fixtures_dir;
+use crate::{TempDir, h4mk};
 
 /// The environment variable that turns [`crash_writer_child`] into the writer process: the
 /// path of the container to write.
@@ -107,7 +108,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn intact_reference_files_are_rewritten_unchanged() {
     let dir = TempDir::new("salvage_intact");
-    for entry in std::fs::read_dir(fixtures().join("reference")).unwrap() {
+    for entry in std::fs::read_dir(fixtures_dir().join("reference")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "h4mk") {
             continue;
@@ -133,7 +134,7 @@ fn intact_reference_files_are_rewritten_unchanged() {
 #[test]
 fn a_cut_file_is_salvaged_into_one_that_verifies() {
     let dir = TempDir::new("salvage_cut");
-    let demo = std::fs::read(fixtures().join("reference/demo.h4mk")).unwrap();
+    let demo = std::fs::read(fixtures_dir().join("reference/demo.h4mk")).unwrap();
     let all = blocks_of(&demo);
     for cut in [333, 500, 650, 700, 780, demo.len() - 1] {
         let input = dir.path().join(format!("cut{cut}.h4mk"));
@@ -167,7 +168,7 @@ fn a_cut_file_is_salvaged_into_one_that_verifies() {
 #[test]
 fn the_text_report_names_each_problem() {
     let dir = TempDir::new("salvage_text");
-    let mut bytes = std::fs::read(fixtures().join("reference/bframes.h4mk")).unwrap();
+    let mut bytes = std::fs::read(fixtures_dir().join("reference/bframes.h4mk")).unwrap();
     // Damage the payload of the fourth chunk after the TRAK (a block).
     let (offset, payload_offset, end) = {
         let file = h4mk_format::ContainerRef::parse(&bytes).unwrap();
@@ -468,7 +469,7 @@ fn a_writer_killed_at_any_point_leaves_every_complete_decodable_block() {
 
 #[test]
 fn the_container_can_go_to_standard_output_with_the_report_on_standard_error() {
-    let demo = fixtures().join("reference/demo.h4mk");
+    let demo = fixtures_dir().join("reference/demo.h4mk");
     let bytes = std::fs::read(&demo).unwrap();
     let dir = TempDir::new("salvage_stdout");
     let cut = dir.path().join("cut.h4mk");

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use insta::{assert_snapshot, glob, with_settings};
 
-use crate::{TempDir, fixtures, h4mk};
+use crate::reference_fixtures::fixtures_dir;
+use crate::{TempDir, h4mk};
 
 /// The fixture folders every reporting command runs over.
 const FOLDERS: [&str; 3] = ["reference", "valid", "invalid"];
@@ -44,7 +45,7 @@ fn snapshot_runs(name: &str, runs: &[&[&str]], cut_long: bool) {
     let out_dir = TempDir::new(&format!("snapshot-{name}"));
     let out = out_dir.path().join("decoded");
     for folder in FOLDERS {
-        glob!(fixtures().join(folder), "**/*.h4mk", |path| {
+        glob!(fixtures_dir().join(folder), "**/*.h4mk", |path| {
             let mut text = String::new();
             for args in runs {
                 let real: Vec<String> = args

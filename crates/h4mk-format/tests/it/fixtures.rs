@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use h4mk_format::{ChunkHeader, ChunkReader, ChunkRef, ContainerRef, Error, ParseOptions};
 
-use crate::fixtures_dir;
+use crate::{REFERENCE, fixtures_dir};
 
 /// The `.h4mk` files in `fixtures/<folder>/`, sorted.
 fn files(folder: &str) -> Vec<(String, Vec<u8>)> {
@@ -135,4 +135,19 @@ fn invalid_fixtures_fail_both_ways_with_an_offset() {
             );
         }
     }
+}
+
+/// The tests of every crate walk `REFERENCE`: a fixture added to the folder but not to the list
+/// would be checked by none of them.
+#[test]
+fn every_reference_fixture_is_listed() {
+    let found: Vec<String> = files("reference")
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let listed: Vec<String> = REFERENCE
+        .iter()
+        .map(|name| format!("reference/{name}.h4mk"))
+        .collect();
+    assert_eq!(found, listed);
 }

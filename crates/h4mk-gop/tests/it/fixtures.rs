@@ -9,19 +9,7 @@ use h4mk_gop::{
 use serde_json::Value;
 
 use crate::oracle;
-
-const NAMES: [&str; 6] = [
-    "bframes",
-    "demo",
-    "sidecars",
-    "single_track_linear",
-    "three_tracks_2000",
-    "unicode_and_empty_track",
-];
-
-fn dir() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference")
-}
+use crate::reference_fixtures::{REFERENCE, read_reference};
 
 struct Fixture {
     name: &'static str,
@@ -31,12 +19,10 @@ struct Fixture {
 
 impl Fixture {
     fn load(name: &'static str) -> Fixture {
-        let file = std::fs::read(format!("{}/{name}.h4mk", dir())).unwrap();
-        let json = std::fs::read_to_string(format!("{}/{name}.expect.json", dir())).unwrap();
         Fixture {
             name,
-            file,
-            expect: serde_json::from_str(&json).unwrap(),
+            file: read_reference(name, "h4mk"),
+            expect: serde_json::from_slice(&read_reference(name, "expect.json")).unwrap(),
         }
     }
 
@@ -88,7 +74,7 @@ impl Fixture {
 
 #[test]
 fn core_flags_match_the_blocks() {
-    for name in NAMES {
+    for name in REFERENCE {
         let fx = Fixture::load(name);
         let cores = fx.chunks("CORE");
         let blocks = fx.list("blocks");
@@ -114,7 +100,7 @@ fn core_flags_match_the_blocks() {
 
 #[test]
 fn seek_tables_match_the_keyframes_byte_for_byte() {
-    for name in NAMES {
+    for name in REFERENCE {
         let fx = Fixture::load(name);
         let blocks = fx.blocks();
         let tseks = fx.chunks("TSEK");
@@ -166,7 +152,7 @@ fn seek_tables_match_the_keyframes_byte_for_byte() {
 #[test]
 fn chains_match_expected() {
     let mut checked = 0;
-    for name in NAMES {
+    for name in REFERENCE {
         let fx = Fixture::load(name);
         let blocks = fx.blocks();
         for case in fx.list("chains") {
@@ -198,7 +184,7 @@ fn chains_match_expected() {
 
 #[test]
 fn chains_start_where_the_seek_table_points() {
-    for name in NAMES {
+    for name in REFERENCE {
         let fx = Fixture::load(name);
         let blocks = fx.blocks();
         let tables: Vec<SeekTable<'_>> = fx
@@ -221,7 +207,7 @@ fn chains_start_where_the_seek_table_points() {
 
 #[test]
 fn whole_tracks_play_through_a_two_state_driver() {
-    for name in NAMES {
+    for name in REFERENCE {
         let fx = Fixture::load(name);
         for (id, (infos, _)) in fx.blocks() {
             let plan = h4mk_gop::range(&infos, 0, u32::MAX).unwrap();

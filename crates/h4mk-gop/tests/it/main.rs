@@ -8,3 +8,8 @@
 mod fixtures;
 mod oracle;
 mod props;
+
+// The fixtures' folder and names, one copy shared by every layer's tests.
+#[allow(dead_code)]
+#[path = "../../../h4mk-format/tests/it/reference_fixtures.rs"]
+mod reference_fixtures;

@@ -15,7 +15,8 @@ use h4mk_mt::index::{XLOC, XSEK};
 use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, TrackSpec};
 use serde_json::Value;
 
-use crate::support::{Input, REFERENCE, fix_file_crc, key, mux, read_fixture, spec};
+use crate::reference_fixtures::{REFERENCE, read_reference};
+use crate::support::{Input, fix_file_crc, key, mux, spec};
 
 /// What the reference reader sees in a file.
 #[derive(Debug, Default)]
@@ -174,7 +175,7 @@ fn check_readable_by_reference(bytes: &[u8]) -> RefView {
 #[test]
 fn the_rules_reader_reads_the_fixtures() {
     for name in REFERENCE {
-        let view = check_readable_by_reference(&read_fixture(name, "h4mk"));
+        let view = check_readable_by_reference(&read_reference(name, "h4mk"));
         assert!(view.tags.iter().all(|t| {
             [
                 b"TRAK", b"META", b"SAFE", b"VERI", b"NOTE", b"CORE", b"TSEK",

@@ -7,7 +7,8 @@ use h4mk_gop::BlockKind;
 use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, Muxer};
 use sha2::{Digest, Sha256};
 
-use crate::support::{Input, mux, read_fixture, spec};
+use crate::reference_fixtures::read_reference;
+use crate::support::{Input, mux, spec};
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden"))
@@ -28,7 +29,7 @@ fn check_golden(name: &str, bytes: &[u8]) {
 
 #[test]
 fn the_locator_golden_file() {
-    let demo = read_fixture("demo", "h4mk");
+    let demo = read_reference("demo", "h4mk");
     let d = Demuxer::open(&demo).unwrap();
     let opts = MuxOptions {
         sync: false,

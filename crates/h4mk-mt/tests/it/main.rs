@@ -11,15 +11,20 @@ mod big;
 mod checks_mt;
 mod compat;
 mod fuzz_regressions;
-// The replay loop, one copy shared with the other layers' replay tests.
 mod golden;
 mod index;
 mod memory;
 mod plan;
 mod reference;
-#[allow(unreachable_pub)]
-#[path = "../../../../fuzz/src/replay.rs"]
-mod replay;
 mod salvage;
 mod support;
 mod verify;
+
+// The fixtures' folder and names, one copy shared by every layer's tests.
+#[allow(dead_code)]
+#[path = "../../../h4mk-format/tests/it/reference_fixtures.rs"]
+mod reference_fixtures;
+// The replay loop, one copy shared with the other layers' replay tests.
+#[allow(unreachable_pub)]
+#[path = "../../../../fuzz/src/replay.rs"]
+mod replay;

@@ -8,10 +8,10 @@ use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, Muxer, Sidecars, TrackSpec};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::support::{REFERENCE, read_fixture};
+use crate::reference_fixtures::{REFERENCE, read_reference};
 
 fn json(name: &str, ext: &str) -> Value {
-    serde_json::from_slice(&read_fixture(name, ext)).unwrap()
+    serde_json::from_slice(&read_reference(name, ext)).unwrap()
 }
 
 fn b64(v: &Value) -> Vec<u8> {
@@ -54,7 +54,7 @@ fn rebuild(recipe: &Value, opts: MuxOptions) -> Vec<u8> {
 fn rebuilding_every_recipe_gives_the_reference_bytes() {
     for name in REFERENCE {
         let recipe = json(name, "recipe.json");
-        let expected = read_fixture(name, "h4mk");
+        let expected = read_reference(name, "h4mk");
         let got = rebuild(&recipe, MuxOptions::default());
         assert!(
             got == expected,
@@ -79,7 +79,7 @@ fn letter(k: BlockKind) -> String {
 #[test]
 fn reading_every_fixture_gives_its_expectations() {
     for name in REFERENCE {
-        let bytes = read_fixture(name, "h4mk");
+        let bytes = read_reference(name, "h4mk");
         let expect = json(name, "expect.json");
         let d = Demuxer::open(&bytes).unwrap();
         assert_eq!(d.index_status(), &IndexStatus::Trailing, "{name}");
@@ -157,7 +157,7 @@ fn reading_every_fixture_gives_its_expectations() {
 
 #[test]
 fn sidecars_read_back_as_stored() {
-    let bytes = read_fixture("sidecars", "h4mk");
+    let bytes = read_reference("sidecars", "h4mk");
     let d = Demuxer::open(&bytes).unwrap();
     let s = d.sidecars();
     assert_eq!(s.meta, Some(&br#"{"title": "test"}"#[..]));
@@ -170,7 +170,7 @@ fn sidecars_read_back_as_stored() {
 fn opening_costs_nothing_per_block() {
     // The 6000-block fixture opens through its trailing tables; a chain at the end walks only
     // the last GOP of its track.
-    let bytes = read_fixture("three_tracks_2000", "h4mk");
+    let bytes = read_reference("three_tracks_2000", "h4mk");
     let d = Demuxer::open(&bytes).unwrap();
     assert_eq!(d.index_status(), &IndexStatus::Trailing);
     let last = d.seek_table(1).unwrap().last().copied().unwrap();

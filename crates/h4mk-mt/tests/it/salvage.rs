@@ -13,7 +13,8 @@ use h4mk_mt::{
     route_header, salvage,
 };
 
-use crate::support::{REFERENCE, read_fixture, spec};
+use crate::reference_fixtures::{REFERENCE, read_reference};
+use crate::support::spec;
 
 /// A block of a file, with where its chunk lies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,7 +211,7 @@ fn multitrack(seed: u32, duration_ms: u32, opts: MuxOptions) -> Vec<u8> {
 fn intact_files_come_back_byte_for_byte() {
     let mut files: Vec<(String, Vec<u8>)> = REFERENCE
         .iter()
-        .map(|n| (n.to_string(), read_fixture(n, "h4mk")))
+        .map(|n| (n.to_string(), read_reference(n, "h4mk")))
         .collect();
     files.push((
         "locator".into(),
@@ -286,7 +287,7 @@ fn truncation_sweep(name: &str, bytes: &[u8], step: usize) -> (usize, u64) {
 #[test]
 fn truncated_reference_files_keep_every_decodable_complete_block() {
     for name in REFERENCE {
-        let bytes = read_fixture(name, "h4mk");
+        let bytes = read_reference(name, "h4mk");
         // Every cut of the small files; 20 of the 700 KB one.
         let step = if bytes.len() <= 4096 {
             1

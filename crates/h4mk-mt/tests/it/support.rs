@@ -1,31 +1,8 @@
 //! Shared helpers: fixtures, track specs, a reference-style raw builder and CRC fix-ups.
 
-use std::path::PathBuf;
-
 use h4mk_format::{FileHeader, Tag, Writer, WriterOptions, crc::crc32};
 use h4mk_gop::{BlockKind, SeekEntry, SeekTableBuf};
 use h4mk_mt::{BlockRef, MuxOptions, Muxer, Sidecars, TrackSpec, encode_track_list, route_header};
-
-/// Names of the reference fixtures (`fixtures/reference/NAME.h4mk`).
-pub(crate) const REFERENCE: [&str; 6] = [
-    "bframes",
-    "demo",
-    "sidecars",
-    "single_track_linear",
-    "three_tracks_2000",
-    "unicode_and_empty_track",
-];
-
-pub(crate) fn reference_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/reference"
-    ))
-}
-
-pub(crate) fn read_fixture(name: &str, ext: &str) -> Vec<u8> {
-    std::fs::read(reference_dir().join(format!("{name}.{ext}"))).unwrap()
-}
 
 pub(crate) fn spec(id: u16) -> TrackSpec {
     TrackSpec {

@@ -7,6 +7,7 @@ use h4mk_mt::{
     Demuxer, Error, IndexStatus, MuxOptions, Problem, Report, encode_track_list, route_header,
 };
 
+use crate::reference_fixtures::fixtures_dir;
 use crate::support::{Input, mux, spec};
 
 use BlockKind::{Bidirectional as B, Key as I, Predictive as P};
@@ -324,9 +325,9 @@ fn a_seek_table_of_an_unlisted_track_is_reported() {
 #[test]
 fn a_file_without_a_track_list_has_no_tracks() {
     // The format-level fixtures have no TRAK and no block: sound, empty multi-track files.
-    let valid = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/valid");
+    let valid = fixtures_dir().join("valid");
     let mut seen = 0;
-    for entry in std::fs::read_dir(valid).unwrap() {
+    for entry in std::fs::read_dir(&valid).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "h4mk") {
             continue;

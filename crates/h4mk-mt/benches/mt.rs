@@ -10,8 +10,8 @@
 //!   over, each made into a `Vec` of its own first and given to `push` or moved in with
 //!   `push_owned`. Also into `io::sink` (the muxer's own work) and, for scale, the same
 //!   chunks written straight through `h4mk_format::Writer` (the chunk layer alone) and a bare
-//!   loop that only holds each chunk once, hashes it and copies it out (the floor for any
-//!   muxer that has to hold every block, as here).
+//!   loop that only holds each chunk once, hashes it and copies it out (at 1 KB, the floor for
+//!   any muxer that has to hold every block, as here).
 #![allow(clippy::unwrap_used, missing_docs)] // Benches fail loudly; criterion generates undocumented items.
 
 use std::hint::black_box;
@@ -94,10 +94,11 @@ fn mux_to_sink(blocks: u32, size: usize, pool: &[u8]) -> u64 {
     mux_to(std::io::sink(), blocks, size, pool, HandOver::Copied)
 }
 
-/// The least work a muxer that holds every block can do, for scale: each chunk (header,
-/// routing header, block) copied once into a held buffer, then hashed in one call and copied
-/// out when the next block comes, as in the benchmark's lockstep; no checks, ordering, index
-/// or file CRC. Writes as many bytes as the muxer's chunks, into `out` (emptied first).
+/// For scale, the least work a muxer that holds every block can do with blocks too small to
+/// hash in pieces (1 KB): each chunk (header, routing header, block) copied once into a held
+/// buffer, then hashed in one call and copied out when the next block comes, as in the
+/// benchmark's lockstep; no checks, ordering, index or file CRC. Writes as many bytes as the
+/// muxer's chunks, into `out` (emptied first).
 fn hold_once_floor(out: &mut Vec<u8>, blocks: u32, size: usize, pool: &[u8]) -> usize {
     out.clear();
     let mut held: Vec<u8> = Vec::with_capacity(CHUNK_HEADER_LEN + 8 + size);

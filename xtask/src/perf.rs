@@ -185,22 +185,11 @@ pub(crate) fn crc32(file: &Path) -> Result<()> {
 /// once to warm up and then `RUNS` times, and the median counts, as for [`time`].
 fn generate(dir: &Path, shape: &Shape, timed: bool) -> Result<(PathBuf, Duration)> {
     let path = dir.join(format!("{}.h4mk", shape.name));
-    // The payloads first, so the time measured is the muxing and writing alone.
-    let mut x = 0x2545_f491u32;
-    let payloads: Vec<Vec<u8>> = (0..shape.blocks)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            let len = shape.min_len + x % (shape.max_len - shape.min_len + 1);
-            (0..len).map(|j| (j as u8).wrapping_add(x as u8)).collect()
-        })
-        .collect();
-    let mut times = vec![mux_file(&path, &payloads)?];
+    let mut times = vec![mux_file(&path, shape)?];
     if timed {
         times.clear();
         for _ in 0..RUNS {
-            times.push(mux_file(&path, &payloads)?);
+            times.push(mux_file(&path, shape)?);
         }
     }
     let took = median(times);
@@ -212,9 +201,28 @@ fn generate(dir: &Path, shape: &Shape, timed: bool) -> Result<(PathBuf, Duration
     Ok((path, took))
 }
 
-/// Muxes `payloads` into a new file at `path`, through a 1 MiB BufWriter; returns the time
-/// from creating the file to its last byte handed to the kernel.
-fn mux_file(path: &Path, payloads: &[Vec<u8>]) -> Result<Duration> {
+/// The blocks of `shape`, in order: each a run of bytes counting up (mod 256) from a start,
+/// its length and start drawn by a xorshift. They are slices of one short ramp, so handing them
+/// over costs nothing to prepare and holds no memory; building them up front as `Vec`s took
+/// about 1 GiB for [`BIG_1M`].
+fn payloads<'r>(shape: &Shape, ramp: &'r [u8]) -> impl Iterator<Item = &'r [u8]> {
+    let mut x = 0x2545_f491u32;
+    let (min_len, span) = (shape.min_len, shape.max_len - shape.min_len + 1);
+    (0..shape.blocks).map(move |_| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let start = usize::from(x as u8);
+        let len = (min_len + x % span) as usize;
+        ramp.get(start..start + len).unwrap_or_default()
+    })
+}
+
+/// Muxes the blocks of `shape` into a new file at `path`, through a 1 MiB BufWriter; returns
+/// the time from creating the file to its last byte handed to the kernel.
+fn mux_file(path: &Path, shape: &Shape) -> Result<Duration> {
+    // Byte k of the ramp is k mod 256: a block starting at s is ramp[s..s + len].
+    let ramp: Vec<u8> = (0..256 + shape.max_len as usize).map(|k| k as u8).collect();
     let started = Instant::now();
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let tracks = vec![track(1, "main", "audio"), track(2, "control", "control")];
@@ -224,7 +232,7 @@ fn mux_file(path: &Path, payloads: &[Vec<u8>]) -> Result<Duration> {
         &Sidecars::default(),
         MuxOptions::default(),
     )?;
-    for (i, payload) in (0u64..).zip(payloads) {
+    for (i, payload) in (0u64..).zip(payloads(shape, &ramp)) {
         let ts = u32::try_from(i * STEP_MS)?;
         let kind = if i % GOP == 0 {
             BlockKind::Key

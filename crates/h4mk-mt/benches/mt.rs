@@ -6,9 +6,9 @@
 //! - `list_blocks`: route every block of the large file (target: at least 1M blocks/s).
 //! - `mux`: mux 64 MiB of blocks (1 KB and 16 KiB each) into memory, against crc32fast over
 //!   the bytes written (target: muxing at least half as fast as the CRC alone). Blocks are
-//!   handed over with `push` and with `push_borrowed`; and, as an encoder would hand them
-//!   over, each made into a `Vec` of its own first and given to `push` or moved in with
-//!   `push_owned`. Also into `io::sink` (the muxer's own work) and, for scale, the same
+//!   handed over with `push` and with `push_borrowed`; with `push` and each track advanced
+//!   to its next pts (so no block waits); and, as an encoder would hand them over, each made
+//!   into a `Vec` of its own first and given to `push` or moved in with `push_owned`. Also into `io::sink` (the muxer's own work) and, for scale, the same
 //!   chunks written straight through `h4mk_format::Writer` (the chunk layer alone) and a bare
 //!   loop that only holds each chunk once, hashes it and copies it out (at 1 KB, the floor for
 //!   any muxer that has to hold every block, as here).
@@ -44,6 +44,10 @@ fn specs() -> Vec<TrackSpec> {
 enum HandOver {
     /// `push`: copied when held.
     Copied,
+    /// `push`, and after each block its track advanced to its next pts, as a caller that knows
+    /// the tracks' cadence does (`h4mk build` from its manifest): no block waits, so none is
+    /// copied.
+    CopiedAdvanced,
     /// `push_borrowed`: kept by reference when held.
     Borrowed,
     /// Each block first copied into a `Vec` of its own (as an encoder makes its output), then
@@ -54,7 +58,8 @@ enum HandOver {
 }
 
 /// Muxes `blocks` blocks of `size` opaque bytes into `sink`, tracks round robin, 20 ms apart
-/// per track (so every block waits for the other track's next one); returns the file's length.
+/// per track (so every block waits for the other track's next one, unless advanced); returns the
+/// file's length.
 fn mux_to<W: std::io::Write>(sink: W, blocks: u32, size: usize, pool: &[u8], how: HandOver) -> u64 {
     let mut m = Muxer::new(sink, specs(), &Sidecars::default(), MuxOptions::default()).unwrap();
     for i in 0..blocks {
@@ -69,6 +74,9 @@ fn mux_to<W: std::io::Write>(sink: W, blocks: u32, size: usize, pool: &[u8], how
         let opaque = &pool[start..start + size];
         match how {
             HandOver::Copied => m.push(track, n * 20, kind, opaque),
+            HandOver::CopiedAdvanced => m
+                .push(track, n * 20, kind, opaque)
+                .and_then(|()| m.advance(track, (n + 1) * 20)),
             HandOver::Borrowed => m.push_borrowed(track, n * 20, kind, opaque),
             HandOver::EncodedCopied => m.push(track, n * 20, kind, &black_box(opaque.to_vec())),
             HandOver::EncodedOwned => m.push_owned(track, n * 20, kind, opaque.to_vec()),
@@ -193,6 +201,7 @@ fn mux(c: &mut Criterion) {
             b.iter(|| black_box(mux_into(&mut out, blocks, size, &pool, HandOver::Borrowed)));
         });
         for (name, how) in [
+            ("advanced", HandOver::CopiedAdvanced),
             ("encoded_copied", HandOver::EncodedCopied),
             ("encoded_owned", HandOver::EncodedOwned),
         ] {

@@ -8,10 +8,11 @@
 //!   the bytes written (target: muxing at least half as fast as the CRC alone). Blocks are
 //!   handed over with `push` and with `push_borrowed`; with `push` and each track advanced
 //!   to its next pts (so no block waits); and, as an encoder would hand them over, each made
-//!   into a `Vec` of its own first and given to `push` or moved in with `push_owned`. Also into `io::sink` (the muxer's own work) and, for scale, the same
-//!   chunks written straight through `h4mk_format::Writer` (the chunk layer alone) and a bare
-//!   loop that only holds each chunk once, hashes it and copies it out (at 1 KB, the floor for
-//!   any muxer that has to hold every block, as here).
+//!   into a `Vec` of its own first and given to `push` or moved in with `push_owned`. Also
+//!   into `io::sink` (the muxer's own work) and, for scale, the same chunks written straight
+//!   through `h4mk_format::Writer` (the chunk layer alone) and a bare loop that only holds
+//!   each chunk once, hashes it and copies it out (at 1 KB, the floor for any muxer that has
+//!   to hold every block, as here).
 #![allow(clippy::unwrap_used, missing_docs)] // Benches fail loudly; criterion generates undocumented items.
 
 use std::hint::black_box;

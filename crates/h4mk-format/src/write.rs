@@ -67,8 +67,6 @@ impl<W: Write> Writer<W> {
     pub fn write_chunk_parts(&mut self, tag: Tag, flags: u32, parts: &[&[u8]]) -> Result<u64> {
         let header = self.header_for(tag, flags, parts, &[])?;
         let framed = header.end_offset().saturating_sub(header.offset);
-        let offset = self.position;
-        self.poisoned = true;
         // The header and the short parts right after it (a routing header, say) go out as
         // one piece: one hash call and one write instead of one each.
         let mut head = [0u8; HEAD_MAX];
@@ -84,11 +82,23 @@ impl<W: Write> Writer<W> {
             head_len += part.len();
             rest = after;
         }
-        // One streaming hash over header and parts: no per-part combine.
+        let head = head.get(..head_len).unwrap_or_default();
+        self.write_framed(std::iter::once(head).chain(rest.iter().copied()), framed)
+    }
+
+    /// Writes a chunk of `framed` bytes laid out in `pieces` (its header first, then its
+    /// payload), hashing them in one streaming pass with no per-part combine, then its CRC;
+    /// returns the offset of its header. The writer is poisoned until the chunk is whole.
+    fn write_framed<'p>(
+        &mut self,
+        pieces: impl IntoIterator<Item = &'p [u8]>,
+        framed: u64,
+    ) -> Result<u64> {
+        let offset = self.position;
+        self.poisoned = true;
         let mut hasher = self.empty_hasher.clone();
-        self.hash_and_write(&mut hasher, head.get(..head_len).unwrap_or_default())?;
-        for part in rest {
-            self.hash_and_write(&mut hasher, part)?;
+        for piece in pieces {
+            self.hash_and_write(&mut hasher, piece)?;
         }
         self.inner.write_all(&hasher.finalize().to_le_bytes())?;
         self.end_chunk(offset, framed)
@@ -156,16 +166,9 @@ impl<W: Write> Writer<W> {
             return Ok(None);
         };
         let end = queue.start.saturating_add(head_len);
-        let offset = self.position;
-        self.poisoned = true;
-        let mut hasher = self.empty_hasher.clone();
-        self.hash_and_write(
-            &mut hasher,
-            queue.bytes.get(queue.start..end).unwrap_or_default(),
-        )?;
-        self.hash_and_write(&mut hasher, &tail)?;
-        self.inner.write_all(&hasher.finalize().to_le_bytes())?;
-        self.end_chunk(offset, (head_len + tail.len() + CHUNK_CRC_LEN) as u64)?;
+        let head = queue.bytes.get(queue.start..end).unwrap_or_default();
+        let framed = (head_len + tail.len() + CHUNK_CRC_LEN) as u64;
+        let offset = self.write_framed([head, &tail[..]], framed)?;
         queue.start = end;
         queue.compact();
         Ok(Some((meta, offset)))

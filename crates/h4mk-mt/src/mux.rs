@@ -283,16 +283,16 @@ impl<'a, W: Write> Muxer<'a, W> {
 
     /// Hands over the next block of `track`.
     ///
-    /// The block is written at once if its place is settled; otherwise it is framed and
-    /// hashed into the track's queue (one copy) and written as soon as it is.
+    /// The block is written at once if its place is settled; otherwise it is framed into the
+    /// track's queue (one copy), then hashed and written as soon as it is.
     /// Checks the GOP rules: a track starts with an I-block, its pts never decrease and fit in
     /// 28 bits, and it has not ended. A refused block leaves the muxer as it was.
     pub fn push(&mut self, track: u16, ts_ms: u32, kind: BlockKind, opaque: &[u8]) -> Result<()> {
         self.hand_over(track, ts_ms, kind, Opaque::Copied(opaque))
     }
 
-    /// [`Muxer::push`] for bytes that outlive the muxer: a block that has to wait is hashed
-    /// now and kept by reference, so holding it costs neither a copy nor memory. A caller that
+    /// [`Muxer::push`] for bytes that outlive the muxer: a block that has to wait is kept by
+    /// reference, so holding it costs neither a copy nor memory. A caller that
     /// hands over a whole track before the next one (remuxing a file laid out by track, say)
     /// then makes the muxer hold pointers, not the track.
     pub fn push_borrowed(

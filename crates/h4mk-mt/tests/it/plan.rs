@@ -1,6 +1,6 @@
 //! Property tests: the streaming muxer writes what the reference's stable sort writes, for
-//! any hand-over order, with or without tracks advanced to their next pts; and decode plans walked over a window from the index equal plans over
-//! the whole track, errors included.
+//! any hand-over order, with or without tracks advanced to their next pts; and decode plans
+//! walked over a window from the index equal plans over the whole track, errors included.
 
 use h4mk_gop::BlockKind;
 use h4mk_mt::{BlockRef, DecodeStep, Demuxer, Error, MuxOptions, plan_chain, plan_range};

@@ -28,7 +28,13 @@ pub(crate) struct Bin {
     pub(crate) phase: u16,
 }
 
-/// Magnitude step of a linear magnitude (`|X| / n`); 0 for anything at or below the floor.
+/// The largest magnitude step (§3.3): 200 dB above full scale, a linear magnitude of 1e10.
+/// A frame then renders to at most `2 N · 1e10` (below 1e15) per sample, so no block can make
+/// the synthesis overflow `f32`; above about 7,440 a step would be infinite.
+pub(crate) const MAX_MAG_STEP: u16 = ((200.0 - MAG_FLOOR_DB) * MAG_STEPS_PER_DB) as u16;
+
+/// Magnitude step of a linear magnitude (`|X| / n`); 0 for anything at or below the floor,
+/// [`MAX_MAG_STEP`] for anything at or above the ceiling.
 pub(crate) fn quantise_mag(m: f32) -> u16 {
     if !(m > 0.0 && m.is_finite()) {
         return 0;
@@ -37,7 +43,7 @@ pub(crate) fn quantise_mag(m: f32) -> u16 {
     if q < 1.0 {
         0
     } else {
-        q.min(f32::from(u16::MAX)) as u16
+        q.min(f32::from(MAX_MAG_STEP)) as u16
     }
 }
 
@@ -391,10 +397,13 @@ fn read_frame(r: &mut Reader<'_>, pred: &[Bin], max_bin: u32, frames: &mut Frame
             .peek()
             .filter(|q| q.bin == bin)
             .map_or((0, 0), |q| (q.mag, q.phase));
-        let mag = u16::try_from(i64::from(pm) + i64::from(dmag)).map_err(|_| Error::Malformed {
-            offset: mag_at,
-            field: "magnitude delta",
-        })?;
+        let mag = u16::try_from(i64::from(pm) + i64::from(dmag))
+            .ok()
+            .filter(|&m| m <= MAX_MAG_STEP)
+            .ok_or(Error::Malformed {
+                offset: mag_at,
+                field: "magnitude delta",
+            })?;
         let phase = (i64::from(pp) + i64::from(dphase)).rem_euclid(i64::from(PHASE_STEPS)) as u16;
         frames.bins.push(Bin { bin, mag, phase });
     }
@@ -505,6 +514,71 @@ pub(crate) fn dequantised(frame: &[Bin]) -> impl Iterator<Item = (usize, f32, f3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key block of one frame with every bin of an `n`-point frame at magnitude step `mag`,
+    /// bin k at phase πk: all of them peak together mid-frame, where the window is 1.
+    fn loud_block(n: usize, mag: u16) -> Vec<u8> {
+        let header = Header {
+            kind: BlockKind::Key,
+            frame_size: n,
+            hop: n / 2,
+            frame_count: 1,
+            sample_rate: 48_000,
+            first_frame: 1,
+            length: (n / 2) as u32,
+        };
+        let mut out = Vec::new();
+        header.write(&mut out).unwrap();
+        let frame: Vec<Bin> = (0..=n / 2)
+            .map(|k| Bin {
+                bin: k as u16,
+                mag,
+                phase: (k as u32 * PHASE_STEPS / 2 % PHASE_STEPS) as u16,
+            })
+            .collect();
+        write_frame(&frame, &[], &mut out);
+        out
+    }
+
+    #[test]
+    fn the_loudest_block_renders_within_its_bound() {
+        use crate::{DspAdapter, ModelAdapter};
+        let mut a = DspAdapter::default();
+        // Every bin of the largest frame at the largest step, in phase.
+        let n = crate::limits::MAX_FRAME_SIZE;
+        let s = a.decode_key(&loud_block(n, MAX_MAG_STEP)).unwrap();
+        let pcm = a.finalize(&s).unwrap();
+        let bound = 2.0 * n as f32 * dequantise_mag(MAX_MAG_STEP);
+        let peak = pcm.samples.iter().fold(0.0f32, |p, x| p.max(x.abs()));
+        assert!(pcm.samples.iter().all(|x| x.is_finite()));
+        assert!(
+            peak > bound / 4.0 && peak <= bound,
+            "peak {peak:e}, bound {bound:e}"
+        );
+    }
+
+    #[test]
+    fn a_step_past_the_largest_is_refused() {
+        use crate::{DspAdapter, ModelAdapter};
+        // Before the cap, step 65,535 decoded and rendered to NaN.
+        for mag in [MAX_MAG_STEP + 1, u16::MAX] {
+            let err = DspAdapter::default().decode_key(&loud_block(64, mag));
+            assert!(
+                matches!(
+                    err,
+                    Err(Error::Malformed {
+                        offset: 26,
+                        field: "magnitude delta"
+                    })
+                ),
+                "{err:?}"
+            );
+        }
+        assert_eq!(quantise_mag(f32::MAX), MAX_MAG_STEP);
+        assert_eq!(quantise_mag(1e10), MAX_MAG_STEP);
+        let below = MAX_MAG_STEP - 1;
+        assert_eq!(quantise_mag(dequantise_mag(below)), below);
+    }
 
     #[test]
     fn quantisers_round_trip_within_half_a_step() {

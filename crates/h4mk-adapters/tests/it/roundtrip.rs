@@ -133,6 +133,24 @@ fn i16_input_and_odd_lengths_round_trip() {
 }
 
 #[test]
+fn a_signal_past_the_largest_magnitude_step_decodes_clipped_and_finite() {
+    // At 1e12, the tones' bins are above the largest step (+200 dB, docs/ADAPTERS.md §3.3),
+    // which the encoder writes instead: the decoder accepts every block, and the output is
+    // finite and quieter than the input.
+    let signal: Vec<f32> = sample_mix(RATE, 0.5).iter().map(|x| x * 1e12).collect();
+    let blocks = encode(&signal, RATE, &EncoderConfig::default()).unwrap();
+    let pcm = decode_pcm(&blocks, &plan_all(&blocks));
+    assert_eq!(pcm.samples.len(), signal.len());
+    let peak = |s: &[f32]| s.iter().fold(0.0f32, |p, x| p.max(x.abs()));
+    assert!(pcm.samples.iter().all(|x| x.is_finite()));
+    let (out, input) = (peak(&pcm.samples), peak(&signal));
+    assert!(
+        out > 1e9 && out < 0.9 * input,
+        "peak {out:e} against {input:e}"
+    );
+}
+
+#[test]
 fn timestamps_increase_in_presentation_order() {
     let config = EncoderConfig {
         b_blocks: 2,

@@ -13,9 +13,18 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use h4mk_adapters::{BlockKind, EncoderConfig, encode, signal::sample_mix};
 use h4mk_format::{ContainerRef, Tag};
 use h4mk_gop::GopFlags;
 use h4mk_mt::Demuxer;
+
+// The `dsp_decode` target's input layout, one copy shared with the fuzz crate (its own
+// workspace, so included by path).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../fuzz/src/checks_dsp.rs"]
+mod checks_dsp;
+
+use checks_dsp::Op;
 
 /// Seeds larger than this are left out: the targets run with `-max_len=16384`, and a small seed
 /// mutates faster.
@@ -27,7 +36,9 @@ const MAX_SEED_BLOCKS: usize = 256;
 /// Writes the seeds, then (unless `seeds_only`) runs `fuzz/smoke.sh secs`.
 pub(crate) fn smoke(root: &Path, secs: u64, seeds_only: bool) -> Result<()> {
     let written = seeds(root)?;
-    println!("fuzz seeds: {written} taken from the fixtures, under fuzz/corpus/*/seeds/");
+    println!(
+        "fuzz seeds: {written} taken from the fixtures or encoded, under fuzz/corpus/*/seeds/"
+    );
     if seeds_only {
         return Ok(());
     }
@@ -58,9 +69,13 @@ fn cargo() -> std::ffi::OsString {
 
 /// Writes the seeds taken from the fixtures: every TSEK payload (`seek_table`), every TRAK
 /// payload (`track_list`) and every track's GOP flags words (`chain_plan`, the input layout it
-/// reads). Returns how many seeds there are.
+/// reads); and for `dsp_decode`, which no fixture feeds, the streams of [`dsp_seeds`]. Returns
+/// how many seeds there are.
 pub(crate) fn seeds(root: &Path) -> Result<usize> {
     let mut seeds: BTreeMap<(&str, String), Vec<u8>> = BTreeMap::new();
+    for (name, input) in dsp_seeds()? {
+        seeds.insert(("dsp_decode", name.to_string()), input);
+    }
     for dir in ["reference", "valid"] {
         let dir = root.join("fixtures").join(dir);
         for name in crate::files_under(&dir, &[])? {
@@ -112,4 +127,48 @@ pub(crate) fn seeds(root: &Path) -> Result<usize> {
         }
     }
     Ok(seeds.len())
+}
+
+/// Small DSP streams in `dsp_decode`'s layout, each block with its op in decode order: DSP1 as
+/// the encoder writes it, with and without B-blocks, and a hand-built DSP0 I, P and B.
+fn dsp_seeds() -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let op = |kind| match kind {
+        BlockKind::Key => Op::Key,
+        BlockKind::Predictive => Op::Predictive,
+        BlockKind::Bidirectional => Op::Bidirectional,
+    };
+    let mut out = Vec::new();
+    for (name, b_blocks) in [("dsp1-ip", 0), ("dsp1-ipb", 1)] {
+        let config = EncoderConfig {
+            frame_size: 64,
+            hop: 32,
+            bins_per_frame: 8,
+            frames_per_block: 2,
+            key_interval: 4,
+            b_blocks,
+        };
+        let blocks = encode(&sample_mix(8000, 0.25), 8000, &config)?;
+        let steps: Vec<(Op, &[u8])> = blocks.iter().map(|b| (op(b.kind), &b.bytes[..])).collect();
+        out.push((name, checks_dsp::input(&steps)));
+    }
+    // DSP0 (docs/ADAPTERS.md §2): magic, bin count, reserved, then (index, magnitude, phase).
+    let dsp0 = |bins: &[[u16; 3]]| {
+        let mut b = b"DSP0".to_vec();
+        b.extend_from_slice(&(bins.len() as u16).to_le_bytes());
+        b.extend_from_slice(&[0, 0]);
+        for v in bins.iter().flatten() {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b
+    };
+    let key = dsp0(&[[1, 40_000, 0], [5, 20_000, 16_384], [9, 65_535, 32_768]]);
+    let p = dsp0(&[[5, 1_000, 0], [12, 30_000, 49_152]]);
+    let b = dsp0(&[[1, 500, 8_192]]);
+    let steps = [
+        (Op::Key, &key[..]),
+        (Op::Predictive, &p),
+        (Op::Bidirectional, &b),
+    ];
+    out.push(("dsp0-ipb", checks_dsp::input(&steps)));
+    Ok(out)
 }

@@ -1,17 +1,81 @@
 //! Replays every committed fuzz input (`fuzz/corpus/<target>/regressions/*`), whatever its
-//! target, through the checks of the `chain_plan` target (any bytes read as a block sequence),
-//! so a plain `cargo test` on stable catches a crasher coming back. The checks are the fuzz
-//! harness's own (`fuzz/src/checks_plan.rs`): h4mk-gop's planners, decoded through this crate's
-//! `NullAdapter`.
+//! target, through the checks of the `chain_plan` target (any bytes read as a block sequence)
+//! and of the `dsp_decode` target (any bytes read as decode steps), so a plain `cargo test` on
+//! stable catches a crasher coming back. The checks are the fuzz harness's own
+//! (`fuzz/src/checks_plan.rs`, `fuzz/src/checks_dsp.rs`): h4mk-gop's planners, decoded through
+//! this crate's `NullAdapter`, and this crate's `DspAdapter`.
 
 use std::path::Path;
 
+use h4mk_adapters::{BlockKind, EncoderConfig, encode, signal::sample_mix};
+
+use crate::checks_dsp::{self, Op};
 use crate::checks_plan;
 use crate::replay::replay_all;
 
 #[test]
-fn every_fuzz_regression_passes_the_plan_checks() {
+fn every_fuzz_regression_passes_the_plan_and_dsp_checks() {
     let corpus = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus"));
-    // Any bytes read as a block sequence: every input, whatever its target.
-    replay_all(corpus, &|_target, data| checks_plan::chain_plan(data));
+    // Any bytes read both ways: every input, whatever its target.
+    replay_all(corpus, &|_target, data| {
+        checks_plan::chain_plan(data);
+        checks_dsp::dsp_decode(data);
+    });
+}
+
+/// Runs `steps` under the `dsp_decode` checks and asserts that every one decodes and renders:
+/// the harness then reaches the whole decoder, not only its errors.
+#[track_caller]
+fn assert_decodes_whole(steps: &[(Op, &[u8])], what: &str) {
+    let outcomes = checks_dsp::run(&mut checks_dsp::adapter(), steps);
+    assert_eq!(outcomes.len(), steps.len(), "{what}");
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let (_, rendered) = outcome
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{what}, step {i}: {e}"));
+        assert!(rendered.is_ok(), "{what}, step {i}: {rendered:?}");
+    }
+}
+
+#[test]
+fn every_dsp_decode_seed_decodes_whole() {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/dsp_decode/seeds"
+    ));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        assert_decodes_whole(&checks_dsp::steps(&data), &path.display().to_string());
+        seen += 1;
+    }
+    assert!(seen >= 3, "{seen} seeds under {}", dir.display());
+}
+
+#[test]
+fn an_encoded_stream_laid_out_as_steps_decodes_whole_under_the_dsp_checks() {
+    // The layout the `dsp_decode` seeds use: each block with its op, in decode order.
+    let config = EncoderConfig {
+        b_blocks: 1,
+        key_interval: 4,
+        ..EncoderConfig::default()
+    };
+    let blocks = encode(&sample_mix(16_000, 0.5), 16_000, &config).unwrap();
+    let steps: Vec<(Op, &[u8])> = blocks
+        .iter()
+        .map(|b| {
+            let op = match b.kind {
+                BlockKind::Key => Op::Key,
+                BlockKind::Predictive => Op::Predictive,
+                BlockKind::Bidirectional => Op::Bidirectional,
+            };
+            (op, &b.bytes[..])
+        })
+        .collect();
+    let input = checks_dsp::input(&steps);
+    assert_eq!(checks_dsp::steps(&input), steps);
+    assert!(steps.iter().any(|(op, _)| *op == Op::Bidirectional));
+    assert_decodes_whole(&steps, "sample mix at the defaults");
+    checks_dsp::dsp_decode(&input);
 }

@@ -6,6 +6,10 @@
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../../fuzz/src/checks_plan.rs"]
 mod checks_plan;
+// And of the `dsp_decode` target.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../fuzz/src/checks_dsp.rs"]
+mod checks_dsp;
 mod container;
 mod driver;
 mod dsp0;

@@ -1,0 +1,174 @@
+//! The checks behind the `dsp_decode` fuzz target: h4mk-adapters' [`DspAdapter`] on any block
+//! bytes, fed as a decode driver feeds it.
+//!
+//! This file is the one copy of these checks. The fuzz crate exposes it as
+//! `h4mk_fuzz::checks_dsp`; the stable test binary of h4mk-adapters includes it with `#[path]`
+//! (tests/it/main.rs), where `fuzz_regressions.rs` replays every committed fuzz input through
+//! it. So it depends on `h4mk_adapters` and `std` only.
+//!
+//! The input is a run of steps, each an op byte, a little-endian u16 length and that many block
+//! bytes (the last step takes what is left). `op % 3` says how the block decodes: 0 as an
+//! I-block (`decode_key`), 1 as a P-block on the last anchor (`apply_predictive`), 2 as a B-block
+//! between the two last anchors (`apply_bidirectional`); the anchors are the states of the last
+//! I and P steps that decoded, as the driver keeps them. So an encoded stream laid out this way,
+//! in decode order, is a seed (`cargo xtask fuzz-smoke` writes some, DSP0 and DSP1).
+//!
+//! What must hold, with [`LIMITS`] (smaller than the defaults, so each input runs fast):
+//! - no call panics: each returns `Ok` or a typed error;
+//! - every state that decodes renders (`finalize`) to `Ok` or an error, and a rendered segment
+//!   has only finite samples (docs/ADAPTERS.md §5), at most `max_block_samples` of them, and
+//!   owns a range inside them;
+//! - decoding is a pure function of the blocks: the same steps through the same adapter again,
+//!   after `reset`, with its FFT plans and window left from the first pass, give the same
+//!   states, errors and bit-identical samples (the adapter keeps nothing else between calls).
+
+use h4mk_adapters::{DspAdapter, DspOptions, DspState, Limits, ModelAdapter, PcmSegment};
+
+/// The most steps read from one input.
+pub const MAX_STEPS: usize = 64;
+
+/// The adapter's caps: frames of up to 4096 samples, 64 per block, 64 Ki samples rendered.
+pub const LIMITS: Limits = Limits {
+    max_frame_size: 4096,
+    max_frames_per_block: 64,
+    max_block_samples: 1 << 16,
+};
+
+/// The checks of a fuzz target by its name, for the replay of `fuzz/corpus/<name>/regressions`.
+pub fn by_name(target: &str) -> Option<fn(&[u8])> {
+    match target {
+        "dsp_decode" => Some(dsp_decode),
+        _ => None,
+    }
+}
+
+/// How a step's block decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `decode_key`.
+    Key,
+    /// `apply_predictive` on the last anchor.
+    Predictive,
+    /// `apply_bidirectional` between the two last anchors.
+    Bidirectional,
+}
+
+impl Op {
+    /// The op byte that stands for this op.
+    pub fn byte(self) -> u8 {
+        match self {
+            Op::Key => 0,
+            Op::Predictive => 1,
+            Op::Bidirectional => 2,
+        }
+    }
+}
+
+/// The steps an input stands for: at most [`MAX_STEPS`].
+pub fn steps(data: &[u8]) -> Vec<(Op, &[u8])> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while let [op, lo, hi, tail @ ..] = rest
+        && out.len() < MAX_STEPS
+    {
+        let len = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
+        let (block, after) = tail.split_at(len);
+        let op = match op % 3 {
+            0 => Op::Key,
+            1 => Op::Predictive,
+            _ => Op::Bidirectional,
+        };
+        out.push((op, block));
+        rest = after;
+    }
+    out
+}
+
+/// Lays `steps` out as an input: the inverse of [`steps`] for blocks of at most 65,535 bytes.
+pub fn input(steps: &[(Op, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (op, block) in steps {
+        let len = u16::try_from(block.len()).unwrap_or(u16::MAX);
+        out.push(op.byte());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(block.get(..usize::from(len)).unwrap_or(block));
+    }
+    out
+}
+
+/// What one step gave: its state and its samples as bits, or the errors as text.
+pub type Outcome = Result<(DspState, Result<Vec<u32>, String>), String>;
+
+/// An adapter with [`LIMITS`].
+pub fn adapter() -> DspAdapter {
+    DspAdapter::new(DspOptions {
+        limits: LIMITS,
+        ..DspOptions::default()
+    })
+}
+
+/// Runs `steps` through `adapter` as a driver would, checking each rendered segment.
+pub fn run(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) -> Vec<Outcome> {
+    // The anchor before the last, and the last.
+    let mut prev: Option<DspState> = None;
+    let mut last: Option<DspState> = None;
+    let mut outcomes = Vec::with_capacity(steps.len());
+    for &(op, block) in steps {
+        let decoded = match (op, &prev, &last) {
+            (Op::Key, _, _) => adapter.decode_key(block),
+            (Op::Predictive, _, Some(l)) => adapter.apply_predictive(l, block),
+            (Op::Bidirectional, Some(p), Some(l)) => adapter.apply_bidirectional(p, l, block),
+            _ => {
+                outcomes.push(Err("no anchor".to_string()));
+                continue;
+            }
+        };
+        let state = match decoded {
+            Ok(state) => state,
+            Err(e) => {
+                outcomes.push(Err(format!("{e:?}")));
+                continue;
+            }
+        };
+        let rendered = match adapter.finalize(&state) {
+            Ok(segment) => Ok(checked_bits(&segment)),
+            Err(e) => Err(format!("{e:?}")),
+        };
+        if op != Op::Bidirectional {
+            prev = last.replace(state.clone());
+        }
+        outcomes.push(Ok((state, rendered)));
+    }
+    outcomes
+}
+
+/// Checks a rendered segment and returns its samples' bits.
+fn checked_bits(segment: &PcmSegment) -> Vec<u32> {
+    let samples = &segment.samples;
+    assert!(
+        samples.len() <= LIMITS.max_block_samples,
+        "{} samples rendered, above the cap",
+        samples.len()
+    );
+    assert!(
+        segment.own.start <= segment.own.end && segment.own.end <= samples.len(),
+        "owned range {:?} outside {} samples",
+        segment.own,
+        samples.len()
+    );
+    if let Some((i, x)) = samples.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        panic!("sample {i} of {} is {x}", samples.len());
+    }
+    samples.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Target `dsp_decode`: any steps decode and render without panicking, to finite samples within
+/// the caps, and the same again on the same adapter.
+pub fn dsp_decode(data: &[u8]) {
+    let steps = steps(data);
+    let mut adapter = adapter();
+    let first = run(&mut adapter, &steps);
+    adapter.reset();
+    let second = run(&mut adapter, &steps);
+    assert_eq!(first, second, "a second pass decoded differently");
+}

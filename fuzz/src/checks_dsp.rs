@@ -18,11 +18,17 @@
 //! - every state that decodes renders (`finalize`) to `Ok` or an error, and a rendered segment
 //!   has only finite samples (docs/ADAPTERS.md §5), at most `max_block_samples` of them, and
 //!   owns a range inside them;
+//! - the rendered segments overlap-add (`render_pcm`, each at 10 ms per step, the first one
+//!   as a lead) to `Ok` or an error, and then to finite samples, no more than the segments'
+//!   together;
 //! - decoding is a pure function of the blocks: the same steps through the same adapter again,
 //!   after `reset`, with its FFT plans and window left from the first pass, give the same
 //!   states, errors and bit-identical samples (the adapter keeps nothing else between calls).
 
-use h4mk_adapters::{DspAdapter, DspOptions, DspState, Limits, ModelAdapter, PcmSegment};
+use h4mk_adapters::{
+    BlockKind, DspAdapter, DspOptions, DspState, Limits, ModelAdapter, PcmSegment, Rendered,
+    render_pcm,
+};
 
 /// The most steps read from one input.
 pub const MAX_STEPS: usize = 64;
@@ -99,6 +105,9 @@ pub fn input(steps: &[(Op, &[u8])]) -> Vec<u8> {
 /// What one step gave: its state and its samples as bits, or the errors as text.
 pub type Outcome = Result<(DspState, Result<Vec<u32>, String>), String>;
 
+/// What a run gave: each step's outcome, and the overlap-added samples as bits (or the error).
+pub type Run = (Vec<Outcome>, Result<Vec<u32>, String>);
+
 /// An adapter with [`LIMITS`].
 pub fn adapter() -> DspAdapter {
     DspAdapter::new(DspOptions {
@@ -107,13 +116,15 @@ pub fn adapter() -> DspAdapter {
     })
 }
 
-/// Runs `steps` through `adapter` as a driver would, checking each rendered segment.
-pub fn run(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) -> Vec<Outcome> {
+/// Runs `steps` through `adapter` as a driver would, checking each rendered segment, then
+/// overlap-adds the segments.
+pub fn run(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) -> Run {
     // The anchor before the last, and the last.
     let mut prev: Option<DspState> = None;
     let mut last: Option<DspState> = None;
     let mut outcomes = Vec::with_capacity(steps.len());
-    for &(op, block) in steps {
+    let mut segments = Vec::new();
+    for (index, &(op, block)) in steps.iter().enumerate() {
         let decoded = match (op, &prev, &last) {
             (Op::Key, _, _) => adapter.decode_key(block),
             (Op::Predictive, _, Some(l)) => adapter.apply_predictive(l, block),
@@ -131,7 +142,17 @@ pub fn run(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) -> Vec<Outcome> {
             }
         };
         let rendered = match adapter.finalize(&state) {
-            Ok(segment) => Ok(checked_bits(&segment)),
+            Ok(segment) => {
+                let bits = checked_bits(&segment);
+                segments.push(Rendered {
+                    index,
+                    ts_ms: (index as u32).saturating_mul(10),
+                    kind: BlockKind::Key,
+                    output: segment,
+                    lead: segments.is_empty(),
+                });
+                Ok(bits)
+            }
             Err(e) => Err(format!("{e:?}")),
         };
         if op != Op::Bidirectional {
@@ -139,7 +160,27 @@ pub fn run(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) -> Vec<Outcome> {
         }
         outcomes.push(Ok((state, rendered)));
     }
-    outcomes
+    let mixed = render_pcm(&segments)
+        .map_err(|e| format!("{e:?}"))
+        .map(|pcm| {
+            let total: usize = segments.iter().map(|r| r.output.samples.len()).sum();
+            assert!(
+                pcm.samples.len() <= total,
+                "{} mixed samples from {total}",
+                pcm.samples.len()
+            );
+            pcm.samples
+                .iter()
+                .map(|x| finite_bits(*x, "mixed"))
+                .collect()
+        });
+    (outcomes, mixed)
+}
+
+/// The bits of a sample, which must be finite.
+fn finite_bits(x: f32, what: &str) -> u32 {
+    assert!(x.is_finite(), "a {what} sample is {x}");
+    x.to_bits()
 }
 
 /// Checks a rendered segment and returns its samples' bits.
@@ -156,10 +197,10 @@ fn checked_bits(segment: &PcmSegment) -> Vec<u32> {
         segment.own,
         samples.len()
     );
-    if let Some((i, x)) = samples.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-        panic!("sample {i} of {} is {x}", samples.len());
-    }
-    samples.iter().map(|x| x.to_bits()).collect()
+    samples
+        .iter()
+        .map(|x| finite_bits(*x, "rendered"))
+        .collect()
 }
 
 /// Target `dsp_decode`: any steps decode and render without panicking, to finite samples within

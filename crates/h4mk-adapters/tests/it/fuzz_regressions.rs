@@ -27,8 +27,9 @@ fn every_fuzz_regression_passes_the_plan_and_dsp_checks() {
 /// the harness then reaches the whole decoder, not only its errors.
 #[track_caller]
 fn assert_decodes_whole(steps: &[(Op, &[u8])], what: &str) {
-    let outcomes = checks_dsp::run(&mut checks_dsp::adapter(), steps);
+    let (outcomes, mixed) = checks_dsp::run(&mut checks_dsp::adapter(), steps);
     assert_eq!(outcomes.len(), steps.len(), "{what}");
+    assert!(mixed.is_ok(), "{what}: {mixed:?}");
     for (i, outcome) in outcomes.iter().enumerate() {
         let (_, rendered) = outcome
             .as_ref()

@@ -73,11 +73,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<Dsp0Bin>> {
     r.finish()?;
     // A stable sort keeps equal indices in block order, so the later entry is the duplicate.
     bins.sort_by_key(|(b, _)| b.index);
-    if let Some(w) = bins.windows(2).find(|w| w[0].0.index == w[1].0.index) {
-        return Err(Error::DuplicateBin {
-            offset: w[1].1,
-            bin: w[1].0.index,
-        });
+    let duplicate = bins.windows(2).find_map(|w| match w {
+        [(a, _), (b, at)] if a.index == b.index => Some((b.index, *at)),
+        _ => None,
+    });
+    if let Some((bin, offset)) = duplicate {
+        return Err(Error::DuplicateBin { offset, bin });
     }
     Ok(bins.into_iter().map(|(b, _)| b).collect())
 }

@@ -11,8 +11,8 @@
 //! - `perf`: whole-process performance figures on generated large files; `crc32 FILE`, its baseline;
 //! - `big-file`: the test that writes and reads back a container over 4 GiB (ignored in `cargo test`);
 //! - `fuzz-smoke [secs] [--seeds-only]`: every fuzz target for `secs` seconds (default 10)
-//!   through `fuzz/smoke.sh`, after writing the seeds taken from the fixtures; needs cargo-fuzz,
-//!   not part of `ci`.
+//!   through `fuzz/smoke.sh`, after writing the seeds taken from the fixtures (and, for
+//!   `dsp_decode`, encoded); needs cargo-fuzz, not part of `ci`.
 //!
 //! Child processes run through `$CARGO` and are echoed before they start.
 

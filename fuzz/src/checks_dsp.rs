@@ -40,14 +40,6 @@ pub const LIMITS: Limits = Limits {
     max_block_samples: 1 << 16,
 };
 
-/// The checks of a fuzz target by its name, for the replay of `fuzz/corpus/<name>/regressions`.
-pub fn by_name(target: &str) -> Option<fn(&[u8])> {
-    match target {
-        "dsp_decode" => Some(dsp_decode),
-        _ => None,
-    }
-}
-
 /// How a step's block decodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -60,6 +52,15 @@ pub enum Op {
 }
 
 impl Op {
+    /// How a block of this kind decodes.
+    pub fn of(kind: BlockKind) -> Op {
+        match kind {
+            BlockKind::Key => Op::Key,
+            BlockKind::Predictive => Op::Predictive,
+            BlockKind::Bidirectional => Op::Bidirectional,
+        }
+    }
+
     /// The op byte that stands for this op.
     pub fn byte(self) -> u8 {
         match self {

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use h4mk_adapters::{BlockKind, EncoderConfig, encode, signal::sample_mix};
+use h4mk_adapters::{EncoderConfig, encode, signal::sample_mix};
 use h4mk_format::{ContainerRef, Tag};
 use h4mk_gop::GopFlags;
 use h4mk_mt::Demuxer;
@@ -132,11 +132,6 @@ pub(crate) fn seeds(root: &Path) -> Result<usize> {
 /// Small DSP streams in `dsp_decode`'s layout, each block with its op in decode order: DSP1 as
 /// the encoder writes it, with and without B-blocks, and a hand-built DSP0 I, P and B.
 fn dsp_seeds() -> Result<Vec<(&'static str, Vec<u8>)>> {
-    let op = |kind| match kind {
-        BlockKind::Key => Op::Key,
-        BlockKind::Predictive => Op::Predictive,
-        BlockKind::Bidirectional => Op::Bidirectional,
-    };
     let mut out = Vec::new();
     for (name, b_blocks) in [("dsp1-ip", 0), ("dsp1-ipb", 1)] {
         let config = EncoderConfig {
@@ -148,7 +143,10 @@ fn dsp_seeds() -> Result<Vec<(&'static str, Vec<u8>)>> {
             b_blocks,
         };
         let blocks = encode(&sample_mix(8000, 0.25), 8000, &config)?;
-        let steps: Vec<(Op, &[u8])> = blocks.iter().map(|b| (op(b.kind), &b.bytes[..])).collect();
+        let steps: Vec<(Op, &[u8])> = blocks
+            .iter()
+            .map(|b| (Op::of(b.kind), &b.bytes[..]))
+            .collect();
         out.push((name, checks_dsp::input(&steps)));
     }
     // DSP0 (docs/ADAPTERS.md §2): magic, bin count, reserved, then (index, magnitude, phase).

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use h4mk_adapters::{BlockKind, EncoderConfig, encode, signal::sample_mix};
+use h4mk_adapters::{EncoderConfig, encode, signal::sample_mix};
 
 use crate::checks_dsp::{self, Op};
 use crate::checks_plan;
@@ -65,14 +65,7 @@ fn an_encoded_stream_laid_out_as_steps_decodes_whole_under_the_dsp_checks() {
     let blocks = encode(&sample_mix(16_000, 0.5), 16_000, &config).unwrap();
     let steps: Vec<(Op, &[u8])> = blocks
         .iter()
-        .map(|b| {
-            let op = match b.kind {
-                BlockKind::Key => Op::Key,
-                BlockKind::Predictive => Op::Predictive,
-                BlockKind::Bidirectional => Op::Bidirectional,
-            };
-            (op, &b.bytes[..])
-        })
+        .map(|b| (Op::of(b.kind), &b.bytes[..]))
         .collect();
     let input = checks_dsp::input(&steps);
     assert_eq!(checks_dsp::steps(&input), steps);

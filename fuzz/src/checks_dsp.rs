@@ -1,10 +1,10 @@
 //! The checks behind the `dsp_decode` fuzz target: h4mk-adapters' [`DspAdapter`] on any block
 //! bytes, fed as a decode driver feeds it.
 //!
-//! This file is the one copy of these checks. The fuzz crate exposes it as
-//! `h4mk_fuzz::checks_dsp`; the stable test binary of h4mk-adapters includes it with `#[path]`
-//! (tests/it/main.rs), where `fuzz_regressions.rs` replays every committed fuzz input through
-//! it. So it depends on `h4mk_adapters` and `std` only.
+//! This file is the one copy of these checks and of the input layout. The fuzz crate exposes it
+//! as `h4mk_fuzz::checks_dsp`; the stable test binary of h4mk-adapters includes it with
+//! `#[path]` (tests/it/main.rs), where `fuzz_regressions.rs` replays every committed fuzz input
+//! through it, and xtask includes it to write the seeds. So it depends on `h4mk_adapters` and `std` only.
 //!
 //! The input is a run of steps, each an op byte, a little-endian u16 length and that many block
 //! bytes (the last step takes what is left). `op % 3` says how the block decodes: 0 as an
@@ -101,6 +101,20 @@ pub fn input(steps: &[(Op, &[u8])]) -> Vec<u8> {
         out.extend_from_slice(block.get(..usize::from(len)).unwrap_or(block));
     }
     out
+}
+
+/// A DSP0 block listing `(index, magnitude, phase)` bins (docs/ADAPTERS.md §2: magic, bin
+/// count, reserved, then the entries), for the seeds and the adapters' tests.
+pub fn dsp0_block(bins: &[(u16, u16, u16)]) -> Vec<u8> {
+    let mut b = b"DSP0".to_vec();
+    b.extend_from_slice(&(bins.len() as u16).to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes());
+    for &(i, m, p) in bins {
+        for v in [i, m, p] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    b
 }
 
 /// What one step gave: its state and its samples as bits, or the errors as text.

@@ -149,19 +149,10 @@ fn dsp_seeds() -> Result<Vec<(&'static str, Vec<u8>)>> {
             .collect();
         out.push((name, checks_dsp::input(&steps)));
     }
-    // DSP0 (docs/ADAPTERS.md §2): magic, bin count, reserved, then (index, magnitude, phase).
-    let dsp0 = |bins: &[[u16; 3]]| {
-        let mut b = b"DSP0".to_vec();
-        b.extend_from_slice(&(bins.len() as u16).to_le_bytes());
-        b.extend_from_slice(&[0, 0]);
-        for v in bins.iter().flatten() {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        b
-    };
-    let key = dsp0(&[[1, 40_000, 0], [5, 20_000, 16_384], [9, 65_535, 32_768]]);
-    let p = dsp0(&[[5, 1_000, 0], [12, 30_000, 49_152]]);
-    let b = dsp0(&[[1, 500, 8_192]]);
+    let dsp0 = checks_dsp::dsp0_block;
+    let key = dsp0(&[(1, 40_000, 0), (5, 20_000, 16_384), (9, 65_535, 32_768)]);
+    let p = dsp0(&[(5, 1_000, 0), (12, 30_000, 49_152)]);
+    let b = dsp0(&[(1, 500, 8_192)]);
     let steps = [
         (Op::Key, &key[..]),
         (Op::Predictive, &p),

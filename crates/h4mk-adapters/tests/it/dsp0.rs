@@ -6,18 +6,7 @@ use h4mk_adapters::{
     Dsp0Bin, Dsp0Synthesis, DspAdapter, DspOptions, DspState, Error, ModelAdapter,
 };
 
-/// A DSP0 block listing `(index, magnitude, phase)` bins.
-fn dsp0(bins: &[(u16, u16, u16)]) -> Vec<u8> {
-    let mut b = b"DSP0".to_vec();
-    b.extend_from_slice(&(bins.len() as u16).to_le_bytes());
-    b.extend_from_slice(&0u16.to_le_bytes());
-    for &(i, m, p) in bins {
-        for v in [i, m, p] {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    b
-}
+use crate::checks_dsp::dsp0_block as dsp0;
 
 fn bins(state: &DspState) -> Vec<(u16, u16, u16)> {
     let DspState::Dsp0(s) = state else {

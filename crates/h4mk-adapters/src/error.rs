@@ -141,6 +141,27 @@ pub enum Error {
         /// The cap.
         max: u64,
     },
+    /// Rendered segments whose stream positions, taken from their blocks, span more samples
+    /// than the segments hold between them: [`render_pcm`](crate::render_pcm) refuses to fill
+    /// such gaps with silence, since hostile timing could make them any size.
+    #[error(
+        "blocks {first_block} at {first_ms} ms to {last_block} at {last_ms} ms span {span} samples \
+         but render {held}: their timing leaves gaps"
+    )]
+    TimingGaps {
+        /// Index of the block whose segment starts the span.
+        first_block: usize,
+        /// Its presentation timestamp.
+        first_ms: u32,
+        /// Index of the block whose segment ends the span.
+        last_block: usize,
+        /// Its presentation timestamp.
+        last_ms: u32,
+        /// Samples from the start of the span to its end.
+        span: u64,
+        /// Samples the segments hold, all together.
+        held: u64,
+    },
     /// The caller passed an invalid configuration or argument.
     #[error("invalid parameter: {0}")]
     Parameter(&'static str),

@@ -78,8 +78,8 @@ pub struct PcmSegment {
 /// block before as a lead ([`crate::Present::Lead`]) every sample is exact.
 /// The result is empty (sample rate 0) for no segments.
 /// Segments must share a sample rate ([`Error::Mismatch`]), and the range they cover may not
-/// be longer than their samples put together ([`Error::Parameter`]), which bounds what
-/// hostile timestamps can make this allocate.
+/// be longer than their samples put together ([`Error::TimingGaps`], naming the blocks at
+/// either end), which bounds what hostile timestamps can make this allocate.
 pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
     let Some(first) = outputs.first() else {
         return Ok(Pcm::default());
@@ -87,6 +87,8 @@ pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
     let sample_rate = first.output.sample_rate;
     let mut placed = Vec::with_capacity(outputs.len());
     let (mut lo, mut hi, mut budget) = (i64::MAX, i64::MIN, 0u64);
+    // The segments that set `lo` and `hi`.
+    let (mut first, mut last) = (first, first);
     for r in outputs {
         let seg = &r.output;
         if seg.sample_rate != sample_rate {
@@ -106,8 +108,12 @@ pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
             return Err(Error::Parameter("segment position overflows"));
         };
         if !r.lead {
-            lo = lo.min(own_lo.max(0));
-            hi = hi.max(own_hi);
+            if own_lo.max(0) < lo {
+                (lo, first) = (own_lo.max(0), r);
+            }
+            if own_hi > hi {
+                (hi, last) = (own_hi, r);
+            }
         }
         budget += seg.samples.len() as u64;
         placed.push((pos, seg));
@@ -118,9 +124,14 @@ pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
     }
     let len = u64::try_from(hi.saturating_sub(lo)).unwrap_or(0);
     if len > budget {
-        return Err(Error::Parameter(
-            "segments leave gaps longer than their samples",
-        ));
+        return Err(Error::TimingGaps {
+            first_block: first.index,
+            first_ms: first.ts_ms,
+            last_block: last.index,
+            last_ms: last.ts_ms,
+            span: len,
+            held: budget,
+        });
     }
     let mut samples = vec![0.0f32; len as usize];
     for (pos, seg) in placed {
@@ -197,9 +208,41 @@ mod tests {
     }
 
     #[test]
-    fn far_apart_segments_are_refused() {
-        let a = rendered(0, Some(0), 0..2, vec![1.0; 2]);
-        let b = rendered(0, Some(i64::MAX / 2), 0..2, vec![1.0; 2]);
-        assert!(matches!(render_pcm(&[a, b]), Err(Error::Parameter(_))));
+    fn far_apart_segments_are_refused_naming_the_blocks_at_either_end() {
+        let at = |index, ts_ms, start| Rendered {
+            index,
+            ..rendered(ts_ms, Some(start), 0..2, vec![1.0; 2])
+        };
+        let (a, b, c) = (at(4, 80, 0), at(5, 100, 2), at(6, 120, i64::MAX / 2));
+        let err = render_pcm(&[a.clone(), b.clone(), c]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::TimingGaps {
+                    first_block: 4,
+                    first_ms: 80,
+                    last_block: 6,
+                    last_ms: 120,
+                    span,
+                    held: 6,
+                } if span == (i64::MAX / 2 + 2) as u64
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "blocks 4 at 80 ms to 6 at 120 ms span {} samples but render 6: \
+                 their timing leaves gaps",
+                i64::MAX / 2 + 2
+            )
+        );
+        // A gap no longer than the samples is filled with silence.
+        let d = Rendered {
+            index: 7,
+            ..rendered(140, Some(6), 0..2, vec![1.0; 4])
+        };
+        let pcm = render_pcm(&[a, b, d]).unwrap();
+        assert_eq!(pcm.samples, [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
     }
 }

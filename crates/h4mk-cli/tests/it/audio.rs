@@ -374,6 +374,59 @@ fn a_damaged_block_before_a_range_only_costs_its_overlap() {
 }
 
 #[test]
+fn keyframes_too_far_apart_to_fill_fail_naming_them_and_leave_nothing() {
+    let dir = TempDir::new("audio_far_apart");
+    let d = dir.path();
+    // Two DSP0 keyframes (one bin each: docs/ADAPTERS.md §2) three days apart: DSP0 blocks carry
+    // no timing, so each is placed at its pts, and joining them would take 13 G samples of
+    // silence.
+    let block = "445350300100000001000100ffff";
+    let manifest = serde_json::json!({
+        "tracks": [{"track_id": 1, "name": "a", "kind": "audio", "codec": "dsp",
+                    "sample_rate": 48000, "channels": 1, "note": ""}],
+        "sidecars": {},
+        "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "hex": block},
+                   {"track": 1, "pts_ms": 268_000_000, "type": "I", "hex": block}],
+    });
+    std::fs::write(d.join("far.json"), manifest.to_string()).unwrap();
+    ok(&h4mk(d, &["build", "far.json", "-o", "far.h4mk"]));
+    // Either keyframe alone decodes.
+    for ms in ["0", "268000000"] {
+        let args = ["decode", "--adapter", "dsp", "--track", "1", "--at-ms", ms];
+        ok(&h4mk(
+            d,
+            &[&args[..], &["far.h4mk", "-o", "one.wav"]].concat(),
+        ));
+        std::fs::remove_file(d.join("one.wav")).unwrap();
+    }
+
+    let before = dir.files();
+    let o = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "far.h4mk",
+            "-o",
+            "all.wav",
+        ],
+    );
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    // Exit 1, the file's fault; not 2, which would blame the command line.
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("h4mk: error: far.h4mk: ")
+            && stderr.contains("blocks 0 at 0 ms to 1 at 268000000 ms span ")
+            && stderr.ends_with(": their timing leaves gaps\n"),
+        "{stderr}"
+    );
+    assert_eq!(dir.files(), before, "a file was left behind");
+}
+
+#[test]
 fn only_dsp_encodes_and_bad_input_leaves_nothing() {
     let dir = TempDir::new("audio_encode_errors");
     let d = dir.path();

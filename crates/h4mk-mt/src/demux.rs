@@ -583,17 +583,12 @@ impl<'a> Demuxer<'a> {
     ///
     /// Walks from the keyframe the index gives, only past the blocks the chain needs.
     pub fn chain(&self, track: u16, t_ms: u32) -> Result<Vec<DecodeStep<'a>>> {
-        let Some(key) = self.keyframe(track, |table| table.lookup(t_ms))? else {
-            return Ok(Vec::new());
-        };
-        let window = self.window(
+        self.plan(
             track,
-            key.offset.saturating_sub(CHUNK_HEADER_LEN as u64),
+            |table| table.lookup(t_ms),
             t_ms,
-        )?;
-        let steps = plan_chain(&window, t_ms)?;
-        self.check_steps(&steps)?;
-        Ok(steps)
+            |window| plan_chain(window, t_ms),
+        )
     }
 
     /// The decode plan that presents every block of `track` with `t0_ms <= pts <= t1_ms`
@@ -602,18 +597,14 @@ impl<'a> Demuxer<'a> {
         if t0_ms > t1_ms {
             return Err(h4mk_gop::Error::InvalidRange { t0_ms, t1_ms }.into());
         }
-        let key = self.keyframe(track, |table| table.lookup_before(t0_ms))?;
         // The plan starts at the last keyframe at or before the first presented block, which
-        // is the last keyframe before t0 unless that block is itself a keyframe; with none
-        // before t0, walk from the first block so that a track not opening on a keyframe
-        // gives the same answer as a plan over the whole track.
-        let start = key.map_or(self.index().core_offset, |e| {
-            e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
-        });
-        let window = self.window(track, start, t1_ms)?;
-        let steps = plan_range(&window, t0_ms, t1_ms)?;
-        self.check_steps(&steps)?;
-        Ok(steps)
+        // is the last keyframe before t0 unless that block is itself a keyframe.
+        self.plan(
+            track,
+            |table| table.lookup_before(t0_ms),
+            t1_ms,
+            |window| plan_range(window, t0_ms, t1_ms),
+        )
     }
 
     /// [`Demuxer::verify_with_progress`] without progress.
@@ -714,9 +705,45 @@ impl<'a> Demuxer<'a> {
         self.trak_offset
     }
 
-    /// The blocks of `track` from the chunk at `start`, as far as a plan up to `t_ms` needs:
-    /// every block with pts <= `t_ms`, and, when B-blocks among them are still waiting for a
-    /// forward anchor, on to the first anchor after them.
+    /// Plans `track` with `plan` over the window from the keyframe `pick` chooses, or from
+    /// the first block when it chooses none (so that a track not opening on a keyframe answers
+    /// as a plan over the whole track would), up to `t_ms`.
+    /// The window must hold no I-block of the track that its seek table leaves out: a table
+    /// that lacks keyframes could make the plan start too late or find nothing. When it does,
+    /// the index is rebuilt by one scan (once) and the plan made again from it.
+    fn plan(
+        &self,
+        track: u16,
+        pick: impl Fn(&TrackIndex) -> Option<SeekEntry>,
+        t_ms: u32,
+        plan: impl Fn(&[BlockRef<'a>]) -> Result<Vec<DecodeStep<'a>>>,
+    ) -> Result<Vec<DecodeStep<'a>>> {
+        loop {
+            let start = self
+                .keyframe(track, &pick)?
+                .map_or(self.index().core_offset, |e| {
+                    e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
+                });
+            let window = self.window(track, start, t_ms)?;
+            if self.rebuilt.get().is_none()
+                && let Some(table) = self.index().track(track)
+                && let Some(b) = window
+                    .iter()
+                    .find(|b| b.kind == BlockKind::Key && !table.lists(b.offset))
+            {
+                self.rebuild(IndexProblem::Unlisted {
+                    track,
+                    ts_ms: b.ts_ms,
+                    offset: b.offset,
+                })?;
+                continue;
+            }
+            let steps = plan(&window)?;
+            self.check_steps(&steps)?;
+            return Ok(steps);
+        }
+    }
+
     /// The seek entry `pick` chooses from `track`'s table, checked against the block it points
     /// at. When it is not that keyframe, the index is rebuilt by one scan (once; later calls use
     /// the rebuilt one) and `pick` chooses again.
@@ -733,15 +760,24 @@ impl<'a> Demuxer<'a> {
         let Err(reason) = check_entry(&self.raw, index, track, &entry) else {
             return Ok(Some(entry));
         };
+        self.rebuild(reason)?;
+        Ok(self.index().track(track).and_then(pick))
+    }
+
+    /// Rebuilds the index by one scan, for `reason`, unless it was rebuilt already.
+    fn rebuild(&self, reason: IndexProblem) -> Result<()> {
         if self.rebuilt.get().is_none() {
             let ids: Vec<u16> = self.tracks.iter().map(|t| t.track_id).collect();
             let rebuilt = scan_index(&self.file, &ids, self.index.core_offset, |_| {})?;
             // Another thread may have rebuilt it meanwhile: both scans give the same index.
             let _ = self.rebuilt.set((rebuilt, IndexStatus::Rebuilt { reason }));
         }
-        Ok(self.index().track(track).and_then(pick))
+        Ok(())
     }
 
+    /// The blocks of `track` from the chunk at `start`, as far as a plan up to `t_ms` needs:
+    /// every block with pts <= `t_ms`, and, when B-blocks among them are still waiting for a
+    /// forward anchor, on to the first anchor after them.
     fn window(&self, track: u16, start: u64, t_ms: u32) -> Result<Vec<BlockRef<'a>>> {
         let limits = &self.file.options().limits;
         let mut blocks: Vec<BlockRef<'a>> = Vec::new();

@@ -57,6 +57,14 @@ pub struct TrackIndex {
 }
 
 impl TrackIndex {
+    /// Whether the table has an entry for the I-block whose payload starts at `offset`
+    /// (entries are in file order).
+    pub fn lists(&self, offset: u64) -> bool {
+        self.entries
+            .binary_search_by_key(&offset, |e| e.offset)
+            .is_ok()
+    }
+
     /// The last keyframe with pts `<= t_ms` (the last one among equal pts).
     pub fn lookup(&self, t_ms: u32) -> Option<SeekEntry> {
         let after = self.entries.partition_point(|e| e.ts_ms <= t_ms);
@@ -518,6 +526,16 @@ pub enum IndexProblem {
         /// The entry's payload offset.
         offset: u64,
     },
+    /// A plan walked past an I-block that its track's seek table does not list: the table is
+    /// incomplete, and a plan from it could start too late or find nothing.
+    Unlisted {
+        /// The track.
+        track: u16,
+        /// The I-block's pts.
+        ts_ms: u32,
+        /// Its payload offset.
+        offset: u64,
+    },
     /// The tables overlap the blocks.
     Overlap {
         /// Offset of the first index chunk.
@@ -536,7 +554,8 @@ impl IndexProblem {
             IndexProblem::NotFound { end, .. } => end,
             IndexProblem::BadLocator { offset, .. }
             | IndexProblem::BadTable { offset, .. }
-            | IndexProblem::EntryMismatch { offset, .. } => offset,
+            | IndexProblem::EntryMismatch { offset, .. }
+            | IndexProblem::Unlisted { offset, .. } => offset,
             IndexProblem::Overlap { index_offset, .. } => index_offset,
         }
     }
@@ -566,6 +585,14 @@ impl fmt::Display for IndexProblem {
             } => write!(
                 f,
                 "seek entry of track {track} ({ts_ms} ms) points at payload offset {offset}, not at a CORE I-block of the track with that pts"
+            ),
+            IndexProblem::Unlisted {
+                track,
+                ts_ms,
+                offset,
+            } => write!(
+                f,
+                "the seek table of track {track} does not list its I-block at payload offset {offset} ({ts_ms} ms)"
             ),
             IndexProblem::Overlap {
                 index_offset,

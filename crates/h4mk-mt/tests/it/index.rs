@@ -1,11 +1,12 @@
 //! Finding the index: from the locator, from the end, and a full rebuild when it is missing or
 //! does not match the blocks (with the reason reported).
 
+use h4mk_format::crc::crc32;
 use h4mk_format::{Mode, ParseOptions};
-use h4mk_gop::BlockKind;
+use h4mk_gop::{BlockKind, SeekEntry};
 use h4mk_mt::{Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, Problem};
 
-use crate::support::{Input, fix_crcs, key, mux, reference_mux, spec};
+use crate::support::{Input, fix_crcs, fix_file_crc, key, mux, reference_mux, spec};
 
 fn inputs() -> Vec<Input> {
     let kinds = [
@@ -112,11 +113,15 @@ fn an_entry_that_does_not_point_at_its_keyframe_forces_a_rebuild() {
     // Point track 1's second entry at a P-block, as a careless editor might.
     let entry = table + 12 + 16 + 8;
     let ts = u32::from_le_bytes(bytes[entry..entry + 4].try_into().unwrap());
+    let key = u64::from(u32::from_le_bytes(
+        bytes[entry + 4..entry + 8].try_into().unwrap(),
+    ));
     bytes[entry + 4..entry + 8].copy_from_slice(&u32::try_from(first_p).unwrap().to_le_bytes());
     fix_crcs(&mut bytes, table);
     // Depending on where the P-block is, the table is now also out of offset order, which open
-    // sees; if not, open trusts the entry (it reads no block) and the first plan that uses it
-    // finds the P-block, rebuilds the index by one scan and says so. Either way the answers are
+    // sees; if not, open trusts the entry (it reads no block), and the first plan that uses it
+    // finds the P-block, or the first that walks past the keyframe the table no longer lists
+    // finds that; it rebuilds the index by one scan and says so. Either way the answers are
     // those of the intact file.
     let d = Demuxer::open(&bytes).unwrap();
     assert_eq!(answers(&d), reference);
@@ -130,6 +135,16 @@ fn an_entry_that_does_not_point_at_its_keyframe_forces_a_rebuild() {
                 },
         } => {
             assert_eq!((*ts_ms, *offset), (ts, first_p));
+        }
+        IndexStatus::Rebuilt {
+            reason:
+                IndexProblem::Unlisted {
+                    track: 1,
+                    ts_ms,
+                    offset,
+                },
+        } => {
+            assert_eq!((*ts_ms, *offset), (ts, key));
         }
         IndexStatus::Rebuilt {
             reason: IndexProblem::BadTable { .. },
@@ -372,4 +387,96 @@ fn opening_reads_no_block_so_it_costs_the_index_not_the_file() {
             }
         }
     );
+}
+
+/// Sets the 4 bytes at `at` so that the CRC of `bytes[range]` (which holds them) is `target`:
+/// the CRC is affine in those 32 bits, so solve over GF(2) from the CRC of each bit alone.
+fn force_crc(bytes: &mut [u8], range: std::ops::Range<usize>, at: usize, target: u32) {
+    let crc_with = |bytes: &mut [u8], x: u32| {
+        bytes[at..at + 4].copy_from_slice(&x.to_le_bytes());
+        crc32(&bytes[range.clone()])
+    };
+    let base = crc_with(bytes, 0);
+    // Rows (what the bits change in the CRC, which bits): reduced to one pivot bit each.
+    let mut rows: Vec<(u32, u32)> = (0..32)
+        .map(|i| (crc_with(bytes, 1 << i) ^ base, 1 << i))
+        .collect();
+    for bit in 0..32 {
+        let pivot = (bit..32).find(|&r| rows[r].0 >> bit & 1 == 1).unwrap();
+        rows.swap(bit, pivot);
+        let (effect, bits) = rows[bit];
+        for (r, row) in rows.iter_mut().enumerate() {
+            if r != bit && row.0 >> bit & 1 == 1 {
+                *row = (row.0 ^ effect, row.1 ^ bits);
+            }
+        }
+    }
+    let want = target ^ base;
+    let x = (0..32)
+        .filter(|&bit| want >> bit & 1 == 1)
+        .fold(0, |x, bit| x ^ rows[bit].1);
+    assert_eq!(crc_with(bytes, x), target);
+}
+
+#[test]
+fn a_forged_table_inside_the_last_block_is_found_out_by_the_first_plan() {
+    // A file with no index whose last block ends with the bytes of an empty TSEK of track 1,
+    // and whose own CRC is made to equal that TSEK's: searching from the end (§7.1) finds a
+    // well-formed table with a right CRC. Only walking the blocks tells it is not one.
+    let mut fake = b"TSEK".to_vec();
+    fake.extend_from_slice(&0u32.to_le_bytes());
+    fake.extend_from_slice(&16u32.to_le_bytes());
+    fake.extend_from_slice(b"H4TS\x01\x00\x00\x00H4SK\x00\x00\x00\x00");
+    let last = [&[0u8; 4][..], &fake].concat();
+    let inputs = [
+        (0, BlockKind::Key, b"a".to_vec()),
+        (10, BlockKind::Predictive, b"b".to_vec()),
+        (20, BlockKind::Key, last),
+    ]
+    .map(|(ts_ms, kind, opaque)| Input {
+        track: 1,
+        ts_ms,
+        kind,
+        opaque,
+    });
+    let mut bytes = reference_mux(&[spec(1)], &inputs, false);
+    let crc_at = bytes.len() - 8; // the last chunk's CRC, before the file CRC
+    let fake_at = crc_at - fake.len();
+    let chunk_at = fake_at - 4 - 8 - 12;
+    let target = crc32(&bytes[fake_at..crc_at]);
+    force_crc(&mut bytes, chunk_at..crc_at, fake_at - 4, target);
+    bytes[crc_at..crc_at + 4].copy_from_slice(&target.to_le_bytes());
+    fix_file_crc(&mut bytes);
+
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(*d.index_status(), IndexStatus::Trailing);
+    assert_eq!(d.seek_table(1).unwrap(), []);
+    let blocks: Vec<u64> = d.blocks().map(|b| b.unwrap().offset).collect();
+    assert_eq!(blocks.len(), 3);
+    // `verify` walks every chunk, and finds the table lacks the track's first I-block.
+    assert!(matches!(
+        d.verify().problems[..],
+        [Problem::IndexMismatch { track: 1, entry: 0, stored: None, found: Some(SeekEntry { ts_ms: 0, offset }), .. }] if offset == blocks[0]
+    ));
+    // The plan walks from the first block, meets the I-block the table leaves out, and
+    // rebuilds the index by one scan.
+    let chain: Vec<u64> = d
+        .chain(1, 10)
+        .unwrap()
+        .iter()
+        .map(|s| s.block.offset)
+        .collect();
+    assert_eq!(chain, blocks[..2]);
+    assert_eq!(
+        *d.index_status(),
+        IndexStatus::Rebuilt {
+            reason: IndexProblem::Unlisted {
+                track: 1,
+                ts_ms: 0,
+                offset: blocks[0]
+            }
+        }
+    );
+    assert_eq!(d.seek_table(1).unwrap().len(), 2);
+    assert_eq!(d.chain(1, 25).unwrap().len(), 1);
 }

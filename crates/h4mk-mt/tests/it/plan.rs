@@ -3,10 +3,13 @@
 //! walked over a window from the index equal plans over the whole track, errors included.
 
 use h4mk_gop::BlockKind;
-use h4mk_mt::{BlockRef, DecodeStep, Demuxer, Error, MuxOptions, plan_chain, plan_range};
+use h4mk_mt::{
+    BlockRef, DecodeStep, Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, plan_chain,
+    plan_range,
+};
 use proptest::prelude::*;
 
-use crate::support::{Input, mux, mux_advancing, reference_mux, spec};
+use crate::support::{Input, mux, mux_advancing, reference_mux, reference_mux_keeping, spec};
 
 /// Per-track block lists (kinds and pts steps) and a hand-over interleaving.
 #[derive(Clone, Debug)]
@@ -175,6 +178,68 @@ proptest! {
         // index is rebuilt.
         let bytes = reference_mux(&case.specs(), &case.inputs(), tables);
         check_windows(&bytes, &case)?;
+    }
+
+    #[test]
+    fn windowed_plans_equal_full_plans_when_tables_leave_keyframes_out(case in case(), mask in any::<u64>()) {
+        // Each track's table keeps the I-blocks whose bit of `mask` (turned by the track id)
+        // is set: a plan that walks past one it left out rebuilds the index.
+        let keep = |track: u16, i: usize| mask.rotate_left(u32::from(track)) >> (i % 64) & 1 == 1;
+        let bytes = reference_mux_keeping(&case.specs(), &case.inputs(), Some(&keep));
+        check_windows(&bytes, &case)?;
+    }
+}
+
+#[test]
+fn a_table_that_leaves_out_the_first_keyframes_is_noticed_and_rebuilt() {
+    // Track 1: I0 P10 I20 P30, its table listing only I20 (or nothing), as an edited file's
+    // might. Before the first listed entry, a plan walks from the first block.
+    let inputs: Vec<Input> = [
+        (0, BlockKind::Key),
+        (10, BlockKind::Predictive),
+        (20, BlockKind::Key),
+        (30, BlockKind::Predictive),
+    ]
+    .into_iter()
+    .map(|(ts_ms, kind)| Input {
+        track: 1,
+        ts_ms,
+        kind,
+        opaque: vec![ts_ms as u8],
+    })
+    .collect();
+    for listed in [&[1usize][..], &[]] {
+        let keep = |_: u16, i: usize| listed.contains(&i);
+        let bytes = reference_mux_keeping(&[spec(1)], &inputs, Some(&keep));
+        let d = Demuxer::open(&bytes).unwrap();
+        assert_eq!(*d.index_status(), IndexStatus::Trailing, "{listed:?}");
+        let blocks: Vec<BlockRef<'_>> = d.blocks().map(Result::unwrap).collect();
+        let chain: Vec<u64> = d
+            .chain(1, 10)
+            .unwrap()
+            .iter()
+            .map(|s| s.block.offset)
+            .collect();
+        assert_eq!(chain, [blocks[0].offset, blocks[1].offset], "{listed:?}");
+        assert_eq!(
+            *d.index_status(),
+            IndexStatus::Rebuilt {
+                reason: IndexProblem::Unlisted {
+                    track: 1,
+                    ts_ms: 0,
+                    offset: blocks[0].offset
+                }
+            },
+            "{listed:?}"
+        );
+        assert_eq!(d.seek_table(1).unwrap().len(), 2, "{listed:?}");
+        assert_eq!(
+            d.index_status().to_string(),
+            format!(
+                "rebuilt by a full scan: the seek table of track 1 does not list its I-block at payload offset {} (0 ms)",
+                blocks[0].offset
+            )
+        );
     }
 }
 

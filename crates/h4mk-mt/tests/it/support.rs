@@ -57,6 +57,17 @@ pub(crate) fn mux_advancing(tracks: &[TrackSpec], inputs: &[Input], opts: MuxOpt
 /// streaming muxer refuses (tracks opening on P, ending on B). `tables: false` leaves the index
 /// out, as a crashed or foreign writer would.
 pub(crate) fn reference_mux(tracks: &[TrackSpec], inputs: &[Input], tables: bool) -> Vec<u8> {
+    let all = |_: u16, _: usize| true;
+    reference_mux_keeping(tracks, inputs, tables.then_some(&all))
+}
+
+/// [`reference_mux`], with `keep(track, i)` saying whether the `i`th I-block of `track` gets
+/// an entry in the track's table (`None`: no tables), as an editor that drops entries would.
+pub(crate) fn reference_mux_keeping(
+    tracks: &[TrackSpec],
+    inputs: &[Input],
+    keep: Option<&dyn Fn(u16, usize) -> bool>,
+) -> Vec<u8> {
     let mut sorted: Vec<&Input> = inputs.iter().collect();
     sorted.sort_by_key(|b| (b.ts_ms, b.track));
     let opts = WriterOptions::default();
@@ -77,11 +88,14 @@ pub(crate) fn reference_mux(tracks: &[TrackSpec], inputs: &[Input], tables: bool
             });
         }
     }
-    if tables {
+    if let Some(keep) = keep {
         for (t, entries) in tracks.iter().zip(keys) {
             let payload = SeekTableBuf {
                 track_id: t.track_id,
-                entries,
+                entries: (entries.into_iter().enumerate())
+                    .filter(|&(i, _)| keep(t.track_id, i))
+                    .map(|(_, e)| e)
+                    .collect(),
             }
             .to_bytes()
             .unwrap();

@@ -40,7 +40,8 @@ pub mod output;
 pub mod report;
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::fmt;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -94,14 +95,73 @@ where
             return ExitCode::from(code);
         }
     };
-    match cli.command.run(out, err) {
+    let mut out = Watched {
+        inner: out,
+        failure: None,
+    };
+    match cli.command.run(&mut out, err) {
         Ok(code) => code,
         // The reader of our output went away (`h4mk list big.h4mk | head`): stop quietly.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            let _ = writeln!(err, "h4mk: error: {e:#}");
+        // Whatever the command made of it, the output failed: say so, once.
+        Err(_) if let Some(failure) = out.failure => {
+            let _ = writeln!(err, "h4mk: error: writing standard output: {failure}");
             ExitCode::from(EXIT_DAMAGED)
         }
+        Err(e) => {
+            let _ = writeln!(err, "h4mk: error: {e:#}");
+            let usage = e.downcast_ref::<UsageError>().is_some();
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_DAMAGED })
+        }
+    }
+}
+
+/// A mistake in the command line that parsing alone cannot see (an output that is the input,
+/// a range that ends before it starts): reported like any error, with exit status 2.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The output stream, remembering its first failure: a command may wrap that error in its
+/// own words, or lose it, and the message should name standard output.
+struct Watched<'a> {
+    inner: &'a mut dyn Write,
+    failure: Option<io::Error>,
+}
+
+impl Watched<'_> {
+    fn watch<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r
+            && self.failure.is_none()
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            self.failure = Some(io::Error::new(e.kind(), e.to_string()));
+        }
+        r
+    }
+}
+
+impl Write for Watched<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.watch(r)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let r = self.inner.write_all(buf);
+        self.watch(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.watch(r)
     }
 }
 

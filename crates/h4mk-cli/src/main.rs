@@ -12,6 +12,8 @@ fn main() -> ExitCode {
     match out.flush() {
         Ok(()) => code,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+        // The command failed, and said why: if that was the output, it said so already.
+        Err(_) if code != ExitCode::SUCCESS => code,
         Err(e) => {
             let _ = writeln!(stderr.lock(), "h4mk: error: writing standard output: {e}");
             ExitCode::FAILURE

@@ -3,12 +3,19 @@
 //!
 //! Every file the CLI writes goes through [`AtomicFile`], most through [`write_to`], which also
 //! sends the data to standard output when the path is `-`.
+//!
+//! A path that leads through symbolic links to a regular file replaces that file and keeps the
+//! links. A path to something that is not a regular file (a device such as `/dev/null`, a FIFO)
+//! is written to in place, as standard output is: renaming over it would destroy it. A
+//! directory, or a link that leads nowhere, is refused.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+
+use crate::UsageError;
 
 /// Writes an output: `fill` writes the data to a temporary file that is renamed onto `path` only
 /// once `fill` has succeeded, or, for the path `-`, straight to `stdout`.
@@ -31,6 +38,42 @@ pub fn write_to<T>(
     Ok(value)
 }
 
+/// Refuses to write `output` when it is the file `input` (by another name, or through links):
+/// replacing a file while reading it would lose it. Bad usage, so exit status 2.
+pub fn refuse_input_as_output(input: &Path, output: &Path) -> Result<()> {
+    if is_stdout(input) || is_stdout(output) {
+        return Ok(());
+    }
+    if same_file(input, output) {
+        return Err(UsageError(format!(
+            "-o {}: that is the input file, {}",
+            output.display(),
+            input.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Whether both paths exist and are the same file (hard links included, on Unix).
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Whether both paths exist and lead to the same path.
+#[cfg(not(unix))]
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// True for the path `-`, which names standard output (or input).
 pub fn is_stdout(path: &Path) -> bool {
     path.as_os_str() == "-"
@@ -38,11 +81,15 @@ pub fn is_stdout(path: &Path) -> bool {
 
 /// An output file under construction.
 ///
-/// Dropped without [`AtomicFile::commit`], it removes its temporary file.
+/// Dropped without [`AtomicFile::commit`], it removes its temporary file. A target that is not
+/// a regular file has no temporary file: it is written in place.
 #[derive(Debug)]
 pub struct AtomicFile {
+    /// The path as given, for messages.
     target: PathBuf,
-    temp: PathBuf,
+    /// The temporary file, and the file it replaces when committed; `None` when written in
+    /// place.
+    rename: Option<(PathBuf, PathBuf)>,
     writer: BufWriter<SyncOnFlush>,
     committed: bool,
 }
@@ -70,13 +117,42 @@ impl Write for SyncOnFlush {
 }
 
 impl AtomicFile {
-    /// Creates the temporary file beside `target`. With `sync`, every flush reaches the disk.
+    /// Creates the temporary file beside the file `target` leads to (or opens `target` itself
+    /// when it is not a regular file). With `sync`, every flush reaches the disk.
     pub fn create(target: &Path, sync: bool) -> Result<Self> {
-        let dir = match target.parent() {
+        let context = || format!("writing {}", target.display());
+        let dest = match fs::metadata(target) {
+            Ok(m) if m.is_dir() => bail!("writing {}: is a directory", target.display()),
+            Ok(m) if !m.is_file() => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(target)
+                    .with_context(context)?;
+                return Ok(AtomicFile {
+                    target: target.to_owned(),
+                    rename: None,
+                    writer: Self::buffer(file, false),
+                    committed: false,
+                });
+            }
+            // Through any links: the file they lead to is the one to replace.
+            Ok(_) => fs::canonicalize(target).with_context(context)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if fs::symlink_metadata(target).is_ok() {
+                    bail!(
+                        "writing {}: a symbolic link to nothing, not followed",
+                        target.display()
+                    );
+                }
+                target.to_owned()
+            }
+            Err(e) => return Err(e).with_context(context),
+        };
+        let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
-        let name = target
+        let name = dest
             .file_name()
             .with_context(|| format!("{} is not a file path", target.display()))?;
         let temp = dir.join(format!(
@@ -84,13 +160,17 @@ impl AtomicFile {
             name.to_string_lossy(),
             std::process::id()
         ));
-        let file = File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
+        let file = File::create(&temp).with_context(context)?;
         Ok(AtomicFile {
             target: target.to_owned(),
-            temp,
-            writer: BufWriter::with_capacity(1 << 20, SyncOnFlush { file, sync }),
+            rename: Some((temp, dest)),
+            writer: Self::buffer(file, sync),
             committed: false,
         })
+    }
+
+    fn buffer(file: File, sync: bool) -> BufWriter<SyncOnFlush> {
+        BufWriter::with_capacity(1 << 20, SyncOnFlush { file, sync })
     }
 
     /// The writer to fill.
@@ -115,14 +195,16 @@ impl AtomicFile {
     fn finish(mut self, sync: bool) -> Result<()> {
         let context = || format!("writing {}", self.target.display());
         self.writer.flush().with_context(context)?;
-        if sync {
-            self.writer
-                .get_ref()
-                .file
-                .sync_all()
-                .with_context(context)?;
+        if let Some((temp, dest)) = &self.rename {
+            if sync {
+                self.writer
+                    .get_ref()
+                    .file
+                    .sync_all()
+                    .with_context(context)?;
+            }
+            fs::rename(temp, dest).with_context(context)?;
         }
-        fs::rename(&self.temp, &self.target).with_context(context)?;
         self.committed = true;
         Ok(())
     }
@@ -130,8 +212,10 @@ impl AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.temp);
+        if let Some((temp, _)) = &self.rename
+            && !self.committed
+        {
+            let _ = fs::remove_file(temp);
         }
     }
 }

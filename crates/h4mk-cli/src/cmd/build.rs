@@ -12,7 +12,7 @@ use h4mk_mt::{MuxOptions, MuxSummary, Muxer, Sidecars};
 use crate::cmd::{plural, write_json};
 use crate::input::{Input, display_name};
 use crate::manifest::{Manifest, SidecarBytes};
-use crate::output::{is_stdout, write_to};
+use crate::output::{is_stdout, refuse_input_as_output, write_to};
 use crate::report::{BuildReport, BuiltTrack};
 
 /// Build a container from a JSON manifest (tracks, sidecars, blocks).
@@ -79,7 +79,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     };
     let name = display_name(&args.output);
     let summary = match &args.manifest {
-        Some(path) if !args.demo => build(path, &args.output, opts, out)?,
+        Some(path) if !args.demo => {
+            refuse_input_as_output(path, &args.output)?;
+            build(path, &args.output, opts, out)?
+        }
         _ => write_to(&args.output, out, |w| {
             crate::demo::write(w, opts).with_context(|| format!("writing {name}"))
         })?,

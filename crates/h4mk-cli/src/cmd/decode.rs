@@ -22,9 +22,9 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use h4mk_adapters::{AdapterRegistry, Decoded, NamedDecoder, Pcm, Present};
 use h4mk_mt::{DecodeStep, Demuxer};
 
-use crate::cmd::{open, plural, write_json};
+use crate::cmd::{check_range, open, plural, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{is_stdout, write_to};
+use crate::output::{is_stdout, refuse_input_as_output, write_to};
 use crate::report::DecodeReport;
 
 /// Decode a track (or a time or time range of it) with a model adapter.
@@ -114,6 +114,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         (None, Some(a), Some(b)) => Span::Range(a, b),
         _ => Span::Whole,
     };
+    if let Span::Range(from, to) = span {
+        check_range(from, to)?;
+    }
+    refuse_input_as_output(&args.file, &args.output)?;
     let input = Input::open(&args.file)?;
     let name = input.name();
     let demux = open(&input)?;

@@ -9,10 +9,10 @@ use anyhow::{Context, Result, bail};
 use h4mk_adapters::{AdapterRegistry, BlockKind, EncoderConfig, encode, read_wav};
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
-use crate::EXIT_USAGE;
+use crate::UsageError;
 use crate::cmd::{plural, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{is_stdout, write_to};
+use crate::output::{is_stdout, refuse_input_as_output, write_to};
 use crate::report::EncodeReport;
 
 /// The adapters that encode, and the codec name each writes into the track list.
@@ -64,7 +64,7 @@ pub(crate) struct Args {
     json: bool,
 }
 
-pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     let Some(&(_, codec)) = ENCODERS.iter().find(|(name, _)| *name == args.adapter) else {
         let encoders: Vec<&str> = ENCODERS.iter().map(|(name, _)| *name).collect();
         let known = AdapterRegistry::default()
@@ -75,14 +75,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         } else {
             "is not an adapter"
         };
-        writeln!(
-            err,
-            "h4mk: error: --adapter {}: {why}; the adapters that encode: {}",
+        return Err(UsageError(format!(
+            "--adapter {}: {why}; the adapters that encode: {}",
             args.adapter,
             encoders.join(", ")
-        )?;
-        return Ok(ExitCode::from(EXIT_USAGE));
+        ))
+        .into());
     };
+    refuse_input_as_output(&args.input, &args.output)?;
     let input = Input::open(&args.input)?;
     let in_name = input.name();
     let pcm = read_wav(&input[..]).with_context(|| format!("{in_name}: reading WAV"))?;

@@ -10,7 +10,7 @@ use h4mk_format::Tag;
 
 use crate::cmd::{open, plural, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{AtomicFile, is_stdout, write_to};
+use crate::output::{AtomicFile, is_stdout, refuse_input_as_output, write_to};
 use crate::report::ExtractReport;
 
 /// Extract the blocks of one track, or one sidecar.
@@ -82,6 +82,9 @@ impl Sidecar {
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
+    if let Some(output) = &args.output {
+        refuse_input_as_output(&args.file, output)?;
+    }
     let input = Input::open(&args.file)?;
     let demux = open(&input)?;
     let name = input.name();

@@ -20,6 +20,7 @@ use clap::Subcommand;
 use h4mk_mt::Demuxer;
 use serde::Serialize;
 
+use crate::UsageError;
 use crate::input::Input;
 
 // Every `h4mk` subcommand (a plain comment: clap would show a doc comment in `h4mk --help`).
@@ -56,7 +57,7 @@ impl Command {
             Command::Extract(args) => extract::run(&args, out),
             Command::Build(args) => build::run(&args, out),
             Command::Decode(args) => decode::run(&args, out),
-            Command::Encode(args) => encode::run(&args, out, err),
+            Command::Encode(args) => encode::run(&args, out),
             Command::MtBuild(args) => legacy::run_build(&args, out, err),
             Command::MtList(args) => legacy::run_list(&args, out, err),
             Command::MtChain(args) => legacy::run_chain(&args, out, err),
@@ -68,6 +69,14 @@ impl Command {
 /// reads checked), errors prefixed with the file name.
 fn open(input: &Input) -> Result<Demuxer<'_>> {
     Demuxer::open(input).with_context(|| input.name())
+}
+
+/// Refuses `--from-ms` after `--to-ms` as bad usage, before any file is read.
+fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
+    if from_ms > to_ms {
+        return Err(UsageError(format!("--from-ms {from_ms} is after --to-ms {to_ms}")).into());
+    }
+    Ok(())
 }
 
 /// Writes `report` as pretty JSON and a newline.

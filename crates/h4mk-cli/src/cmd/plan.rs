@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use h4mk_mt::DecodeStep;
 
-use crate::cmd::{open, plural, write_json};
+use crate::cmd::{check_range, open, plural, write_json};
 use crate::input::Input;
 use crate::report::{PlanReport, StepReport};
 
@@ -89,6 +89,7 @@ pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCod
 }
 
 pub(crate) fn run_range(args: &RangeArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    check_range(args.from_ms, args.to_ms)?;
     let input = Input::open(&args.file)?;
     let demux = open(&input)?;
     let steps = demux

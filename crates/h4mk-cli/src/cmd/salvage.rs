@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::EXIT_DAMAGED;
 use crate::cmd::{plural, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{AtomicFile, is_stdout};
+use crate::output::{AtomicFile, is_stdout, refuse_input_as_output};
 
 /// Rebuild a sound container from the intact chunks of a damaged one.
 ///
@@ -60,6 +60,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    refuse_input_as_output(&args.file, &args.output)?;
     let input = Input::open(&args.file)?;
     let name = input.name();
     let opts = SalvageOptions {

@@ -8,6 +8,7 @@ mod binary;
 mod build;
 mod e2e;
 mod invalid;
+mod outputs;
 mod salvage;
 mod snapshots;
 mod structure;

@@ -1,0 +1,199 @@
+//! Where outputs go: through symbolic links to the file they lead to, in place into devices and
+//! FIFOs (which a rename would destroy), never over the input being read, and, when standard
+//! output fails, one line that says so.
+#![cfg(unix)]
+
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, symlink};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::TempDir;
+use crate::binary::{h4mk, succeeded};
+use crate::reference_fixtures::fixtures_dir;
+
+fn demo() -> Vec<u8> {
+    fs::read(fixtures_dir().join("reference/demo.h4mk")).unwrap()
+}
+
+/// Checks `o` failed with `code` and one line of stderr starting with `want`.
+#[track_caller]
+fn failed(o: &Output, code: i32, want: &str) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(want), "{stderr}");
+}
+
+#[test]
+fn a_link_to_a_file_keeps_the_link_and_replaces_the_file() {
+    let dir = TempDir::new("outputs_link");
+    let d = dir.path();
+    fs::write(d.join("real.h4mk"), b"old").unwrap();
+    symlink("real.h4mk", d.join("link.h4mk")).unwrap();
+    succeeded(&h4mk(d, &["build", "--demo", "-o", "link.h4mk"]));
+    assert!(
+        fs::symlink_metadata(d.join("link.h4mk"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert!(fs::read(d.join("real.h4mk")).unwrap() == demo());
+    assert_eq!(dir.files(), ["link.h4mk", "real.h4mk"]);
+
+    // A link to nothing is not followed, and nothing is created.
+    symlink("nowhere.h4mk", d.join("dangling.h4mk")).unwrap();
+    let o = h4mk(d, &["build", "--demo", "-o", "dangling.h4mk"]);
+    failed(
+        &o,
+        1,
+        "h4mk: error: writing dangling.h4mk: a symbolic link to nothing, not followed",
+    );
+    assert_eq!(dir.files(), ["dangling.h4mk", "link.h4mk", "real.h4mk"]);
+}
+
+#[test]
+fn a_fifo_is_written_in_place_and_a_directory_refused() {
+    let dir = TempDir::new("outputs_fifo");
+    let d = dir.path();
+    let made = Command::new("mkfifo").arg(d.join("pipe")).status().unwrap();
+    assert!(made.success());
+    let path = d.join("pipe");
+    let reader = std::thread::spawn(move || fs::read(path).unwrap());
+    succeeded(&h4mk(d, &["build", "--demo", "-o", "pipe"]));
+    // Checked before joining: had the FIFO been replaced, the reader would wait forever.
+    assert!(fs::metadata(d.join("pipe")).unwrap().file_type().is_fifo());
+    assert!(reader.join().unwrap() == demo());
+
+    fs::create_dir(d.join("adir")).unwrap();
+    for target in ["adir", "adir/"] {
+        let o = h4mk(d, &["build", "--demo", "-o", target]);
+        failed(
+            &o,
+            1,
+            &format!("h4mk: error: writing {target}: is a directory"),
+        );
+    }
+    assert_eq!(dir.files(), ["adir", "pipe"]);
+    assert!(fs::read_dir(d.join("adir")).unwrap().next().is_none());
+}
+
+#[test]
+fn the_input_is_never_the_output() {
+    let dir = TempDir::new("outputs_same");
+    let d = dir.path();
+    fs::write(d.join("demo.h4mk"), demo()).unwrap();
+    fs::hard_link(d.join("demo.h4mk"), d.join("hard.h4mk")).unwrap();
+    symlink("demo.h4mk", d.join("soft.h4mk")).unwrap();
+    for output in ["demo.h4mk", "hard.h4mk", "soft.h4mk", "./demo.h4mk"] {
+        for args in [
+            &[
+                "decode",
+                "--adapter",
+                "null",
+                "--track",
+                "1",
+                "demo.h4mk",
+                "-o",
+            ][..],
+            &["extract", "--track", "1", "demo.h4mk", "-o"],
+            &["salvage", "demo.h4mk", "-o"],
+            &["encode", "--adapter", "dsp", "demo.h4mk", "-o"],
+        ] {
+            let o = h4mk(d, &[args, &[output]].concat());
+            failed(
+                &o,
+                2,
+                &format!("h4mk: error: -o {output}: that is the input file, demo.h4mk"),
+            );
+        }
+    }
+    assert!(fs::read(d.join("demo.h4mk")).unwrap() == demo());
+    fs::write(d.join("m.json"), b"{}").unwrap();
+    let o = h4mk(d, &["build", "m.json", "-o", "m.json"]);
+    failed(
+        &o,
+        2,
+        "h4mk: error: -o m.json: that is the input file, m.json",
+    );
+    assert_eq!(fs::read(d.join("m.json")).unwrap(), b"{}");
+    assert_eq!(
+        dir.files(),
+        ["demo.h4mk", "hard.h4mk", "m.json", "soft.h4mk"]
+    );
+}
+
+#[test]
+fn a_range_that_ends_before_it_starts_is_bad_usage() {
+    let dir = TempDir::new("outputs_range");
+    let d = dir.path();
+    let file = fixtures_dir().join("reference/demo.h4mk");
+    let file = file.to_str().unwrap();
+    for args in [
+        &[
+            "range",
+            "--track",
+            "1",
+            "--from-ms",
+            "30",
+            "--to-ms",
+            "10",
+            file,
+        ][..],
+        &[
+            "decode",
+            "--adapter",
+            "null",
+            "--track",
+            "1",
+            "--from-ms",
+            "30",
+            "--to-ms",
+            "10",
+            file,
+            "-o",
+            "out.bin",
+        ],
+    ] {
+        let o = h4mk(d, args);
+        failed(&o, 2, "h4mk: error: --from-ms 30 is after --to-ms 10");
+    }
+    assert_eq!(dir.files(), Vec::<String>::new());
+}
+
+/// Runs `h4mk ARGS` with standard output on `/dev/full`, where every write fails.
+fn to_full_device(dir: &Path, args: &[&str]) -> Output {
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_full_standard_output_is_one_line_naming_it() {
+    let dir = TempDir::new("outputs_full");
+    let d = dir.path();
+    let big = fixtures_dir().join("reference/three_tracks_2000.h4mk");
+    let big = big.to_str().unwrap();
+    // Small outputs fail when the last buffer is flushed, large ones midway; both ways, and
+    // whether the command writes a file to `-` or prints, the message is the same one line.
+    for args in [
+        &["build", "--demo", "-o", "-"][..],
+        &["extract", "--track", "1", big, "-o", "-"],
+        &["list", big],
+        &["info", big],
+    ] {
+        let o = to_full_device(d, args);
+        failed(
+            &o,
+            1,
+            "h4mk: error: writing standard output: No space left on device",
+        );
+    }
+    assert_eq!(dir.files(), Vec::<String>::new());
+}

@@ -20,9 +20,12 @@
 //!   `sample_rate`, `channels` and `note` may be left out (48000, 1 and "", the reference's
 //!   defaults). Any other key is an error.
 //! - `sidecars` (optional): `meta`, `safe`, `veri` and `note`, each optional. A JSON string is
-//!   stored as its UTF-8 bytes, verbatim; any other JSON value is stored as Python's
-//!   `json.dumps` writes it (`", "` and `": "` separators, keys in the manifest's order,
-//!   non-ASCII written raw), which is how the reference wrote its JSON sidecars.
+//!   stored as its UTF-8 bytes, verbatim; `null` stores nothing, as a missing key does (the
+//!   reference's `None`); any other JSON value is stored as Python's
+//!   `json.dumps(json.loads(TEXT), ensure_ascii=False)` writes it (`", "` and `": "`
+//!   separators, keys in the manifest's order, a repeated key in its first place with its last
+//!   value, floats as their `repr`, integers of any size as given, non-ASCII written raw),
+//!   which is how the reference wrote its JSON sidecars.
 //! - `blocks`: in any order across tracks (the file is sorted by pts, then track id, keeping the
 //!   manifest's order among equals), but in pts order within a track, which starts with an
 //!   I-block. Each block has `track`, `pts_ms`, `type` (`"I"`, `"P"` or `"B"`) and exactly one
@@ -30,7 +33,6 @@
 //!   current folder when the manifest is read from standard input), `hex`, `base64` (standard
 //!   alphabet, padded) or `text` (UTF-8).
 
-use std::fmt;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
@@ -38,9 +40,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use h4mk_gop::BlockKind;
 use h4mk_mt::{TRACK_KEYS, TrackSpec};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
 
 use crate::input::Input;
 
@@ -224,111 +225,12 @@ fn block_kind<'de, D: Deserializer<'de>>(d: D) -> Result<BlockKind, D::Error> {
 
 impl<'de> Deserialize<'de> for SidecarBytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Json::deserialize(d)? {
-            Json::String(s) => Ok(SidecarBytes(s.into_bytes())),
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Ok(SidecarBytes(s.into_bytes())),
             value => h4mk_mt::json::to_python_json(&value)
                 .map(SidecarBytes)
                 .map_err(de::Error::custom),
         }
-    }
-}
-
-/// A JSON value that keeps the order of object keys, so a sidecar is written with its keys in
-/// the manifest's order (`serde_json::Value` sorts them).
-#[derive(Debug)]
-enum Json {
-    Null,
-    Bool(bool),
-    Number(serde_json::Number),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
-}
-
-impl Serialize for Json {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Json::Null => s.serialize_unit(),
-            Json::Bool(b) => s.serialize_bool(*b),
-            Json::Number(n) => n.serialize(s),
-            Json::String(v) => s.serialize_str(v),
-            Json::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-            Json::Object(entries) => {
-                let mut map = s.serialize_map(Some(entries.len()))?;
-                for (k, v) in entries {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json, E> {
-        Ok(Json::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json, E> {
-        Ok(Json::Number(v.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json, E> {
-        Ok(Json::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
-        serde_json::Number::from_f64(v)
-            .map(Json::Number)
-            .ok_or_else(|| E::custom("a number that is not finite"))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Json, E> {
-        Ok(Json::String(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Json, E> {
-        Ok(Json::String(v))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Json::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((k, v)) = map.next_entry()? {
-            entries.push((k, v));
-        }
-        Ok(Json::Object(entries))
     }
 }
 
@@ -352,6 +254,26 @@ mod tests {
         sidecar(
             r#"[1, 2.5, null, true, "é"]"#,
             r#"[1, 2.5, null, true, "é"]"#,
+        );
+    }
+
+    #[test]
+    fn a_null_sidecar_is_no_sidecar() {
+        let m =
+            Manifest::parse(br#"{"tracks": [], "sidecars": {"meta": null, "note": "n"}}"#).unwrap();
+        assert!(m.sidecars.meta.is_none());
+        assert_eq!(m.sidecars.note.map(|n| n.0), Some(b"n".to_vec()));
+    }
+
+    #[test]
+    fn sidecar_numbers_and_repeated_keys_come_out_as_python_writes_them() {
+        // The expected text is what CPython 3 prints for
+        // `json.dumps(json.loads(INPUT), ensure_ascii=False)`: integers of any size as given,
+        // floats as their repr, a repeated key in its first place with its last value.
+        sidecar(
+            r#"{"a": 1e-5, "b": 1000000000000000000000000000000, "c": -12345678901234567890,
+                "d": -0, "e": 1E5, "f": 2.50, "a": 7, "g": 1e400, "h": -0.0, "i": 0e10}"#,
+            r#"{"a": 7, "b": 1000000000000000000000000000000, "c": -12345678901234567890, "d": 0, "e": 100000.0, "f": 2.5, "g": Infinity, "h": -0.0, "i": 0.0}"#,
         );
     }
 

@@ -1,9 +1,14 @@
 //! JSON bytes as Python's `json.dumps(obj, ensure_ascii=False)` writes them (docs/FORMAT.md §2.1).
 //!
-//! Python separates items with `", "` and keys from values with `": "`; everything else
-//! (string escapes, integers) is what `serde_json`'s compact output already does: `"` and `\`
-//! escaped, `\n \r \t \b \f` by name, other control characters as `\u00XX` with lowercase hex,
-//! every other character (DEL and non-ASCII included) written raw as UTF-8.
+//! Python separates items with `", "` and keys from values with `": "`, and writes a float as
+//! its `repr` (`1e-05`, `1e+16`, `0.0001`, `2.0`); the rest (string escapes, integers) is what
+//! `serde_json`'s compact output already does: `"` and `\` escaped, `\n \r \t \b \f` by name,
+//! other control characters as `\u00XX` with lowercase hex, every other character (DEL and
+//! non-ASCII included) written raw as UTF-8.
+//!
+//! With `serde_json`'s `arbitrary_precision` feature, a number parsed from JSON keeps its text:
+//! an integer is written as given (Python's `int` has no size limit), and any other number as
+//! the `repr` of the float Python would parse from it.
 
 use std::io;
 
@@ -34,6 +39,64 @@ impl Formatter for PythonFormatter {
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         writer.write_all(b": ")
     }
+
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(python_float(value).as_bytes())
+    }
+
+    fn write_number_str<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: &str,
+    ) -> io::Result<()> {
+        if value.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            // An integer, as Python's int writes it: only "-0" changes.
+            writer.write_all(if value == "-0" {
+                b"0"
+            } else {
+                value.as_bytes()
+            })
+        } else {
+            let float = value.parse::<f64>().map_err(io::Error::other)?;
+            self.write_f64(writer, float)
+        }
+    }
+}
+
+/// `repr(value)` in Python: the shortest digits that read back as `value`, in positional
+/// notation when the decimal point falls within 16 digits of them and 4 zeros after it
+/// (`0.0001`, `1e-05`; `1000000000000000.0`, `1e+16`), with `.0` on a whole number; and
+/// `Infinity`, `-Infinity` and `NaN` as `json.dumps` writes them.
+pub fn python_float(value: f64) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    if value.is_infinite() {
+        return format!("{sign}Infinity");
+    }
+    // Rust's `{:e}` writes the shortest round-tripping digits too: `d[.ddd]e[-]n`.
+    let sci = format!("{:e}", value.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // Python's `decpt`: the value is 0.DIGITS times 10 to this.
+    let decpt = exp.parse::<i32>().unwrap_or(0) + 1;
+    let n = digits.len() as i32;
+    let body = if decpt <= -4 || decpt > 16 {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let e = decpt - 1;
+        let e_sign = if e < 0 { '-' } else { '+' };
+        format!("{first}{dot}{rest}e{e_sign}{:02}", e.unsigned_abs())
+    } else if decpt <= 0 {
+        format!("0.{}{digits}", "0".repeat(decpt.unsigned_abs() as usize))
+    } else if decpt < n {
+        let (int, frac) = digits.split_at(decpt as usize);
+        format!("{int}.{frac}")
+    } else {
+        format!("{digits}{}.0", "0".repeat((decpt - n) as usize))
+    };
+    format!("{sign}{body}")
 }
 
 /// Python's item separator, `", "`, before every item but the first.
@@ -87,5 +150,38 @@ mod tests {
             serde_json::json!({"m": 65535, "n": -3}),
             r#"{"m": 65535, "n": -3}"#,
         );
+    }
+
+    #[test]
+    fn floats_are_written_as_python_repr_writes_them() {
+        // Each right-hand side is what CPython 3 prints for `repr(float(left))`.
+        for (value, python) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (2.0, "2.0"),
+            (0.5, "0.5"),
+            (-2.5, "-2.5"),
+            (0.1, "0.1"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (123.456, "123.456"),
+            (0.0001, "0.0001"),
+            (0.00012, "0.00012"),
+            (1e-5, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (-1.25e-10, "-1.25e-10"),
+            (1e15, "1000000000000000.0"),
+            (1234567890123456.0, "1234567890123456.0"),
+            (1e16, "1e+16"),
+            (1.2345678901234567e19, "1.2345678901234567e+19"),
+            (1e22, "1e+22"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(python_float(value), python, "{value:e}");
+        }
+        check(serde_json::json!([1e-5, 2.0, 3]), "[1e-05, 2.0, 3]");
     }
 }

@@ -38,8 +38,9 @@ use crate::report::{BuildReport, BuiltTrack};
 
 tracks: the track list in order, with the seven TRAK keys (sample_rate, channels and note may
   be left out: 48000, 1 and ""); any other key is an error.
-sidecars: optional meta, safe, veri and note. A JSON string is stored verbatim as UTF-8; any
-  other JSON value is stored as Python's json.dumps writes it (", " and ": ", keys in order).
+sidecars: optional meta, safe, veri and note. A JSON string is stored verbatim as UTF-8; null
+  stores nothing, as a missing key; any other JSON value is stored as Python's json.dumps
+  writes it (", " and ": ", keys in order, floats as their repr, integers of any size).
 blocks: any order across tracks (the file is sorted by pts, then track id, keeping manifest
   order among equals) but pts order within a track, which must start with an I-block and
   must not end on a B-block. Each block has exactly one of "file" (relative to the manifest's

@@ -1,6 +1,6 @@
 //! WAV in and out, over `Read` and `Write` (no file-system access), using `hound`.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{self, Cursor, Read, Write};
 
 use crate::error::{Error, Result};
 use crate::pcm::Pcm;
@@ -9,10 +9,13 @@ use crate::pcm::Pcm;
 /// grows as samples actually arrive.
 const MAX_INITIAL_CAPACITY: usize = 1 << 16;
 
+/// The most bytes of a `fmt ` chunk read (`WAVE_FORMAT_EXTENSIBLE` takes 40).
+const MAX_FMT_LEN: u32 = 1 << 10;
+
 /// Reads a WAV file (integer PCM of 8 to 32 bits or 32-bit float, any number of channels)
 /// into mono `f32` by averaging the channels.
 pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
-    let mut wav = hound::WavReader::new(reader)?;
+    let mut wav = hound::WavReader::new(fmt_and_data(reader)?)?;
     let spec = wav.spec();
     let channels = usize::from(spec.channels);
     if channels == 0 {
@@ -42,6 +45,82 @@ pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
         }
     }
     Ok(Pcm::new(spec.sample_rate, samples))
+}
+
+/// The `fmt ` and `data` chunks of a RIFF WAVE stream, as a stream that holds only those two.
+///
+/// RIFF pads a chunk of odd length with a byte its length does not count, and `hound` 3.5
+/// does not step over it, so a file with an odd-sized `LIST` or `id3 ` chunk before its
+/// samples would fail to read. Here every other chunk is skipped with its pad byte; a writer
+/// that left the pad out is tolerated, as most readers do: a non-zero byte where the pad
+/// should be is taken as the start of the next chunk.
+fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
+    let malformed = |what| Error::Wav(hound::Error::FormatError(what));
+    let mut head = [0u8; 12];
+    reader
+        .read_exact(&mut head)
+        .map_err(|_| malformed("not a RIFF WAVE file"))?;
+    if head.get(..4) != Some(b"RIFF") || head.get(8..) != Some(b"WAVE") {
+        return Err(malformed("not a RIFF WAVE file"));
+    }
+    let mut fmt: Option<Vec<u8>> = None;
+    // The first byte of the next chunk, read where a pad byte should have been.
+    let mut carried: Option<u8> = None;
+    loop {
+        let mut header = [0u8; 8];
+        let rest = match carried.take() {
+            Some(byte) => {
+                header[0] = byte;
+                &mut header[1..]
+            }
+            None => &mut header[..],
+        };
+        reader
+            .read_exact(rest)
+            .map_err(|_| malformed("no data chunk"))?;
+        let [i0, i1, i2, i3, l0, l1, l2, l3] = header;
+        let len = u32::from_le_bytes([l0, l1, l2, l3]);
+        match &[i0, i1, i2, i3] {
+            b"data" => {
+                let fmt = fmt.ok_or_else(|| malformed("no fmt chunk before the data chunk"))?;
+                let fmt_len = fmt.len() as u32; // at most MAX_FMT_LEN
+                let fmt_pad = usize::from(fmt_len % 2 == 1);
+                let riff_len = (4 + 8 + fmt_len + fmt_pad as u32 + 8).saturating_add(len);
+                let mut canonical = Vec::with_capacity(28 + fmt.len() + fmt_pad);
+                canonical.extend_from_slice(b"RIFF");
+                canonical.extend_from_slice(&riff_len.to_le_bytes());
+                canonical.extend_from_slice(b"WAVEfmt ");
+                canonical.extend_from_slice(&fmt_len.to_le_bytes());
+                canonical.extend_from_slice(&fmt);
+                canonical.resize(canonical.len() + fmt_pad, 0);
+                canonical.extend_from_slice(b"data");
+                canonical.extend_from_slice(&len.to_le_bytes());
+                return Ok(Cursor::new(canonical).chain(reader.take(u64::from(len))));
+            }
+            b"fmt " => {
+                if len > MAX_FMT_LEN {
+                    return Err(malformed("fmt chunk longer than 1 KiB"));
+                }
+                let mut body = vec![0u8; len as usize];
+                reader
+                    .read_exact(&mut body)
+                    .map_err(|_| malformed("fmt chunk cut short"))?;
+                fmt = Some(body);
+            }
+            _ => {
+                let skipped = io::copy(&mut (&mut reader).take(u64::from(len)), &mut io::sink())?;
+                if skipped < u64::from(len) {
+                    return Err(malformed("no data chunk"));
+                }
+            }
+        }
+        if len % 2 == 1 {
+            let mut pad = [0u8; 1];
+            if reader.read(&mut pad)? == 1 && pad[0] != 0 {
+                carried = Some(pad[0]);
+            }
+        }
+    }
 }
 
 /// Writes mono PCM as a 16-bit PCM WAV file, clipping to full scale.
@@ -105,6 +184,42 @@ mod tests {
         w.finalize().unwrap();
         let pcm = read_wav(&buf.get_ref()[..]).unwrap();
         assert_eq!(pcm.samples, [0.5, 0.5]);
+    }
+
+    /// `file` (as `write_wav` writes it: RIFF header, 16-byte fmt chunk, data) with `chunk`
+    /// inserted before its data chunk, and the RIFF length fixed.
+    fn with_chunk_before_data(file: &[u8], chunk: &[u8]) -> Vec<u8> {
+        let data_at = 12 + 8 + 16;
+        assert_eq!(&file[data_at..data_at + 4], b"data");
+        let mut out = [&file[..data_at], chunk, &file[data_at..]].concat();
+        let riff_len = (out.len() - 8) as u32;
+        out[4..8].copy_from_slice(&riff_len.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn odd_sized_chunks_are_skipped_with_their_pad_byte() {
+        let pcm = Pcm::new(8000, vec![0.0, 0.25, -0.5, 0.75]);
+        let mut file = Vec::new();
+        write_wav(&mut file, &pcm).unwrap();
+        let plain = read_wav(&file[..]).unwrap();
+        // A LIST chunk of 5 bytes, padded to 6 as RIFF requires; the same without the pad
+        // byte, as some writers leave it out; and an even-sized one.
+        for chunk in [
+            &b"LIST\x05\0\0\0INFOa\0"[..],
+            b"LIST\x05\0\0\0INFOa",
+            b"id3 \x04\0\0\0abcd",
+        ] {
+            let odd = with_chunk_before_data(&file, chunk);
+            assert_eq!(read_wav(&odd[..]).unwrap(), plain, "{chunk:?}");
+        }
+        // A file that ends before its data chunk, or never had one.
+        let cut = with_chunk_before_data(&file, b"LIST\xff\0\0\0INFO");
+        let err = read_wav(&cut[..36 + 12]).unwrap_err();
+        assert!(
+            matches!(err, Error::Wav(hound::Error::FormatError("no data chunk"))),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use h4mk_gop::BlockKind;
 pub enum Error {
     /// A P- or B-block came before the anchor state(s) it needs, e.g. a plan that does not start
     /// at a keyframe.
-    #[error("{kind:?} block {index} at {ts_ms} ms has no anchor state to reference")]
+    #[error("{}-block {index} at {ts_ms} ms has no anchor state to reference", kind.letter())]
     MissingReference {
         /// The block's index in the source.
         index: usize,
@@ -86,7 +86,10 @@ pub enum Error {
         value: u64,
     },
     /// The block's own kind byte disagrees with how the plan asked to decode it.
-    #[error("block kind byte {found:#04x} at byte {offset} does not match the plan's {expected:?}")]
+    #[error(
+        "block kind byte {found:#04x} at byte {offset} does not match the plan's {}-block",
+        expected.letter()
+    )]
     KindMismatch {
         /// Where the kind byte is.
         offset: usize,

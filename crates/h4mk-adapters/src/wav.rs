@@ -128,6 +128,14 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
 /// `hound` patches the header's lengths at the end, which needs `Seek`, so the file is built in
 /// memory and then written to `writer` in one go.
 pub fn write_wav<W: Write>(mut writer: W, pcm: &Pcm) -> Result<()> {
+    // The header's byte rate, 2 bytes a sample, is a u32 too; a block can claim any rate.
+    if pcm.sample_rate > u32::MAX / 2 {
+        return Err(Error::Limit {
+            what: "WAV sample rate",
+            value: pcm.sample_rate.into(),
+            max: (u32::MAX / 2).into(),
+        });
+    }
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: pcm.sample_rate,
@@ -166,6 +174,18 @@ mod tests {
         let back = read_wav(&file[..]).unwrap();
         assert_eq!(back.sample_rate, 8000);
         assert_eq!(back.samples, [0.0, 0.5, -0.5, 32_767.0 / 32_768.0, -1.0]);
+    }
+
+    #[test]
+    fn a_rate_whose_byte_rate_does_not_fit_is_refused() {
+        let mut file = Vec::new();
+        let err = write_wav(&mut file, &Pcm::new(u32::MAX, vec![0.0])).unwrap_err();
+        assert!(
+            matches!(err, Error::Limit { what: "WAV sample rate", value, .. } if value == u64::from(u32::MAX)),
+            "{err:?}"
+        );
+        assert!(file.is_empty());
+        write_wav(&mut file, &Pcm::new(u32::MAX / 2, vec![0.0])).unwrap();
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// The bytes of an input file.
 #[derive(Debug)]
@@ -24,7 +24,8 @@ enum Bytes {
 }
 
 impl Input {
-    /// Maps the file at `path`, or reads all of standard input for `-`.
+    /// Maps the file at `path`, or reads all of it when it cannot be mapped (a pipe, a device),
+    /// or all of standard input for `-`.
     pub fn open(path: &Path) -> Result<Self> {
         let bytes = if path.as_os_str() == "-" {
             let mut buf = Vec::new();
@@ -34,12 +35,21 @@ impl Input {
                 .context("reading standard input")?;
             Bytes::Owned(buf)
         } else {
-            let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-            let len = file
+            let mut file =
+                File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let meta = file
                 .metadata()
-                .with_context(|| format!("reading the size of {}", path.display()))?
-                .len();
-            if len == 0 {
+                .with_context(|| format!("reading the size of {}", path.display()))?;
+            if meta.is_dir() {
+                bail!("{}: is a directory, not a file", path.display());
+            }
+            if !meta.is_file() {
+                // A pipe or a device (`<(command)`, `/dev/stdin`): read it, as standard input.
+                let mut buf = Vec::new();
+                file.read_to_end(&mut buf)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                Bytes::Owned(buf)
+            } else if meta.len() == 0 {
                 // Mapping an empty file fails on some systems; there is nothing to map.
                 Bytes::Owned(Vec::new())
             } else {

@@ -118,6 +118,16 @@ impl Manifest {
     /// Parses a manifest and checks what can be checked before writing: the track keys and
     /// that each block names exactly one source. Errors name the line and column, or the entry.
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self> {
+        // serde would also take the fields as an array, and then speak of "elements".
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if let Some(&b) = first
+            && b != b'{'
+        {
+            bail!(
+                "a manifest is a JSON object ({{\"tracks\": [...], \"blocks\": [...]}}); this one starts with {:?}",
+                char::from(b)
+            );
+        }
         let manifest: Manifest = serde_json::from_slice(bytes)?;
         for (i, b) in manifest.blocks.iter().enumerate() {
             let sources = [
@@ -255,6 +265,15 @@ mod tests {
             r#"[1, 2.5, null, true, "é"]"#,
             r#"[1, 2.5, null, true, "é"]"#,
         );
+    }
+
+    #[test]
+    fn a_manifest_is_an_object() {
+        assert_eq!(
+            Manifest::parse(b" [] ").unwrap_err().to_string(),
+            r#"a manifest is a JSON object ({"tracks": [...], "blocks": [...]}); this one starts with '['"#
+        );
+        assert!(Manifest::parse(br#" {"tracks": []}"#).is_ok());
     }
 
     #[test]

@@ -145,7 +145,7 @@ fn missing_anchors_are_errors_not_guesses() {
                 ts_ms: 20,
                 kind: BlockKind::Predictive
             }
-        )
+        ) && e.to_string() == "P-block 1 at 20 ms has no anchor state to reference"
     });
     check_err(&spec, &[step(0, I), step(2, B)], |e| {
         matches!(

@@ -68,7 +68,7 @@ fn header_fields_are_checked() {
                 expected: BlockKind::Key,
                 found: b'P'
             }
-        )
+        ) && e.to_string() == "block kind byte 0x50 at byte 4 does not match the plan's I-block"
     });
     check_key(&patched(5, &[1]), |e| {
         matches!(

@@ -115,15 +115,36 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             .blocks()
             .filter(|b| b.as_ref().map_or(true, |b| b.track == track));
         if let Some(dir) = &args.dir {
+            if dir.exists() && !dir.is_dir() {
+                bail!("--dir {}: not a directory", dir.display());
+            }
+            let created = !dir.exists();
             fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            for b in blocks {
-                let b = b.with_context(|| name.clone())?;
-                let file = format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset);
-                let mut f = AtomicFile::create(&dir.join(file), false)?;
-                f.writer().write_all(b.opaque)?;
-                f.commit_unsynced()?;
-                report.items += 1;
-                report.bytes += b.opaque.len() as u64;
+            // On an error, the files written so far go, and the folder if this made it: no
+            // output is left half done.
+            let mut written = Vec::new();
+            let write_all = || -> Result<()> {
+                for b in blocks {
+                    let b = b.with_context(|| name.clone())?;
+                    let file = format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset);
+                    let path = dir.join(file);
+                    let mut f = AtomicFile::create(&path, false)?;
+                    f.writer().write_all(b.opaque)?;
+                    f.commit_unsynced()?;
+                    written.push(path);
+                    report.items += 1;
+                    report.bytes += b.opaque.len() as u64;
+                }
+                Ok(())
+            };
+            if let Err(e) = write_all() {
+                for path in &written {
+                    let _ = fs::remove_file(path);
+                }
+                if created {
+                    let _ = fs::remove_dir(dir);
+                }
+                return Err(e);
             }
             report.output = display_name(dir);
         } else if let Some(output) = &args.output {

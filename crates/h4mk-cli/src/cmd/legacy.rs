@@ -24,7 +24,7 @@ use crate::output::write_to;
 /// 99 and 333 ms) and META and SAFE sidecars: the bytes of fixtures/reference/demo.h4mk.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Prints `Wrote {n} bytes to {path}`. `h4mk build --demo -o PATH` writes the same file.
+Prints `Wrote N bytes to PATH`. `h4mk build --demo -o PATH` writes the same file.
 
 Examples:
   h4mk mt_build

@@ -1,6 +1,7 @@
 //! Where outputs go: through symbolic links to the file they lead to, in place into devices and
 //! FIFOs (which a rename would destroy), never over the input being read, and, when standard
-//! output fails, one line that says so.
+//! output fails, one line that says so. And inputs that are not files: a pipe is read, a
+//! directory refused.
 #![cfg(unix)]
 
 use std::fs;
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::TempDir;
-use crate::binary::{h4mk, succeeded};
+use crate::binary::{h4mk, json_of, succeeded};
 use crate::reference_fixtures::fixtures_dir;
 
 fn demo() -> Vec<u8> {
@@ -196,4 +197,54 @@ fn a_full_standard_output_is_one_line_naming_it() {
         );
     }
     assert_eq!(dir.files(), Vec::<String>::new());
+}
+
+#[test]
+fn a_pipe_is_read_as_input_and_a_directory_refused() {
+    let dir = TempDir::new("outputs_input");
+    let d = dir.path();
+    let made = Command::new("mkfifo").arg(d.join("in")).status().unwrap();
+    assert!(made.success());
+    let path = d.join("in");
+    let writer = std::thread::spawn(move || fs::write(path, demo()).unwrap());
+    let info = succeeded(&h4mk(d, &["verify", "in"]));
+    writer.join().unwrap();
+    assert!(info.contains("in: ok"), "{info}");
+
+    fs::create_dir(d.join("adir")).unwrap();
+    let o = h4mk(d, &["info", "adir"]);
+    failed(&o, 1, "h4mk: error: adir: is a directory, not a file");
+}
+
+#[test]
+fn extract_to_a_folder_leaves_nothing_when_a_block_is_damaged() {
+    let dir = TempDir::new("outputs_extract_dir");
+    let d = dir.path();
+    let mut bytes = demo();
+    fs::write(d.join("damaged.h4mk"), &bytes).unwrap();
+    let list = json_of(&h4mk(d, &["list", "--json", "damaged.h4mk"]));
+    // The third block of track 1: two are written before it.
+    let third = &list["blocks"][2];
+    assert_eq!(third["track"], 1);
+    bytes[third["offset"].as_u64().unwrap() as usize + 9] ^= 1;
+    fs::write(d.join("damaged.h4mk"), bytes).unwrap();
+    let o = h4mk(
+        d,
+        &["extract", "--track", "1", "damaged.h4mk", "--dir", "blocks"],
+    );
+    failed(&o, 1, "h4mk: error: damaged.h4mk: ");
+    assert_eq!(dir.files(), ["damaged.h4mk"]);
+
+    let o = h4mk(
+        d,
+        &[
+            "extract",
+            "--track",
+            "1",
+            "damaged.h4mk",
+            "--dir",
+            "damaged.h4mk",
+        ],
+    );
+    failed(&o, 1, "h4mk: error: --dir damaged.h4mk: not a directory");
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use h4mk_adapters::{AdapterRegistry, BlockKind, EncoderConfig, encode, read_wav};
+use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
@@ -101,6 +102,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         .with_context(|| format!("{in_name}: encoding"))?;
     // The encoder gives decode order; a container holds a track in presentation order.
     blocks.sort_by_key(|b| b.ts_ms);
+    // Checked before writing, so that nothing goes out, to standard output either.
+    if let Some(last) = blocks.last()
+        && last.ts_ms > MAX_TIMESTAMP_MS
+    {
+        bail!(
+            "{in_name}: {:.1} hours of audio at {} Hz; a track's blocks must start by {MAX_TIMESTAMP_MS} ms (74.6 hours)",
+            pcm.seconds() / 3600.0,
+            pcm.sample_rate
+        );
+    }
 
     let track_name = args.name.clone().unwrap_or_else(|| {
         args.input

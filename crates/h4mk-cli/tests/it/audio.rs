@@ -427,6 +427,30 @@ fn keyframes_too_far_apart_to_fill_fail_naming_them_and_leave_nothing() {
 }
 
 #[test]
+fn audio_past_the_largest_pts_is_refused_before_anything_is_written() {
+    let dir = TempDir::new("audio_too_long");
+    let d = dir.path();
+    // 300,000 samples at 1 Hz: 83 hours, past the 28-bit pts of 74.6 hours.
+    let file = std::fs::File::create(d.join("long.wav")).unwrap();
+    write_wav(file, &Pcm::new(1, vec![0.0; 300_000])).unwrap();
+    for out in ["-", "long.h4mk"] {
+        let o = h4mk(d, &["encode", "--adapter", "dsp", "long.wav", "-o", out]);
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr,
+            "h4mk: error: long.wav: 83.3 hours of audio at 1 Hz; a track's blocks must start by 268435455 ms (74.6 hours)\n"
+        );
+        assert!(
+            o.stdout.is_empty(),
+            "{out}: {} bytes written",
+            o.stdout.len()
+        );
+    }
+    assert_eq!(dir.files(), ["long.wav"]);
+}
+
+#[test]
 fn only_dsp_encodes_and_bad_input_leaves_nothing() {
     let dir = TempDir::new("audio_encode_errors");
     let d = dir.path();

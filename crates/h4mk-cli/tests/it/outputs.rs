@@ -17,6 +17,14 @@ fn demo() -> Vec<u8> {
     fs::read(fixtures_dir().join("reference/demo.h4mk")).unwrap()
 }
 
+/// Makes a FIFO named `name` in `dir` and returns its path.
+fn fifo(dir: &Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let made = Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(made.success());
+    path
+}
+
 /// Checks `o` failed with `code` and one line of stderr starting with `want`.
 #[track_caller]
 fn failed(o: &Output, code: i32, want: &str) {
@@ -56,9 +64,7 @@ fn a_link_to_a_file_keeps_the_link_and_replaces_the_file() {
 fn a_fifo_is_written_in_place_and_a_directory_refused() {
     let dir = TempDir::new("outputs_fifo");
     let d = dir.path();
-    let made = Command::new("mkfifo").arg(d.join("pipe")).status().unwrap();
-    assert!(made.success());
-    let path = d.join("pipe");
+    let path = fifo(d, "pipe");
     let reader = std::thread::spawn(move || fs::read(path).unwrap());
     succeeded(&h4mk(d, &["build", "--demo", "-o", "pipe"]));
     // Checked before joining: had the FIFO been replaced, the reader would wait forever.
@@ -203,9 +209,7 @@ fn a_full_standard_output_is_one_line_naming_it() {
 fn a_pipe_is_read_as_input_and_a_directory_refused() {
     let dir = TempDir::new("outputs_input");
     let d = dir.path();
-    let made = Command::new("mkfifo").arg(d.join("in")).status().unwrap();
-    assert!(made.success());
-    let path = d.join("in");
+    let path = fifo(d, "in");
     let writer = std::thread::spawn(move || fs::write(path, demo()).unwrap());
     let info = succeeded(&h4mk(d, &["verify", "in"]));
     writer.join().unwrap();

@@ -9,7 +9,9 @@ use h4mk_mt::{
 };
 use proptest::prelude::*;
 
-use crate::support::{Input, mux, mux_advancing, reference_mux, reference_mux_keeping, spec};
+use crate::support::{
+    Input, mux, mux_advancing, offsets, reference_mux, reference_mux_keeping, spec,
+};
 
 /// Per-track block lists (kinds and pts steps) and a hand-over interleaving.
 #[derive(Clone, Debug)]
@@ -214,13 +216,11 @@ fn a_table_that_leaves_out_the_first_keyframes_is_noticed_and_rebuilt() {
         let d = Demuxer::open(&bytes).unwrap();
         assert_eq!(*d.index_status(), IndexStatus::Trailing, "{listed:?}");
         let blocks: Vec<BlockRef<'_>> = d.blocks().map(Result::unwrap).collect();
-        let chain: Vec<u64> = d
-            .chain(1, 10)
-            .unwrap()
-            .iter()
-            .map(|s| s.block.offset)
-            .collect();
-        assert_eq!(chain, [blocks[0].offset, blocks[1].offset], "{listed:?}");
+        assert_eq!(
+            offsets(&d.chain(1, 10).unwrap()),
+            [blocks[0].offset, blocks[1].offset],
+            "{listed:?}"
+        );
         assert_eq!(
             *d.index_status(),
             IndexStatus::Rebuilt {

@@ -2,7 +2,9 @@
 
 use h4mk_format::{FileHeader, Tag, Writer, WriterOptions, crc::crc32};
 use h4mk_gop::{BlockKind, SeekEntry, SeekTableBuf};
-use h4mk_mt::{BlockRef, MuxOptions, Muxer, Sidecars, TrackSpec, encode_track_list, route_header};
+use h4mk_mt::{
+    BlockRef, DecodeStep, MuxOptions, Muxer, Sidecars, TrackSpec, encode_track_list, route_header,
+};
 
 pub(crate) fn spec(id: u16) -> TrackSpec {
     TrackSpec {
@@ -118,6 +120,11 @@ pub(crate) fn fix_file_crc(bytes: &mut [u8]) {
     let n = bytes.len();
     let crc = crc32(&bytes[..n - 4]);
     bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The payload offsets of a plan's blocks, in decode order.
+pub(crate) fn offsets(steps: &[DecodeStep<'_>]) -> Vec<u64> {
+    steps.iter().map(|s| s.block.offset).collect()
 }
 
 /// (offset, track, pts, letter, opaque) of a block, for comparisons.

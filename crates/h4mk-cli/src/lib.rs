@@ -58,7 +58,8 @@ pub const EXIT_USAGE: u8 = 2;
     about = "Inspect, check, build and decode H4MK multi-track containers",
     after_help = "\
 Every command that reports takes --json; errors are one line naming the file, the offset and
-what is wrong, with exit status 1 (2 for bad usage). Files are written atomically.
+what is wrong, with exit status 1 (2 for bad usage). Files are written atomically (devices
+and FIFOs in place), never over the input.
 
 Examples:
   h4mk info song.h4mk

@@ -157,6 +157,7 @@ impl<W: Write> Writer<W> {
     /// Writes the first chunk of `queue`; returns what was framed with it and the offset of
     /// its header, or `None` when the queue is empty.
     pub fn write_queued<M>(&mut self, queue: &mut ChunkQueue<'_, M>) -> Result<Option<(M, u64)>> {
+        self.usable()?;
         let Some(Queued {
             meta,
             head_len,
@@ -183,13 +184,8 @@ impl<W: Write> Writer<W> {
         parts: &[&[u8]],
         last: &[u8],
     ) -> Result<ChunkHeader> {
+        self.usable()?;
         let offset = self.position;
-        if self.poisoned {
-            return Err(Error::Parameter {
-                offset,
-                what: "the writer failed earlier and cannot go on",
-            });
-        }
         let total = parts
             .iter()
             .chain(std::iter::once(&last))
@@ -209,6 +205,17 @@ impl<W: Write> Writer<W> {
             flags,
             len,
         })
+    }
+
+    /// Refuses to go on after an I/O error: where the sink stands is unknown.
+    fn usable(&self) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::Parameter {
+                offset: self.position,
+                what: "the writer failed earlier and cannot go on",
+            });
+        }
+        Ok(())
     }
 
     /// Completes a chunk of `framed` bytes whose writing started at `offset` (with the writer
@@ -427,7 +434,12 @@ mod tests {
             Cow::Owned(vec![7u8; 200]),
         )
         .unwrap();
+        w.frame(&mut queue, (), Tag::NOTE, 0, &[b"next"], Cow::Borrowed(&[]))
+            .unwrap();
         assert!(matches!(w.write_queued(&mut queue), Err(Error::Io(_))));
+        // The chunk queued behind the failed one is refused too, not written after a gap.
+        let err = w.write_queued(&mut queue).unwrap_err();
+        assert!(matches!(err, Error::Parameter { .. }), "{err}");
         let err = w
             .frame(&mut queue, (), Tag::CORE, 0, &[b"x"], Cow::Borrowed(&[]))
             .unwrap_err();

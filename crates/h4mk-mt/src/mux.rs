@@ -734,6 +734,76 @@ mod tests {
         assert_eq!(summary.file_len, sink.bytes.len() as u64);
     }
 
+    /// A sink whose `fail_at`th write fails, once.
+    struct FailsOnce {
+        bytes: Vec<u8>,
+        writes: usize,
+        fail_at: usize,
+    }
+
+    impl Write for FailsOnce {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.writes += 1;
+            if self.writes == self.fail_at {
+                return Err(std::io::Error::other("transient"));
+            }
+            self.bytes.write(buf)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn after_a_failed_write_nothing_more_is_written_and_finish_fails() {
+        // Track 1 whole, then track 2: track 1's blocks wait in the queue, and track 2's
+        // pushes write them. Before the fix, a push after the failure wrote the next queued
+        // chunk where the failed one should have been, and `finish` could give a file that
+        // passed `verify` a block short.
+        for fail_at in 2..80 {
+            let sink = FailsOnce {
+                bytes: Vec::new(),
+                writes: 0,
+                fail_at,
+            };
+            let specs = vec![spec(1), spec(2)];
+            let Ok(mut m) = Muxer::new(sink, specs, &Sidecars::default(), MuxOptions::default())
+            else {
+                continue; // the failure hit the head of the file
+            };
+            let mut failed = false;
+            for i in 0..8u8 {
+                let kind = if i % 4 == 0 {
+                    BlockKind::Key
+                } else {
+                    BlockKind::Predictive
+                };
+                let pushed = m.push(u16::from(i / 4 + 1), u32::from(i % 4) * 10, kind, &[i; 40]);
+                assert!(
+                    !failed || pushed.is_err(),
+                    "fail_at {fail_at}: push {i} went on"
+                );
+                failed |= pushed.is_err();
+            }
+            match m.finish() {
+                Ok((sink, _)) => {
+                    assert!(!failed, "fail_at {fail_at}: finish after a failed push");
+                    let d = Demuxer::open(&sink.bytes).unwrap();
+                    assert_eq!(d.blocks().count(), 8, "fail_at {fail_at}");
+                    assert!(d.verify().is_ok(), "fail_at {fail_at}");
+                }
+                Err(e) => {
+                    // Either a push failed, or the failure came in `finish` itself.
+                    let io =
+                        std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+                            .any(|e| e.to_string() == "transient");
+                    assert!(failed || io, "fail_at {fail_at}: {e}");
+                }
+            }
+        }
+    }
+
     #[track_caller]
     fn check_refused(m: &mut Muxer<'_, Vec<u8>>, push: (u16, u32, BlockKind), expect: &str) {
         let before = (m.position(), m.held_blocks());

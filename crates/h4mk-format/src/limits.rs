@@ -9,7 +9,9 @@ use crate::error::{Error, Result};
 /// buffer and the tables the upper layers build from a file (tracks, seek entries, blocks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest chunk payload a streaming reader will buffer.
+    /// Largest chunk payload a reader accepts: none by default, since the format allows any
+    /// u32 length and our writers write any; the streaming reader's buffer grows only as
+    /// bytes arrive. A caller that wants to refuse big chunks before reading them sets it.
     pub max_chunk_len: u32,
     /// Largest number of tracks in a track list.
     pub max_tracks: u32,
@@ -24,7 +26,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_chunk_len: 256 << 20,
+            max_chunk_len: u32::MAX,
             max_tracks: 65_536,
             max_seek_entries: 1 << 32,
             max_total_alloc: 4 << 30,

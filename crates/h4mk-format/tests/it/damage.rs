@@ -114,12 +114,9 @@ fn a_four_gib_length_is_refused_without_allocating_it() {
         )
     );
 
-    // The streaming reader, with no cap, reads what arrives and then reports the truncation;
-    // its buffer holds at most the input.
-    let opts = ParseOptions {
-        limits: h4mk_format::Limits::none(),
-        ..ParseOptions::default()
-    };
+    // The streaming reader, with no cap (the default), reads what arrives and then reports
+    // the truncation; its buffer holds at most the input.
+    let opts = ParseOptions::default();
     let mut input = Counting {
         data: &bytes,
         largest_request: 0,
@@ -144,8 +141,15 @@ fn a_four_gib_length_is_refused_without_allocating_it() {
         buf.capacity()
     );
 
-    // With the default cap, the stream reader refuses before reading anything.
-    let mut reader = ChunkReader::new(&bytes[..], ParseOptions::default()).unwrap();
+    // With a cap, the stream reader refuses before reading anything.
+    let capped = ParseOptions {
+        limits: h4mk_format::Limits {
+            max_chunk_len: 256 << 20,
+            ..h4mk_format::Limits::default()
+        },
+        ..ParseOptions::default()
+    };
+    let mut reader = ChunkReader::new(&bytes[..], capped).unwrap();
     let err = reader.next_chunk(&mut Vec::new()).unwrap_err();
     assert!(
         matches!(

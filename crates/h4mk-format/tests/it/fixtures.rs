@@ -76,7 +76,7 @@ const EXPECTED: [(&str, &str, &str); 9] = [
     ("invalid/bad_chunk_crc.h4mk", "ChunkCrc", "ChunkCrc"),
     ("invalid/bad_file_crc.h4mk", "FileCrc", "FileCrc"),
     ("invalid/bad_magic.h4mk", "BadMagic", "BadMagic"),
-    ("invalid/chunk_len_max.h4mk", "Truncated", "Limit"),
+    ("invalid/chunk_len_max.h4mk", "Truncated", "Truncated"),
     ("invalid/chunk_len_past_end.h4mk", "Truncated", "Truncated"),
     ("invalid/empty.h4mk", "TruncatedHeader", "TruncatedHeader"),
     ("invalid/no_footer.h4mk", "Truncated", "MissingFooter"),

@@ -1,6 +1,7 @@
-//! A file over 4 GiB, written to a temporary file and read back with positioned reads.
+//! Big files and big blocks: a file over 4 GiB, written to a temporary file and read back with
+//! positioned reads, and a block over 256 MiB read back in memory.
 //!
-//! Ignored by default: it writes and reads about 4.3 GiB. Run it with
+//! The first is ignored by default: it writes and reads about 4.3 GiB. Run it with
 //! `cargo test --release -p h4mk-mt --test it -- --ignored over_4_gib`
 //! (an xtask command is meant to wrap this).
 
@@ -136,4 +137,32 @@ impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// A block over 256 MiB, which the format allows (any u32 length) and the muxer writes: the
+/// readers' default limits read it back, through the slice view and the stream alike. They
+/// used to cap a chunk at 256 MiB by default, refusing files the muxer had just written.
+#[test]
+fn a_block_over_256_mib_reads_back_with_the_default_limits() {
+    let block = vec![0x5au8; (256 << 20) + 1];
+    let mut m = Muxer::new(
+        Vec::new(),
+        vec![spec(1)],
+        &Sidecars::default(),
+        MuxOptions::default(),
+    )
+    .unwrap();
+    m.push_borrowed(1, 0, BlockKind::Key, &block).unwrap();
+    let bytes = m.finish().unwrap().0;
+    let d = h4mk_mt::Demuxer::open(&bytes).unwrap();
+    assert!(d.verify().is_ok());
+    let chain = d.chain(1, 0).unwrap();
+    assert!(chain.len() == 1 && chain[0].block.opaque == &block[..]);
+    let mut stream = ChunkReader::new(&bytes[..], ParseOptions::default()).unwrap();
+    let mut payload = Vec::new();
+    let mut lens = Vec::new();
+    while let Some(header) = stream.next_chunk(&mut payload).unwrap() {
+        lens.push((header.tag, header.len));
+    }
+    assert!(lens.contains(&(Tag::CORE, (256 << 20) + 1 + 8)), "{lens:?}");
 }

@@ -238,7 +238,8 @@ fn decode(
         .collect();
     let first = presented.iter().copied().min().unwrap_or(from_ms);
     let last = presented.iter().copied().max().unwrap_or(to_ms);
-    let (decoded, decoded_steps) = match with_lead(demux, decoder, track, first, last) {
+    let lead = with_lead(demux, decoder, track, (first, last), presented.len());
+    let (decoded, decoded_steps) = match lead {
         Some((pcm, lead_steps)) => (Decoded::Pcm(pcm), lead_steps),
         None => (decode_steps(decoder, &steps, present)?, steps.len()),
     };
@@ -279,16 +280,17 @@ fn decode_steps(
     })
 }
 
-/// The blocks of `track` from `first_ms` to `last_ms` decoded to PCM with the block just
-/// before them as a lead, and the number of steps decoded; `None` when the decoder's outputs
-/// do not overlap, the track has no block before `first_ms`, or that decode fails or gives
-/// bytes.
+/// The `presented` blocks of `track`, from `first_ms` to `last_ms`, decoded to PCM with the
+/// block just before them as a lead, and the number of steps decoded; `None` when the
+/// decoder's outputs do not overlap, the track has no block before `first_ms`, that decode
+/// fails or gives bytes, or other blocks share those timestamps (a lead presents blocks by
+/// time, so an `--at-ms` target with a twin at its pts would come out mixed with it).
 fn with_lead(
     demux: &Demuxer<'_>,
     decoder: &mut dyn NamedDecoder,
     track: u16,
-    first_ms: u32,
-    last_ms: u32,
+    (first_ms, last_ms): (u32, u32),
+    presented: usize,
 ) -> Option<(Pcm, usize)> {
     if !decoder.overlaps() {
         return None;
@@ -296,6 +298,13 @@ fn with_lead(
     let before = first_ms.checked_sub(1)?;
     let lead_ms = demux.chain(track, before).ok()?.last()?.block.ts_ms;
     let steps = demux.range(track, lead_ms, last_ms).ok()?;
+    let in_span = steps
+        .iter()
+        .filter(|s| (first_ms..=last_ms).contains(&s.block.ts_ms))
+        .count();
+    if in_span != presented {
+        return None;
+    }
     let present = Present::Lead {
         lead_ms,
         start_ms: first_ms,

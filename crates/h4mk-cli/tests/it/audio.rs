@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use h4mk_adapters::signal::{sample_mix, snr_db};
-use h4mk_adapters::{AdapterRegistry, Pcm, read_wav, write_wav};
+use h4mk_adapters::{AdapterRegistry, Decoded, Pcm, Present, read_wav, write_wav};
 
 use crate::TempDir;
 use crate::binary::{h4mk, json_of as json, succeeded as ok};
@@ -424,6 +424,63 @@ fn keyframes_too_far_apart_to_fill_fail_naming_them_and_leave_nothing() {
         "{stderr}"
     );
     assert_eq!(dir.files(), before, "a file was left behind");
+}
+
+#[test]
+fn at_a_time_two_blocks_share_only_the_target_is_output() {
+    let dir = TempDir::new("audio_twin_pts");
+    let d = dir.path();
+    // DSP0 blocks (docs/ADAPTERS.md §2) with one bin each: I at 0 ms, then two P-blocks at
+    // 30 ms. At 30 ms the second one shows: the state after all three, presented alone.
+    let block = |bin: u16| {
+        let mut hex = String::from("4453503001000000");
+        for v in [bin, 5000, 0] {
+            hex += &format!("{:02x}{:02x}", v & 0xff, v >> 8);
+        }
+        hex
+    };
+    let manifest = serde_json::json!({
+        "tracks": [{"track_id": 1, "name": "a", "kind": "audio", "codec": "dsp",
+                    "sample_rate": 48000, "channels": 1, "note": ""}],
+        "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "hex": block(4)},
+                   {"track": 1, "pts_ms": 30, "type": "P", "hex": block(8)},
+                   {"track": 1, "pts_ms": 30, "type": "P", "hex": block(16)}],
+    });
+    std::fs::write(d.join("twin.json"), manifest.to_string()).unwrap();
+    ok(&h4mk(d, &["build", "twin.json", "-o", "twin.h4mk"]));
+    let args = [
+        "decode",
+        "--json",
+        "--adapter",
+        "dsp",
+        "--track",
+        "1",
+        "--at-ms",
+        "30",
+    ];
+    let report = json(&h4mk(
+        d,
+        &[&args[..], &["twin.h4mk", "-o", "at.wav"]].concat(),
+    ));
+    assert_eq!(report["presented"], 1);
+
+    // What the adapter gives for the chain with only its target presented.
+    let bytes = std::fs::read(d.join("twin.h4mk")).unwrap();
+    let demux = h4mk_mt::Demuxer::open(&bytes).unwrap();
+    let steps = demux.chain(1, 30).unwrap();
+    let mut dsp = AdapterRegistry::default().get("dsp").unwrap();
+    let Decoded::Pcm(expected) = dsp.decode(&steps, Present::Index(steps.len() - 1)).unwrap()
+    else {
+        panic!("dsp gives PCM")
+    };
+    assert_eq!(report["start_sample"], expected.start);
+    let (got, want) = (read(&d.join("at.wav")).to_i16(), expected.to_i16());
+    assert!(
+        got == want,
+        "starts {:?}, not {:?}",
+        &got[..8.min(got.len())],
+        &want[..8.min(want.len())]
+    );
 }
 
 #[test]

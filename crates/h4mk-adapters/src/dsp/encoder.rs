@@ -21,7 +21,8 @@ pub struct EncoderConfig {
     pub hop: usize,
     /// Bins kept per frame, the strongest first (at least 1).
     pub bins_per_frame: usize,
-    /// Frames per block (at least 1); a block must span at least one frame and 1 ms.
+    /// Frames per block (at least 1); a block must span at least one frame and 1 ms, the first
+    /// block (which owns `N - H` samples fewer) included.
     pub frames_per_block: usize,
     /// A keyframe every this many blocks (at least 1).
     pub key_interval: usize,
@@ -66,10 +67,13 @@ impl EncoderConfig {
         if let Some((_, msg)) = checks.iter().find(|(ok, _)| !ok) {
             return Err(Error::Parameter(msg));
         }
+        // The first block owns the least: its first frame starts N - H samples before the
+        // signal.
         let span = self.frames_per_block * self.hop;
-        if span < n || (span as u64) * 1000 < u64::from(sample_rate) {
+        let first_span = span.saturating_sub(n - self.hop);
+        if span < n || (first_span as u64) * 1000 < u64::from(sample_rate) {
             return Err(Error::Parameter(
-                "a block must span at least one frame and 1 ms",
+                "a block must span at least one frame and 1 ms, the first block included",
             ));
         }
         if (self.frames_per_block - 1) * self.hop + n > limits.max_block_samples {

@@ -205,3 +205,36 @@ fn bad_configurations_are_parameter_errors() {
         Err(h4mk_adapters::Error::Parameter(_))
     ));
 }
+
+#[test]
+fn timestamps_strictly_increase_or_the_configuration_is_refused() {
+    // The first block owns N - H samples fewer than the others: with small hops, or rates in
+    // the MHz, it used to span under 1 ms, and the first two blocks both had pts 0.
+    let small = EncoderConfig {
+        frame_size: 64,
+        hop: 16,
+        bins_per_frame: 8,
+        frames_per_block: 4,
+        ..EncoderConfig::default()
+    };
+    let d = EncoderConfig::default();
+    for (config, rate, refused) in [
+        (&small, 48_000, true),
+        (&small, 8_000, false),
+        (&d, 4_000_000, true),
+        (&d, 3_000_000, false),
+        (&d, RATE, false),
+    ] {
+        let encoded = encode(&vec![0.25f32; 20_000], rate, config);
+        if refused {
+            assert!(
+                matches!(encoded, Err(h4mk_adapters::Error::Parameter(_))),
+                "{rate} Hz"
+            );
+            continue;
+        }
+        let mut ts: Vec<u32> = encoded.unwrap().iter().map(|b| b.ts_ms).collect();
+        ts.sort_unstable();
+        assert!(ts.windows(2).all(|w| w[0] < w[1]), "{rate} Hz: {ts:?}");
+    }
+}

@@ -651,8 +651,10 @@ struct TrackState {
     pending: Vec<u64>,
     /// How many of [`Pass::unknown`] have been applied to this track.
     applied: usize,
-    /// Pts of the last block of the track that is kept or waiting for its forward anchor.
-    last_ts_ms: Option<u32>,
+    /// Pts of the last block of the track that is kept.
+    kept_ts_ms: Option<u32>,
+    /// Pts of the last B-block of the track waiting for its forward anchor, while one waits.
+    pending_ts_ms: Option<u32>,
 }
 
 /// What a queued block will become.
@@ -722,7 +724,8 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                     broken: Some(DropReason::NoKeyframe),
                     pending: Vec::new(),
                     applied: 0,
-                    last_ts_ms: None,
+                    kept_ts_ms: None,
+                    pending_ts_ms: None,
                 })
                 .collect(),
             queue: VecDeque::new(),
@@ -787,7 +790,11 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
             return self.drain();
         };
         self.catch_up(slot);
-        let last = self.states.get(slot).and_then(|s| s.last_ts_ms);
+        // A B-block still waiting counts; one dropped since does not.
+        let last = self
+            .states
+            .get(slot)
+            .and_then(|s| s.pending_ts_ms.or(s.kept_ts_ms));
         if let Some(prev_ts_ms) = last.filter(|&prev| block.ts_ms < prev) {
             // Written, it would make the track's pts go back, which no sound file does. An
             // anchor takes what depends on it along: the B-blocks waiting for it, and the later
@@ -813,10 +820,12 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
             (BlockKind::Bidirectional, None) => Fate::Pending,
             (_, Some(reason)) => Fate::Drop(reason),
         };
-        if !matches!(fate, Fate::Drop(_))
-            && let Some(s) = self.states.get_mut(slot)
-        {
-            s.last_ts_ms = Some(block.ts_ms);
+        if let Some(s) = self.states.get_mut(slot) {
+            match fate {
+                Fate::Keep => s.kept_ts_ms = Some(block.ts_ms),
+                Fate::Pending => s.pending_ts_ms = Some(block.ts_ms),
+                Fate::Drop(_) => {}
+            }
         }
         let seq = self.push(Item::Block {
             chunk,
@@ -985,6 +994,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
         let Some(state) = self.states.get_mut(slot) else {
             return;
         };
+        state.pending_ts_ms = None;
         for seq in state.pending.drain(..) {
             let i = seq.saturating_sub(self.base);
             if let Some(Item::Block { fate: f, .. }) =

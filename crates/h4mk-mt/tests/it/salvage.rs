@@ -362,6 +362,33 @@ fn a_damaged_b_block_is_lost_alone() {
 }
 
 #[test]
+fn a_dropped_b_block_does_not_count_as_the_tracks_last_pts() {
+    // An edited file whose track goes I@0 B@50 P@60 I@40 P@70, with the P@60 damaged: the
+    // B-block loses its forward anchor, and the I@40 then follows only the I@0 kept. It used
+    // to be judged against the dropped B@50 (pts backwards), taking P@70 down with it.
+    use BlockKind::{Bidirectional as B, Key as I, Predictive as P};
+    let pieces: Vec<Piece> = [(0, I), (50, B), (60, P), (40, I), (70, P)]
+        .into_iter()
+        .map(|(ts, kind)| Piece::Block(1, ts, kind, vec![ts as u8; 40]))
+        .collect();
+    let bytes = build(&[spec(1)], &pieces);
+    let all = blocks_of(&bytes);
+    let mut damaged = bytes.clone();
+    flip_opaque(&mut damaged, &all[2]);
+    let (got, report, _) = salvage_checked(&damaged, "P flip");
+    let kept: Vec<u32> = got.iter().map(|b| b.ts_ms).collect();
+    assert_eq!(kept, [0, 40, 70]);
+    let dropped: Vec<_> = report.dropped.iter().map(|d| (d.ts_ms, d.reason)).collect();
+    assert_eq!(
+        dropped,
+        [
+            (50, DropReason::ForwardAnchorLost { at: all[2].start }),
+            (60, DropReason::Damaged)
+        ]
+    );
+}
+
+#[test]
 fn a_damaged_p_block_breaks_its_track_until_the_next_i_block() {
     let bytes = multitrack(22, 3000, MuxOptions::default());
     let all = blocks_of(&bytes);

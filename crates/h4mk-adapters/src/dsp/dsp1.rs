@@ -207,6 +207,11 @@ impl Header {
         if i64::from(length) > header.max_length() {
             return Err(invalid(20, "length", length.into()));
         }
+        // Nor may the frames span much more than the block owns: frames past its samples
+        // would render, and be held, for nothing.
+        if frame_count * hop > length as usize + frame_size {
+            return Err(invalid(10, "frame_count", frame_count as u64));
+        }
         Ok(header)
     }
 }

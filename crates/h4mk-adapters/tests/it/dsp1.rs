@@ -139,6 +139,46 @@ fn a_block_that_would_render_too_many_samples_is_refused() {
 }
 
 #[test]
+fn frames_that_span_far_past_what_the_block_owns_are_refused() {
+    // 4,094 empty frames of 2,048 samples owning nothing: 4 KB that rendered 4 M samples
+    // (16 MiB) for no output, so a small file could hold gigabytes through a decode.
+    let mut b = header(b'I', 2048, 1024, 4094, 48_000, 0, 0);
+    b.resize(b.len() + 4094, 0); // one empty bin list per frame
+    check_key(&b, |e| {
+        matches!(
+            e,
+            Error::InvalidField {
+                offset: 10,
+                field: "frame_count",
+                value: 4094
+            }
+        )
+    });
+    // At the edge: frames spanning what the block owns plus one frame are fine.
+    let mut b = header(b'I', 2048, 1024, 4, 48_000, 1, 2048);
+    b.resize(b.len() + 4, 0);
+    DspAdapter::default().decode_key(&b).unwrap();
+    let mut b = header(b'I', 2048, 1024, 5, 48_000, 1, 2048);
+    b.resize(b.len() + 5, 0);
+    check_key(&b, |e| matches!(e, Error::InvalidField { offset: 10, .. }));
+    // The encoder's I-blocks keep the rule at any length (the round trips decode all kinds).
+    for len in [1, 2, 3, 511, 512, 513, 1023, 1025, 4095, 4097, 12_345] {
+        for b_blocks in [0, 2] {
+            let config = EncoderConfig {
+                b_blocks,
+                ..EncoderConfig::default()
+            };
+            for block in encode(&vec![0.5f32; len], 48_000, &config).unwrap() {
+                let mut adapter = DspAdapter::default();
+                if block.kind == BlockKind::Key {
+                    adapter.decode_key(&block.bytes).unwrap();
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn every_truncation_and_any_trailing_byte_is_an_error() {
     let good = key_block();
     for len in 0..good.len() {

@@ -41,8 +41,10 @@ What is decoded:
   neither               the whole track (every block from pts 0 to the last).
 
 Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decode order; the
-dsp adapter writes mono 16-bit PCM WAV, exact from its first sample (the block before the
-first one output is decoded too, for the samples they overlap). -o - writes to standard
+dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its first sample
+(the block before the first one output is decoded too, for the samples they overlap), while
+DSP0 blocks, which carry no timing, are placed at their pts, and blocks closer together than
+a frame overlap more than that one lead covers. -o - writes to standard
 output (and prints no report). The JSON report gives the steps decoded, the blocks output,
 the bytes written and, for audio, the sample rate, the sample count and the stream position
 of the first sample.

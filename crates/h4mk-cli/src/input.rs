@@ -24,8 +24,8 @@ enum Bytes {
 }
 
 impl Input {
-    /// Maps the file at `path`, or reads all of it when it cannot be mapped (a pipe, a device),
-    /// or all of standard input for `-`.
+    /// Maps the file at `path`, or reads all of it when it is a pipe, or all of standard input
+    /// for `-`; refuses a directory or a device.
     pub fn open(path: &Path) -> Result<Self> {
         let bytes = if path.as_os_str() == "-" {
             let mut buf = Vec::new();
@@ -43,8 +43,12 @@ impl Input {
             if meta.is_dir() {
                 bail!("{}: is a directory, not a file", path.display());
             }
-            if !meta.is_file() {
-                // A pipe or a device (`<(command)`, `/dev/stdin`): read it, as standard input.
+            if !meta.is_file() && !is_pipe(&meta) {
+                // A device could stream forever (`/dev/zero`).
+                bail!("{}: is a device, not a file or a pipe", path.display());
+            }
+            if is_pipe(&meta) {
+                // `<(command)`, a piped `/dev/stdin`: read it whole, as standard input.
                 let mut buf = Vec::new();
                 file.read_to_end(&mut buf)
                     .with_context(|| format!("reading {}", path.display()))?;
@@ -82,6 +86,18 @@ impl Deref for Input {
             Bytes::Owned(v) => v,
         }
     }
+}
+
+/// Whether `meta` is a FIFO (a pipe), which cannot be mapped but can be read.
+#[cfg(unix)]
+fn is_pipe(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_pipe(_: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// A path's file name, for messages and reports.

@@ -75,12 +75,7 @@ pub fn python_float(value: f64) -> String {
     if value.is_infinite() {
         return format!("{sign}Infinity");
     }
-    // Rust's `{:e}` writes the shortest round-tripping digits too: `d[.ddd]e[-]n`.
-    let sci = format!("{:e}", value.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    // Python's `decpt`: the value is 0.DIGITS times 10 to this.
-    let decpt = exp.parse::<i32>().unwrap_or(0) + 1;
+    let (digits, decpt) = shortest_digits(value.abs());
     let n = digits.len() as i32;
     let body = if decpt <= -4 || decpt > 16 {
         let (first, rest) = digits.split_at(1);
@@ -118,6 +113,44 @@ pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Ve
     Ok(out)
 }
 
+/// The shortest significant digits that read back as `value` (positive and finite), and
+/// Python's `decpt`: `value` is 0.DIGITS times 10 to it. Among two shortest candidates equally
+/// near `value`, the even one, as Python's `repr` picks.
+fn shortest_digits(value: f64) -> (String, i32) {
+    // Rust's `{:e}` writes shortest round-tripping digits too, `d[.ddd]e[-]n`, but breaks a
+    // tie upwards.
+    let split = |sci: &str| {
+        let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        (digits, exp.parse::<i32>().unwrap_or(0) + 1)
+    };
+    let (digits, decpt) = split(&format!("{value:e}"));
+    // A tie: `value` lies exactly halfway between two candidates of this length, which shows
+    // in its exact expansion (767 significant digits at most) as a 5 and then only zeros.
+    let (exact, exact_decpt) = split(&format!("{value:.800e}"));
+    let n = digits.len();
+    let (Some(lower), Some(rest)) = (exact.get(..n), exact.get(n..)) else {
+        return (digits, decpt);
+    };
+    if exact_decpt != decpt || rest.trim_end_matches('0') != "5" {
+        return (digits, decpt);
+    }
+    // The candidates are `lower` and the one a unit above it; keep the even one if it reads
+    // back (one ending in 9 has no same-length successor, and is then the only candidate).
+    let mut even = lower.as_bytes().to_vec();
+    match even.last_mut() {
+        Some(d) if (*d - b'0') % 2 == 1 && *d != b'9' => *d += 1,
+        Some(_) => {}
+        None => return (digits, decpt),
+    }
+    let even = String::from_utf8(even).unwrap_or_default();
+    if format!("0.{even}e{decpt}").parse::<f64>() == Ok(value) {
+        (even, decpt)
+    } else {
+        (digits, decpt)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +186,8 @@ mod tests {
     }
 
     #[test]
+    // The literals are the exact values, halfway cases included, so their precision is the point.
+    #[allow(clippy::excessive_precision)]
     fn floats_are_written_as_python_repr_writes_them() {
         // Each right-hand side is what CPython 3 prints for `repr(float(left))`.
         for (value, python) in [
@@ -179,6 +214,12 @@ mod tests {
             (f64::INFINITY, "Infinity"),
             (f64::NEG_INFINITY, "-Infinity"),
             (f64::NAN, "NaN"),
+            // Exactly halfway between two shortest forms: Python keeps the even digit.
+            (562_949_953_421_312.25, "562949953421312.2"),
+            (96_134_048_182_981.125, "96134048182981.12"),
+            (1_801_514_316_094_494.2, "1801514316094494.2"),
+            (2_223_007_634_874.781_2, "2223007634874.7812"),
+            (2_223_007_634_874.781_3, "2223007634874.7812"),
         ] {
             assert_eq!(python_float(value), python, "{value:e}");
         }

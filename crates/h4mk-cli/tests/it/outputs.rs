@@ -220,7 +220,11 @@ fn a_pipe_is_read_as_input_and_a_directory_refused() {
     failed(&o, 1, "h4mk: error: adir: is a directory, not a file");
     // A device could stream forever.
     let o = h4mk(d, &["info", "/dev/zero"]);
-    failed(&o, 1, "h4mk: error: /dev/zero: is a device, not a file or a pipe");
+    failed(
+        &o,
+        1,
+        "h4mk: error: /dev/zero: is a device, not a file or a pipe",
+    );
 }
 
 #[test]

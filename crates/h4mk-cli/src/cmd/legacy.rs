@@ -2,10 +2,16 @@
 //! names and flags, printing the lines the original printed, so scripts written against it
 //! keep working.
 //!
+//! Their flags parse as the original's `argparse` did: long options may be shortened
+//! (`--tr` for `--track`), and `--track` and `--t_ms` take any integer Python's `int` reads
+//! (`1_000`, `-5`, past 32 bits), a track or time no block has giving an empty chain.
+//!
 //! One difference is on purpose: `mt_chain` plans by the decode rules of docs/FORMAT.md §5, so
 //! where B-blocks are involved it lists the forward anchor a B-block needs and leaves out
 //! B-blocks the target does not need (the original listed every block from the keyframe to
-//! the time, in file order). Errors print the original's messages on standard error, exit 1.
+//! the time, in file order). Errors go to standard error with exit status 1, starting as the
+//! original's did (`Error reading tracks:`, `Error reading blocks:`, `Error computing chain:`);
+//! what follows is ours, naming the offset.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,27 +29,33 @@ use crate::output::write_to;
 /// Two tracks ("main" audio, "safety" audit), five blocks of track 1 (I P B P I at 0, 33, 66,
 /// 99 and 333 ms) and META and SAFE sidecars: the bytes of fixtures/reference/demo.h4mk.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    infer_long_args = true,
+    after_help = "\
 Prints `Wrote N bytes to PATH`. `h4mk build --demo -o PATH` writes the same file.
 
 Examples:
   h4mk mt_build
-  h4mk mt_build --out /tmp/demo.h4mk")]
+  h4mk mt_build --out /tmp/demo.h4mk"
+)]
 pub(crate) struct BuildArgs {
-    /// Where to write the container.
-    #[arg(long, value_name = "PATH", default_value = "demo_multitrack.h4mk")]
-    out: PathBuf,
+    /// Where to write the container (empty: the default, as in the original).
+    #[arg(long, value_name = "PATH", default_value = DEMO_NAME)]
+    out: std::ffi::OsString,
 }
 
 /// List tracks and blocks (the original's `mt_list`).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    infer_long_args = true,
+    after_help = "\
 Prints a TRACKS section (id, name, kind, codec, channels, sample rate, note) and a CORE BLOCKS
 section with one line per block in file order: `[idx=OFFSET] track=ID t=PTSms TYPE (SIZEB)`,
 where OFFSET is the offset of the block's CORE payload. `h4mk info` and `h4mk list` say more.
 
 Examples:
-  h4mk mt_list --in demo_multitrack.h4mk")]
+  h4mk mt_list --in demo_multitrack.h4mk"
+)]
 pub(crate) struct ListArgs {
     /// The container.
     #[arg(long = "in", value_name = "PATH")]
@@ -52,23 +64,67 @@ pub(crate) struct ListArgs {
 
 /// Print the decode chain for one time (the original's `mt_chain`).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    infer_long_args = true,
+    after_help = "\
 Prints `Decode chain for track=N t=Tms:` and then one `  -> chunk_index=OFFSET` line per
 step in decode order (OFFSET is that of the block's CORE payload), or `  (empty)`. The chain
 follows docs/FORMAT.md §5: a B-block comes after its forward anchor. `h4mk chain` says more.
 
 Examples:
-  h4mk mt_chain --in demo_multitrack.h4mk --track 1 --t_ms 70")]
+  h4mk mt_chain --in demo_multitrack.h4mk --track 1 --t_ms 70"
+)]
 pub(crate) struct ChainArgs {
     /// The container.
     #[arg(long = "in", value_name = "PATH")]
     input: PathBuf,
     /// The track.
-    #[arg(long, value_name = "N")]
-    track: u16,
+    #[arg(long, value_name = "N", value_parser = python_int, allow_negative_numbers = true)]
+    track: PyInt,
     /// The time to show, in milliseconds.
-    #[arg(long = "t_ms", value_name = "T")]
-    t_ms: u32,
+    #[arg(long = "t_ms", value_name = "T", value_parser = python_int, allow_negative_numbers = true)]
+    t_ms: PyInt,
+}
+
+/// The original's default output name.
+const DEMO_NAME: &str = "demo_multitrack.h4mk";
+
+/// An integer as Python's `int` reads it, and how it printed it.
+#[derive(Clone, Debug)]
+struct PyInt {
+    /// The value, saturated to the range of an `i128`.
+    value: i128,
+    /// Its digits as Python prints it (sign, no underscores, no leading zeros).
+    text: String,
+}
+
+/// Parses `s` as Python's `int(s)` does in base 10: surrounding whitespace, an optional sign,
+/// digits with single underscores between them.
+fn python_int(s: &str) -> Result<PyInt, String> {
+    let invalid = || format!("invalid int value: '{s}'");
+    let t = s.trim();
+    let (negative, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if body.is_empty()
+        || body.starts_with('_')
+        || body.ends_with('_')
+        || body.contains("__")
+        || !body.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+    {
+        return Err(invalid());
+    }
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_start_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    let magnitude = digits.parse::<i128>().unwrap_or(i128::MAX);
+    let negative = negative && digits != "0";
+    Ok(PyInt {
+        value: if negative { -magnitude } else { magnitude },
+        text: format!("{}{digits}", if negative { "-" } else { "" }),
+    })
 }
 
 pub(crate) fn run_build(
@@ -76,7 +132,12 @@ pub(crate) fn run_build(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<ExitCode> {
-    let written = write_to(&args.out, out, |w| {
+    let path = if args.out.is_empty() {
+        Path::new(DEMO_NAME)
+    } else {
+        Path::new(&args.out)
+    };
+    let written = write_to(path, out, |w| {
         Ok(crate::demo::write(w, MuxOptions::default())?)
     });
     match written {
@@ -85,7 +146,7 @@ pub(crate) fn run_build(
                 out,
                 "Wrote {} bytes to {}",
                 summary.file_len,
-                args.out.display()
+                path.display()
             )?;
             Ok(ExitCode::SUCCESS)
         }
@@ -104,12 +165,8 @@ pub(crate) fn run_list(
     let Some(input) = open(&args.input, "Error reading tracks", err)? else {
         return Ok(ExitCode::from(1));
     };
-    let read = Demuxer::open(&input).and_then(|d| {
-        let blocks = d.blocks().collect::<h4mk_mt::Result<Vec<BlockRef<'_>>>>()?;
-        Ok((d, blocks))
-    });
-    let (demux, blocks) = match read {
-        Ok(read) => read,
+    let demux = match Demuxer::open(&input) {
+        Ok(demux) => demux,
         Err(e) => {
             writeln!(err, "Error reading tracks: {}", error_chain(&e))?;
             return Ok(ExitCode::from(1));
@@ -125,6 +182,17 @@ pub(crate) fn run_list(
         }
     }
     writeln!(out, "\n=== CORE BLOCKS ===")?;
+    // The original read every block before printing one.
+    let blocks = match demux
+        .blocks()
+        .collect::<h4mk_mt::Result<Vec<BlockRef<'_>>>>()
+    {
+        Ok(blocks) => blocks,
+        Err(e) => {
+            writeln!(err, "Error reading blocks: {}", error_chain(&e))?;
+            return Ok(ExitCode::from(1));
+        }
+    };
     for b in &blocks {
         writeln!(
             out,
@@ -147,7 +215,15 @@ pub(crate) fn run_chain(
     let Some(input) = open(&args.input, "Error computing chain", err)? else {
         return Ok(ExitCode::from(1));
     };
-    let steps = match Demuxer::open(&input).and_then(|d| d.chain(args.track, args.t_ms)) {
+    // A track the file does not list, or a time before every block, has no chain, as in the
+    // original, which filtered the blocks by both.
+    let (track, t_ms) = (&args.track, &args.t_ms);
+    let t = u32::try_from(t_ms.value.max(0)).unwrap_or(u32::MAX);
+    let planned = Demuxer::open(&input).and_then(|d| match u16::try_from(track.value) {
+        Ok(id) if t_ms.value >= 0 && d.track(id).is_some() => d.chain(id, t),
+        _ => Ok(Vec::new()),
+    });
+    let steps = match planned {
         Ok(steps) => steps,
         Err(e) => {
             writeln!(err, "Error computing chain: {}", error_chain(&e))?;
@@ -157,7 +233,7 @@ pub(crate) fn run_chain(
     writeln!(
         out,
         "Decode chain for track={} t={}ms:",
-        args.track, args.t_ms
+        track.text, t_ms.text
     )?;
     if steps.is_empty() {
         writeln!(out, "  (empty)")?;
@@ -181,5 +257,70 @@ fn open(path: &Path, what: &str, err: &mut dyn Write) -> Result<Option<Input>> {
             writeln!(err, "{what}: {e:#}")?;
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_read_as_python_int_reads_them() {
+        for (given, value, text) in [
+            ("70", 70, "70"),
+            (" +7 ", 7, "7"),
+            ("-5", -5, "-5"),
+            ("-0", 0, "0"),
+            ("007", 7, "7"),
+            ("1_000", 1000, "1000"),
+            ("5000000000", 5_000_000_000, "5000000000"),
+        ] {
+            let n = python_int(given).unwrap();
+            assert_eq!((n.value, n.text.as_str()), (value, text), "{given:?}");
+        }
+        let huge = python_int("123456789012345678901234567890123456789012").unwrap();
+        assert_eq!(huge.value, i128::MAX);
+        assert_eq!(huge.text, "123456789012345678901234567890123456789012");
+        for bad in ["", "-", "x", "1__0", "_1", "1_", "0x10", "1.5", "1 2"] {
+            assert_eq!(
+                python_int(bad).unwrap_err(),
+                format!("invalid int value: '{bad}'")
+            );
+        }
+    }
+
+    #[track_caller]
+    fn chain(args: &[&str]) -> String {
+        let demo = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/reference/demo.h4mk"
+        );
+        let mut argv = vec!["h4mk", "mt_chain", "--in", demo];
+        argv.extend_from_slice(args);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = crate::run(argv, &mut out, &mut err);
+        assert_eq!(code, ExitCode::SUCCESS, "{}", String::from_utf8_lossy(&err));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn chain_takes_what_the_original_took() {
+        let empty =
+            |t: &str, ms: &str| format!("Decode chain for track={t} t={ms}ms:\n  (empty)\n");
+        assert_eq!(
+            chain(&["--track", "70000", "--t_ms", "70"]),
+            empty("70000", "70")
+        );
+        assert_eq!(chain(&["--track", "-1", "--t_ms", "70"]), empty("-1", "70"));
+        assert_eq!(chain(&["--track", "9", "--t_ms", "70"]), empty("9", "70"));
+        assert_eq!(chain(&["--track", "1", "--t_ms", "-5"]), empty("1", "-5"));
+        // Shortened option names, underscores, and a time past 32 bits.
+        assert_eq!(
+            chain(&["--tr", "1", "--t_m", "1_000"]),
+            chain(&["--track", "1", "--t_ms", "1000"])
+        );
+        assert!(
+            chain(&["--track", "1", "--t_ms", "5000000000"]).ends_with("  -> chunk_index=670\n")
+        );
     }
 }

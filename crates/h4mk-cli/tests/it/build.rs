@@ -26,6 +26,19 @@ fn mt_build_writes_the_reference_demo() {
 }
 
 #[test]
+fn mt_build_with_an_empty_out_writes_the_default_name() {
+    // The original took `--out ''` for its default, as Python's `or` does.
+    let dir = TempDir::new("mt_build_empty_out");
+    let o = crate::binary::h4mk(dir.path(), &["mt_build", "--out", ""]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "Wrote 793 bytes to demo_multitrack.h4mk\n"
+    );
+    assert_eq!(dir.files(), ["demo_multitrack.h4mk"]);
+}
+
+#[test]
 fn build_demo_writes_the_reference_demo() {
     let dir = TempDir::new("build_demo");
     let out = dir.path().join("demo.h4mk");

@@ -1,21 +1,37 @@
 //! The `h4mk` binary: a thin shell over [`h4mk_cli::run`].
 
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
+
+/// Standard error, remembering whether anything was written to it.
+struct Stderr {
+    wrote: bool,
+}
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.wrote |= !buf.is_empty();
+        io::stderr().lock().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().lock().flush()
+    }
+}
 
 fn main() -> ExitCode {
     // Standard output is line-buffered: without a buffer, listing a million blocks would make a
     // million write calls.
-    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let stderr = std::io::stderr();
-    let code = h4mk_cli::run(std::env::args_os(), &mut out, &mut stderr.lock());
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut err = Stderr { wrote: false };
+    let code = h4mk_cli::run(std::env::args_os(), &mut out, &mut err);
     match out.flush() {
         Ok(()) => code,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
-        // The command failed, and said why: if that was the output, it said so already.
-        Err(_) if code != ExitCode::SUCCESS => code,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
+        // The command said why it failed already (the output, if that was it): once is enough.
+        Err(_) if err.wrote => code,
         Err(e) => {
-            let _ = writeln!(stderr.lock(), "h4mk: error: writing standard output: {e}");
+            let _ = writeln!(err, "h4mk: error: writing standard output: {e}");
             ExitCode::FAILURE
         }
     }

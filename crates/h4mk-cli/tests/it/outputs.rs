@@ -187,13 +187,17 @@ fn a_full_standard_output_is_one_line_naming_it() {
     let d = dir.path();
     let big = fixtures_dir().join("reference/three_tracks_2000.h4mk");
     let big = big.to_str().unwrap();
+    let bad = fixtures_dir().join("invalid/bad_magic.h4mk");
+    let bad = bad.to_str().unwrap();
     // Small outputs fail when the last buffer is flushed, large ones midway; both ways, and
-    // whether the command writes a file to `-` or prints, the message is the same one line.
+    // whether the command writes a file to `-` or prints, the message is the same one line,
+    // also when the command failed for its own reason and said so only on standard output.
     for args in [
         &["build", "--demo", "-o", "-"][..],
         &["extract", "--track", "1", big, "-o", "-"],
         &["list", big],
         &["info", big],
+        &["verify", bad],
     ] {
         let o = to_full_device(d, args);
         failed(

@@ -161,6 +161,18 @@ impl Manifest {
                         TRACK_KEYS.join(", ")
                     );
                 }
+                // serde's own words for these ("invalid number") name neither key nor range.
+                for (key, max) in [
+                    ("track_id", u64::from(u16::MAX)),
+                    ("sample_rate", u64::from(u32::MAX)),
+                    ("channels", u64::from(u32::MAX)),
+                ] {
+                    if let Some(v) = t.get(key)
+                        && v.as_u64().is_none_or(|n| n > max)
+                    {
+                        bail!("tracks[{i}].{key}: {v} is not an integer in 0..={max}");
+                    }
+                }
                 serde_json::from_value(serde_json::Value::Object(t.clone()))
                     .with_context(|| format!("tracks[{i}]"))
             })
@@ -265,6 +277,33 @@ mod tests {
             r#"[1, 2.5, null, true, "é"]"#,
             r#"[1, 2.5, null, true, "é"]"#,
         );
+    }
+
+    #[test]
+    fn track_numbers_out_of_range_name_the_key_and_the_range() {
+        for (track, expect) in [
+            (
+                r#""track_id": 65536"#,
+                "tracks[0].track_id: 65536 is not an integer in 0..=65535",
+            ),
+            (
+                r#""track_id": 1, "channels": -3"#,
+                "tracks[0].channels: -3 is not an integer in 0..=4294967295",
+            ),
+            (
+                r#""track_id": 1.0"#,
+                "tracks[0].track_id: 1.0 is not an integer in 0..=65535",
+            ),
+            (
+                r#""track_id": 1, "sample_rate": 4294967296"#,
+                "tracks[0].sample_rate: 4294967296 is not an integer in 0..=4294967295",
+            ),
+        ] {
+            let json =
+                format!(r#"{{"tracks": [{{{track}, "name": "a", "kind": "k", "codec": "c"}}]}}"#);
+            let err = Manifest::parse(json.as_bytes()).unwrap_err();
+            assert_eq!(err.to_string(), expect);
+        }
     }
 
     #[test]

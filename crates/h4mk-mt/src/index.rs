@@ -891,10 +891,15 @@ fn xsek_entries(chunk: ChunkRef<'_>, limits: Limits) -> Result<Result<TrackIndex
     let table = match ExtSeekTable::parse(chunk) {
         Ok(t) => t,
         Err(e) => {
+            // The problem names the chunk itself: keep only what is wrong with it.
+            let detail = match e {
+                Error::Extension { what, .. } => what.to_owned(),
+                other => other.to_string(),
+            };
             return Ok(Err(IndexProblem::BadTable {
                 tag: chunk.tag,
                 offset: chunk.offset,
-                detail: e.to_string(),
+                detail,
             }));
         }
     };
@@ -1087,6 +1092,12 @@ mod tests {
         };
         assert_eq!(
             ExtSeekTable::parse(chunk).unwrap_err().to_string(),
+            "XSEK chunk at offset 7: entries out of order"
+        );
+        // As the reason an index was not used, the chunk is named once.
+        let problem = xsek_entries(chunk, Limits::default()).unwrap().unwrap_err();
+        assert_eq!(
+            problem.to_string(),
             "XSEK chunk at offset 7: entries out of order"
         );
     }

@@ -94,12 +94,12 @@ impl fmt::Display for TrackProblem {
         match self {
             TrackProblem::ExtraKey { index, key } => write!(
                 f,
-                "track {index} has the extra key {key:?}, which the reference reader rejects"
+                "entry {index} of the track list has the extra key {key:?}, which the reference reader rejects"
             ),
             TrackProblem::DefaultedKey { index, key } => {
                 write!(
                     f,
-                    "track {index} has no {key:?}; the reference default applies"
+                    "entry {index} of the track list has no {key:?}; the reference default applies"
                 )
             }
         }

@@ -27,7 +27,7 @@ use h4mk_gop::{BlockInfo, BlockKind, SeekEntry};
 
 use crate::error::{Error, Result};
 use crate::index::{
-    Index, IndexBuilder, IndexProblem, IndexStatus, TrackIndex, XLOC, XSEK, XSEK_MAGIC,
+    Index, IndexBuilder, IndexProblem, IndexStatus, Locator, TrackIndex, XLOC, XSEK, XSEK_MAGIC,
     check_entry, find_index, scan_index,
 };
 use crate::router::{BlockRef, route};
@@ -162,6 +162,15 @@ pub enum Problem {
         /// The track id it names.
         track: u16,
     },
+    /// An XLOC locator that does not parse, is not the last chunk, or does not describe the
+    /// chunks it counts and points at (docs/FORMAT.md §6.3). Readers check it before using it
+    /// and fall back to the search from the end, so the file still reads; only `verify` says so.
+    BadLocator {
+        /// Offset of the XLOC chunk.
+        offset: u64,
+        /// What does not match.
+        what: String,
+    },
     /// The stored index was not used, and why (see [`Demuxer::index_status`]).
     IndexRebuilt {
         /// Why the stored index was not used.
@@ -187,6 +196,7 @@ impl Problem {
             | Problem::PtsBackwards { offset, .. }
             | Problem::EndsOnB { offset, .. }
             | Problem::UnlistedTable { offset, .. }
+            | Problem::BadLocator { offset, .. }
             | Problem::IndexMismatch { offset, .. } => Some(*offset),
             Problem::IndexRebuilt { reason } => Some(reason.offset()),
             Problem::BadBlock(e) | Problem::Damage(e) => e.offset(),
@@ -312,6 +322,9 @@ impl fmt::Display for Problem {
                 f,
                 "{tag} chunk at offset {offset}: a seek table for track {track}, which is not in the track list (ignored)"
             ),
+            Problem::BadLocator { offset, what } => {
+                write!(f, "{XLOC} chunk at offset {offset}: {what}")
+            }
             Problem::IndexRebuilt { reason } => {
                 write!(f, "the stored index could not be used: {reason}")
             }
@@ -850,6 +863,16 @@ struct StructureCheck {
     prev_key: Option<(u32, u16)>,
     /// Whether a block or index chunk has been seen: the head of the file is over.
     in_body: bool,
+    /// What an XLOC locator describes, as the walk finds it: CORE chunks and the first one,
+    /// TSEK chunks and the first one, XSEK chunks.
+    cores: u64,
+    first_core: Option<u64>,
+    tseks: u32,
+    first_tsek: Option<u64>,
+    xseks: u32,
+    /// The last XLOC chunk: its offset, what it says (or why it does not parse), and whether
+    /// a chunk came after it.
+    locator: Option<(u64, std::result::Result<Locator, String>, bool)>,
 }
 
 impl StructureCheck {
@@ -862,6 +885,12 @@ impl StructureCheck {
             tables: vec![None; demux.tracks.len()],
             prev_key: None,
             in_body: false,
+            cores: 0,
+            first_core: None,
+            tseks: 0,
+            first_tsek: None,
+            xseks: 0,
+            locator: None,
         }
     }
 
@@ -874,10 +903,65 @@ impl StructureCheck {
                 offset: chunk.offset,
             });
         }
+        if let Some((_, _, followed)) = &mut self.locator {
+            *followed = true;
+        }
         match chunk.tag {
-            Tag::CORE => self.block(chunk, problems),
-            Tag::TSEK | XSEK => self.table(chunk, problems),
+            Tag::CORE => {
+                self.cores += 1;
+                self.first_core.get_or_insert(chunk.offset);
+                self.block(chunk, problems);
+            }
+            Tag::TSEK | XSEK => {
+                if chunk.tag == XSEK {
+                    self.xseks += 1;
+                } else {
+                    self.tseks += 1;
+                    self.first_tsek.get_or_insert(chunk.offset);
+                }
+                self.table(chunk, problems);
+            }
+            XLOC => {
+                let read = Locator::parse(chunk).map_err(crate::index::detail);
+                self.locator = Some((chunk.offset, read, false));
+            }
             _ => {}
+        }
+    }
+
+    /// Checks the last XLOC chunk against the chunks the walk found.
+    fn check_locator(&self, problems: &mut Vec<Problem>) {
+        let Some((offset, read, followed)) = &self.locator else {
+            return;
+        };
+        let mut bad = |what: String| {
+            problems.push(Problem::BadLocator {
+                offset: *offset,
+                what,
+            });
+        };
+        let loc = match read {
+            Ok(loc) => loc,
+            Err(why) => return bad(why.clone()),
+        };
+        if *followed {
+            return bad("it is not the last chunk".into());
+        }
+        let index_offset = self.first_tsek.unwrap_or(*offset);
+        let core_offset = self.first_core.unwrap_or(index_offset);
+        let checks = [
+            ("index offset", loc.index_offset, index_offset),
+            ("first block offset", loc.core_offset, core_offset),
+            ("block count", loc.blocks, self.cores),
+            ("TSEK count", u64::from(loc.tables), u64::from(self.tseks)),
+            (
+                "XSEK count",
+                u64::from(loc.ext_tables),
+                u64::from(self.xseks),
+            ),
+        ];
+        if let Some((what, says, found)) = checks.iter().find(|(_, says, found)| says != found) {
+            bad(format!("its {what} is {says}, the file's is {found}"));
         }
     }
 
@@ -974,6 +1058,7 @@ impl StructureCheck {
     /// against the keyframes (unless it was rebuilt, which is a problem of its own). At most
     /// two problems per track and one for the index: they go in whatever the cap.
     fn finish(self, demux: &Demuxer<'_>, problems: &mut Vec<Problem>) {
+        self.check_locator(problems);
         for (t, state) in demux.tracks.iter().zip(&self.last) {
             if let Some((ts_ms, BlockKind::Bidirectional, offset)) = *state {
                 problems.push(Problem::EndsOnB {

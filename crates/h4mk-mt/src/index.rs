@@ -891,15 +891,10 @@ fn xsek_entries(chunk: ChunkRef<'_>, limits: Limits) -> Result<Result<TrackIndex
     let table = match ExtSeekTable::parse(chunk) {
         Ok(t) => t,
         Err(e) => {
-            // The problem names the chunk itself: keep only what is wrong with it.
-            let detail = match e {
-                Error::Extension { what, .. } => what.to_owned(),
-                other => other.to_string(),
-            };
             return Ok(Err(IndexProblem::BadTable {
                 tag: chunk.tag,
                 offset: chunk.offset,
-                detail,
+                detail: detail(e),
             }));
         }
     };
@@ -920,6 +915,14 @@ fn xsek_entries(chunk: ChunkRef<'_>, limits: Limits) -> Result<Result<TrackIndex
         track_id: table.track_id(),
         entries: table.iter().collect(),
     }))
+}
+
+/// What is wrong with an extension chunk, for a problem that names the chunk itself.
+pub(crate) fn detail(e: Error) -> String {
+    match e {
+        Error::Extension { what, .. } => what.to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// Puts an XSEK table in place of its track's TSEK table.

@@ -504,3 +504,52 @@ fn verify_walks_once_with_progress_up_to_the_footer() {
     // `verify` is the same walk without progress.
     assert_eq!(format!("{:?}", d.verify()), format!("{report:?}"));
 }
+
+#[test]
+fn a_locator_that_does_not_describe_the_file_is_reported() {
+    let inputs: Vec<Input> = [(0, I), (10, P), (20, I)]
+        .into_iter()
+        .map(|(ts_ms, kind)| Input {
+            track: 1,
+            ts_ms,
+            kind,
+            opaque: vec![7; 9],
+        })
+        .collect();
+    let opts = MuxOptions {
+        index_locator: true,
+        ..MuxOptions::default()
+    };
+    let good = mux(&[spec(1)], &inputs, opts);
+    assert!(Demuxer::open(&good).unwrap().verify().is_ok());
+    // The XLOC chunk is the last one: 12 bytes of header, 40 of payload, 4 of CRC.
+    let xloc = good.len() - 4 - 56;
+    // Payload fields: index offset at 8, first block at 16, blocks at 24, tables at 32.
+    for (field, value, what) in [
+        (24, 99u64, "its block count is 99, the file's is 3"),
+        (16, 0, "its first block offset is 0, the file's is "),
+        (32, 2, "its TSEK count is 2, the file's is 1"),
+    ] {
+        let mut bytes = good.clone();
+        let at = xloc + 12 + field;
+        if field == 32 {
+            bytes[at..at + 4].copy_from_slice(&(value as u32).to_le_bytes());
+        } else {
+            bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        crate::support::fix_crcs(&mut bytes, xloc);
+        // Readers check the locator and fall back to the search from the end: the file reads.
+        let d = Demuxer::open(&bytes).unwrap();
+        assert_eq!(d.blocks().count(), 3);
+        let report = d.verify();
+        let found: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        assert!(
+            matches!(report.problems[..], [Problem::BadLocator { offset, .. }] if offset == xloc as u64),
+            "{found:?}"
+        );
+        assert!(
+            found[0].starts_with(&format!("XLOC chunk at offset {xloc}: {what}")),
+            "{found:?}"
+        );
+    }
+}

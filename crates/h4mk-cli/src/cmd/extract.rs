@@ -187,7 +187,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "wrote {} block{} of track {} ({} bytes) to {}",
+            "wrote {} block{} of track {} ({} opaque bytes) to {}",
             report.items,
             plural(report.items),
             args.track.unwrap_or_default(),

@@ -102,7 +102,7 @@ fn build_info_verify_chain_extract_round_trip() {
     let extracted = h4mk(d, &["extract", "--track", "1", "--dir", "out", "song.h4mk"]);
     assert_eq!(
         stdout(&extracted),
-        "wrote 4 blocks of track 1 (271 bytes) to out\n"
+        "wrote 4 blocks of track 1 (271 opaque bytes) to out\n"
     );
     let mut files: Vec<String> = std::fs::read_dir(d.join("out"))
         .unwrap()

@@ -373,23 +373,39 @@ fn a_damaged_block_before_a_range_only_costs_its_overlap() {
     assert!(exact_pcm[512..] == without_pcm[512..]);
 }
 
+/// Builds `DIR/NAME.h4mk` from a manifest of one 48 kHz DSP track with `blocks`, each
+/// (pts, type, bin): a DSP0 block (docs/ADAPTERS.md §2) with that one bin at magnitude 5000.
+fn dsp0_track(dir: &Path, name: &str, blocks: &[(u32, &str, u16)]) {
+    let hex = |bin: u16| -> String {
+        let mut hex = String::from("4453503001000000");
+        for v in [bin, 5000, 0] {
+            hex += &format!("{:02x}{:02x}", v & 0xff, v >> 8);
+        }
+        hex
+    };
+    let blocks: Vec<_> = blocks
+        .iter()
+        .map(|&(pts, kind, bin)| {
+            serde_json::json!({"track": 1, "pts_ms": pts, "type": kind, "hex": hex(bin)})
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "tracks": [{"track_id": 1, "name": "a", "kind": "audio", "codec": "dsp",
+                    "sample_rate": 48000, "channels": 1, "note": ""}],
+        "blocks": blocks,
+    });
+    let json = format!("{name}.json");
+    std::fs::write(dir.join(&json), manifest.to_string()).unwrap();
+    ok(&h4mk(dir, &["build", &json, "-o", &format!("{name}.h4mk")]));
+}
+
 #[test]
 fn keyframes_too_far_apart_to_fill_fail_naming_them_and_leave_nothing() {
     let dir = TempDir::new("audio_far_apart");
     let d = dir.path();
-    // Two DSP0 keyframes (one bin each: docs/ADAPTERS.md §2) three days apart: DSP0 blocks carry
-    // no timing, so each is placed at its pts, and joining them would take 13 G samples of
-    // silence.
-    let block = "445350300100000001000100ffff";
-    let manifest = serde_json::json!({
-        "tracks": [{"track_id": 1, "name": "a", "kind": "audio", "codec": "dsp",
-                    "sample_rate": 48000, "channels": 1, "note": ""}],
-        "sidecars": {},
-        "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "hex": block},
-                   {"track": 1, "pts_ms": 268_000_000, "type": "I", "hex": block}],
-    });
-    std::fs::write(d.join("far.json"), manifest.to_string()).unwrap();
-    ok(&h4mk(d, &["build", "far.json", "-o", "far.h4mk"]));
+    // Two DSP0 keyframes three days apart: DSP0 blocks carry no timing, so each is placed at
+    // its pts, and joining them would take 13 G samples of silence.
+    dsp0_track(d, "far", &[(0, "I", 1), (268_000_000, "I", 1)]);
     // Either keyframe alone decodes.
     for ms in ["0", "268000000"] {
         let args = ["decode", "--adapter", "dsp", "--track", "1", "--at-ms", ms];
@@ -430,24 +446,9 @@ fn keyframes_too_far_apart_to_fill_fail_naming_them_and_leave_nothing() {
 fn at_a_time_two_blocks_share_only_the_target_is_output() {
     let dir = TempDir::new("audio_twin_pts");
     let d = dir.path();
-    // DSP0 blocks (docs/ADAPTERS.md §2) with one bin each: I at 0 ms, then two P-blocks at
-    // 30 ms. At 30 ms the second one shows: the state after all three, presented alone.
-    let block = |bin: u16| {
-        let mut hex = String::from("4453503001000000");
-        for v in [bin, 5000, 0] {
-            hex += &format!("{:02x}{:02x}", v & 0xff, v >> 8);
-        }
-        hex
-    };
-    let manifest = serde_json::json!({
-        "tracks": [{"track_id": 1, "name": "a", "kind": "audio", "codec": "dsp",
-                    "sample_rate": 48000, "channels": 1, "note": ""}],
-        "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "hex": block(4)},
-                   {"track": 1, "pts_ms": 30, "type": "P", "hex": block(8)},
-                   {"track": 1, "pts_ms": 30, "type": "P", "hex": block(16)}],
-    });
-    std::fs::write(d.join("twin.json"), manifest.to_string()).unwrap();
-    ok(&h4mk(d, &["build", "twin.json", "-o", "twin.h4mk"]));
+    // One bin each: I at 0 ms, then two P-blocks at 30 ms. At 30 ms the second one shows: the
+    // state after all three, presented alone.
+    dsp0_track(d, "twin", &[(0, "I", 4), (30, "P", 8), (30, "P", 16)]);
     let args = [
         "decode",
         "--json",

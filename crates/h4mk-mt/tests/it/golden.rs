@@ -83,3 +83,19 @@ fn the_wide_seek_table_layout_is_pinned() {
         "d4ba743e5d09d7ff4e8beb050f7f339467b332815e8be04396a0e03d25f5a11b"
     );
 }
+
+/// Floats in JSON come out as CPython's `repr` writes them, halfway cases included (Rust's own
+/// shortest formatting breaks those ties the other way): `golden/python_repr.txt`, from
+/// `golden/python_repr.py`.
+#[test]
+fn floats_are_written_as_cpython_writes_them() {
+    let text = std::fs::read_to_string(golden_dir().join("python_repr.txt")).unwrap();
+    let mut compared = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (bits, python) = line.split_once(' ').unwrap();
+        let value = f64::from_bits(bits.parse().unwrap());
+        assert_eq!(h4mk_mt::json::python_float(value), python, "{value:e}");
+        compared += 1;
+    }
+    assert_eq!(compared, 1600);
+}

@@ -115,10 +115,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             .blocks()
             .filter(|b| b.as_ref().map_or(true, |b| b.track == track));
         if let Some(dir) = &args.dir {
-            if dir.exists() && !dir.is_dir() {
+            let created = !dir.exists();
+            if !created && !dir.is_dir() {
                 bail!("--dir {}: not a directory", dir.display());
             }
-            let created = !dir.exists();
             fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             // On an error, the files written so far go, and the folder if this made it: no
             // output is left half done.

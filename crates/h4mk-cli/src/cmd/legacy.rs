@@ -103,10 +103,10 @@ struct PyInt {
 fn python_int(s: &str) -> Result<PyInt, String> {
     let invalid = || format!("invalid int value: '{s}'");
     let t = s.trim();
-    let (negative, body) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
+    let (negative, body) = match (t.strip_prefix('-'), t.strip_prefix('+')) {
+        (Some(body), _) => (true, body),
+        (None, Some(body)) => (false, body),
+        (None, None) => (false, t),
     };
     if body.is_empty()
         || body.starts_with('_')

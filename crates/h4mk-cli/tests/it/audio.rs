@@ -376,17 +376,13 @@ fn a_damaged_block_before_a_range_only_costs_its_overlap() {
 /// Builds `DIR/NAME.h4mk` from a manifest of one 48 kHz DSP track with `blocks`, each
 /// (pts, type, bin): a DSP0 block (docs/ADAPTERS.md §2) with that one bin at magnitude 5000.
 fn dsp0_track(dir: &Path, name: &str, blocks: &[(u32, &str, u16)]) {
-    let hex = |bin: u16| -> String {
-        let mut hex = String::from("4453503001000000");
-        for v in [bin, 5000, 0] {
-            hex += &format!("{:02x}{:02x}", v & 0xff, v >> 8);
-        }
-        hex
-    };
+    use base64::Engine;
     let blocks: Vec<_> = blocks
         .iter()
         .map(|&(pts, kind, bin)| {
-            serde_json::json!({"track": 1, "pts_ms": pts, "type": kind, "hex": hex(bin)})
+            let bytes = crate::checks_dsp::dsp0_block(&[(bin, 5000, 0)]);
+            let base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            serde_json::json!({"track": 1, "pts_ms": pts, "type": kind, "base64": base64})
         })
         .collect();
     let manifest = serde_json::json!({

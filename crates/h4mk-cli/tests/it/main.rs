@@ -13,6 +13,10 @@ mod salvage;
 mod snapshots;
 mod structure;
 
+// DSP0 block bytes, as the adapters' tests and the fuzz seeds build them.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../fuzz/src/checks_dsp.rs"]
+mod checks_dsp;
 // The fixtures' folder and names, one copy shared by every layer's tests.
 #[allow(dead_code)]
 #[path = "../../../h4mk-format/tests/it/reference_fixtures.rs"]

@@ -135,33 +135,17 @@ fn a_range_that_ends_before_it_starts_is_bad_usage() {
     let d = dir.path();
     let file = fixtures_dir().join("reference/demo.h4mk");
     let file = file.to_str().unwrap();
+    let span = ["--track", "1", "--from-ms", "30", "--to-ms", "10", file];
     for args in [
-        &[
-            "range",
-            "--track",
-            "1",
-            "--from-ms",
-            "30",
-            "--to-ms",
-            "10",
-            file,
-        ][..],
-        &[
-            "decode",
-            "--adapter",
-            "null",
-            "--track",
-            "1",
-            "--from-ms",
-            "30",
-            "--to-ms",
-            "10",
-            file,
-            "-o",
-            "out.bin",
-        ],
+        [&["range"][..], &span].concat(),
+        [
+            &["decode", "--adapter", "null"][..],
+            &span,
+            &["-o", "out.bin"],
+        ]
+        .concat(),
     ] {
-        let o = h4mk(d, args);
+        let o = h4mk(d, &args);
         failed(&o, 2, "h4mk: error: --from-ms 30 is after --to-ms 10");
     }
     assert_eq!(dir.files(), Vec::<String>::new());

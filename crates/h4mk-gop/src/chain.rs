@@ -187,6 +187,38 @@ fn next_anchor(blocks: &[BlockInfo], index: usize) -> Option<Step> {
         })
 }
 
+/// Where blocks given in decode order go in presentation order, which is the order a track is
+/// stored in (docs/FORMAT.md §5): one rank per block, such that sorting the blocks stably by
+/// `(pts, rank)` puts each B-block before the anchor it follows in decode order (its forward
+/// anchor), even at the same pts, and keeps every other pair in decode order.
+///
+/// The `n`-th anchor (I or P, from 1) ranks `2 n`; a B-block after it in decode order ranks
+/// `2 n - 1`.
+///
+/// ```
+/// use h4mk_gop::{presentation_ranks, BlockKind::{Bidirectional as B, Key as I, Predictive as P}};
+///
+/// // Decode order I0 P10 B10 (a B-block at its forward anchor's pts): B10 is stored first.
+/// let (kinds, pts) = ([I, P, B], [0, 10, 10]);
+/// let ranks = presentation_ranks(kinds);
+/// let mut order = vec![0, 1, 2];
+/// order.sort_by_key(|&i| (pts[i], ranks[i]));
+/// assert_eq!(order, [0, 2, 1]);
+/// ```
+pub fn presentation_ranks(kinds: impl IntoIterator<Item = BlockKind>) -> Vec<u64> {
+    let mut anchors = 0u64;
+    kinds
+        .into_iter()
+        .map(|kind| match kind {
+            BlockKind::Bidirectional => (2 * anchors).saturating_sub(1),
+            BlockKind::Key | BlockKind::Predictive => {
+                anchors += 1;
+                2 * anchors
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,7 @@
 //! GOP layer of the H4MK container: block types, seek tables and decode planning.
 //!
-//! This crate is layer 1 of the workspace. It is meant to depend only on `h4mk-format` (once
-//! wired, for its error type and tags) and does no I/O: it works on the `u32` flags words and
-//! `&[u8]` payloads that the format layer hands it.
+//! This crate is layer 1 of the workspace. It needs nothing from `h4mk-format` and does no
+//! I/O: it works on the `u32` flags words and `&[u8]` payloads that the format layer hands it.
 //!
 //! - [`GopFlags`] packs and unpacks the flags word of a CORE chunk: the pts in milliseconds
 //!   (28 bits, at most [`MAX_TIMESTAMP_MS`]) and the [`BlockKind`] (I, P or B).
@@ -10,7 +9,8 @@
 //!   [`SeekTable::lookup`]; [`SeekTableBuf`] is the owned form that writes one. Both hold
 //!   [`SeekEntry`]s.
 //! - [`chain`] and [`range`] plan the decoding of one track from its [`BlockInfo`]s, as
-//!   [`Step`]s in decode order, following the rules of docs/FORMAT.md §5.
+//!   [`Step`]s in decode order, following the rules of docs/FORMAT.md §5;
+//!   [`presentation_ranks`] puts blocks given in decode order back in presentation order.
 //!
 //! Every failure is an [`Error`]; errors about input bytes name the byte index, errors about
 //! blocks name the block index and pts.
@@ -53,7 +53,7 @@ mod error;
 mod flags;
 mod seek;
 
-pub use crate::chain::{BlockInfo, Step, chain, range};
+pub use crate::chain::{BlockInfo, Step, chain, presentation_ranks, range};
 pub use crate::error::{Error, Result};
 pub use crate::flags::{BlockKind, GopFlags, MAX_TIMESTAMP_MS};
 pub use crate::seek::{

@@ -346,12 +346,17 @@ impl<'b> Model<'b> {
     }
 
     /// `decode_plan` through `NullAdapter` succeeds and renders exactly the presented blocks
-    /// and leads, each as the blocks it depends on, with the leads marked as such.
+    /// and leads, in storage order, each as the blocks it depends on, with the leads marked as
+    /// such.
     fn check_decode(&self, source: &[Block], steps: &[Step], present: Present) {
         let rendered = decode_plan(&mut NullAdapter::default(), source, steps, present)
             .unwrap_or_else(|e| panic!("decoding {steps:?} failed: {e}"));
-        let mut shown: Vec<usize> = rendered.iter().map(|r| r.index).collect();
-        shown.sort_unstable();
+        let shown: Vec<usize> = rendered.iter().map(|r| r.index).collect();
+        // Presentation order is storage order (FORMAT.md §5), ties of pts included.
+        assert!(
+            shown.is_sorted(),
+            "outputs for {present:?} not in storage order: {shown:?}"
+        );
         let mut want: Vec<usize> = steps
             .iter()
             .map(|s| s.index)

@@ -14,6 +14,8 @@
 //! The driver keeps two states, the previous anchor and the last anchor, and finalizes every
 //! block the caller asks to present, not only the last one.
 
+use std::collections::BTreeMap;
+
 use crate::error::{Error, Result};
 use h4mk_gop::{BlockKind, Step};
 
@@ -162,15 +164,12 @@ pub struct Rendered<O> {
     pub lead: bool,
 }
 
-/// Decodes `steps` in order and returns the finalized output of the presented blocks, sorted by
-/// timestamp (B-blocks in their place; equal timestamps keep decode order).
+/// Decodes `steps` in order and returns the finalized output of the presented blocks in
+/// presentation order: by timestamp, each B-block before the anchor it follows in decode order
+/// (its forward anchor, which is stored after it) even at the same timestamp, other ties in
+/// decode order ([`h4mk_gop::presentation_ranks`]).
 ///
-/// The adapter is [reset](ModelAdapter::reset) first.
-/// The driver keeps two states: an anchor step (I or P) moves the last anchor to the previous
-/// one and becomes the last anchor; a P-step applies to the last anchor; a B-step applies
-/// between the previous and the last anchor and replaces neither.
-/// A P-step with no anchor decoded yet, or a B-step with fewer than two, is
-/// [`Error::MissingReference`]; an adapter error is wrapped in [`Error::InBlock`].
+/// The same as collecting what [`decode_plan_each`] hands over.
 pub fn decode_plan<A, S>(
     adapter: &mut A,
     source: &S,
@@ -181,11 +180,48 @@ where
     A: ModelAdapter + ?Sized,
     S: BlockSource + ?Sized,
 {
+    let mut out = Vec::new();
+    decode_plan_each(adapter, source, steps, present, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Decodes `steps` in order and hands the finalized output of each presented block to `each`,
+/// in the order [`decode_plan`] returns them (presentation order).
+///
+/// An output is handed over as soon as no later step of the plan can come before it, so what
+/// waits is only an anchor decoded ahead of the B-blocks it frames: a caller that consumes
+/// outputs as they come holds a few, not the whole plan's.
+///
+/// The adapter is [reset](ModelAdapter::reset) once, before the first step.
+/// The driver keeps two states: an anchor step (I or P) moves the last anchor to the previous
+/// one and becomes the last anchor; a P-step applies to the last anchor; a B-step applies
+/// between the previous and the last anchor and replaces neither.
+/// A P-step with no anchor decoded yet, or a B-step with fewer than two, is
+/// [`Error::MissingReference`]; an adapter error is wrapped in [`Error::InBlock`]; an error
+/// `each` returns stops the decode and is returned as it is.
+pub fn decode_plan_each<A, S, F>(
+    adapter: &mut A,
+    source: &S,
+    steps: &[Step],
+    present: Present,
+    mut each: F,
+) -> Result<()>
+where
+    A: ModelAdapter + ?Sized,
+    S: BlockSource + ?Sized,
+    F: FnMut(Rendered<A::Output>) -> Result<()>,
+{
+    let keys = presentation_keys(source, steps)?;
+    let later = first_presented_after(source, steps, present, &keys)?;
     adapter.reset();
     let mut prev: Option<A::State> = None;
     let mut last: Option<A::State> = None;
-    let mut out = Vec::new();
-    for step in steps {
+    // Rendered outputs waiting for a later step that comes before them.
+    let mut waiting: BTreeMap<Key, Rendered<A::Output>> = BTreeMap::new();
+    for ((position, step), &key) in steps.iter().enumerate().zip(&keys) {
         let block = source.block(step.index)?;
         let missing = || Error::MissingReference {
             index: step.index,
@@ -213,18 +249,63 @@ where
         .map_err(in_block)?;
         if present.contains(step.index, block.ts_ms) {
             let output = adapter.finalize(&state).map_err(in_block)?;
-            out.push(Rendered {
+            let rendered = Rendered {
                 index: step.index,
                 ts_ms: block.ts_ms,
                 kind: step.kind,
                 output,
                 lead: present.is_lead(block.ts_ms),
-            });
+            };
+            waiting.insert(key, rendered);
         }
         if step.kind != BlockKind::Bidirectional {
             prev = last.replace(state);
         }
+        let bar = later.get(position + 1).copied().flatten();
+        while let Some(entry) = waiting.first_entry() {
+            if bar.is_some_and(|bar| *entry.key() > bar) {
+                break;
+            }
+            each(entry.remove())?;
+        }
     }
-    out.sort_by_key(|r| r.ts_ms);
-    Ok(out)
+    Ok(())
+}
+
+/// Where a step goes in presentation order: timestamp, [rank](h4mk_gop::presentation_ranks),
+/// decode position.
+type Key = (u32, u64, usize);
+
+fn presentation_keys<S: BlockSource + ?Sized>(source: &S, steps: &[Step]) -> Result<Vec<Key>> {
+    let ranks = h4mk_gop::presentation_ranks(steps.iter().map(|s| s.kind));
+    steps
+        .iter()
+        .zip(ranks)
+        .enumerate()
+        .map(|(position, (step, rank))| Ok((source.block(step.index)?.ts_ms, rank, position)))
+        .collect()
+}
+
+/// For each position in `steps`, the first key in presentation order of the blocks presented
+/// at or after it (`None` when none is), and one entry more for the end of the plan.
+fn first_presented_after<S: BlockSource + ?Sized>(
+    source: &S,
+    steps: &[Step],
+    present: Present,
+    keys: &[Key],
+) -> Result<Vec<Option<Key>>> {
+    let mut later = vec![None; steps.len() + 1];
+    for (position, (step, &key)) in steps.iter().zip(keys).enumerate().rev() {
+        let ts_ms = source.block(step.index)?.ts_ms;
+        // `later` has one entry more than `steps`.
+        let next = later.get(position + 1).copied().flatten();
+        let here = present.contains(step.index, ts_ms).then_some(key);
+        if let Some(slot) = later.get_mut(position) {
+            *slot = match (here, next) {
+                (Some(h), Some(n)) => Some(h.min(n)),
+                (h, n) => h.or(n),
+            };
+        }
+    }
+    Ok(later)
 }

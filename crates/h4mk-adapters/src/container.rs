@@ -2,7 +2,7 @@
 
 use h4mk_mt::{DecodeStep, Demuxer};
 
-use crate::adapter::{BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan};
+use crate::adapter::{BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan_each};
 use crate::error::{Error, Result};
 use h4mk_gop::Step;
 
@@ -16,13 +16,14 @@ impl BlockSource for [DecodeStep<'_>] {
     }
 }
 
-/// Runs the demuxer's `steps` through `adapter`, presenting what `present` asks for. Step
-/// indices are positions in `steps`.
+/// Runs the demuxer's `steps` through `adapter` and hands `each` what `present` asks for, as
+/// [`decode_plan_each`] does. Step indices are positions in `steps`.
 pub(crate) fn decode_steps<A: ModelAdapter + ?Sized>(
     adapter: &mut A,
     steps: &[DecodeStep<'_>],
     present: Present,
-) -> Result<Vec<Rendered<A::Output>>> {
+    each: impl FnMut(Rendered<A::Output>) -> Result<()>,
+) -> Result<()> {
     let plan: Vec<Step> = steps
         .iter()
         .enumerate()
@@ -31,7 +32,7 @@ pub(crate) fn decode_steps<A: ModelAdapter + ?Sized>(
             kind: s.kind,
         })
         .collect();
-    decode_plan(adapter, steps, &plan, present)
+    decode_plan_each(adapter, steps, &plan, present, each)
 }
 
 /// Decodes what track `track` shows at `t_ms`: the output of the chain's target, or nothing when
@@ -46,7 +47,12 @@ pub fn decode_chain<A: ModelAdapter + ?Sized>(
     let Some(target) = steps.len().checked_sub(1) else {
         return Ok(None);
     };
-    Ok(decode_steps(adapter, &steps, Present::Index(target))?.pop())
+    let mut out = None;
+    decode_steps(adapter, &steps, Present::Index(target), |r| {
+        out = Some(r);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Decodes every block of track `track` presented in `t0_ms..=t1_ms`, in presentation order.
@@ -58,12 +64,14 @@ pub fn decode_range<A: ModelAdapter + ?Sized>(
     t1_ms: u32,
 ) -> Result<Vec<Rendered<A::Output>>> {
     let steps = demux.range(track, t0_ms, t1_ms)?;
-    decode_steps(
-        adapter,
-        &steps,
-        Present::Range {
-            start_ms: t0_ms,
-            end_ms: t1_ms,
-        },
-    )
+    let present = Present::Range {
+        start_ms: t0_ms,
+        end_ms: t1_ms,
+    };
+    let mut out = Vec::new();
+    decode_steps(adapter, &steps, present, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
 }

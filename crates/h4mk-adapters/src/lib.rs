@@ -13,12 +13,14 @@
 //!   [`finalize`](ModelAdapter::finalize), plus [`reset`](ModelAdapter::reset).
 //! - [`decode_plan`]: runs a plan of [`Step`]s through an adapter, keeping the previous and the
 //!   last anchor state, and returns the [`Rendered`] output of the blocks asked for
-//!   ([`Present`]) in presentation order.
+//!   ([`Present`]) in presentation order; [`decode_plan_each`] hands each one over as soon as
+//!   nothing later in the plan can come before it.
 //! - [`decode_chain`] and [`decode_range`]: the same, straight from a [`h4mk_mt::Demuxer`].
 //! - [`AdapterRegistry`]: adapters by name (`null`, `dsp`), for tools that choose at run time.
 //! - [`NullAdapter`]: identity; the output of a chain is its blocks' bytes in decode order.
 //! - [`DspAdapter`]: decodes the original's `DSP0` blocks and our `DSP1` blocks to
-//!   [`PcmSegment`]s, which [`render_pcm`] overlap-adds into [`Pcm`].
+//!   [`PcmSegment`]s, which [`render_pcm`] overlap-adds into [`Pcm`] ([`PcmMix`] as they
+//!   come, holding only the output).
 //! - [`encode`]: PCM to DSP1 [`Block`]s; [`read_wav`] and [`write_wav`] convert WAV files.
 //! - [`signal`]: built-in sample audio and an SNR measure, for demos and tests.
 //! - [`Error`]: errors about block bytes name the byte offset inside the block; [`Limits`]
@@ -58,7 +60,9 @@ mod registry;
 pub mod signal;
 mod wav;
 
-pub use adapter::{Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan};
+pub use adapter::{
+    Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan, decode_plan_each,
+};
 pub use container::{decode_chain, decode_range};
 pub use dsp::{
     Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, EncoderConfig,
@@ -68,6 +72,6 @@ pub use error::{Error, Result};
 pub use h4mk_gop::{BlockKind, Step};
 pub use limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 pub use null::{NullAdapter, NullState};
-pub use pcm::{Pcm, PcmSegment, render_pcm};
+pub use pcm::{Pcm, PcmMix, PcmSegment, render_pcm};
 pub use registry::{AdapterRegistry, Decoded, NamedDecoder};
 pub use wav::{read_wav, write_wav};

@@ -77,78 +77,174 @@ pub struct PcmSegment {
 /// `frame_size - hop` samples it owns are incomplete; every later sample is exact. With the
 /// block before as a lead ([`crate::Present::Lead`]) every sample is exact.
 /// The result is empty (sample rate 0) for no segments.
-/// Segments must share a sample rate ([`Error::Mismatch`]), and the range they cover may not
-/// be longer than their samples put together ([`Error::TimingGaps`], naming the blocks at
-/// either end), which bounds what hostile timestamps can make this allocate.
+/// This is [`PcmMix`] over a slice; the errors are its own.
 pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
-    let Some(first) = outputs.first() else {
-        return Ok(Pcm::default());
+    // All the samples are at hand, so the segments may come in any order.
+    let mut mix = PcmMix {
+        held: outputs.iter().map(|r| r.output.samples.len() as u64).sum(),
+        ..PcmMix::default()
     };
-    let sample_rate = first.output.sample_rate;
-    let mut placed = Vec::with_capacity(outputs.len());
-    let (mut lo, mut hi, mut budget) = (i64::MAX, i64::MIN, 0u64);
-    // The segments that set `lo` and `hi`.
-    let (mut first, mut last) = (first, first);
     for r in outputs {
+        mix.add(r)?;
+    }
+    Ok(mix.finish())
+}
+
+/// [`render_pcm`] one segment at a time: each is added into the signal as it comes and can be
+/// dropped, so a decode holds its output and the few segments still to come, not every
+/// segment of the plan (feed it from [`crate::decode_plan_each`]).
+///
+/// Segments added in the same order give the same samples, bit for bit, as `render_pcm`.
+/// They must share a sample rate ([`Error::Mismatch`]), and the samples the mix spans may not
+/// outnumber those of the segments added so far ([`Error::TimingGaps`], naming the blocks
+/// at either end), which bounds what hostile timestamps can make it allocate. So segments
+/// must come in presentation order, as `decode_plan_each` hands them over: a gap that a
+/// B-block decoded later would fill is refused.
+#[derive(Debug, Default)]
+pub struct PcmMix {
+    sample_rate: u32,
+    /// The sum so far; `samples[0]` is at stream position `origin`. It covers at least
+    /// `span`, and may reach before it by slack left for segments that start earlier.
+    samples: Vec<f32>,
+    origin: i64,
+    /// What the added segments cover (from position 0 on), with the blocks that set either
+    /// end; `None` before the first segment with samples at or after position 0.
+    span: Option<Span>,
+    /// What the presented segments own, from position 0 on; `None` while only leads came.
+    own: Option<(i64, i64)>,
+    /// Samples added so far, leads included.
+    added: u64,
+    /// Samples the caller vouches will be added in all ([`render_pcm`] knows them up front).
+    held: u64,
+    /// The first segment's sample rate has been taken.
+    started: bool,
+}
+
+/// A range of stream positions and the blocks (index, timestamp) that set its ends.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    lo: i64,
+    hi: i64,
+    first: (usize, u32),
+    last: (usize, u32),
+}
+
+impl PcmMix {
+    /// Adds one rendered segment into the mix.
+    pub fn add(&mut self, r: &Rendered<PcmSegment>) -> Result<()> {
         let seg = &r.output;
-        if seg.sample_rate != sample_rate {
+        if !self.started {
+            (self.sample_rate, self.started) = (seg.sample_rate, true);
+        }
+        if seg.sample_rate != self.sample_rate {
             return Err(Error::Mismatch {
                 what: "sample rate",
                 block: seg.sample_rate.into(),
-                reference: sample_rate.into(),
+                reference: self.sample_rate.into(),
             });
         }
         let pos = match seg.start {
             Some(p) => p,
-            None => (u64::from(r.ts_ms) * u64::from(sample_rate) / 1000) as i64,
+            None => (u64::from(r.ts_ms) * u64::from(self.sample_rate) / 1000) as i64,
         };
-        let own_lo = pos.checked_add(seg.own.start as i64);
-        let own_hi = pos.checked_add(seg.own.end as i64);
-        let (Some(own_lo), Some(own_hi)) = (own_lo, own_hi) else {
-            return Err(Error::Parameter("segment position overflows"));
+        let at = |offset: usize| {
+            i64::try_from(offset)
+                .ok()
+                .and_then(|o| pos.checked_add(o))
+                .ok_or(Error::Parameter("segment position overflows"))
         };
+        let (own_lo, own_hi) = (at(seg.own.start)?.max(0), at(seg.own.end)?);
+        self.added += seg.samples.len() as u64;
+        let held = self.held.max(self.added);
+        // What this segment covers from position 0 on: its samples and, when presented, the
+        // range it owns (which an adapter may declare past its samples: silence).
+        let (mut lo, mut hi) = (pos.max(0), at(seg.samples.len())?);
         if !r.lead {
-            if own_lo.max(0) < lo {
-                (lo, first) = (own_lo.max(0), r);
-            }
-            if own_hi > hi {
-                (hi, last) = (own_hi, r);
+            let (a, b) = self.own.get_or_insert((own_lo, own_hi));
+            (*a, *b) = ((*a).min(own_lo), (*b).max(own_hi));
+            if own_lo < own_hi {
+                (lo, hi) = (lo.min(own_lo), hi.max(own_hi));
             }
         }
-        budget += seg.samples.len() as u64;
-        placed.push((pos, seg));
-    }
-    if lo > hi {
-        // Only leads: nothing presented.
-        return Ok(Pcm::default());
-    }
-    let len = u64::try_from(hi.saturating_sub(lo)).unwrap_or(0);
-    if len > budget {
-        return Err(Error::TimingGaps {
-            first_block: first.index,
-            first_ms: first.ts_ms,
-            last_block: last.index,
-            last_ms: last.ts_ms,
-            span: len,
-            held: budget,
+        if lo >= hi {
+            return Ok(());
+        }
+        let block = (r.index, r.ts_ms);
+        let span = self.span.get_or_insert(Span {
+            lo,
+            hi,
+            first: block,
+            last: block,
         });
-    }
-    let mut samples = vec![0.0f32; len as usize];
-    for (pos, seg) in placed {
-        // Offset of the segment relative to the output; clip both ends.
-        let skip = usize::try_from(lo.saturating_sub(pos)).unwrap_or(0);
-        let at = usize::try_from(pos.saturating_sub(lo)).unwrap_or(0);
+        if lo < span.lo {
+            (span.lo, span.first) = (lo, block);
+        }
+        if hi > span.hi {
+            (span.hi, span.last) = (hi, block);
+        }
+        let span = *span;
+        let len = u64::try_from(span.hi.saturating_sub(span.lo)).unwrap_or(u64::MAX);
+        if len > held {
+            return Err(Error::TimingGaps {
+                first_block: span.first.0,
+                first_ms: span.first.1,
+                last_block: span.last.0,
+                last_ms: span.last.1,
+                span: len,
+                held,
+            });
+        }
+        self.cover(span.lo, span.hi);
+        let at = usize::try_from(pos.max(0) - self.origin).unwrap_or(0);
+        let skip = usize::try_from(pos.max(0) - pos).unwrap_or(0);
         let src = seg.samples.get(skip..).unwrap_or(&[]);
-        let dst = samples.get_mut(at..).unwrap_or(&mut []);
+        let dst = self.samples.get_mut(at..).unwrap_or(&mut []);
         for (d, s) in dst.iter_mut().zip(src) {
             *d += s;
         }
+        Ok(())
     }
-    Ok(Pcm {
-        sample_rate,
-        start: lo as u64,
-        samples,
-    })
+
+    /// Grows the buffer to cover `lo..hi`, which the caller checked against the samples held;
+    /// growth at the front doubles, so segments that each start a little earlier cost
+    /// amortised constant time.
+    fn cover(&mut self, lo: i64, hi: i64) {
+        if self.samples.is_empty() {
+            self.origin = lo;
+        }
+        if lo < self.origin {
+            let need = usize::try_from(self.origin - lo).unwrap_or(0);
+            let grow = need
+                .max(self.samples.len())
+                .min(usize::try_from(self.origin).unwrap_or(0));
+            let mut grown = vec![0.0f32; grow];
+            grown.extend_from_slice(&self.samples);
+            self.samples = grown;
+            self.origin -= grow as i64;
+        }
+        let end = usize::try_from(hi - self.origin).unwrap_or(0);
+        if end > self.samples.len() {
+            self.samples.resize(end, 0.0);
+        }
+    }
+
+    /// The signal over what the presented segments own: empty (sample rate 0) when none was
+    /// added.
+    pub fn finish(self) -> Pcm {
+        let Some((lo, hi)) = self.own.filter(|(lo, hi)| lo <= hi) else {
+            return Pcm::default();
+        };
+        let mut samples = self.samples;
+        let front = usize::try_from(lo - self.origin).unwrap_or(0);
+        let len = usize::try_from(hi - lo).unwrap_or(0);
+        samples.drain(..front.min(samples.len()));
+        samples.resize(len, 0.0);
+        Pcm {
+            sample_rate: self.sample_rate,
+            start: lo as u64,
+            samples,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -237,12 +333,24 @@ mod tests {
                 i64::MAX / 2 + 2
             )
         );
-        // A gap no longer than the samples is filled with silence.
-        let d = Rendered {
-            index: 7,
-            ..rendered(140, Some(6), 0..2, vec![1.0; 4])
+        // A gap no longer than the overlaps is filled with silence: `a` lends `b` two
+        // samples, so 0..8 spans no more than the 8 samples held.
+        let a = Rendered {
+            index: 4,
+            ..rendered(80, Some(0), 0..2, vec![1.0; 4])
         };
-        let pcm = render_pcm(&[a, b, d]).unwrap();
-        assert_eq!(pcm.samples, [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
+        let d = at(7, 140, 6);
+        let pcm = render_pcm(&[a.clone(), b.clone(), d.clone()]).unwrap();
+        assert_eq!(pcm.samples, [1.0, 1.0, 2.0, 2.0, 0.0, 0.0, 1.0, 1.0]);
+        // One sample further is a gap too many.
+        let e = at(7, 140, 7);
+        assert!(matches!(
+            render_pcm(&[a, b, e]),
+            Err(Error::TimingGaps {
+                span: 9,
+                held: 8,
+                ..
+            })
+        ));
     }
 }

@@ -11,7 +11,7 @@ use crate::container::decode_steps;
 use crate::dsp::DspAdapter;
 use crate::error::{Error, Result};
 use crate::null::NullAdapter;
-use crate::pcm::{Pcm, render_pcm};
+use crate::pcm::{Pcm, PcmMix};
 use crate::wav::write_wav;
 
 /// What a named decoder produces for a plan.
@@ -57,7 +57,7 @@ pub trait NamedDecoder {
 impl NamedDecoder for NullAdapter {
     /// Checks every step has its anchors, then returns the plan's opaque bytes in decode order.
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded> {
-        decode_steps(self, steps, present)?;
+        decode_steps(self, steps, present, |_| Ok(()))?;
         Ok(Decoded::Bytes(
             steps
                 .iter()
@@ -68,10 +68,13 @@ impl NamedDecoder for NullAdapter {
 }
 
 impl NamedDecoder for DspAdapter {
-    /// Renders the presented blocks to PCM, overlap-added in presentation order.
+    /// Renders the presented blocks to PCM, overlap-added in presentation order as they are
+    /// decoded: the decode holds its output and the few blocks still waiting, not every
+    /// block's samples.
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded> {
-        let rendered = decode_steps(self, steps, present)?;
-        Ok(Decoded::Pcm(render_pcm(&rendered)?))
+        let mut mix = PcmMix::default();
+        decode_steps(self, steps, present, |r| mix.add(&r))?;
+        Ok(Decoded::Pcm(mix.finish()))
     }
 
     /// Frames overlap by `frame_size - hop` samples (docs/ADAPTERS.md §3.6).

@@ -1,10 +1,14 @@
 //! Decoding straight from the reference fixtures: the null adapter's output is the opaque bytes
 //! of each `expected` chain of `expect.json`, read from the file at the listed offsets.
 
-use h4mk_adapters::{AdapterRegistry, Decoded, NullAdapter, Present, decode_chain};
+use h4mk_adapters::{
+    AdapterRegistry, BlockKind, Decoded, NullAdapter, Present, decode_chain, decode_range,
+};
 use h4mk_mt::Demuxer;
 
 use crate::reference_fixtures::{REFERENCE, read_reference};
+
+use BlockKind::{Bidirectional as B, Key as I, Predictive as P};
 
 /// The opaque bytes of the block whose CORE payload starts at `offset`, sliced from the file by
 /// the lengths `expect.json` lists (independently of the demuxer).
@@ -76,4 +80,33 @@ fn only_overlapping_outputs_ask_for_a_lead_block() {
     let registry = AdapterRegistry::default();
     assert!(registry.get("dsp").unwrap().overlaps());
     assert!(!registry.get("null").unwrap().overlaps());
+}
+
+#[test]
+fn a_range_presents_blocks_of_equal_pts_in_storage_order() {
+    let track = h4mk_mt::TrackSpec {
+        track_id: 1,
+        name: "t".into(),
+        kind: "data".into(),
+        codec: "null".into(),
+        sample_rate: 0,
+        channels: 0,
+        note: String::new(),
+    };
+    let sidecars = h4mk_mt::Sidecars::default();
+    let mut mux =
+        h4mk_mt::Muxer::new(Vec::new(), vec![track], &sidecars, Default::default()).unwrap();
+    // Stored (presentation) order: B10 before its forward anchor P10, at the same pts.
+    let stored = [(I, 0, "I0;"), (B, 10, "B10;"), (P, 10, "P10;")];
+    for (kind, ts, bytes) in stored {
+        mux.push(1, ts, kind, bytes.as_bytes()).unwrap();
+    }
+    let (file, _) = mux.finish().unwrap();
+    let demux = Demuxer::open(&file).unwrap();
+    let out = decode_range(&mut NullAdapter::default(), &demux, 1, 0, 10).unwrap();
+    let outputs: Vec<String> = out
+        .into_iter()
+        .map(|r| String::from_utf8(r.output).unwrap())
+        .collect();
+    assert_eq!(outputs, ["I0;", "I0;P10;B10;", "I0;P10;"]);
 }

@@ -1,8 +1,10 @@
 //! The driver, through NullAdapter: decode order, presentation order and missing references.
 
+use std::cell::Cell;
+
 use h4mk_adapters::{
-    Block, BlockKind, EncoderConfig, Error, NullAdapter, Present, Rendered, Step, decode_plan,
-    encode,
+    Block, BlockKind, EncoderConfig, Error, ModelAdapter, NullAdapter, Present, Rendered, Step,
+    decode_plan, decode_plan_each, encode,
 };
 
 use crate::plan_all;
@@ -188,4 +190,135 @@ fn adapter_errors_name_the_block() {
         err.innermost().to_string(),
         "unknown block format: byte 0 holds `nope`, not `DSP0` or `DSP1`"
     );
+}
+
+/// The null adapter, counting the blocks it has decoded.
+struct Counting<'a> {
+    inner: NullAdapter,
+    decoded: &'a Cell<usize>,
+}
+
+impl ModelAdapter for Counting<'_> {
+    type State = <NullAdapter as ModelAdapter>::State;
+    type Output = Vec<u8>;
+
+    fn decode_key(&mut self, block: &[u8]) -> h4mk_adapters::Result<Self::State> {
+        self.decoded.set(self.decoded.get() + 1);
+        self.inner.decode_key(block)
+    }
+
+    fn apply_predictive(
+        &mut self,
+        state: &Self::State,
+        block: &[u8],
+    ) -> h4mk_adapters::Result<Self::State> {
+        self.decoded.set(self.decoded.get() + 1);
+        self.inner.apply_predictive(state, block)
+    }
+
+    fn apply_bidirectional(
+        &mut self,
+        prev: &Self::State,
+        next: &Self::State,
+        block: &[u8],
+    ) -> h4mk_adapters::Result<Self::State> {
+        self.decoded.set(self.decoded.get() + 1);
+        self.inner.apply_bidirectional(prev, next, block)
+    }
+
+    fn finalize(&mut self, state: &Self::State) -> h4mk_adapters::Result<Vec<u8>> {
+        self.inner.finalize(state)
+    }
+
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+}
+
+#[test]
+fn each_output_is_handed_over_once_nothing_later_sorts_before_it() {
+    // Decode order I0 P30 B10 B20 P60 B40 B50.
+    let spec = [(I, 0), (P, 30), (B, 10), (B, 20), (P, 60), (B, 40), (B, 50)];
+    let blocks = blocks(&spec);
+    let decoded = Cell::new(0);
+    let mut adapter = Counting {
+        inner: NullAdapter::default(),
+        decoded: &decoded,
+    };
+    let mut handed = |present| {
+        let mut seen = Vec::new();
+        decode_plan_each(&mut adapter, &blocks, &plan_all(&blocks), present, |r| {
+            seen.push((r.ts_ms, decoded.get()));
+            Ok(())
+        })
+        .unwrap();
+        decoded.set(0);
+        seen
+    };
+    // (timestamp, blocks decoded when it was handed over): P30 waits for B20, P60 for B50.
+    assert_eq!(
+        handed(Present::All),
+        [(0, 1), (10, 3), (20, 4), (30, 4), (40, 6), (50, 7), (60, 7)]
+    );
+    // Blocks not presented hold nothing back: B10 and B20 are not, so P30 goes at once.
+    let present = Present::Range {
+        start_ms: 30,
+        end_ms: 60,
+    };
+    assert_eq!(handed(present), [(30, 2), (40, 6), (50, 7), (60, 7)]);
+    // The order is decode_plan's.
+    let all = decode_plan(
+        &mut NullAdapter::default(),
+        &blocks,
+        &plan_all(&blocks),
+        present,
+    )
+    .unwrap();
+    let order: Vec<u32> = all.iter().map(|r| r.ts_ms).collect();
+    assert_eq!(order, [30, 40, 50, 60]);
+}
+
+#[test]
+fn an_error_from_the_consumer_stops_the_decode() {
+    let spec = [(I, 0), (P, 10), (P, 20), (P, 30)];
+    let blocks = blocks(&spec);
+    let decoded = Cell::new(0);
+    let mut adapter = Counting {
+        inner: NullAdapter::default(),
+        decoded: &decoded,
+    };
+    let err = decode_plan_each(
+        &mut adapter,
+        &blocks,
+        &plan_all(&blocks),
+        Present::All,
+        |r| match r.ts_ms {
+            10 => Err(Error::Parameter("full")),
+            _ => Ok(()),
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Parameter("full")), "{err:?}");
+    assert_eq!(decoded.get(), 2);
+}
+
+#[test]
+fn a_b_block_at_its_forward_anchors_timestamp_is_presented_before_it() {
+    // Decode order I0 P10 B10; stored, and presented, I0 B10 P10 (FORMAT.md §5).
+    let spec = [(I, 0), (P, 10), (B, 10)];
+    let expect = [(0, "I0;"), (10, "I0;P10;B10;"), (10, "I0;P10;")];
+    check(&spec, Present::All, &expect);
+    // And a B-block at its previous anchor's timestamp after that anchor.
+    let spec = [(I, 0), (P, 10), (B, 0)];
+    let expect = [(0, "I0;"), (0, "I0;P10;B0;"), (10, "I0;P10;")];
+    check(&spec, Present::All, &expect);
+    // Two B-blocks framed by the same anchors keep their decode order.
+    let spec = [(I, 0), (P, 10), (B, 10), (B, 10)];
+    let expect = [
+        (0, "I0;"),
+        (10, "I0;P10;B10;"),
+        (10, "I0;P10;B10;"),
+        (10, "I0;P10;"),
+    ];
+    check(&spec, Present::All, &expect);
 }

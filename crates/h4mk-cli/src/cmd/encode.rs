@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use h4mk_adapters::{AdapterRegistry, BlockKind, EncoderConfig, encode, read_wav};
-use h4mk_gop::MAX_TIMESTAMP_MS;
+use h4mk_gop::{MAX_TIMESTAMP_MS, presentation_ranks};
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
@@ -98,10 +98,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         b_blocks: args.b_blocks.map_or(defaults.b_blocks, |b| b as usize),
         ..defaults
     };
-    let mut blocks = encode(&pcm.samples, pcm.sample_rate, &config)
+    let blocks = encode(&pcm.samples, pcm.sample_rate, &config)
         .with_context(|| format!("{in_name}: encoding"))?;
     // The encoder gives decode order; a container holds a track in presentation order.
-    blocks.sort_by_key(|b| b.ts_ms);
+    let ranks = presentation_ranks(blocks.iter().map(|b| b.kind));
+    let mut ranked: Vec<_> = ranks.into_iter().zip(blocks).collect();
+    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
+    let blocks: Vec<_> = ranked.into_iter().map(|(_, b)| b).collect();
     // Checked before writing, so that nothing goes out, to standard output either.
     if let Some(last) = blocks.last()
         && last.ts_ms > MAX_TIMESTAMP_MS

@@ -50,8 +50,9 @@ pub trait ModelAdapter {
     /// `finalize`: render a state to output.
     fn finalize(&mut self, state: &Self::State) -> Result<Self::Output>;
 
-    /// Forget anything carried between blocks; called before decoding from a new keyframe, for
-    /// instance after a seek.
+    /// Forget anything carried between blocks; the driver calls it once before each plan (a
+    /// seek, a range), not at every keyframe inside one: a B-block just before an open-GOP
+    /// keyframe still needs the anchor before it.
     fn reset(&mut self);
 }
 
@@ -151,7 +152,9 @@ impl Present {
 /// The finalized output of one presented block.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rendered<O> {
-    /// The block's index in the source.
+    /// The block's index in the source: for [`crate::decode_chain`] and
+    /// [`crate::decode_range`], its position in the plan the demuxer's `chain` or `range`
+    /// returns for the same arguments, whose [`h4mk_mt::DecodeStep`] names its offset.
     pub index: usize,
     /// The block's presentation timestamp.
     pub ts_ms: u32,

@@ -16,9 +16,12 @@ impl BlockSource for [DecodeStep<'_>] {
     }
 }
 
-/// Runs the demuxer's `steps` through `adapter` and hands `each` what `present` asks for, as
-/// [`decode_plan_each`] does. Step indices are positions in `steps`.
-pub(crate) fn decode_steps<A: ModelAdapter + ?Sized>(
+/// Runs a demuxer's plan (`Demuxer::chain` or `Demuxer::range`) through `adapter` and hands
+/// `each` what `present` asks for, as [`decode_plan_each`] does; indices (in [`Present::Index`],
+/// [`Rendered::index`] and errors) are positions in `steps`.
+///
+/// This is what a [`NamedDecoder`](crate::NamedDecoder) of another crate calls.
+pub fn decode_steps<A: ModelAdapter + ?Sized>(
     adapter: &mut A,
     steps: &[DecodeStep<'_>],
     present: Present,

@@ -3,6 +3,7 @@
 //! Variants about the bytes of a block name the byte offset inside that block; the driver wraps
 //! them in [`Error::InBlock`] with the block's index and timestamp.
 //! [`Error::Parameter`] is the caller's fault (a bad configuration or argument), not the input's.
+//! An adapter of another crate reports its own failures as [`Error::Adapter`].
 
 use h4mk_gop::BlockKind;
 
@@ -49,7 +50,7 @@ pub enum Error {
         /// The index asked for.
         index: usize,
     },
-    /// The block does not start with a known magic.
+    /// The block does not start with a magic the DSP adapter knows.
     #[error("unknown block format: byte 0 holds `{}`, not `DSP0` or `DSP1`", found.escape_ascii())]
     BadMagic {
         /// The first (up to) four bytes.
@@ -162,7 +163,7 @@ pub enum Error {
         last_ms: u32,
         /// Samples from the start of the span to its end.
         span: u64,
-        /// Samples the segments hold, all together.
+        /// Samples the segments hold, all together ([`crate::PcmMix`]: those added so far).
         held: u64,
     },
     /// The caller passed an invalid configuration or argument.
@@ -174,6 +175,10 @@ pub enum Error {
     /// Writing output failed.
     #[error("i/o error")]
     Io(#[from] std::io::Error),
+    /// An adapter's own error, for adapters outside this crate (a model's runtime, its
+    /// weights): shown as its message, inside [`Error::InBlock`] like any block error.
+    #[error("{0}")]
+    Adapter(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// `Result` with this crate's [`Error`].

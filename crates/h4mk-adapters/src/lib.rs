@@ -15,7 +15,8 @@
 //!   last anchor state, and returns the [`Rendered`] output of the blocks asked for
 //!   ([`Present`]) in presentation order; [`decode_plan_each`] hands each one over as soon as
 //!   nothing later in the plan can come before it.
-//! - [`decode_chain`] and [`decode_range`]: the same, straight from a [`h4mk_mt::Demuxer`].
+//! - [`decode_chain`] and [`decode_range`]: the same, straight from a [`h4mk_mt::Demuxer`];
+//!   [`decode_steps`] runs a plan the demuxer gave.
 //! - [`AdapterRegistry`]: adapters by name (`null`, `dsp`), for tools that choose at run time.
 //! - [`NullAdapter`]: identity; the output of a chain is its blocks' bytes in decode order.
 //! - [`DspAdapter`]: decodes the original's `DSP0` blocks and our `DSP1` blocks to
@@ -63,7 +64,7 @@ mod wav;
 pub use adapter::{
     Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan, decode_plan_each,
 };
-pub use container::{decode_chain, decode_range};
+pub use container::{decode_chain, decode_range, decode_steps};
 pub use dsp::{
     Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, EncoderConfig,
     encode, encode_i16,

@@ -86,7 +86,7 @@ impl NamedDecoder for DspAdapter {
 /// A registered adapter: what it is for and how to make one.
 struct Entry {
     summary: &'static str,
-    make: fn() -> Box<dyn NamedDecoder>,
+    make: Box<dyn Fn() -> Box<dyn NamedDecoder> + Send + Sync>,
 }
 
 /// Adapters by name; [`AdapterRegistry::default`] holds `null` and `dsp`.
@@ -112,13 +112,15 @@ impl Default for AdapterRegistry {
 }
 
 impl AdapterRegistry {
-    /// Adds (or replaces) the adapter called `name`.
+    /// Adds (or replaces) the adapter called `name`, made by `make` (which may capture its
+    /// configuration, a model's path say).
     pub fn register(
         &mut self,
         name: &'static str,
         summary: &'static str,
-        make: fn() -> Box<dyn NamedDecoder>,
+        make: impl Fn() -> Box<dyn NamedDecoder> + Send + Sync + 'static,
     ) {
+        let make = Box::new(make);
         self.entries.insert(name, Entry { summary, make });
     }
 

@@ -281,7 +281,9 @@ impl<'a, W: Write> Muxer<'a, W> {
         })
     }
 
-    /// Hands over the next block of `track`.
+    /// Hands over the next block of `track`, in presentation order: a B-block before the
+    /// anchor it follows in decode order (an encoder's output sorted by pts, ties by
+    /// [`h4mk_gop::presentation_ranks`]).
     ///
     /// The block is written at once if its place is settled; otherwise it is framed into the
     /// track's queue (one copy), then hashed and written as soon as it is.
@@ -423,7 +425,10 @@ impl<'a, W: Write> Muxer<'a, W> {
     }
 
     /// Ends every track, writes what is held, the index and the file CRC, and hands back the
-    /// sink. Checks every unended track for a trailing B-block before writing anything.
+    /// sink. Checks every unended track for a trailing B-block before writing anything more;
+    /// the muxer is gone then, and the sink holds a file cut short, so a caller that may still
+    /// have an anchor to hand over ends each track with [`Muxer::end_track`] first, which keeps
+    /// the muxer when it refuses.
     pub fn finish(mut self) -> Result<(W, MuxSummary)> {
         for state in self.tracks.iter().filter(|s| !s.ended) {
             if let Some((ts_ms, BlockKind::Bidirectional)) = state.last {
@@ -616,6 +621,34 @@ mod tests {
         d.blocks()
             .map(|b| b.map(|b| (b.track, b.ts_ms)).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_track_ending_on_b_is_refused_and_end_track_keeps_the_muxer() {
+        let mut m = muxer(&[1]);
+        m.push(1, 0, BlockKind::Key, b"i").unwrap();
+        m.push(1, 10, BlockKind::Bidirectional, b"b").unwrap();
+        let err = m.end_track(1).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::EndsOnB {
+                    track: 1,
+                    ts_ms: 10
+                }
+            ),
+            "{err:?}"
+        );
+        // The forward anchor can still come, and the file is whole.
+        m.push(1, 20, BlockKind::Predictive, b"p").unwrap();
+        m.end_track(1).unwrap();
+        let (bytes, _) = m.finish().unwrap();
+        assert_eq!(order(&bytes), [(1, 0), (1, 10), (1, 20)]);
+        // finish refuses the same, consuming the muxer.
+        let mut m = muxer(&[1]);
+        m.push(1, 0, BlockKind::Key, b"i").unwrap();
+        m.push(1, 10, BlockKind::Bidirectional, b"b").unwrap();
+        assert!(matches!(m.finish(), Err(Error::EndsOnB { track: 1, .. })));
     }
 
     #[test]

@@ -110,3 +110,79 @@ fn a_range_presents_blocks_of_equal_pts_in_storage_order() {
         .collect();
     assert_eq!(outputs, ["I0;", "I0;P10;B10;", "I0;P10;"]);
 }
+
+/// An adapter of another crate: fails on blocks that do not start with its version, with a
+/// message of its own.
+struct Versioned {
+    version: u8,
+}
+
+impl h4mk_adapters::ModelAdapter for Versioned {
+    type State = Vec<u8>;
+    type Output = Vec<u8>;
+
+    fn decode_key(&mut self, block: &[u8]) -> h4mk_adapters::Result<Vec<u8>> {
+        match block.first() {
+            Some(&v) if v == self.version => Ok(block.to_vec()),
+            v => Err(h4mk_adapters::Error::Adapter(
+                format!("weights v{} expected, block has v{v:?}", self.version).into(),
+            )),
+        }
+    }
+
+    fn apply_predictive(&mut self, _: &Vec<u8>, block: &[u8]) -> h4mk_adapters::Result<Vec<u8>> {
+        self.decode_key(block)
+    }
+
+    fn apply_bidirectional(
+        &mut self,
+        _: &Vec<u8>,
+        _: &Vec<u8>,
+        block: &[u8],
+    ) -> h4mk_adapters::Result<Vec<u8>> {
+        self.decode_key(block)
+    }
+
+    fn finalize(&mut self, state: &Vec<u8>) -> h4mk_adapters::Result<Vec<u8>> {
+        Ok(state.clone())
+    }
+
+    fn reset(&mut self) {}
+}
+
+impl h4mk_adapters::NamedDecoder for Versioned {
+    fn decode(
+        &mut self,
+        steps: &[h4mk_mt::DecodeStep<'_>],
+        present: Present,
+    ) -> h4mk_adapters::Result<Decoded> {
+        let mut bytes = Vec::new();
+        h4mk_adapters::decode_steps(self, steps, present, |r| {
+            bytes.extend_from_slice(&r.output);
+            Ok(())
+        })?;
+        Ok(Decoded::Bytes(bytes))
+    }
+}
+
+#[test]
+fn an_adapter_of_another_crate_registers_with_its_configuration_and_reports_its_own_errors() {
+    let file = read_reference("demo", "h4mk");
+    let demux = Demuxer::open(&file).unwrap();
+    let mut registry = AdapterRegistry::default();
+    let version = 3;
+    registry.register("versioned", "a model of another crate", move || {
+        Box::new(Versioned { version })
+    });
+    let steps = demux.chain(1, 0).unwrap();
+    let err = registry
+        .get("versioned")
+        .unwrap()
+        .decode(&steps, Present::Index(0))
+        .unwrap_err();
+    assert_eq!(
+        err.innermost().to_string(),
+        format!("weights v3 expected, block has v{:?}", steps[0].block.opaque.first())
+    );
+    assert!(matches!(err, h4mk_adapters::Error::InBlock { index: 0, .. }));
+}

@@ -752,7 +752,7 @@ impl<'a> Demuxer<'a> {
                 continue;
             }
             let steps = plan(&window)?;
-            self.check_steps(&steps)?;
+            self.check_window(&window, &steps)?;
             return Ok(steps);
         }
     }
@@ -791,8 +791,19 @@ impl<'a> Demuxer<'a> {
     /// The blocks of `track` from the chunk at `start`, as far as a plan up to `t_ms` needs:
     /// every block with pts <= `t_ms`, and, when B-blocks among them are still waiting for a
     /// forward anchor, on to the first anchor after them.
+    ///
+    /// The CRC of every other chunk walked past is checked (unless the options turn CRCs
+    /// off), and of the block of `track` the walk stops before: a damaged tag, track id or
+    /// pts would otherwise hide a block of the track and change the plan without a word.
+    /// The blocks returned are checked once planned, by [`Demuxer::check_window`].
     fn window(&self, track: u16, start: u64, t_ms: u32) -> Result<Vec<BlockRef<'a>>> {
         let limits = &self.file.options().limits;
+        let check = |offset| -> Result<()> {
+            if self.file.options().check_crc {
+                self.file.chunk_at(offset)?;
+            }
+            Ok(())
+        };
         let mut blocks: Vec<BlockRef<'a>> = Vec::new();
         let mut waiting = false;
         let mut walk = self.raw.chunks_from(start)?;
@@ -802,13 +813,16 @@ impl<'a> Demuxer<'a> {
                 break;
             };
             if chunk.tag != Tag::CORE {
+                check(chunk.offset)?;
                 continue;
             }
             let block = route(chunk)?;
             if block.track != track {
+                check(chunk.offset)?;
                 continue;
             }
             if block.ts_ms > t_ms && !waiting {
+                check(chunk.offset)?;
                 break;
             }
             let held = (blocks.len() as u64 + 1)
@@ -836,12 +850,17 @@ impl<'a> Demuxer<'a> {
         Ok(blocks)
     }
 
-    /// Checks the CRC of every chunk a plan returns.
-    fn check_steps(&self, steps: &[DecodeStep<'a>]) -> Result<()> {
-        if self.file.options().check_crc {
-            for s in steps {
-                self.file.chunk_at(s.block.chunk_offset())?;
-            }
+    /// Checks the CRC of the window's blocks from the plan's first step on (all of them when
+    /// the plan is empty): those the plan returns, and those it leaves out because of their
+    /// type or pts, which damage could have changed. Blocks before the first step cannot
+    /// change a plan that starts at a keyframe after them, so a damaged one costs nothing.
+    fn check_window(&self, window: &[BlockRef<'a>], steps: &[DecodeStep<'a>]) -> Result<()> {
+        if !self.file.options().check_crc {
+            return Ok(());
+        }
+        let first = steps.iter().map(|s| s.block.offset).min().unwrap_or(0);
+        for b in window.iter().filter(|b| b.offset >= first) {
+            self.file.chunk_at(b.chunk_offset())?;
         }
         Ok(())
     }

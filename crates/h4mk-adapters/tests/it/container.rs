@@ -182,7 +182,13 @@ fn an_adapter_of_another_crate_registers_with_its_configuration_and_reports_its_
         .unwrap_err();
     assert_eq!(
         err.innermost().to_string(),
-        format!("weights v3 expected, block has v{:?}", steps[0].block.opaque.first())
+        format!(
+            "weights v3 expected, block has v{:?}",
+            steps[0].block.opaque.first()
+        )
     );
-    assert!(matches!(err, h4mk_adapters::Error::InBlock { index: 0, .. }));
+    assert!(matches!(
+        err,
+        h4mk_adapters::Error::InBlock { index: 0, .. }
+    ));
 }

@@ -9,6 +9,7 @@ use h4mk_mt::{
 };
 use proptest::prelude::*;
 
+use crate::reference_fixtures::read_reference;
 use crate::support::{
     Input, mux, mux_advancing, offsets, reference_mux, reference_mux_keeping, spec,
 };
@@ -277,4 +278,64 @@ fn many_tracks_take_the_ordered_set_path_and_write_the_same_bytes() {
     let ours = mux(&case.specs(), &inputs, MuxOptions::default());
     assert!(ours == reference_mux(&case.specs(), &inputs, true));
     assert!(ours == mux_advancing(&case.specs(), &inputs, MuxOptions::default()));
+}
+
+/// What, for which track and times, and the plan rendered by [`render`].
+type NamedPlan = (
+    &'static str,
+    u16,
+    u32,
+    u32,
+    Result<Vec<(u64, char)>, String>,
+);
+
+/// One flipped byte anywhere in a file either leaves every plan as it was or makes the
+/// planning fail: a damaged tag, track id or pts in the window would otherwise hide a block of
+/// the track and change the plan without a word (a review found `chain` answering with the
+/// keyframe alone, exit 0, for a P-block whose pts byte was hit).
+#[test]
+fn a_flipped_byte_never_changes_a_plan_silently() {
+    for name in ["demo", "bframes", "sidecars", "unicode_and_empty_track"] {
+        let file = read_reference(name, "h4mk");
+        let plans = |bytes: &[u8]| -> Option<Vec<NamedPlan>> {
+            let d = Demuxer::open(bytes).ok()?;
+            let mut times: Vec<u32> = d
+                .blocks()
+                .filter_map(Result::ok)
+                .flat_map(|b| [b.ts_ms.saturating_sub(1), b.ts_ms, b.ts_ms + 1])
+                .chain([0, u32::MAX])
+                .collect();
+            times.sort_unstable();
+            times.dedup();
+            let mut out = Vec::new();
+            for track in d.tracks().iter().map(|t| t.track_id) {
+                for (i, &t) in times.iter().enumerate() {
+                    out.push(("chain", track, t, t, render(d.chain(track, t))));
+                    let t1 = times.get(i + 3).copied().unwrap_or(u32::MAX);
+                    out.push(("range", track, t, t1, render(d.range(track, t, t1))));
+                }
+            }
+            Some(out)
+        };
+        let want = plans(&file).unwrap();
+        for at in 0..file.len() {
+            let mut bytes = file.clone();
+            bytes[at] ^= 0xFF;
+            let Some(got) = plans(&bytes) else { continue };
+            for (op, track, t0, t1, plan) in got {
+                let Ok(plan) = plan else { continue };
+                // Damage may make a track or a time disappear, never a different answer.
+                if let Some((.., expect)) = want
+                    .iter()
+                    .find(|w| (w.0, w.1, w.2, w.3) == (op, track, t0, t1))
+                {
+                    assert_eq!(
+                        Ok(&plan),
+                        expect.as_ref(),
+                        "{name} with byte {at} flipped: {op} of track {track}, {t0}..={t1} ms"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -57,7 +57,7 @@ pub fn refuse_input_as_output(input: &Path, output: &Path) -> Result<()> {
 
 /// Whether both paths exist and are the same file (hard links included, on Unix).
 #[cfg(unix)]
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (fs::metadata(a), fs::metadata(b)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
@@ -67,7 +67,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Whether both paths exist and lead to the same path.
 #[cfg(not(unix))]
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (fs::canonicalize(a), fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use h4mk_format::Tag;
 
+use crate::UsageError;
 use crate::cmd::{open, plural, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{AtomicFile, is_stdout, refuse_input_as_output, write_to};
+use crate::output::{AtomicFile, is_stdout, refuse_input_as_output, same_file, write_to};
 use crate::report::ExtractReport;
 
 /// Extract the blocks of one track, or one sidecar.
@@ -23,6 +24,8 @@ Outputs:
   --track N --dir DIR   one file per block of track N, in file (pts) order, named
                         <pts>_<type>_<offset>.bin (e.g. 66_B_563.bin: pts 66 ms, a B-block,
                         CORE payload at offset 563); the folder is created if needed.
+                        Every block is read and checked before any file is written; if
+                        writing fails, the files this run created are removed.
   --track N -o STREAM   one stream of the track's blocks in file (pts) order; per block: its
                         length as a u32 little-endian, then its opaque bytes.
   --sidecar NAME -o OUT the payload of the META, SAFE, VERI or NOTE chunk, byte for byte.
@@ -119,26 +122,41 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             if !created && !dir.is_dir() {
                 bail!("--dir {}: not a directory", dir.display());
             }
+            // Every block is read, its CRC checked, and its file named before anything is
+            // written, so a damaged block fails the command with the folder as it was.
+            let mut files = Vec::new();
+            for b in blocks {
+                let b = b.with_context(|| name.clone())?;
+                let path = dir.join(format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset));
+                if same_file(&args.file, &path) {
+                    return Err(UsageError(format!(
+                        "--dir {}: block file {} would replace the input",
+                        dir.display(),
+                        path.display()
+                    ))
+                    .into());
+                }
+                files.push((path, b.opaque));
+            }
             fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            // On an error, the files written so far go, and the folder if this made it: no
-            // output is left half done.
-            let mut written = Vec::new();
-            let write_all = || -> Result<()> {
-                for b in blocks {
-                    let b = b.with_context(|| name.clone())?;
-                    let file = format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset);
-                    let path = dir.join(file);
-                    let mut f = AtomicFile::create(&path, false)?;
-                    f.writer().write_all(b.opaque)?;
+            // When writing fails, the files this run created go, and the folder if it made it.
+            let mut created_files = Vec::new();
+            let mut write_all = || -> Result<()> {
+                for (path, opaque) in &files {
+                    let existed = fs::symlink_metadata(path).is_ok();
+                    let mut f = AtomicFile::create(path, false)?;
+                    f.writer().write_all(opaque)?;
                     f.commit_unsynced()?;
-                    written.push(path);
+                    if !existed {
+                        created_files.push(path);
+                    }
                     report.items += 1;
-                    report.bytes += b.opaque.len() as u64;
+                    report.bytes += opaque.len() as u64;
                 }
                 Ok(())
             };
             if let Err(e) = write_all() {
-                for path in &written {
+                for path in created_files {
                     let _ = fs::remove_file(path);
                 }
                 if created {

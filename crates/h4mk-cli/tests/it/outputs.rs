@@ -247,3 +247,50 @@ fn extract_to_a_folder_leaves_nothing_when_a_block_is_damaged() {
     );
     failed(&o, 1, "h4mk: error: --dir damaged.h4mk: not a directory");
 }
+
+#[test]
+fn a_failed_extract_leaves_an_earlier_extraction_as_it_was() {
+    let dir = TempDir::new("outputs_extract_dir_kept");
+    let d = dir.path();
+    let mut bytes = demo();
+    fs::write(d.join("demo.h4mk"), &bytes).unwrap();
+    let extract = ["extract", "--track", "1", "--dir", "blocks"];
+    let o = h4mk(d, &[&extract[..], &["demo.h4mk"]].concat());
+    assert_eq!(o.status.code(), Some(0));
+    let blocks = d.join("blocks");
+    let names: Vec<_> = fs::read_dir(&blocks)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(names.len(), 5);
+    for path in &names {
+        fs::write(path, b"mine").unwrap();
+    }
+    // Damage the fourth block of track 1: three would be written before it.
+    let list = json_of(&h4mk(d, &["list", "--json", "demo.h4mk"]));
+    let fourth = &list["blocks"][3];
+    assert_eq!(fourth["track"], 1);
+    bytes[fourth["offset"].as_u64().unwrap() as usize + 9] ^= 1;
+    fs::write(d.join("damaged.h4mk"), bytes).unwrap();
+    let o = h4mk(d, &[&extract[..], &["damaged.h4mk"]].concat());
+    failed(&o, 1, "h4mk: error: damaged.h4mk: ");
+    for path in &names {
+        assert_eq!(fs::read(path).unwrap(), b"mine", "{}", path.display());
+    }
+}
+
+#[test]
+fn extract_never_writes_a_block_over_its_input() {
+    let dir = TempDir::new("outputs_extract_dir_input");
+    let d = dir.path();
+    // The name of the first block file of track 1.
+    fs::write(d.join("0_I_457.bin"), demo()).unwrap();
+    let o = h4mk(d, &["extract", "--track", "1", "--dir", ".", "0_I_457.bin"]);
+    failed(
+        &o,
+        2,
+        "h4mk: error: --dir .: block file ./0_I_457.bin would replace the input",
+    );
+    assert_eq!(fs::read(d.join("0_I_457.bin")).unwrap(), demo());
+    assert_eq!(dir.files(), ["0_I_457.bin"]);
+}

@@ -193,6 +193,9 @@ pub struct PlanReport {
     pub to_ms: Option<u32>,
     /// The blocks to decode, in decode order.
     pub steps: Vec<StepReport>,
+    /// Why there is nothing to decode, when `steps` is empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty: Option<String>,
 }
 
 /// One step of a decode plan.

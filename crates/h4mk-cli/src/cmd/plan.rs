@@ -17,7 +17,8 @@ use crate::report::{PlanReport, StepReport};
 /// The target is the track's last block with pts <= T. The chain starts at the last I-block at
 /// or before it and takes every P-block up to it; B-blocks other than the target are left out,
 /// and a B target comes after its forward anchor (the next I or P of the track). No block at or
-/// before T gives an empty chain.
+/// before T, or no I-block at or before the target, gives an empty chain, and the report says
+/// which (`empty` in JSON).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Steps are printed in decode order, each with its type (I, P or B), the offset of its CORE
@@ -75,6 +76,22 @@ pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCod
     let steps = demux
         .chain(args.track, args.t_ms)
         .with_context(|| input.name())?;
+    // An empty chain has one of two reasons (FORMAT.md §5); a plan of the blocks up to the
+    // time, from the track's first, tells them apart.
+    let empty = steps
+        .is_empty()
+        .then(|| match demux.range(args.track, 0, args.t_ms) {
+            Err(h4mk_mt::Error::MissingKeyframe {
+                offset,
+                ts_ms,
+                kind,
+                ..
+            }) => format!(
+                "no I-block at or before the {}-block at offset {offset}, pts {ts_ms} ms",
+                kind.letter()
+            ),
+            _ => "no block of the track at or before that time".to_owned(),
+        });
     let report = PlanReport {
         file: input.name(),
         track: args.track,
@@ -82,10 +99,10 @@ pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCod
         from_ms: None,
         to_ms: None,
         steps: step_reports(&steps),
+        empty,
     };
     let what = format!("at {} ms", args.t_ms);
-    let empty = "no block of the track at or before that time";
-    print(out, &report, &what, empty, args.json)
+    print(out, &report, &what, args.json)
 }
 
 pub(crate) fn run_range(args: &RangeArgs, out: &mut dyn Write) -> Result<ExitCode> {
@@ -102,10 +119,12 @@ pub(crate) fn run_range(args: &RangeArgs, out: &mut dyn Write) -> Result<ExitCod
         from_ms: Some(args.from_ms),
         to_ms: Some(args.to_ms),
         steps: step_reports(&steps),
+        empty: steps
+            .is_empty()
+            .then(|| "no block of the track in that range".to_owned()),
     };
     let what = format!("from {} to {} ms", args.from_ms, args.to_ms);
-    let empty = "no block of the track in that range";
-    print(out, &report, &what, empty, args.json)
+    print(out, &report, &what, args.json)
 }
 
 fn step_reports(steps: &[DecodeStep<'_>]) -> Vec<StepReport> {
@@ -120,19 +139,13 @@ fn step_reports(steps: &[DecodeStep<'_>]) -> Vec<StepReport> {
         .collect()
 }
 
-fn print(
-    out: &mut dyn Write,
-    r: &PlanReport,
-    what: &str,
-    empty: &str,
-    json: bool,
-) -> Result<ExitCode> {
+fn print(out: &mut dyn Write, r: &PlanReport, what: &str, json: bool) -> Result<ExitCode> {
     if json {
         write_json(out, r)?;
         return Ok(ExitCode::SUCCESS);
     }
     let n = r.steps.len() as u64;
-    if n == 0 {
+    if let Some(empty) = &r.empty {
         writeln!(
             out,
             "{}: track {} {what}: nothing to decode ({empty})",

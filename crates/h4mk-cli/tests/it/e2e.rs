@@ -264,3 +264,65 @@ fn a_closed_output_pipe_ends_quietly() {
     assert!(out.status.success(), "status {:?}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn an_empty_chain_says_why() {
+    use h4mk_format::{FileHeader, Tag, Writer, WriterOptions};
+    use h4mk_gop::{BlockKind, GopFlags, SeekEntry, SeekTableBuf};
+    use h4mk_mt::{TrackSpec, encode_track_list, route_header};
+
+    // A track opening on a P-block, then an I-block, as the original muxer would write it
+    // (it does not enforce the GOP rules).
+    let mut w = Writer::new(Vec::new(), &FileHeader::default(), WriterOptions::default()).unwrap();
+    let track = TrackSpec {
+        track_id: 1,
+        name: "t1".into(),
+        kind: "audio".into(),
+        codec: "h4core".into(),
+        sample_rate: 48_000,
+        channels: 1,
+        note: String::new(),
+    };
+    w.write_chunk(Tag::TRAK, 0, &encode_track_list(&[track]).unwrap())
+        .unwrap();
+    let mut offsets = Vec::new();
+    for (pts, kind) in [(0, BlockKind::Predictive), (10, BlockKind::Key)] {
+        let flags = GopFlags::new(pts, kind).unwrap().to_bits();
+        let at = w
+            .write_chunk_parts(Tag::CORE, flags, &[&route_header(1), b"x"])
+            .unwrap();
+        offsets.push(at + 12);
+    }
+    let table = SeekTableBuf {
+        track_id: 1,
+        entries: vec![SeekEntry {
+            ts_ms: 10,
+            offset: offsets[1],
+        }],
+    };
+    w.write_chunk(Tag::TSEK, 0, &table.to_bytes().unwrap())
+        .unwrap();
+    let dir = TempDir::new("e2e_empty_chain");
+    let file = dir.path().join("starts_on_p.h4mk");
+    std::fs::write(&file, w.finish().unwrap()).unwrap();
+
+    let chain = |t: &str, json: bool| {
+        let mut args = vec!["chain", "--track", "1", "--t-ms", t, "starts_on_p.h4mk"];
+        if json {
+            args.insert(1, "--json");
+        }
+        stdout(&h4mk(dir.path(), &args))
+    };
+    let why = format!(
+        "no I-block at or before the P-block at offset {}, pts 0 ms",
+        offsets[0]
+    );
+    assert!(chain("5", false).ends_with(&format!("nothing to decode ({why})\n")));
+    let report: serde_json::Value = serde_json::from_str(&chain("5", true)).unwrap();
+    assert_eq!(report["empty"], why.as_str());
+    assert_eq!(report["steps"].as_array().unwrap().len(), 0);
+    // A plan has no reason.
+    let report: serde_json::Value = serde_json::from_str(&chain("10", true)).unwrap();
+    assert!(report.get("empty").is_none(), "{report}");
+    assert_eq!(report["steps"].as_array().unwrap().len(), 1);
+}

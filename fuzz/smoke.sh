@@ -5,7 +5,7 @@
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`). `--sanitizer none` is what makes it work
 # on stable: cargo-fuzz then passes only stable flags (-Cpasses=sancov-module, -Cllvm-args=...,
-# --cfg fuzzing). The crates are all `forbid(unsafe_code)`, so AddressSanitizer would add little.
+# --cfg fuzzing). The library crates are all `forbid(unsafe_code)`, so AddressSanitizer would add little.
 #
 # Usage: fuzz/smoke.sh [SECS] [TARGET...]
 # Exit status: 0 when no target failed; 1 and the failing input's path otherwise.

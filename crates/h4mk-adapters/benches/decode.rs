@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use h4mk_adapters::{
-    Block, DspAdapter, EncoderConfig, NullAdapter, Present, Step, decode_plan, encode, render_pcm,
+    Block, DspAdapter, EncoderConfig, NullAdapter, PcmMix, Present, Step, decode_plan,
+    decode_plan_each, encode,
 };
 
 const RATE: u32 = 48_000;
@@ -32,9 +33,12 @@ fn plan(blocks: &[Block]) -> Vec<Step> {
         .collect()
 }
 
+/// As `h4mk decode` does: each segment overlap-added as it comes.
 fn dsp_decode(blocks: &[Block], steps: &[Step]) -> usize {
-    let rendered = decode_plan(&mut DspAdapter::default(), blocks, steps, Present::All).unwrap();
-    render_pcm(&rendered).unwrap().samples.len()
+    let mut mix = PcmMix::default();
+    let mut adapter = DspAdapter::default();
+    decode_plan_each(&mut adapter, blocks, steps, Present::All, |r| mix.add(&r)).unwrap();
+    mix.finish().samples.len()
 }
 
 fn null_decode(blocks: &[Block], steps: &[Step]) -> usize {

@@ -21,7 +21,7 @@ prints it; the size is that of the opaque model bytes.
 
 Examples:
   h4mk list song.h4mk
-  h4mk list --track 2 song.h4mk
+  h4mk list --track 2 multitrack.h4mk
   h4mk list --json song.h4mk")]
 pub(crate) struct Args {
     /// The container (`-` for standard input).

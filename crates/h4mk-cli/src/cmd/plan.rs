@@ -52,7 +52,7 @@ payload, its pts and the size of its opaque bytes.
 
 Examples:
   h4mk range --track 1 --from-ms 0 --to-ms 200 demo.h4mk
-  h4mk range --json --track 2 --from-ms 1000 --to-ms 2000 song.h4mk")]
+  h4mk range --json --track 2 --from-ms 1000 --to-ms 2000 multitrack.h4mk")]
 pub(crate) struct RangeArgs {
     /// The container (`-` for standard input).
     file: PathBuf,

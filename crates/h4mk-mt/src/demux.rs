@@ -658,14 +658,19 @@ impl<'a> Demuxer<'a> {
         let container = match checked {
             Ok(checked) => {
                 let mut walk = checked.chunks();
-                let mut intact_chunks = 0;
-                let mut errors = Vec::new();
+                let mut v = h4mk_format::Verification {
+                    intact_chunks: 0,
+                    errors: Vec::new(),
+                    omitted_errors: 0,
+                    stored_file_crc: checked.stored_file_crc(),
+                    computed_file_crc: None,
+                };
                 loop {
                     let step = walk.next_chunk();
                     progress(walk.offset());
                     let chunk = match step {
                         Ok(Some(chunk)) => {
-                            intact_chunks += 1;
+                            v.intact_chunks += 1;
                             chunk
                         }
                         Ok(None) => break,
@@ -678,7 +683,7 @@ impl<'a> Demuxer<'a> {
                                 }
                                 _ => None,
                             };
-                            errors.push(e);
+                            v.record(e, &checked.options().limits);
                             match damaged {
                                 Some(chunk) => chunk,
                                 None => continue,
@@ -687,17 +692,14 @@ impl<'a> Demuxer<'a> {
                     };
                     check.chunk(chunk, &mut problems);
                 }
-                h4mk_format::Verification {
-                    intact_chunks,
-                    errors,
-                    stored_file_crc: checked.stored_file_crc(),
-                    computed_file_crc: walk.reached_footer().then(|| walk.file_crc()).flatten(),
-                }
+                v.computed_file_crc = walk.reached_footer().then(|| walk.file_crc()).flatten();
+                v
             }
             // `open` parsed these bytes already, with the same limits.
             Err(e) => h4mk_format::Verification {
                 intact_chunks: 0,
                 errors: vec![e],
+                omitted_errors: 0,
                 stored_file_crc: self.file.stored_file_crc(),
                 computed_file_crc: None,
             },

@@ -71,7 +71,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
             let more = report.omitted_problems;
             writeln!(
                 out,
-                "{}: {more} more problem{} found, not listed (at most {} are)",
+                "{}: {more} more problem{} found, not listed (each check lists at most {})",
                 report.file,
                 plural(more),
                 ParseOptions::default().limits.max_problems
@@ -148,7 +148,7 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
             add_crc(&mut report, &checked.container);
             report.tracks = Some(demux.tracks().len());
             report.index = Some(demux.index_status().to_string());
-            report.omitted_problems = if lenient { checked.omitted_problems } else { 0 };
+            report.omitted_problems += checked.omitted_problems;
             checked
                 .problems
                 .iter()
@@ -183,6 +183,7 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
     }
     if !lenient {
         report.problems.truncate(1);
+        report.omitted_problems = 0;
     }
     report.ok = report.problems.is_empty() && report.omitted_problems == 0;
     report
@@ -192,6 +193,7 @@ fn add_crc(report: &mut VerifyReport, v: &Verification) {
     report.intact_chunks = v.intact_chunks;
     report.stored_file_crc = Some(v.stored_file_crc);
     report.computed_file_crc = v.computed_file_crc;
+    report.omitted_problems += v.omitted_errors;
     report.problems.extend(v.errors.iter().map(|e| Problem {
         check: "crc",
         offset: e.offset(),

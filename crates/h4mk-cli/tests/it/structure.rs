@@ -261,6 +261,39 @@ fn a_track_list_after_the_first_block() {
 }
 
 #[test]
+fn verify_lists_at_most_ten_thousand_crc_errors_and_counts_the_rest() {
+    let dir = TempDir::new("structure_many_crc_errors");
+    let file = dir.path().join("crc.h4mk");
+    let mut chunks = vec![Chunk::Tracks(&[1])];
+    chunks.extend((0..10_005).map(|i| Chunk::Block(1, i, if i == 0 { I } else { P }, b"x")));
+    chunks.push(Chunk::Seek(1, &[(0, 0)]));
+    write_file(&file, &chunks);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let cores: Vec<usize> = h4mk_format::ContainerRef::parse(&bytes)
+        .unwrap()
+        .chunks()
+        .map(Result::unwrap)
+        .filter(|c| c.tag == h4mk_format::Tag::CORE)
+        .map(|c| usize::try_from(c.payload_offset()).unwrap() + c.payload.len() - 1)
+        .collect();
+    for last in cores {
+        bytes[last] ^= 1;
+    }
+    std::fs::write(&file, bytes).unwrap();
+
+    let text = h4mk(&["verify", "--lenient", "{}"], &file);
+    assert_eq!(text.code, std::process::ExitCode::from(1));
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    // 10,005 chunk CRCs and the file CRC.
+    assert_eq!(lines.len(), 10_002, "{:?}", &lines[10_000..]);
+    assert!(lines[9_999].contains("crc"), "{}", lines[9_999]);
+    assert_eq!(
+        lines[10_000],
+        "crc.h4mk: 6 more problems found, not listed (each check lists at most 10000)"
+    );
+}
+
+#[test]
 fn verify_lists_at_most_ten_thousand_problems_and_counts_the_rest() {
     // No track list: each of the 10,005 blocks is a block of an undeclared track.
     let dir = TempDir::new("structure_many_problems");
@@ -276,7 +309,7 @@ fn verify_lists_at_most_ten_thousand_problems_and_counts_the_rest() {
     assert_eq!(
         lines[10_000..],
         [
-            "many.h4mk: 5 more problems found, not listed (at most 10000 are)",
+            "many.h4mk: 5 more problems found, not listed (each check lists at most 10000)",
             "many.h4mk: bad structure (10005 problems)"
         ]
     );

@@ -25,8 +25,11 @@ pub struct ContainerRef<'a> {
 pub struct Verification {
     /// Chunks whose framing and CRC are intact.
     pub intact_chunks: u64,
-    /// Every problem found, in file order.
+    /// The problems found, in file order, up to [`Limits::max_problems`] of them.
     pub errors: Vec<Error>,
+    /// Problems found past that cap: counted, not kept, so a file of a million damaged
+    /// chunks costs a counter, not a million errors.
+    pub omitted_errors: u64,
     /// The CRC in the footer.
     pub stored_file_crc: u32,
     /// The CRC of every byte before the footer, when the walk reached it.
@@ -36,7 +39,16 @@ pub struct Verification {
 impl Verification {
     /// True when every chunk and the file CRC are intact.
     pub fn is_ok(&self) -> bool {
-        self.errors.is_empty()
+        self.errors.is_empty() && self.omitted_errors == 0
+    }
+
+    /// Keeps `error` when fewer than `limits.max_problems` are kept, and counts it otherwise.
+    pub fn record(&mut self, error: Error, limits: &Limits) {
+        if (self.errors.len() as u64) < limits.max_problems {
+            self.errors.push(error);
+        } else {
+            self.omitted_errors += 1;
+        }
     }
 }
 
@@ -152,23 +164,24 @@ impl<'a> ContainerRef<'a> {
             ..*self
         }
         .chunks();
-        let mut intact_chunks = 0;
-        let mut errors = Vec::new();
+        let mut v = Verification {
+            intact_chunks: 0,
+            errors: Vec::new(),
+            omitted_errors: 0,
+            stored_file_crc: self.stored_file_crc(),
+            computed_file_crc: None,
+        };
         loop {
             let step = walk.next_chunk();
             progress(walk.offset());
             match step {
-                Ok(Some(_)) => intact_chunks += 1,
+                Ok(Some(_)) => v.intact_chunks += 1,
                 Ok(None) => break,
-                Err(e) => errors.push(e),
+                Err(e) => v.record(e, &self.opts.limits),
             }
         }
-        Verification {
-            intact_chunks,
-            errors,
-            stored_file_crc: self.stored_file_crc(),
-            computed_file_crc: walk.reached_footer().then(|| walk.file_crc()).flatten(),
-        }
+        v.computed_file_crc = walk.reached_footer().then(|| walk.file_crc()).flatten();
+        v
     }
 }
 

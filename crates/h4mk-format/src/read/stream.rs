@@ -67,7 +67,8 @@ impl<R: Read> ChunkReader<R> {
     /// header, or `None` once the footer is reached and matches.
     ///
     /// After a [`Error::ChunkCrc`] in lenient mode the reader stays in step and the next call
-    /// reads the following chunk; any other error is final.
+    /// reads the following chunk; any other error is final: later calls return `None`, and
+    /// [`ChunkReader::finish`] fails.
     pub fn next_chunk(&mut self, buf: &mut Vec<u8>) -> Result<Option<ChunkHeader>> {
         if self.state != State::Chunks {
             return Ok(None);
@@ -83,9 +84,16 @@ impl<R: Read> ChunkReader<R> {
     }
 
     /// Reads to the footer (skipping remaining chunks), checks it, and hands back the stream.
+    /// Fails after an error that ended the walk, since the footer was then never checked.
     pub fn finish(mut self) -> Result<R> {
         let mut scratch = Vec::new();
         while self.next_chunk(&mut scratch)?.is_some() {}
+        if self.state == State::Failed {
+            return Err(Error::Parameter {
+                offset: self.offset,
+                what: "an earlier error ended the walk before the footer was checked",
+            });
+        }
         Ok(self.inner)
     }
 

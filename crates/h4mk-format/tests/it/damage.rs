@@ -3,7 +3,9 @@
 
 use std::io::Read;
 
-use h4mk_format::{ChunkReader, ContainerRef, Error, ParseOptions, Tag};
+use h4mk_format::{
+    ChunkReader, ContainerRef, Error, FileHeader, ParseOptions, Tag, Writer, WriterOptions,
+};
 
 use crate::{REFERENCE, reference_bytes};
 
@@ -174,4 +176,50 @@ fn the_empty_file_and_a_bare_header_are_errors() {
     let crc = h4mk_format::crc::crc32(&empty);
     empty.extend_from_slice(&crc.to_le_bytes());
     assert!(matches!(first_errors(&empty), (None, None)));
+}
+
+#[test]
+fn finish_fails_after_an_error_that_ended_the_walk() {
+    let mut w = Writer::new(Vec::new(), &FileHeader::default(), WriterOptions::default()).unwrap();
+    w.write_chunk(Tag::NOTE, 0, b"hello").unwrap();
+    let mut bytes = w.finish().unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff; // a wrong file CRC
+    let mut reader = ChunkReader::new(&bytes[..], ParseOptions::default()).unwrap();
+    let mut buf = Vec::new();
+    assert!(reader.next_chunk(&mut buf).unwrap().is_some());
+    assert!(matches!(
+        reader.next_chunk(&mut buf),
+        Err(Error::FileCrc { .. })
+    ));
+    // A caller that goes on past the error sees the end, and finish says it is not sound.
+    assert!(matches!(reader.next_chunk(&mut buf), Ok(None)));
+    assert!(matches!(reader.finish(), Err(Error::Parameter { .. })));
+}
+
+/// `n` empty NOTE chunks, each with a wrong CRC (the file CRC right).
+fn bad_crc_chunks(n: usize) -> Vec<u8> {
+    let mut bytes = FileHeader::default().to_bytes().to_vec();
+    for _ in 0..n {
+        bytes.extend_from_slice(b"NOTE\0\0\0\0\0\0\0\0\0\0\0\0");
+    }
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn verify_keeps_at_most_max_problems_and_counts_the_rest() {
+    let bytes = bad_crc_chunks(1_000);
+    let mut opts = ParseOptions::default();
+    opts.limits.max_problems = 10;
+    let v = ContainerRef::parse_with(&bytes, &opts).unwrap().verify();
+    assert_eq!(v.errors.len(), 10);
+    assert_eq!(v.omitted_errors, 990);
+    assert!(matches!(v.errors[0], Error::ChunkCrc { offset: 16, .. }));
+    assert!(!v.is_ok());
+    // None kept is still not sound.
+    opts.limits.max_problems = 0;
+    let v = ContainerRef::parse_with(&bytes, &opts).unwrap().verify();
+    assert!(v.errors.is_empty() && v.omitted_errors == 1_000 && !v.is_ok());
 }

@@ -279,6 +279,36 @@ fn problems_past_the_cap_are_counted_not_kept() {
 }
 
 #[test]
+fn crc_errors_past_the_cap_are_counted_not_kept() {
+    let blocks: Vec<Chunk<'_>> = std::iter::once(Chunk::Tracks(&[1]))
+        .chain((0..10).map(|i| Chunk::Block(1, i * 10, I)))
+        .collect();
+    let (mut bytes, at) = build(&blocks);
+    // Damage each block's last opaque byte (its CRC follows): ten CRC errors.
+    for w in at[1..]
+        .windows(2)
+        .map(|w| w[1])
+        .chain([bytes.len() as u64 - 4])
+    {
+        bytes[usize::try_from(w).unwrap() - 5] ^= 1;
+    }
+    let opts = ParseOptions {
+        check_crc: false,
+        limits: h4mk_format::Limits {
+            max_problems: 3,
+            ..h4mk_format::Limits::default()
+        },
+        ..ParseOptions::lenient()
+    };
+    let report = Demuxer::open_with(&bytes, &opts).unwrap().verify();
+    let crc: Vec<Option<u64>> = report.container.errors.iter().map(|e| e.offset()).collect();
+    assert_eq!(crc, [Some(at[1]), Some(at[2]), Some(at[3])]);
+    // Seven more blocks and the file CRC.
+    assert_eq!(report.container.omitted_errors, 8);
+    assert!(!report.is_ok());
+}
+
+#[test]
 fn damage_met_rebuilding_the_index_is_counted_past_the_cap() {
     // No seek table: a lenient open rebuilds the index and reads past six unroutable blocks.
     let mut chunks = vec![Chunk::Tracks(&[1]), Chunk::Block(1, 0, I)];

@@ -20,14 +20,15 @@
 //!   owns a range inside them;
 //! - the rendered segments overlap-add (`render_pcm`, each at 10 ms per step, the first one
 //!   as a lead) to `Ok` or an error, and then to finite samples, no more than the segments'
-//!   together;
+//!   together; added one at a time (`PcmMix`), they give the same samples bit for bit, or an
+//!   error, never samples where `render_pcm` gives an error;
 //! - decoding is a pure function of the blocks: the same steps through the same adapter again,
 //!   after `reset`, with its FFT plans and window left from the first pass, give the same
 //!   states, errors and bit-identical samples (the adapter keeps nothing else between calls).
 
 use h4mk_adapters::{
-    BlockKind, DspAdapter, DspOptions, DspState, Limits, ModelAdapter, PcmSegment, Rendered,
-    render_pcm,
+    BlockKind, DspAdapter, DspOptions, DspState, Limits, ModelAdapter, PcmMix, PcmSegment,
+    Rendered, render_pcm,
 };
 
 /// The most steps read from one input.
@@ -175,20 +176,39 @@ pub fn run(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) -> Run {
         }
         outcomes.push(Ok((state, rendered)));
     }
-    let mixed = render_pcm(&segments)
-        .map_err(|e| format!("{e:?}"))
-        .map(|pcm| {
-            let total: usize = segments.iter().map(|r| r.output.samples.len()).sum();
-            assert!(
-                pcm.samples.len() <= total,
-                "{} mixed samples from {total}",
-                pcm.samples.len()
-            );
-            pcm.samples
-                .iter()
-                .map(|x| finite_bits(*x, "mixed"))
-                .collect()
-        });
+    let whole = render_pcm(&segments);
+    // Mixing one segment at a time, in the same order, gives the same samples, bit for bit, or
+    // refuses a gap that later segments would have filled (it cannot count them yet); never
+    // accepts what the whole mix refuses.
+    let mut mix = PcmMix::default();
+    if segments.iter().try_for_each(|r| mix.add(r)).is_ok() {
+        let streamed = mix.finish();
+        match &whole {
+            Ok(pcm) => assert!(
+                streamed.start == pcm.start
+                    && streamed.sample_rate == pcm.sample_rate
+                    && streamed
+                        .samples
+                        .iter()
+                        .map(|x| x.to_bits())
+                        .eq(pcm.samples.iter().map(|x| x.to_bits())),
+                "PcmMix and render_pcm differ"
+            ),
+            Err(e) => panic!("PcmMix accepted what render_pcm refused: {e:?}"),
+        }
+    }
+    let mixed = whole.map_err(|e| format!("{e:?}")).map(|pcm| {
+        let total: usize = segments.iter().map(|r| r.output.samples.len()).sum();
+        assert!(
+            pcm.samples.len() <= total,
+            "{} mixed samples from {total}",
+            pcm.samples.len()
+        );
+        pcm.samples
+            .iter()
+            .map(|x| finite_bits(*x, "mixed"))
+            .collect()
+    });
     (outcomes, mixed)
 }
 

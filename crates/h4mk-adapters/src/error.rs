@@ -166,6 +166,12 @@ pub enum Error {
         /// Samples the segments hold, all together ([`crate::PcmMix`]: those added so far).
         held: u64,
     },
+    /// A sample to encode is NaN or infinite.
+    #[error("sample {index} is not a finite number")]
+    NonFiniteSample {
+        /// Its index in the signal.
+        index: usize,
+    },
     /// The caller passed an invalid configuration or argument.
     #[error("invalid parameter: {0}")]
     Parameter(&'static str),

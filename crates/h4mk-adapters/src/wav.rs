@@ -14,6 +14,10 @@ const MAX_FMT_LEN: u32 = 1 << 10;
 
 /// Reads a WAV file (integer PCM of 8 to 32 bits or 32-bit float, any number of channels)
 /// into mono `f32` by averaging the channels.
+///
+/// `WAVE_FORMAT_EXTENSIBLE` samples narrower than their containers (24 bits in 32) are read
+/// at the container's width, exactly; a data chunk whose length is `0xFFFFFFFF`, as writers
+/// to a pipe leave it, runs to the end of the stream, in whole frames.
 pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
     let mut wav = hound::WavReader::new(fmt_and_data(reader)?)?;
     let spec = wav.spec();
@@ -82,7 +86,25 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
         let len = u32::from_le_bytes([l0, l1, l2, l3]);
         match &[i0, i1, i2, i3] {
             b"data" => {
-                let fmt = fmt.ok_or_else(|| malformed("no fmt chunk before the data chunk"))?;
+                let mut fmt = fmt.ok_or_else(|| malformed("no fmt chunk before the data chunk"))?;
+                whole_containers(&mut fmt);
+                // A writer that could not seek back to the header (`ffmpeg ... -f wav -`)
+                // leaves the length at its largest: the samples run to the end, in whole
+                // frames.
+                let streamed = if len == u32::MAX {
+                    let mut data = Vec::new();
+                    (&mut reader)
+                        .take(u64::from(u32::MAX))
+                        .read_to_end(&mut data)?;
+                    let frame = fmt
+                        .get(12..14)
+                        .map_or(1, |a| u16::from_le_bytes([a[0], a[1]]));
+                    data.truncate(data.len() - data.len() % usize::from(frame.max(1)));
+                    Some(data)
+                } else {
+                    None
+                };
+                let len = streamed.as_ref().map_or(len, |d| d.len() as u32);
                 let fmt_len = fmt.len() as u32; // at most MAX_FMT_LEN
                 let fmt_pad = usize::from(fmt_len % 2 == 1);
                 let riff_len = (4 + 8 + fmt_len + fmt_pad as u32 + 8).saturating_add(len);
@@ -95,7 +117,11 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
                 canonical.resize(canonical.len() + fmt_pad, 0);
                 canonical.extend_from_slice(b"data");
                 canonical.extend_from_slice(&len.to_le_bytes());
-                return Ok(Cursor::new(canonical).chain(reader.take(u64::from(len))));
+                // The samples come from the stream, or, when streamed, from what was read.
+                let from_stream = if streamed.is_some() { 0 } else { len };
+                return Ok(Cursor::new(canonical)
+                    .chain(reader.take(u64::from(from_stream)))
+                    .chain(Cursor::new(streamed.unwrap_or_default())));
             }
             b"fmt " => {
                 if len > MAX_FMT_LEN {
@@ -120,6 +146,23 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
                 carried = Some(pad[0]);
             }
         }
+    }
+}
+
+/// Makes a `WAVE_FORMAT_EXTENSIBLE` `fmt ` body declare its samples as wide as their
+/// containers (24 valid bits in 32, say).
+///
+/// Such samples sit in the high bits of their containers, the low ones zero, but `hound` 3.5
+/// reads the low bits, which turned a 24-in-32 file into full-scale noise. Read whole, each
+/// sample is exact at the container's scale.
+fn whole_containers(fmt: &mut [u8]) {
+    const EXTENSIBLE: [u8; 2] = 0xFFFE_u16.to_le_bytes();
+    if fmt.get(..2) != Some(&EXTENSIBLE[..]) {
+        return;
+    }
+    let container = fmt.get(14..16).map(|b| [b[0], b[1]]);
+    if let (Some(container), Some(valid)) = (container, fmt.get_mut(18..20)) {
+        valid.copy_from_slice(&container);
     }
 }
 

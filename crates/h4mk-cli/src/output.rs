@@ -121,6 +121,8 @@ impl AtomicFile {
     /// when it is not a regular file). With `sync`, every flush reaches the disk.
     pub fn create(target: &Path, sync: bool) -> Result<Self> {
         let context = || format!("writing {}", target.display());
+        // The file replaced, if any, whose permissions the new one keeps.
+        let mut replaced = None;
         let dest = match fs::metadata(target) {
             Ok(m) if m.is_dir() => bail!("writing {}: is a directory", target.display()),
             Ok(m) if !m.is_file() => {
@@ -136,7 +138,10 @@ impl AtomicFile {
                 });
             }
             // Through any links: the file they lead to is the one to replace.
-            Ok(_) => fs::canonicalize(target).with_context(context)?,
+            Ok(m) => {
+                replaced = Some(m.permissions());
+                fs::canonicalize(target).with_context(context)?
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if fs::symlink_metadata(target).is_ok() {
                     bail!(
@@ -161,12 +166,16 @@ impl AtomicFile {
             std::process::id()
         ));
         let file = File::create(&temp).with_context(context)?;
-        Ok(AtomicFile {
+        let permissions = replaced.map(|p| file.set_permissions(p));
+        let atomic = AtomicFile {
             target: target.to_owned(),
             rename: Some((temp, dest)),
             writer: Self::buffer(file, sync),
             committed: false,
-        })
+        };
+        // On an error, dropping `atomic` removes the temporary file.
+        permissions.transpose().with_context(context)?;
+        Ok(atomic)
     }
 
     fn buffer(file: File, sync: bool) -> BufWriter<SyncOnFlush> {

@@ -98,11 +98,16 @@ pub fn encode_i16(samples: &[i16], sample_rate: u32, config: &EncoderConfig) -> 
 /// (P) when `i % (b_blocks + 1) == 0` or it is the last block, and a B-block otherwise; each
 /// B-block follows, in decode order, the anchor after it.
 /// Timestamps are the first sample each block owns, in milliseconds, rounded down.
-/// An empty signal gives no blocks.
+/// An empty signal gives no blocks; a NaN or infinite sample is refused
+/// ([`Error::NonFiniteSample`]), since it would spread through the spectrum of every frame
+/// that holds it and come out as silence.
 pub fn encode(samples: &[f32], sample_rate: u32, config: &EncoderConfig) -> Result<Vec<Block>> {
     config.validate(sample_rate)?;
     if samples.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Some(index) = samples.iter().position(|s| !s.is_finite()) {
+        return Err(Error::NonFiniteSample { index });
     }
     let (n, hop, per_block) = (config.frame_size, config.hop, config.frames_per_block);
     let pad = n - hop;

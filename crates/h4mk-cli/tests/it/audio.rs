@@ -575,3 +575,163 @@ fn decode_help_lists_the_registry() {
             .contains("[possible values: dsp, null]")
     );
 }
+
+/// A RIFF WAVE file: a `fmt ` chunk of `fmt`, then a data chunk of `data` whose length field
+/// says `data_len` (the real length when `None`).
+fn riff(fmt: &[u8], data: &[u8], data_len: Option<u32>) -> Vec<u8> {
+    let mut body = b"WAVEfmt ".to_vec();
+    body.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    body.extend_from_slice(fmt);
+    body.extend_from_slice(b"data");
+    body.extend_from_slice(&data_len.unwrap_or(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(data);
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend_from_slice(&body);
+    file
+}
+
+/// A PCM `fmt ` chunk body; with `valid_bits`, as `WAVE_FORMAT_EXTENSIBLE`.
+fn pcm_fmt(channels: u16, container_bits: u16, valid_bits: Option<u16>) -> Vec<u8> {
+    let align = channels * container_bits / 8;
+    let tag: u16 = if valid_bits.is_some() { 0xFFFE } else { 1 };
+    let mut f = Vec::new();
+    f.extend_from_slice(&tag.to_le_bytes());
+    f.extend_from_slice(&channels.to_le_bytes());
+    f.extend_from_slice(&RATE.to_le_bytes());
+    f.extend_from_slice(&(RATE * u32::from(align)).to_le_bytes());
+    f.extend_from_slice(&align.to_le_bytes());
+    f.extend_from_slice(&container_bits.to_le_bytes());
+    if let Some(valid) = valid_bits {
+        f.extend_from_slice(&22u16.to_le_bytes());
+        f.extend_from_slice(&valid.to_le_bytes());
+        f.extend_from_slice(&4u32.to_le_bytes()); // front centre
+        // KSDATAFORMAT_SUBTYPE_PCM
+        f.extend_from_slice(&[
+            1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71,
+        ]);
+    }
+    f
+}
+
+/// A 440 Hz tone at half scale, as 24-bit integers.
+fn tone_24(n: usize) -> Vec<i32> {
+    (0..n)
+        .map(|i| {
+            let x = 0.5 * (std::f64::consts::TAU * 440.0 * i as f64 / f64::from(RATE)).sin();
+            (x * f64::from((1 << 23) - 1)).round() as i32
+        })
+        .collect()
+}
+
+/// Encodes each `NAME.wav` in `dir` to `NAME.h4mk` and returns the containers' bytes.
+fn encode_each(dir: &Path, names: &[&str]) -> Vec<Vec<u8>> {
+    names
+        .iter()
+        .map(|name| {
+            let (wav, out) = (format!("{name}.wav"), format!("{name}.h4mk"));
+            let args = [
+                "encode",
+                "--adapter",
+                "dsp",
+                "--name",
+                "t",
+                &wav,
+                "-o",
+                &out,
+            ];
+            ok(&h4mk(dir, &args));
+            std::fs::read(dir.join(out)).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn extensible_24_bit_samples_in_32_bit_containers_encode_as_plain_24_bit_ones() {
+    // WAVE_FORMAT_EXTENSIBLE puts the 24 valid bits high in each 32-bit container, the low
+    // ones zero; hound alone read the low bits, and the file encoded as full-scale noise.
+    let dir = TempDir::new("audio_24_in_32");
+    let d = dir.path();
+    let tone = tone_24(9600);
+    let packed: Vec<u8> = tone
+        .iter()
+        .flat_map(|&s| s.to_le_bytes()[..3].to_vec())
+        .collect();
+    let in_32: Vec<u8> = tone.iter().flat_map(|&s| (s << 8).to_le_bytes()).collect();
+    std::fs::write(
+        d.join("p24.wav"),
+        riff(&pcm_fmt(1, 24, None), &packed, None),
+    )
+    .unwrap();
+    let extensible = riff(&pcm_fmt(1, 32, Some(24)), &in_32, None);
+    std::fs::write(d.join("x24in32.wav"), extensible).unwrap();
+    let [plain, extensible] = &encode_each(d, &["p24", "x24in32"])[..] else {
+        unreachable!()
+    };
+    assert!(plain == extensible);
+    let decode = [
+        "decode",
+        "--adapter",
+        "dsp",
+        "--track",
+        "1",
+        "x24in32.h4mk",
+        "-o",
+        "out.wav",
+    ];
+    ok(&h4mk(d, &decode));
+    let reference: Vec<f32> = tone.iter().map(|&s| s as f32 / (1 << 23) as f32).collect();
+    let snr = snr_db(&reference, &read(&d.join("out.wav")).samples);
+    assert!(snr > 20.0, "24-in-32 decoded at {snr:.1} dB SNR");
+}
+
+#[test]
+fn a_streamed_wav_with_an_unknown_data_length_is_read_to_its_end() {
+    // Writers that cannot seek back (`ffmpeg ... -f wav -`) leave the data chunk's length at
+    // 0xFFFFFFFF. Stereo 16-bit, so that length is not a whole number of frames.
+    let dir = TempDir::new("audio_streamed_wav");
+    let d = dir.path();
+    let stereo: Vec<u8> = tone_24(9600)
+        .iter()
+        .flat_map(|&s| {
+            let s = ((s >> 8) as i16).to_le_bytes();
+            [s, s].concat()
+        })
+        .collect();
+    let fmt = pcm_fmt(2, 16, None);
+    std::fs::write(d.join("sized.wav"), riff(&fmt, &stereo, None)).unwrap();
+    // And a byte of a frame cut short at the end.
+    let streamed = riff(&fmt, &[&stereo[..], &[7]].concat(), Some(u32::MAX));
+    std::fs::write(d.join("streamed.wav"), streamed).unwrap();
+    let [sized, streamed] = &encode_each(d, &["sized", "streamed"])[..] else {
+        unreachable!()
+    };
+    assert!(sized == streamed);
+}
+
+#[test]
+fn a_sample_that_is_not_a_number_is_refused_naming_it() {
+    // One NaN in a float WAV spread through the spectrum of the two frames holding it, and
+    // about 1,000 samples around it came out as silence, with exit 0.
+    let dir = TempDir::new("audio_nan_sample");
+    let d = dir.path();
+    let mut tone: Vec<f32> = tone_24(9600)
+        .iter()
+        .map(|&s| s as f32 / (1 << 23) as f32)
+        .collect();
+    tone[3000] = f32::NAN;
+    let data: Vec<u8> = tone.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut fmt = pcm_fmt(1, 32, None);
+    fmt[0] = 3; // WAVE_FORMAT_IEEE_FLOAT
+    std::fs::write(d.join("nan.wav"), riff(&fmt, &data, None)).unwrap();
+    let o = h4mk(
+        d,
+        &["encode", "--adapter", "dsp", "nan.wav", "-o", "nan.h4mk"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "h4mk: error: nan.wav: encoding: sample 3000 is not a finite number\n"
+    );
+    assert_eq!(dir.files(), ["nan.wav"]);
+}

@@ -294,3 +294,20 @@ fn extract_never_writes_a_block_over_its_input() {
     assert_eq!(fs::read(d.join("0_I_457.bin")).unwrap(), demo());
     assert_eq!(dir.files(), ["0_I_457.bin"]);
 }
+
+#[test]
+fn replacing_a_file_keeps_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("outputs_mode");
+    let d = dir.path();
+    fs::write(d.join("private.h4mk"), b"old").unwrap();
+    fs::set_permissions(d.join("private.h4mk"), fs::Permissions::from_mode(0o600)).unwrap();
+    succeeded(&h4mk(d, &["build", "--demo", "-o", "private.h4mk"]));
+    assert!(fs::read(d.join("private.h4mk")).unwrap() == demo());
+    let mode = fs::metadata(d.join("private.h4mk"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "a private file became {mode:o}");
+}

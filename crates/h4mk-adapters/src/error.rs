@@ -145,12 +145,12 @@ pub enum Error {
         /// The cap.
         max: u64,
     },
-    /// Rendered segments whose stream positions, taken from their blocks, span more samples
-    /// than the segments hold between them: [`render_pcm`](crate::render_pcm) refuses to fill
-    /// such gaps with silence, since hostile timing could make them any size.
+    /// Rendered segments whose stream positions, taken from their blocks, span more than
+    /// twice the samples the segments hold between them: [`render_pcm`](crate::render_pcm)
+    /// refuses to fill such gaps with silence, since hostile timing could make them any size.
     #[error(
-        "blocks {first_block} at {first_ms} ms to {last_block} at {last_ms} ms span {span} samples \
-         but render {held}: their timing leaves gaps"
+        "blocks {first_block} at {first_ms} ms to {last_block} at {last_ms} ms span {span} samples, \
+         more than twice the {held} they render: their timing leaves gaps"
     )]
     TimingGaps {
         /// Index of the block whose segment starts the span.

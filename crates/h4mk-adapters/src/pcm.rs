@@ -90,16 +90,24 @@ pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
     Ok(mix.finish())
 }
 
+/// How many times the samples held the range a mix spans may be: blocks placed back to back
+/// at timestamps rounded to the millisecond leave small gaps that later blocks make up for, so
+/// a mix that checks as segments come needs room beyond what it has seen, while what hostile
+/// timing can make it allocate stays within a constant factor of what it renders.
+const GAP_ALLOWANCE: u64 = 2;
+
 /// [`render_pcm`] one segment at a time: each is added into the signal as it comes and can be
 /// dropped, so a decode holds its output and the few segments still to come, not every
 /// segment of the plan (feed it from [`crate::decode_plan_each`]).
 ///
 /// Segments added in the same order give the same samples, bit for bit, as `render_pcm`.
-/// They must share a sample rate ([`Error::Mismatch`]), and the samples the mix spans may not
-/// outnumber those of the segments added so far ([`Error::TimingGaps`], naming the blocks
-/// at either end), which bounds what hostile timestamps can make it allocate. So segments
-/// must come in presentation order, as `decode_plan_each` hands them over: a gap that a
-/// B-block decoded later would fill is refused.
+/// They must share a sample rate ([`Error::Mismatch`]), and the range the mix spans (what the
+/// segments' samples cover and what the presented ones own, from position 0 on) may not be
+/// longer than twice the samples of the segments added so far ([`Error::TimingGaps`], naming
+/// the blocks at either end), which bounds what hostile timestamps can make it allocate.
+/// `render_pcm` counts every segment's samples from the start. So segments must come in
+/// presentation order, as `decode_plan_each` hands them over: a wide gap that a B-block
+/// decoded later would fill is refused.
 #[derive(Debug, Default)]
 pub struct PcmMix {
     sample_rate: u32,
@@ -156,19 +164,19 @@ impl PcmMix {
         let (own_lo, own_hi) = (at(seg.own.start)?.max(0), at(seg.own.end)?);
         self.added += seg.samples.len() as u64;
         let held = self.held.max(self.added);
-        // What this segment covers from position 0 on: its samples and, when presented, the
-        // range it owns (which an adapter may declare past its samples: silence).
-        let (mut lo, mut hi) = (pos.max(0), at(seg.samples.len())?);
+        // What this segment claims from position 0 on: its samples and, when presented, the
+        // range it owns (which an adapter may declare past its samples: silence), even empty.
+        let (ext_lo, ext_hi) = (pos.max(0), at(seg.samples.len())?);
+        let mut claim = (ext_lo < ext_hi).then_some((ext_lo, ext_hi));
         if !r.lead {
             let (a, b) = self.own.get_or_insert((own_lo, own_hi));
             (*a, *b) = ((*a).min(own_lo), (*b).max(own_hi));
-            if own_lo < own_hi {
-                (lo, hi) = (lo.min(own_lo), hi.max(own_hi));
-            }
+            let (o_lo, o_hi) = (own_lo, own_hi.max(own_lo));
+            claim = Some(claim.map_or((o_lo, o_hi), |(lo, hi)| (lo.min(o_lo), hi.max(o_hi))));
         }
-        if lo >= hi {
+        let Some((lo, hi)) = claim else {
             return Ok(());
-        }
+        };
         let block = (r.index, r.ts_ms);
         let span = self.span.get_or_insert(Span {
             lo,
@@ -184,7 +192,7 @@ impl PcmMix {
         }
         let span = *span;
         let len = u64::try_from(span.hi.saturating_sub(span.lo)).unwrap_or(u64::MAX);
-        if len > held {
+        if len > held.saturating_mul(GAP_ALLOWANCE) {
             return Err(Error::TimingGaps {
                 first_block: span.first.0,
                 first_ms: span.first.1,
@@ -328,29 +336,84 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "blocks 4 at 80 ms to 6 at 120 ms span {} samples but render 6: \
-                 their timing leaves gaps",
+                "blocks 4 at 80 ms to 6 at 120 ms span {} samples, more than twice the 6 \
+                 they render: their timing leaves gaps",
                 i64::MAX / 2 + 2
             )
         );
-        // A gap no longer than the overlaps is filled with silence: `a` lends `b` two
-        // samples, so 0..8 spans no more than the 8 samples held.
+        // A span up to twice the samples held is filled with silence: 8 samples held, so
+        // 0..16.
         let a = Rendered {
             index: 4,
             ..rendered(80, Some(0), 0..2, vec![1.0; 4])
         };
-        let d = at(7, 140, 6);
-        let pcm = render_pcm(&[a.clone(), b.clone(), d.clone()]).unwrap();
-        assert_eq!(pcm.samples, [1.0, 1.0, 2.0, 2.0, 0.0, 0.0, 1.0, 1.0]);
+        let d = at(7, 140, 14);
+        let pcm = render_pcm(&[a.clone(), b.clone(), d]).unwrap();
+        let mut want = vec![1.0, 1.0, 2.0, 2.0];
+        want.extend([0.0; 10]);
+        want.extend([1.0, 1.0]);
+        assert_eq!(pcm.samples, want);
         // One sample further is a gap too many.
-        let e = at(7, 140, 7);
+        let e = at(7, 140, 15);
         assert!(matches!(
             render_pcm(&[a, b, e]),
             Err(Error::TimingGaps {
-                span: 9,
+                span: 17,
                 held: 8,
                 ..
             })
         ));
+    }
+
+    fn presented(
+        index: usize,
+        start: i64,
+        own: Range<usize>,
+        samples: usize,
+    ) -> Rendered<PcmSegment> {
+        Rendered {
+            index,
+            ..rendered(0, Some(start), own, vec![1.0; samples])
+        }
+    }
+
+    #[test]
+    fn an_owned_range_before_the_samples_is_silence_before_them() {
+        // The first segment owns nothing, at position 0: the output starts there.
+        let segs = [presented(0, -5, 5..5, 5), presented(1, 5, 0..10, 10)];
+        let mut want = vec![0.0; 5];
+        want.extend([1.0; 10]);
+        for pcm in [render_pcm(&segs).unwrap(), mix(&segs).unwrap()] {
+            assert_eq!((pcm.start, &pcm.samples), (0, &want));
+        }
+    }
+
+    #[test]
+    fn owned_ranges_count_against_the_samples_held_even_empty_ones() {
+        // Ten samples, and an empty range owned far away: refused, not allocated.
+        let far = [
+            presented(0, 0, 0..10, 10),
+            presented(1, 10_000_000, 0..0, 0),
+        ];
+        assert!(matches!(render_pcm(&far), Err(Error::TimingGaps { .. })));
+        // Nothing held at all, owned ranges at the ends of the stream: refused, no panic.
+        let ends = [
+            presented(0, 0, 0..0, 0),
+            presented(1, 0, (1 << 62)..(1 << 62), 0),
+        ];
+        assert!(matches!(render_pcm(&ends), Err(Error::TimingGaps { .. })));
+        // An owned range past the samples is silence, within the allowance.
+        let past = [presented(0, 0, 1..19, 18)];
+        let pcm = render_pcm(&past).unwrap();
+        assert_eq!((pcm.start, pcm.samples.len()), (1, 18));
+        assert_eq!(pcm.samples[17], 0.0);
+    }
+
+    fn mix(segs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
+        let mut m = PcmMix::default();
+        for s in segs {
+            m.add(s)?;
+        }
+        Ok(m.finish())
     }
 }

@@ -215,3 +215,64 @@ fn mixing_formats_is_a_mismatch() {
         "{r:?}"
     );
 }
+
+#[test]
+fn back_to_back_blocks_at_rounded_timestamps_decode_one_at_a_time_as_all_at_once() {
+    // 1024-sample DSP0 frames at 48 kHz last 21.33 ms; at timestamps rounded to the
+    // millisecond (0, 21, 43, ...) the third leaves a gap of 16 samples that the later blocks
+    // make up for. The streaming mix refused the track after three blocks.
+    use h4mk_adapters::{
+        AdapterRegistry, Block, BlockKind, Decoded, Present, Step, decode_plan, render_pcm,
+    };
+    use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
+
+    let pts: Vec<u32> = (0..7u64)
+        .map(|k| ((k * 1024 * 1000 + 24_000) / 48_000) as u32)
+        .collect();
+    assert_eq!(pts, [0, 21, 43, 64, 85, 107, 128]);
+    let blocks: Vec<Block> = pts
+        .iter()
+        .map(|&ts_ms| Block {
+            ts_ms,
+            kind: BlockKind::Key,
+            bytes: dsp0(&[(8, 30_000, 0)]),
+        })
+        .collect();
+    let steps: Vec<Step> = (0..blocks.len())
+        .map(|index| Step {
+            index,
+            kind: BlockKind::Key,
+        })
+        .collect();
+    let rendered = decode_plan(&mut DspAdapter::default(), &blocks, &steps, Present::All).unwrap();
+    let whole = render_pcm(&rendered).unwrap();
+    assert_eq!(whole.samples.len(), 128 * 48 + 1024);
+
+    let track = TrackSpec {
+        track_id: 1,
+        name: "dsp0".into(),
+        kind: "audio".into(),
+        codec: "dsp0".into(),
+        sample_rate: 48_000,
+        channels: 1,
+        note: String::new(),
+    };
+    let sidecars = Sidecars::default();
+    let mut mux = Muxer::new(Vec::new(), vec![track], &sidecars, MuxOptions::default()).unwrap();
+    for b in &blocks {
+        mux.push(1, b.ts_ms, b.kind, &b.bytes).unwrap();
+    }
+    let (file, _) = mux.finish().unwrap();
+    let demux = Demuxer::open(&file).unwrap();
+    let steps = demux.range(1, 0, u32::MAX).unwrap();
+    let present = Present::Range {
+        start_ms: 0,
+        end_ms: u32::MAX,
+    };
+    let decoded = AdapterRegistry::default()
+        .get("dsp")
+        .unwrap()
+        .decode(&steps, present)
+        .unwrap();
+    assert_eq!(decoded, Decoded::Pcm(whole));
+}

@@ -658,13 +658,7 @@ impl<'a> Demuxer<'a> {
         let container = match checked {
             Ok(checked) => {
                 let mut walk = checked.chunks();
-                let mut v = h4mk_format::Verification {
-                    intact_chunks: 0,
-                    errors: Vec::new(),
-                    omitted_errors: 0,
-                    stored_file_crc: checked.stored_file_crc(),
-                    computed_file_crc: None,
-                };
+                let mut v = h4mk_format::Verification::new(checked.stored_file_crc());
                 loop {
                     let step = walk.next_chunk();
                     progress(walk.offset());
@@ -697,11 +691,8 @@ impl<'a> Demuxer<'a> {
             }
             // `open` parsed these bytes already, with the same limits.
             Err(e) => h4mk_format::Verification {
-                intact_chunks: 0,
                 errors: vec![e],
-                omitted_errors: 0,
-                stored_file_crc: self.file.stored_file_crc(),
-                computed_file_crc: None,
+                ..h4mk_format::Verification::new(self.file.stored_file_crc())
             },
         };
         check.finish(self, &mut problems.list);

@@ -37,6 +37,17 @@ pub struct Verification {
 }
 
 impl Verification {
+    /// Nothing checked yet, of a file whose footer holds `stored_file_crc`.
+    pub fn new(stored_file_crc: u32) -> Self {
+        Verification {
+            intact_chunks: 0,
+            errors: Vec::new(),
+            omitted_errors: 0,
+            stored_file_crc,
+            computed_file_crc: None,
+        }
+    }
+
     /// True when every chunk and the file CRC are intact.
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty() && self.omitted_errors == 0
@@ -164,13 +175,7 @@ impl<'a> ContainerRef<'a> {
             ..*self
         }
         .chunks();
-        let mut v = Verification {
-            intact_chunks: 0,
-            errors: Vec::new(),
-            omitted_errors: 0,
-            stored_file_crc: self.stored_file_crc(),
-            computed_file_crc: None,
-        };
+        let mut v = Verification::new(self.stored_file_crc());
         loop {
             let step = walk.next_chunk();
             progress(walk.offset());

@@ -19,8 +19,8 @@
 //!   has only finite samples (docs/ADAPTERS.md §5), at most `max_block_samples` of them, and
 //!   owns a range inside them;
 //! - the rendered segments overlap-add (`render_pcm`, each at 10 ms per step, the first one
-//!   as a lead) to `Ok` or an error, and then to finite samples, no more than the segments'
-//!   together; added one at a time (`PcmMix`), they give the same samples bit for bit, or an
+//!   as a lead) to `Ok` or an error, and then to finite samples, no more than twice the
+//!   segments' together; added one at a time (`PcmMix`), they give the same samples bit for bit, or an
 //!   error, never samples where `render_pcm` gives an error;
 //! - decoding is a pure function of the blocks: the same steps through the same adapter again,
 //!   after `reset`, with its FFT plans and window left from the first pass, give the same
@@ -198,9 +198,10 @@ pub fn run(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) -> Run {
         }
     }
     let mixed = whole.map_err(|e| format!("{e:?}")).map(|pcm| {
+        // Gaps are filled with silence up to twice the samples held (`TimingGaps`).
         let total: usize = segments.iter().map(|r| r.output.samples.len()).sum();
         assert!(
-            pcm.samples.len() <= total,
+            pcm.samples.len() <= 2 * total,
             "{} mixed samples from {total}",
             pcm.samples.len()
         );

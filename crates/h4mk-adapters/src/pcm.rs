@@ -138,22 +138,27 @@ struct Span {
 }
 
 impl PcmMix {
-    /// Adds one rendered segment into the mix.
+    /// Adds one rendered segment into the mix. A segment refused (a sample rate that differs,
+    /// timing that leaves too wide a gap) leaves the mix as it was. A lead's samples count in
+    /// the span like any others, so a lead far from the presented segments is refused, not
+    /// skipped.
     pub fn add(&mut self, r: &Rendered<PcmSegment>) -> Result<()> {
         let seg = &r.output;
-        if !self.started {
-            (self.sample_rate, self.started) = (seg.sample_rate, true);
-        }
-        if seg.sample_rate != self.sample_rate {
+        let sample_rate = if self.started {
+            self.sample_rate
+        } else {
+            seg.sample_rate
+        };
+        if seg.sample_rate != sample_rate {
             return Err(Error::Mismatch {
                 what: "sample rate",
                 block: seg.sample_rate.into(),
-                reference: self.sample_rate.into(),
+                reference: sample_rate.into(),
             });
         }
         let pos = match seg.start {
             Some(p) => p,
-            None => (u64::from(r.ts_ms) * u64::from(self.sample_rate) / 1000) as i64,
+            None => (u64::from(r.ts_ms) * u64::from(sample_rate) / 1000) as i64,
         };
         let at = |offset: usize| {
             i64::try_from(offset)
@@ -162,49 +167,55 @@ impl PcmMix {
                 .ok_or(Error::Parameter("segment position overflows"))
         };
         let (own_lo, own_hi) = (at(seg.own.start)?.max(0), at(seg.own.end)?);
-        self.added += seg.samples.len() as u64;
-        let held = self.held.max(self.added);
+        let added = self.added + seg.samples.len() as u64;
+        let held = self.held.max(added);
         // What this segment claims from position 0 on: its samples and, when presented, the
         // range it owns (which an adapter may declare past its samples: silence), even empty.
         let (ext_lo, ext_hi) = (pos.max(0), at(seg.samples.len())?);
         let mut claim = (ext_lo < ext_hi).then_some((ext_lo, ext_hi));
+        let mut own = self.own;
         if !r.lead {
-            let (a, b) = self.own.get_or_insert((own_lo, own_hi));
-            (*a, *b) = ((*a).min(own_lo), (*b).max(own_hi));
+            own = Some(own.map_or((own_lo, own_hi), |(a, b)| (a.min(own_lo), b.max(own_hi))));
             let (o_lo, o_hi) = (own_lo, own_hi.max(own_lo));
             claim = Some(claim.map_or((o_lo, o_hi), |(lo, hi)| (lo.min(o_lo), hi.max(o_hi))));
         }
-        let Some((lo, hi)) = claim else {
+        let mut span = self.span;
+        if let Some((lo, hi)) = claim {
+            let block = (r.index, r.ts_ms);
+            let s = span.get_or_insert(Span {
+                lo,
+                hi,
+                first: block,
+                last: block,
+            });
+            if lo < s.lo {
+                (s.lo, s.first) = (lo, block);
+            }
+            if hi > s.hi {
+                (s.hi, s.last) = (hi, block);
+            }
+            let len = u64::try_from(s.hi.saturating_sub(s.lo)).unwrap_or(u64::MAX);
+            if len > held.saturating_mul(GAP_ALLOWANCE) {
+                // Refused: the mix is left as it was.
+                return Err(Error::TimingGaps {
+                    first_block: s.first.0,
+                    first_ms: s.first.1,
+                    last_block: s.last.0,
+                    last_ms: s.last.1,
+                    span: len,
+                    held,
+                });
+            }
+        }
+        (self.sample_rate, self.started) = (sample_rate, true);
+        (self.added, self.own, self.span) = (added, own, span);
+        let Some(span) = span else {
             return Ok(());
         };
-        let block = (r.index, r.ts_ms);
-        let span = self.span.get_or_insert(Span {
-            lo,
-            hi,
-            first: block,
-            last: block,
-        });
-        if lo < span.lo {
-            (span.lo, span.first) = (lo, block);
-        }
-        if hi > span.hi {
-            (span.hi, span.last) = (hi, block);
-        }
-        let span = *span;
-        let len = u64::try_from(span.hi.saturating_sub(span.lo)).unwrap_or(u64::MAX);
-        if len > held.saturating_mul(GAP_ALLOWANCE) {
-            return Err(Error::TimingGaps {
-                first_block: span.first.0,
-                first_ms: span.first.1,
-                last_block: span.last.0,
-                last_ms: span.last.1,
-                span: len,
-                held,
-            });
-        }
         self.cover(span.lo, span.hi);
-        let at = usize::try_from(pos.max(0) - self.origin).unwrap_or(0);
-        let skip = usize::try_from(pos.max(0) - pos).unwrap_or(0);
+        // Where the segment's samples from position 0 on land, and how many come before it.
+        let at = usize::try_from(ext_lo - self.origin).unwrap_or(0);
+        let skip = usize::try_from(ext_lo.abs_diff(pos)).unwrap_or(usize::MAX);
         let src = seg.samples.get(skip..).unwrap_or(&[]);
         let dst = self.samples.get_mut(at..).unwrap_or(&mut []);
         for (d, s) in dst.iter_mut().zip(src) {
@@ -407,6 +418,24 @@ mod tests {
         let pcm = render_pcm(&past).unwrap();
         assert_eq!((pcm.start, pcm.samples.len()), (1, 18));
         assert_eq!(pcm.samples[17], 0.0);
+    }
+
+    #[test]
+    fn a_segment_at_the_lowest_position_adds_nothing() {
+        // Its samples all lie before the stream; the offset to the first one at 0 overflowed.
+        let segs = [presented(1, 0, 0..4, 4), presented(0, i64::MIN, 0..0, 3)];
+        let pcm = render_pcm(&segs).unwrap();
+        assert_eq!((pcm.start, pcm.samples), (0, vec![1.0; 4]));
+    }
+
+    #[test]
+    fn a_refused_segment_leaves_the_mix_as_it_was() {
+        let mut m = PcmMix::default();
+        m.add(&presented(0, 0, 0..10, 10)).unwrap();
+        let far = presented(1, 10_000_000, 0..0, 0);
+        assert!(matches!(m.add(&far), Err(Error::TimingGaps { .. })));
+        // Not 10,000,000 samples of silence for the range the refused segment owned.
+        assert_eq!(m.finish().samples, [1.0; 10]);
     }
 
     fn mix(segs: &[Rendered<PcmSegment>]) -> Result<Pcm> {

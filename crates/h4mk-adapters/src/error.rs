@@ -178,6 +178,18 @@ pub enum Error {
     /// Reading or writing a WAV file failed.
     #[error("wav error")]
     Wav(#[from] hound::Error),
+    /// A WAV file that ends inside its data chunk.
+    #[error(
+        "the WAV data chunk at offset {offset} declares {declared} bytes, but the file ends after {present} of them"
+    )]
+    WavTruncated {
+        /// Offset of the data chunk's header in the file.
+        offset: u64,
+        /// The bytes its length field declares.
+        declared: u64,
+        /// The bytes that follow its header.
+        present: u64,
+    },
     /// Writing output failed.
     #[error("i/o error")]
     Io(#[from] std::io::Error),

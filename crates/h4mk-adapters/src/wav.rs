@@ -1,6 +1,8 @@
 //! WAV in and out, over `Read` and `Write` (no file-system access), using `hound`.
 
+use std::cell::Cell;
 use std::io::{self, Cursor, Read, Write};
+use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::pcm::Pcm;
@@ -19,7 +21,8 @@ const MAX_FMT_LEN: u32 = 1 << 10;
 /// at the container's width, exactly; a data chunk whose length is `0xFFFFFFFF`, as writers
 /// to a pipe leave it, runs to the end of the stream, in whole frames.
 pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
-    let mut wav = hound::WavReader::new(fmt_and_data(reader)?)?;
+    let (stream, data) = fmt_and_data(reader)?;
+    let mut wav = hound::WavReader::new(stream)?;
     let spec = wav.spec();
     let channels = usize::from(spec.channels);
     if channels == 0 {
@@ -38,13 +41,13 @@ pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
     match spec.sample_format {
         hound::SampleFormat::Float => {
             for (i, s) in wav.samples::<f32>().enumerate() {
-                push(i, s?);
+                push(i, s.map_err(|e| data.error(e))?);
             }
         }
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
             for (i, s) in wav.samples::<i32>().enumerate() {
-                push(i, s? as f32 * scale);
+                push(i, s.map_err(|e| data.error(e))? as f32 * scale);
             }
         }
     }
@@ -58,7 +61,7 @@ pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
 /// samples would fail to read. Here every other chunk is skipped with its pad byte; a writer
 /// that left the pad out is tolerated, as most readers do: a non-zero byte where the pad
 /// should be is taken as the start of the next chunk.
-fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
+fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
     let malformed = |what| Error::Wav(hound::Error::FormatError(what));
     let mut head = [0u8; 12];
     reader
@@ -70,8 +73,12 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
     let mut fmt: Option<Vec<u8>> = None;
     // The first byte of the next chunk, read where a pad byte should have been.
     let mut carried: Option<u8> = None;
+    // Offset of the next byte to read.
+    let mut at: u64 = 12;
     loop {
         let mut header = [0u8; 8];
+        let header_at = at - u64::from(carried.is_some());
+        at = header_at + 8;
         let rest = match carried.take() {
             Some(byte) => {
                 header[0] = byte;
@@ -119,9 +126,17 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
                 canonical.extend_from_slice(&len.to_le_bytes());
                 // The samples come from the stream, or, when streamed, from what was read.
                 let from_stream = if streamed.is_some() { 0 } else { len };
-                return Ok(Cursor::new(canonical)
-                    .chain(reader.take(u64::from(from_stream)))
-                    .chain(Cursor::new(streamed.unwrap_or_default())));
+                let data = DataChunk {
+                    offset: header_at,
+                    len: u64::from(len),
+                    delivered: Rc::new(Cell::new(0)),
+                };
+                let counted = Counted {
+                    inner: reader.take(u64::from(from_stream)),
+                    count: Rc::clone(&data.delivered),
+                };
+                let samples = Cursor::new(streamed.unwrap_or_default());
+                return Ok((Cursor::new(canonical).chain(counted).chain(samples), data));
             }
             b"fmt " => {
                 if len > MAX_FMT_LEN {
@@ -132,20 +147,63 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<impl Read> {
                     .read_exact(&mut body)
                     .map_err(|_| malformed("fmt chunk cut short"))?;
                 fmt = Some(body);
+                at += u64::from(len);
             }
             _ => {
                 let skipped = io::copy(&mut (&mut reader).take(u64::from(len)), &mut io::sink())?;
                 if skipped < u64::from(len) {
                     return Err(malformed("no data chunk"));
                 }
+                at += skipped;
             }
         }
         if len % 2 == 1 {
             let mut pad = [0u8; 1];
-            if reader.read(&mut pad)? == 1 && pad[0] != 0 {
-                carried = Some(pad[0]);
+            if reader.read(&mut pad)? == 1 {
+                at += 1;
+                if pad[0] != 0 {
+                    carried = Some(pad[0]);
+                }
             }
         }
+    }
+}
+
+/// Where the data chunk is, what it declares, and how many of its bytes the stream has
+/// delivered so far: a read that fails short of the declared length is a file cut short.
+struct DataChunk {
+    offset: u64,
+    len: u64,
+    delivered: Rc<Cell<u64>>,
+}
+
+impl DataChunk {
+    /// The error for a sample read that failed: the file cut short when the data chunk
+    /// delivered fewer bytes than it declares, else hound's own.
+    fn error(&self, e: hound::Error) -> Error {
+        let present = self.delivered.get();
+        if present < self.len {
+            return Error::WavTruncated {
+                offset: self.offset,
+                declared: self.len,
+                present,
+            };
+        }
+        Error::Wav(e)
+    }
+}
+
+/// A reader that counts the bytes it delivers.
+struct Counted<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
     }
 }
 
@@ -281,6 +339,59 @@ mod tests {
         let err = read_wav(&cut[..36 + 12]).unwrap_err();
         assert!(
             matches!(err, Error::Wav(hound::Error::FormatError("no data chunk"))),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_cut_short_in_its_data_names_the_chunk_and_what_is_there() {
+        let pcm = Pcm::new(8000, vec![0.25; 10]);
+        let mut file = Vec::new();
+        write_wav(&mut file, &pcm).unwrap();
+        // 12 bytes of RIFF header and 24 of fmt chunk: the data chunk is at 36, its 20 bytes
+        // at 44. Cut after 7 of them (three samples and half of one).
+        let err = read_wav(&file[..44 + 7]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::WavTruncated {
+                    offset: 36,
+                    declared: 20,
+                    present: 7
+                }
+            ),
+            "{err:?}"
+        );
+        // The offset counts the chunks skipped before it, pad bytes included.
+        let odd = with_chunk_before_data(&file, b"LIST\x05\0\0\0INFOa\0");
+        let err = read_wav(&odd[..odd.len() - 1]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::WavTruncated {
+                    offset: 50,
+                    present: 19,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the WAV data chunk at offset 50 declares 20 bytes, but the file ends after 19 of them"
+        );
+        // And without the pad byte a writer left out.
+        let unpadded = with_chunk_before_data(&file, b"LIST\x05\0\0\0INFOa");
+        let err = read_wav(&unpadded[..unpadded.len() - 1]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::WavTruncated {
+                    offset: 49,
+                    present: 19,
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }

@@ -218,7 +218,7 @@ where
     F: FnMut(Rendered<A::Output>) -> Result<()>,
 {
     let keys = presentation_keys(source, steps)?;
-    let later = first_presented_after(source, steps, present, &keys)?;
+    let later = first_presented_after(steps, present, &keys);
     adapter.reset();
     let mut prev: Option<A::State> = None;
     let mut last: Option<A::State> = None;
@@ -291,17 +291,12 @@ fn presentation_keys<S: BlockSource + ?Sized>(source: &S, steps: &[Step]) -> Res
 
 /// For each position in `steps`, the first key in presentation order of the blocks presented
 /// at or after it (`None` when none is), and one entry more for the end of the plan.
-fn first_presented_after<S: BlockSource + ?Sized>(
-    source: &S,
-    steps: &[Step],
-    present: Present,
-    keys: &[Key],
-) -> Result<Vec<Option<Key>>> {
+fn first_presented_after(steps: &[Step], present: Present, keys: &[Key]) -> Vec<Option<Key>> {
     let mut later = vec![None; steps.len() + 1];
     for (position, (step, &key)) in steps.iter().zip(keys).enumerate().rev() {
-        let ts_ms = source.block(step.index)?.ts_ms;
         // `later` has one entry more than `steps`.
         let next = later.get(position + 1).copied().flatten();
+        let (ts_ms, ..) = key;
         let here = present.contains(step.index, ts_ms).then_some(key);
         if let Some(slot) = later.get_mut(position) {
             *slot = match (here, next) {
@@ -310,5 +305,5 @@ fn first_presented_after<S: BlockSource + ?Sized>(
             };
         }
     }
-    Ok(later)
+    later
 }

@@ -110,7 +110,8 @@ const GAP_ALLOWANCE: u64 = 2;
 /// decoded later would fill is refused.
 #[derive(Debug, Default)]
 pub struct PcmMix {
-    sample_rate: u32,
+    /// The first segment's, which every other must share.
+    sample_rate: Option<u32>,
     /// The sum so far; `samples[0]` is at stream position `origin`. It covers at least
     /// `span`, and may reach before it by slack left for segments that start earlier.
     samples: Vec<f32>,
@@ -124,8 +125,6 @@ pub struct PcmMix {
     added: u64,
     /// Samples the caller vouches will be added in all ([`render_pcm`] knows them up front).
     held: u64,
-    /// The first segment's sample rate has been taken.
-    started: bool,
 }
 
 /// A range of stream positions and the blocks (index, timestamp) that set its ends.
@@ -144,11 +143,7 @@ impl PcmMix {
     /// skipped.
     pub fn add(&mut self, r: &Rendered<PcmSegment>) -> Result<()> {
         let seg = &r.output;
-        let sample_rate = if self.started {
-            self.sample_rate
-        } else {
-            seg.sample_rate
-        };
+        let sample_rate = self.sample_rate.unwrap_or(seg.sample_rate);
         if seg.sample_rate != sample_rate {
             return Err(Error::Mismatch {
                 what: "sample rate",
@@ -207,7 +202,7 @@ impl PcmMix {
                 });
             }
         }
-        (self.sample_rate, self.started) = (sample_rate, true);
+        self.sample_rate = Some(sample_rate);
         (self.added, self.own, self.span) = (added, own, span);
         let Some(span) = span else {
             return Ok(());
@@ -259,7 +254,7 @@ impl PcmMix {
         samples.drain(..front.min(samples.len()));
         samples.resize(len, 0.0);
         Pcm {
-            sample_rate: self.sample_rate,
+            sample_rate: self.sample_rate.unwrap_or(0),
             start: lo as u64,
             samples,
         }

@@ -126,17 +126,19 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
                 canonical.extend_from_slice(&len.to_le_bytes());
                 // The samples come from the stream, or, when streamed, from what was read.
                 let from_stream = if streamed.is_some() { 0 } else { len };
+                let samples = reader
+                    .take(u64::from(from_stream))
+                    .chain(Cursor::new(streamed.unwrap_or_default()));
                 let data = DataChunk {
                     offset: header_at,
                     len: u64::from(len),
                     delivered: Rc::new(Cell::new(0)),
                 };
                 let counted = Counted {
-                    inner: reader.take(u64::from(from_stream)),
+                    inner: samples,
                     count: Rc::clone(&data.delivered),
                 };
-                let samples = Cursor::new(streamed.unwrap_or_default());
-                return Ok((Cursor::new(canonical).chain(counted).chain(samples), data));
+                return Ok((Cursor::new(canonical).chain(counted), data));
             }
             b"fmt " => {
                 if len > MAX_FMT_LEN {
@@ -362,38 +364,26 @@ mod tests {
             ),
             "{err:?}"
         );
-        // The offset counts the chunks skipped before it, pad bytes included.
-        let odd = with_chunk_before_data(&file, b"LIST\x05\0\0\0INFOa\0");
-        let err = read_wav(&odd[..odd.len() - 1]).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::WavTruncated {
-                    offset: 50,
-                    present: 19,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert_eq!(
-            err.to_string(),
-            "the WAV data chunk at offset 50 declares 20 bytes, but the file ends after 19 of them"
-        );
-        // And without the pad byte a writer left out.
-        let unpadded = with_chunk_before_data(&file, b"LIST\x05\0\0\0INFOa");
-        let err = read_wav(&unpadded[..unpadded.len() - 1]).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::WavTruncated {
-                    offset: 49,
-                    present: 19,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        // The offset counts the chunks skipped before it, pad bytes included, and without the
+        // pad byte a writer left out.
+        for (chunk, offset) in [
+            (&b"LIST\x05\0\0\0INFOa\0"[..], 50),
+            (b"LIST\x05\0\0\0INFOa", 49),
+        ] {
+            let cut = with_chunk_before_data(&file, chunk);
+            let err = read_wav(&cut[..cut.len() - 1]).unwrap_err();
+            assert!(
+                matches!(err, Error::WavTruncated { offset: o, present: 19, .. } if o == offset),
+                "{err:?}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "the WAV data chunk at offset {offset} declares 20 bytes, but the file ends \
+                     after 19 of them"
+                )
+            );
+        }
     }
 
     #[test]

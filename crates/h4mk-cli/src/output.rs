@@ -56,22 +56,21 @@ pub fn refuse_input_as_output(input: &Path, output: &Path) -> Result<()> {
 }
 
 /// Whether both paths exist and are the same file (hard links included, on Unix).
-#[cfg(unix)]
-pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (fs::metadata(a), fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+fn same_file(a: &Path, b: &Path) -> bool {
+    file_id(a).is_some_and(|a| file_id(b) == Some(a))
 }
 
-/// Whether both paths exist and lead to the same path.
+/// What tells a file apart, through any links, when `path` leads to one: its device and inode.
+#[cfg(unix)]
+pub(crate) fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// What tells a file apart, through any links, when `path` leads to one: the path it leads to.
 #[cfg(not(unix))]
-pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
+pub(crate) fn file_id(path: &Path) -> Option<PathBuf> {
+    fs::canonicalize(path).ok()
 }
 
 /// True for the path `-`, which names standard output (or input).

@@ -791,12 +791,6 @@ impl<'a> Demuxer<'a> {
     /// The blocks returned are checked once planned, by [`Demuxer::check_window`].
     fn window(&self, track: u16, start: u64, t_ms: u32) -> Result<Vec<BlockRef<'a>>> {
         let limits = &self.file.options().limits;
-        let check = |offset| -> Result<()> {
-            if self.file.options().check_crc {
-                self.file.chunk_at(offset)?;
-            }
-            Ok(())
-        };
         let mut blocks: Vec<BlockRef<'a>> = Vec::new();
         let mut waiting = false;
         let mut walk = self.raw.chunks_from(start)?;
@@ -806,16 +800,16 @@ impl<'a> Demuxer<'a> {
                 break;
             };
             if chunk.tag != Tag::CORE {
-                check(chunk.offset)?;
+                self.check_crc_at(chunk.offset)?;
                 continue;
             }
             let block = route(chunk)?;
             if block.track != track {
-                check(chunk.offset)?;
+                self.check_crc_at(chunk.offset)?;
                 continue;
             }
             if block.ts_ms > t_ms && !waiting {
-                check(chunk.offset)?;
+                self.check_crc_at(chunk.offset)?;
                 break;
             }
             let held = (blocks.len() as u64 + 1)
@@ -848,12 +842,17 @@ impl<'a> Demuxer<'a> {
     /// type or pts, which damage could have changed. Blocks before the first step cannot
     /// change a plan that starts at a keyframe after them, so a damaged one costs nothing.
     fn check_window(&self, window: &[BlockRef<'a>], steps: &[DecodeStep<'a>]) -> Result<()> {
-        if !self.file.options().check_crc {
-            return Ok(());
-        }
         let first = steps.iter().map(|s| s.block.offset).min().unwrap_or(0);
         for b in window.iter().filter(|b| b.offset >= first) {
-            self.file.chunk_at(b.chunk_offset())?;
+            self.check_crc_at(b.chunk_offset())?;
+        }
+        Ok(())
+    }
+
+    /// Checks the CRC of the chunk at `offset`, unless the options turn CRC checks off.
+    fn check_crc_at(&self, offset: u64) -> Result<()> {
+        if self.file.options().check_crc {
+            self.file.chunk_at(offset)?;
         }
         Ok(())
     }

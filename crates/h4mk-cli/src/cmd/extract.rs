@@ -11,7 +11,7 @@ use h4mk_format::Tag;
 use crate::UsageError;
 use crate::cmd::{open, plural, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{AtomicFile, is_stdout, refuse_input_as_output, same_file, write_to};
+use crate::output::{AtomicFile, file_id, is_stdout, refuse_input_as_output, write_to};
 use crate::report::ExtractReport;
 
 /// Extract the blocks of one track, or one sidecar.
@@ -122,13 +122,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             if !created && !dir.is_dir() {
                 bail!("--dir {}: not a directory", dir.display());
             }
-            // Every block is read, its CRC checked, and its file named before anything is
-            // written, so a damaged block fails the command with the folder as it was.
+            // Every block is read, its CRC checked, and its file named (and looked up) before
+            // anything is written, so a damaged block fails the command with the folder as it
+            // was.
+            let input = file_id(&args.file);
             let mut files = Vec::new();
             for b in blocks {
                 let b = b.with_context(|| name.clone())?;
                 let path = dir.join(format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset));
-                if same_file(&args.file, &path) {
+                let existing = file_id(&path);
+                if existing.is_some() && existing == input {
                     return Err(UsageError(format!(
                         "--dir {}: block file {} would replace the input",
                         dir.display(),
@@ -136,14 +139,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
                     ))
                     .into());
                 }
-                files.push((path, b.opaque));
+                files.push((path, b.opaque, existing.is_some()));
             }
             fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             // When writing fails, the files this run created go, and the folder if it made it.
             let mut created_files = Vec::new();
             let mut write_all = || -> Result<()> {
-                for (path, opaque) in &files {
-                    let existed = fs::symlink_metadata(path).is_ok();
+                for (path, opaque, existed) in &files {
                     let mut f = AtomicFile::create(path, false)?;
                     f.writer().write_all(opaque)?;
                     f.commit_unsynced()?;

@@ -81,7 +81,9 @@ fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
 
 /// Writes `report` as pretty JSON and a newline.
 fn write_json(out: &mut dyn Write, report: &impl Serialize) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    // Through `io::Error`: serde_json's own error does not list an I/O failure among its
+    // sources, and a closed pipe must be seen as one to end quietly.
+    serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

@@ -251,18 +251,24 @@ fn a_closed_output_pipe_ends_quietly() {
     use std::process::Stdio;
 
     let file = crate::reference_fixtures::fixtures_dir().join("reference/three_tracks_2000.h4mk");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
-        .args(["list", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = [0u8; 64];
-    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
-    // The pipe's read end is dropped here, before h4mk has written its 6,000 lines.
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "status {:?}", out.status);
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    // As text and as JSON: serde_json wraps the pipe's error in its own, which once hid it
+    // and printed "h4mk: error: Broken pipe".
+    for json in [false, true] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+            .arg("list")
+            .args(json.then_some("--json"))
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The pipe's read end is dropped here, before h4mk has written its 6,000 blocks.
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "json {json}: status {:?}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "json {json}");
+    }
 }
 
 #[test]

@@ -32,8 +32,8 @@ use h4mk_gop::{
 };
 use h4mk_mt::{
     BlockRef, DecodeStep, Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, Muxer, Problem,
-    Sidecars, TrackSpec, encode_track_list, parse_track_list, plan_chain, plan_range, route,
-    salvage, salvage_with,
+    Sidecars, TrackProblem, TrackSpec, encode_track_list, parse_track_list, plan_chain, plan_range,
+    route, salvage, salvage_with,
 };
 
 /// The checks of a fuzz target by its name, for the replay of `fuzz/corpus/<name>/regressions`.
@@ -205,6 +205,12 @@ pub fn track_list(data: &[u8]) {
                 ids.sort_unstable();
                 ids.dedup();
                 assert_eq!(ids.len(), list.tracks.len(), "a track id twice");
+                for p in &list.problems {
+                    if let TrackProblem::OffType { written, .. } = p {
+                        let parsed = serde_json::from_str::<&serde_json::value::RawValue>(written);
+                        assert!(parsed.is_ok(), "an off-type value is not JSON: {written}");
+                    }
+                }
                 let bytes = encode_track_list(&list.tracks).expect("a parsed list encodes");
                 let again = parse_track_list(trak_chunk(&bytes), &limits)
                     .unwrap_or_else(|e| panic!("an encoded list does not parse: {e}"));

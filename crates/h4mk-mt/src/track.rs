@@ -13,8 +13,13 @@
 //! - an extra key in a track object is read past and reported as [`TrackProblem::ExtraKey`]:
 //!   the reference reader would fail on it, so a verifier must flag it, but the known keys are
 //!   still good;
-//! - values must have the types of [`TrackSpec`] (the reference does not check them; we do),
-//!   a key given twice in one object is an error, and so is a track id given twice;
+//! - `track_id` must be an integer in 0..=65535 (the reference cannot write a file with any
+//!   other: it packs the id into each seek table);
+//! - any other key of the seven may hold a value of another type, since the reference writes
+//!   whatever it was handed (`sample_rate=44100 / 2` is `22050.0`, `note=None` is `null`):
+//!   such a value is read as the nearest value of [`TrackSpec`]'s type and reported, exactly
+//!   as written, as [`TrackProblem::OffType`], so the file's blocks stay readable;
+//! - a key given twice in one object is an error, and so is a track id given twice;
 //! - the number of tracks is capped by [`Limits::max_tracks`] while parsing.
 
 use std::fmt;
@@ -22,6 +27,7 @@ use std::fmt;
 use h4mk_format::{ChunkRef, Limits, Tag};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::json::to_python_json;
@@ -87,7 +93,45 @@ pub enum TrackProblem {
         /// The missing key.
         key: &'static str,
     },
+    /// A value of another type than the reference writer is meant to write (an integer for
+    /// `sample_rate` and `channels`, a string for the others). The reference reads it as it
+    /// is; this crate reads a float holding a whole number as that integer, other values of an
+    /// integer key as 0, `null` for a string as `""`, and other values for a string as their
+    /// JSON text.
+    OffType {
+        /// Index of the track in the list.
+        index: usize,
+        /// The key.
+        key: &'static str,
+        /// The value's JSON text, exactly as in the file.
+        written: String,
+    },
 }
+
+/// An integer key's off-type value (`sample_rate`, `channels`): a whole number in `u32` range
+/// written as a float (`22050.0`, `1e3`) reads as that number, anything else as 0
+/// ("meaningless", as [`TrackSpec`] has it).
+fn off_type_integer(written: &str) -> u32 {
+    serde_json::from_str::<f64>(written)
+        .ok()
+        .filter(|v| v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(v))
+        .map_or(0, |v| v as u32)
+}
+
+/// A string key's off-type value: `null` reads as `""`, any other value as its JSON text.
+fn off_type_string(written: &str) -> String {
+    if written == "null" {
+        String::new()
+    } else {
+        written.to_owned()
+    }
+}
+
+/// The TRAK keys besides `track_id` whose values are integers.
+const INTEGER_KEYS: [&str; 2] = ["sample_rate", "channels"];
+
+/// At most this many characters of an off-type value are shown in a message.
+const SHOWN_CHARS: usize = 60;
 
 impl fmt::Display for TrackProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,6 +144,27 @@ impl fmt::Display for TrackProblem {
                 write!(
                     f,
                     "entry {index} of the track list has no {key:?}; the reference default applies"
+                )
+            }
+            TrackProblem::OffType {
+                index,
+                key,
+                written,
+            } => {
+                let (what, read_as) = if INTEGER_KEYS.contains(key) {
+                    ("an integer", off_type_integer(written).to_string())
+                } else if written == "null" {
+                    ("a string", "\"\"".to_owned())
+                } else {
+                    ("a string", "its JSON text".to_owned())
+                };
+                let mut shown: String = written.chars().take(SHOWN_CHARS).collect();
+                if shown.len() < written.len() {
+                    shown.push('…');
+                }
+                write!(
+                    f,
+                    "entry {index} of the track list has {key:?}: {shown}, not {what}; read as {read_as}"
                 )
             }
         }
@@ -277,7 +342,9 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
             Ok(())
         }
 
-        let (mut track_id, mut name, mut kind, mut codec) = (None, None, None, None);
+        let mut track_id = None;
+        // The other six as written: each is read into its type below.
+        let (mut name, mut kind, mut codec) = (None, None, None);
         let (mut sample_rate, mut channels, mut note) = (None, None, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
@@ -297,33 +364,75 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
                 }
             }
         }
-        let index = self.index;
-        let mut defaulted = |key: &'static str| {
-            self.ctx
-                .problems
-                .push(TrackProblem::DefaultedKey { index, key });
+        let track_id = track_id.ok_or_else(|| de::Error::missing_field("track_id"))?;
+        let required = |raw: Option<_>, key| raw.ok_or_else(|| de::Error::missing_field(key));
+        let (name, kind, codec) = (
+            required(name, "name")?,
+            required(kind, "kind")?,
+            required(codec, "codec")?,
+        );
+        let mut read = Values {
+            index: self.index,
+            problems: &mut self.ctx.problems,
         };
-        let sample_rate = sample_rate.unwrap_or_else(|| {
-            defaulted("sample_rate");
-            default_sample_rate()
-        });
-        let channels = channels.unwrap_or_else(|| {
-            defaulted("channels");
-            default_channels()
-        });
-        let note = note.unwrap_or_else(|| {
-            defaulted("note");
-            String::new()
-        });
+        // In the order of the keys, so problems are too.
         Ok(TrackSpec {
-            track_id: track_id.ok_or_else(|| de::Error::missing_field("track_id"))?,
-            name: name.ok_or_else(|| de::Error::missing_field("name"))?,
-            kind: kind.ok_or_else(|| de::Error::missing_field("kind"))?,
-            codec: codec.ok_or_else(|| de::Error::missing_field("codec"))?,
-            sample_rate,
-            channels,
-            note,
+            track_id,
+            name: read.string("name", name),
+            kind: read.string("kind", kind),
+            codec: read.string("codec", codec),
+            sample_rate: read.integer("sample_rate", sample_rate, default_sample_rate()),
+            channels: read.integer("channels", channels, default_channels()),
+            note: match note {
+                Some(raw) => read.string("note", raw),
+                None => {
+                    read.defaulted("note");
+                    String::new()
+                }
+            },
         })
+    }
+}
+
+/// Reads the values of one track object into their types, reporting what departs.
+struct Values<'p> {
+    index: usize,
+    problems: &'p mut Vec<TrackProblem>,
+}
+
+impl Values<'_> {
+    fn string(&mut self, key: &'static str, raw: &RawValue) -> String {
+        serde_json::from_str(raw.get()).unwrap_or_else(|_| {
+            let value = off_type_string(raw.get());
+            self.off_type(key, raw);
+            value
+        })
+    }
+
+    fn integer(&mut self, key: &'static str, raw: Option<&RawValue>, default: u32) -> u32 {
+        let Some(raw) = raw else {
+            self.defaulted(key);
+            return default;
+        };
+        serde_json::from_str(raw.get()).unwrap_or_else(|_| {
+            self.off_type(key, raw);
+            off_type_integer(raw.get())
+        })
+    }
+
+    fn off_type(&mut self, key: &'static str, raw: &RawValue) {
+        self.problems.push(TrackProblem::OffType {
+            index: self.index,
+            key,
+            written: raw.get().to_owned(),
+        });
+    }
+
+    fn defaulted(&mut self, key: &'static str) {
+        self.problems.push(TrackProblem::DefaultedKey {
+            index: self.index,
+            key,
+        });
     }
 }
 
@@ -443,6 +552,71 @@ mod tests {
                     .to_vec(),
             )),
         );
+    }
+
+    /// The reference writes whatever Python values it is handed: `sample_rate=44100 / 2` is
+    /// `22050.0`, `note=None` is `null`. Such a file stays readable, each value reported as
+    /// written.
+    #[test]
+    fn values_of_other_types_are_read_and_reported() {
+        let json = r#"{"tracks": [{"track_id": 1, "name": 7, "kind": null, "codec": "c",
+            "sample_rate": 22050.0, "channels": "2", "note": [1, {"a": "\u00e9"}]},
+            {"track_id": 2, "name": "b", "kind": "k", "codec": true,
+            "sample_rate": -1, "channels": 1.5, "note": null}]}"#;
+        let list = parse_track_list(chunk(json.as_bytes()), &Limits::default()).unwrap();
+        let read: Vec<_> = list
+            .tracks
+            .iter()
+            .map(|t| {
+                let strings = [&t.name, &t.kind, &t.codec, &t.note].map(String::as_str);
+                (t.track_id, strings, t.sample_rate, t.channels)
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                (1, ["7", "", "c", r#"[1, {"a": "\u00e9"}]"#], 22_050, 0),
+                (2, ["b", "k", "true", ""], 0, 0),
+            ]
+        );
+        let off = |index, key, written: &str| TrackProblem::OffType {
+            index,
+            key,
+            written: written.into(),
+        };
+        assert_eq!(
+            list.problems,
+            [
+                off(0, "name", "7"),
+                off(0, "kind", "null"),
+                off(0, "sample_rate", "22050.0"),
+                off(0, "channels", "\"2\""),
+                off(0, "note", r#"[1, {"a": "\u00e9"}]"#),
+                off(1, "codec", "true"),
+                off(1, "sample_rate", "-1"),
+                off(1, "channels", "1.5"),
+                off(1, "note", "null"),
+            ]
+        );
+        assert_eq!(
+            list.problems[2].to_string(),
+            "entry 0 of the track list has \"sample_rate\": 22050.0, not an integer; read as 22050"
+        );
+        assert_eq!(
+            list.problems[8].to_string(),
+            "entry 1 of the track list has \"note\": null, not a string; read as \"\""
+        );
+        let long = format!(
+            r#"{{"tracks": [{{"track_id": 1, "name": [{}0], "kind": "k", "codec": "c"}}]}}"#,
+            "0, ".repeat(100)
+        );
+        let list = parse_track_list(chunk(long.as_bytes()), &Limits::default()).unwrap();
+        let shown = list.problems[0].to_string();
+        assert!(
+            shown.ends_with("…, not a string; read as its JSON text"),
+            "{shown}"
+        );
+        assert!(shown.len() < 150, "{shown}");
     }
 
     #[test]

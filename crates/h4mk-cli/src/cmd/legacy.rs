@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use h4mk_mt::{BlockRef, Demuxer, MuxOptions};
+use h4mk_mt::{BlockRef, Demuxer, MuxOptions, Problem, TrackProblem};
+use serde_json::Value;
 
 use crate::cmd::error_chain;
 use crate::input::Input;
@@ -173,12 +174,22 @@ pub(crate) fn run_list(
         }
     };
     writeln!(out, "\n=== TRACKS ===")?;
-    for t in demux.tracks() {
-        writeln!(out, "  [{}] {}", t.track_id, t.name)?;
-        writeln!(out, "      kind={}, codec={}", t.kind, t.codec)?;
-        writeln!(out, "      {}ch @ {}Hz", t.channels, t.sample_rate)?;
-        if !t.note.is_empty() {
-            writeln!(out, "      note: {}", t.note)?;
+    for (i, t) in demux.tracks().iter().enumerate() {
+        // A value of another type prints as the original printed what it read.
+        let show = |key, typed: String| off_type(&demux, i, key).map_or(typed, python_str);
+        let name = show("name", t.name.clone());
+        writeln!(out, "  [{}] {name}", t.track_id)?;
+        let (kind, codec) = (show("kind", t.kind.clone()), show("codec", t.codec.clone()));
+        writeln!(out, "      kind={kind}, codec={codec}")?;
+        let channels = show("channels", t.channels.to_string());
+        let sample_rate = show("sample_rate", t.sample_rate.to_string());
+        writeln!(out, "      {channels}ch @ {sample_rate}Hz")?;
+        let note = match off_type(&demux, i, "note") {
+            Some(written) => python_truthy(written).then(|| python_str(written)),
+            None => (!t.note.is_empty()).then(|| t.note.clone()),
+        };
+        if let Some(note) = note {
+            writeln!(out, "      note: {note}")?;
         }
     }
     writeln!(out, "\n=== CORE BLOCKS ===")?;
@@ -205,6 +216,48 @@ pub(crate) fn run_list(
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The value of `key` in track `index` as written, when it is not of the version 1 type.
+fn off_type<'d>(demux: &'d Demuxer<'_>, index: usize, key: &str) -> Option<&'d str> {
+    demux.problems().iter().find_map(|p| match p {
+        Problem::TrackList {
+            problem:
+                TrackProblem::OffType {
+                    index: i,
+                    key: k,
+                    written,
+                },
+            ..
+        } if *i == index && *k == key => Some(written.as_str()),
+        _ => None,
+    })
+}
+
+/// What Python's `str` prints for the value `json.loads` reads from `written`: `None`,
+/// `True`, `False`, a string's text, a number as written (the reference wrote it with
+/// `repr`). Lists and objects print as their JSON text, where Python would use its own
+/// `repr` (single quotes).
+fn python_str(written: &str) -> String {
+    match serde_json::from_str(written) {
+        Ok(Value::Null) => "None".into(),
+        Ok(Value::Bool(b)) => if b { "True" } else { "False" }.into(),
+        Ok(Value::String(s)) => s,
+        _ => written.into(),
+    }
+}
+
+/// Whether Python's `if value:` holds for the value `json.loads` reads from `written`.
+fn python_truthy(written: &str) -> bool {
+    match serde_json::from_str(written) {
+        Ok(Value::Null) => false,
+        Ok(Value::Bool(b)) => b,
+        Ok(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Ok(Value::String(s)) => !s.is_empty(),
+        Ok(Value::Array(a)) => !a.is_empty(),
+        Ok(Value::Object(o)) => !o.is_empty(),
+        Err(_) => true,
+    }
 }
 
 pub(crate) fn run_chain(

@@ -183,6 +183,44 @@ fn seek_entry_points_at_a_p_block() {
     );
 }
 
+/// The reference writes any Python value it is handed (`sample_rate=44100 / 2` is `22050.0`,
+/// `note=None` is `null`). Such a file stays readable: `info` and `list` work and warn,
+/// `verify` names each value, and `mt_list` prints the lines the original printed.
+#[test]
+fn track_list_with_values_of_other_types() {
+    let chunks = [
+        Chunk::Trak(
+            r#"{"tracks": [{"track_id": 1, "name": "a", "kind": null, "codec": "c", "sample_rate": 22050.0, "channels": true, "note": null}, {"track_id": 2, "name": "b", "kind": "k", "codec": "c", "sample_rate": 1e+16, "channels": "2", "note": 0.5}]}"#,
+        ),
+        Chunk::Block(1, 0, I, b"k"),
+        Chunk::Seek(1, &[(0, 0)]),
+        Chunk::Seek(2, &[]),
+    ];
+    check("trak_off_types", &chunks);
+    let dir = TempDir::new("structure_trak_off_types_mt_list");
+    let file = dir.path().join("off_types.h4mk");
+    write_file(&file, &chunks);
+    let list = h4mk(&["list", "{}"], &file);
+    assert_eq!(
+        list.code,
+        std::process::ExitCode::SUCCESS,
+        "{}",
+        list.stderr
+    );
+    assert!(
+        list.stdout.contains("off_types.h4mk: 1 block"),
+        "{}",
+        list.stdout
+    );
+    let mt_list = h4mk(&["mt_list", "--in", "{}"], &file);
+    assert_eq!(
+        mt_list.stdout,
+        "\n=== TRACKS ===\n  [1] a\n      kind=None, codec=c\n      Truech @ 22050.0Hz\n  \
+         [2] b\n      kind=k, codec=c\n      2ch @ 1e+16Hz\n      note: 0.5\n\n\
+         === CORE BLOCKS ===\n  [idx=279] track=1 t=0ms I (1B)\n"
+    );
+}
+
 #[test]
 fn track_list_with_an_extra_key() {
     check(

@@ -21,7 +21,7 @@
 //! Every reporting command takes `--json`, printed from the serde types in [`report`]. Every
 //! file written goes through [`output::AtomicFile`]. Errors are one line, `h4mk: error: FILE:
 //! what is wrong at which offset`, with exit status 1 ([`EXIT_DAMAGED`]); bad usage exits 2
-//! ([`EXIT_USAGE`]).
+//! ([`EXIT_USAGE`]), and so does a `--track` the file does not have.
 //!
 //! ```
 //! let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/demo.h4mk");
@@ -58,8 +58,8 @@ pub const EXIT_USAGE: u8 = 2;
     about = "Inspect, check, build and decode H4MK multi-track containers",
     after_help = "\
 Every command that reports takes --json; errors are one line naming the file, the offset and
-what is wrong, with exit status 1 (2 for bad usage). Files are written atomically (devices
-and FIFOs in place), never over the input.
+what is wrong, with exit status 1 (2 for bad usage, a track the file lacks included). Files
+are written atomically (devices and FIFOs in place), never over the input.
 
 Examples:
   h4mk info song.h4mk

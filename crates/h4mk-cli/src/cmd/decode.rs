@@ -22,7 +22,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use h4mk_adapters::{AdapterRegistry, Decoded, NamedDecoder, Pcm, Present};
 use h4mk_mt::{DecodeStep, Demuxer};
 
-use crate::cmd::{check_range, open, plural, write_json};
+use crate::cmd::{check_range, open, plural, require_track, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{is_stdout, refuse_input_as_output, write_to};
 use crate::report::DecodeReport;
@@ -123,9 +123,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     let input = Input::open(&args.file)?;
     let name = input.name();
     let demux = open(&input)?;
-    if demux.track(args.track).is_none() {
-        bail!("{name}: track {} is not in the track list", args.track);
-    }
+    require_track(&demux, &input, args.track)?;
     let registry = AdapterRegistry::default();
     let mut decoder = registry.get(&args.adapter)?;
     let outcome = decode(&demux, decoder.as_mut(), args.track, span)

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use h4mk_format::Tag;
 
 use crate::UsageError;
-use crate::cmd::{open, plural, write_json};
+use crate::cmd::{open, plural, require_track, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{AtomicFile, file_id, is_stdout, refuse_input_as_output, write_to};
 use crate::report::ExtractReport;
@@ -111,9 +111,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         report.items = 1;
         report.bytes = payload.len() as u64;
     } else if let Some(track) = args.track {
-        if demux.track(track).is_none() {
-            bail!("{name}: track {track} is not in the track list");
-        }
+        require_track(&demux, &input, track)?;
         let blocks = demux
             .blocks()
             .filter(|b| b.as_ref().map_or(true, |b| b.track == track));

@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::cmd::{open, plural, write_json};
+use crate::cmd::{open, plural, require_track, write_json};
 use crate::input::Input;
 use crate::report::{BlockReport, ListReport};
 
@@ -37,10 +37,8 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     let input = Input::open(&args.file)?;
     let demux = open(&input)?;
-    if let Some(track) = args.track
-        && demux.track(track).is_none()
-    {
-        bail!("{}: track {track} is not in the track list", input.name());
+    if let Some(track) = args.track {
+        require_track(&demux, &input, track)?;
     }
     let wanted = |t: u16| args.track.is_none_or(|w| w == t);
     let blocks = demux

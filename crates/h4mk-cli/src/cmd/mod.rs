@@ -71,6 +71,15 @@ fn open(input: &Input) -> Result<Demuxer<'_>> {
     Demuxer::open(input).with_context(|| input.name())
 }
 
+/// Refuses a `--track` the file does not have as bad usage (exit 2): the file is not at fault.
+fn require_track(demux: &Demuxer<'_>, input: &Input, track: u16) -> Result<()> {
+    if demux.track(track).is_none() {
+        let name = input.name();
+        return Err(UsageError(format!("{name}: track {track} is not in the track list")).into());
+    }
+    Ok(())
+}
+
 /// Refuses `--from-ms` after `--to-ms` as bad usage, before any file is read.
 fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
     if from_ms > to_ms {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use h4mk_mt::DecodeStep;
 
-use crate::cmd::{check_range, open, plural, write_json};
+use crate::cmd::{check_range, open, plural, require_track, write_json};
 use crate::input::Input;
 use crate::report::{PlanReport, StepReport};
 
@@ -73,6 +73,7 @@ pub(crate) struct RangeArgs {
 pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let input = Input::open(&args.file)?;
     let demux = open(&input)?;
+    require_track(&demux, &input, args.track)?;
     let steps = demux
         .chain(args.track, args.t_ms)
         .with_context(|| input.name())?;
@@ -109,6 +110,7 @@ pub(crate) fn run_range(args: &RangeArgs, out: &mut dyn Write) -> Result<ExitCod
     check_range(args.from_ms, args.to_ms)?;
     let input = Input::open(&args.file)?;
     let demux = open(&input)?;
+    require_track(&demux, &input, args.track)?;
     let steps = demux
         .range(args.track, args.from_ms, args.to_ms)
         .with_context(|| input.name())?;

@@ -19,7 +19,8 @@ const MAX_FMT_LEN: u32 = 1 << 10;
 ///
 /// `WAVE_FORMAT_EXTENSIBLE` samples narrower than their containers (24 bits in 32) are read
 /// at the container's width, exactly; a data chunk whose length is `0xFFFFFFFF`, as writers
-/// to a pipe leave it, runs to the end of the stream, in whole frames.
+/// to a pipe leave it, runs to the end of the stream, in whole frames, up to `u32::MAX` bytes
+/// (the most a WAV header can state; a longer stream is refused, not cut short).
 pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
     let (stream, data) = fmt_and_data(reader)?;
     let mut wav = hound::WavReader::new(stream)?;
@@ -99,15 +100,10 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
                 // leaves the length at its largest: the samples run to the end, in whole
                 // frames.
                 let streamed = if len == u32::MAX {
-                    let mut data = Vec::new();
-                    (&mut reader)
-                        .take(u64::from(u32::MAX))
-                        .read_to_end(&mut data)?;
                     let frame = fmt
                         .get(12..14)
                         .map_or(1, |a| u16::from_le_bytes([a[0], a[1]]));
-                    data.truncate(data.len() - data.len() % usize::from(frame.max(1)));
-                    Some(data)
+                    Some(read_streamed(&mut reader, frame, u64::from(u32::MAX))?)
                 } else {
                     None
                 };
@@ -171,6 +167,23 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
     }
 }
 
+/// The samples of a data chunk whose length was left unknown, read to the end of the stream in
+/// whole frames of `frame` bytes: at most `max` bytes, since the canonical header handed to
+/// `hound` states the length in 32 bits. A longer stream is refused, not cut short.
+fn read_streamed<R: Read>(reader: R, frame: u16, max: u64) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    reader.take(max.saturating_add(1)).read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Err(Error::Limit {
+            what: "bytes of streamed WAV data, counted to one past the cap",
+            value: data.len() as u64,
+            max,
+        });
+    }
+    data.truncate(data.len() - data.len() % usize::from(frame.max(1)));
+    Ok(data)
+}
+
 /// Where the data chunk is, what it declares, and how many of its bytes the stream has
 /// delivered so far: a read that fails short of the declared length is a file cut short.
 struct DataChunk {
@@ -226,6 +239,22 @@ fn whole_containers(fmt: &mut [u8]) {
     }
 }
 
+/// The most 16-bit mono samples a WAV file holds: its RIFF length (36 bytes of header after
+/// it, then 2 bytes a sample) is a u32, and `hound` lets it wrap silently past that.
+const MAX_WAV_SAMPLES: u32 = (u32::MAX - 36) / 2;
+
+/// `samples` as the count `write_wav` hands `hound`, if a WAV file can hold them.
+fn wav_samples(samples: usize) -> Result<u32> {
+    u32::try_from(samples)
+        .ok()
+        .filter(|&n| n <= MAX_WAV_SAMPLES)
+        .ok_or(Error::Limit {
+            what: "samples in a 16-bit WAV file",
+            value: samples as u64,
+            max: MAX_WAV_SAMPLES.into(),
+        })
+}
+
 /// Writes mono PCM as a 16-bit PCM WAV file, clipping to full scale.
 ///
 /// `hound` patches the header's lengths at the end, which needs `Seek`, so the file is built in
@@ -248,12 +277,7 @@ pub fn write_wav<W: Write>(mut writer: W, pcm: &Pcm) -> Result<()> {
     let mut buf = Cursor::new(Vec::with_capacity(44 + 2 * pcm.samples.len()));
     let mut wav = hound::WavWriter::new(&mut buf, spec)?;
     {
-        let mut w =
-            wav.get_i16_writer(u32::try_from(pcm.samples.len()).map_err(|_| Error::Limit {
-                what: "wav samples",
-                value: pcm.samples.len() as u64,
-                max: u32::MAX.into(),
-            })?);
+        let mut w = wav.get_i16_writer(wav_samples(pcm.samples.len())?);
         for s in pcm.to_i16() {
             w.write_sample(s);
         }
@@ -384,6 +408,43 @@ mod tests {
                 )
             );
         }
+    }
+
+    /// Past 2^31 samples the 16-bit data's length no longer fits the RIFF header, and
+    /// `hound` wrote a wrapped length (about 12.4 hours at 48 kHz, too large to build here).
+    #[test]
+    fn a_wav_too_long_for_its_header_is_refused() {
+        let most = MAX_WAV_SAMPLES as usize;
+        assert_eq!(wav_samples(most).unwrap(), MAX_WAV_SAMPLES);
+        // The header's RIFF length for that many: 36 + 2 per sample, still a u32.
+        assert!(36 + 2 * u64::from(MAX_WAV_SAMPLES) <= u64::from(u32::MAX));
+        for too_many in [most + 1, 1 << 31, u32::MAX as usize, usize::MAX] {
+            assert!(matches!(
+                wav_samples(too_many),
+                Err(Error::Limit { value, .. }) if value == too_many as u64
+            ));
+        }
+    }
+
+    /// A stream longer than a 32-bit length can state was cut at 4 GiB without a word (about
+    /// 13 minutes lost of an hour of 8-channel 32-bit audio); it is now refused. The cap is
+    /// lowered here so the test need not hold 4 GiB.
+    #[test]
+    fn a_streamed_data_chunk_past_its_cap_is_refused_not_cut() {
+        let bytes = [1u8; 13];
+        assert_eq!(read_streamed(&bytes[..], 4, 13).unwrap(), [1u8; 12]);
+        let err = read_streamed(&bytes[..], 4, 12).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Limit {
+                    value: 13,
+                    max: 12,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

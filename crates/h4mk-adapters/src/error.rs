@@ -175,6 +175,22 @@ pub enum Error {
     /// The caller passed an invalid configuration or argument.
     #[error("invalid parameter: {0}")]
     Parameter(&'static str),
+    /// An encoder configuration whose first block would span less than 1 ms at the signal's
+    /// sample rate: its timestamp could not tell it from the next block's.
+    #[error(
+        "a block of {frames_per_block} frames spans {first_block_samples} samples at first, \
+         less than 1 ms at {sample_rate} Hz; at most {max_rate} Hz with these settings"
+    )]
+    BlockUnderOneMs {
+        /// Frames per block of the configuration.
+        frames_per_block: usize,
+        /// Samples the first block owns.
+        first_block_samples: usize,
+        /// The signal's sample rate.
+        sample_rate: u32,
+        /// The highest sample rate these settings can encode.
+        max_rate: u64,
+    },
     /// Reading or writing a WAV file failed.
     #[error("wav error")]
     Wav(#[from] hound::Error),

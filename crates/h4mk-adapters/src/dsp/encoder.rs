@@ -71,10 +71,16 @@ impl EncoderConfig {
         // signal.
         let span = self.frames_per_block * self.hop;
         let first_span = span.saturating_sub(n - self.hop);
-        if span < n || (first_span as u64) * 1000 < u64::from(sample_rate) {
-            return Err(Error::Parameter(
-                "a block must span at least one frame and 1 ms, the first block included",
-            ));
+        if span < n {
+            return Err(Error::Parameter("a block must span at least one frame"));
+        }
+        if (first_span as u64) * 1000 < u64::from(sample_rate) {
+            return Err(Error::BlockUnderOneMs {
+                frames_per_block: self.frames_per_block,
+                first_block_samples: first_span,
+                sample_rate,
+                max_rate: first_span as u64 * 1000,
+            });
         }
         if (self.frames_per_block - 1) * self.hop + n > limits.max_block_samples {
             return Err(Error::Parameter(

@@ -221,15 +221,19 @@ fn timestamps_strictly_increase_or_the_configuration_is_refused() {
     for (config, rate, refused) in [
         (&small, 48_000, true),
         (&small, 8_000, false),
-        (&d, 4_000_000, true),
-        (&d, 3_000_000, false),
+        (&d, 3_584_001, true),
+        (&d, 3_584_000, false),
         (&d, RATE, false),
     ] {
         let encoded = encode(&vec![0.25f32; 20_000], rate, config);
         if refused {
+            // The message names the rate and the most these settings take (it used to say
+            // only "invalid parameter", though the caller had set none).
+            let max = config.frames_per_block * config.hop - (config.frame_size - config.hop);
             assert!(
-                matches!(encoded, Err(h4mk_adapters::Error::Parameter(_))),
-                "{rate} Hz"
+                matches!(encoded, Err(h4mk_adapters::Error::BlockUnderOneMs { sample_rate, max_rate, .. })
+                    if sample_rate == rate && max_rate == max as u64 * 1000),
+                "{rate} Hz: {encoded:?}"
             );
             continue;
         }

@@ -27,13 +27,19 @@ impl Input {
     /// Maps the file at `path`, or reads all of it when it is a pipe, or all of standard input
     /// for `-`; refuses a directory or a device.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_as(path, None)
+    }
+
+    /// [`Input::open`] for an H4MK container: a pipe or standard input that does not start
+    /// with the magic is refused after its first four bytes, not read to its end (which may
+    /// never come: `h4mk info - < /dev/zero`).
+    pub fn open_h4mk(path: &Path) -> Result<Self> {
+        Self::open_as(path, Some(h4mk_format::MAGIC))
+    }
+
+    fn open_as(path: &Path, magic: Option<[u8; 4]>) -> Result<Self> {
         let bytes = if path.as_os_str() == "-" {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut buf)
-                .context("reading standard input")?;
-            Bytes::Owned(buf)
+            Bytes::Owned(read_stream(std::io::stdin().lock(), magic, path)?)
         } else {
             let mut file =
                 File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -49,10 +55,7 @@ impl Input {
             }
             if is_pipe(&meta) {
                 // `<(command)`, a piped `/dev/stdin`: read it whole, as standard input.
-                let mut buf = Vec::new();
-                file.read_to_end(&mut buf)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                Bytes::Owned(buf)
+                Bytes::Owned(read_stream(&mut file, magic, path)?)
             } else if meta.len() == 0 {
                 // Mapping an empty file fails on some systems; there is nothing to map.
                 Bytes::Owned(Vec::new())
@@ -86,6 +89,32 @@ impl Deref for Input {
             Bytes::Owned(v) => v,
         }
     }
+}
+
+/// Reads the stream at `path` to its end, unless its first four bytes are not `magic`.
+fn read_stream(mut reader: impl Read, magic: Option<[u8; 4]>, path: &Path) -> Result<Vec<u8>> {
+    let reading = || {
+        if path.as_os_str() == "-" {
+            "reading standard input".to_owned()
+        } else {
+            format!("reading {}", path.display())
+        }
+    };
+    let mut buf = Vec::new();
+    if let Some(magic) = magic {
+        (&mut reader)
+            .take(4)
+            .read_to_end(&mut buf)
+            .with_context(reading)?;
+        if let Ok(found) = <[u8; 4]>::try_from(&buf[..])
+            && found != magic
+        {
+            let e = h4mk_format::Error::BadMagic { found };
+            return Err(anyhow::Error::from(e).context(display_name(path)));
+        }
+    }
+    reader.read_to_end(&mut buf).with_context(reading)?;
+    Ok(buf)
 }
 
 /// Whether `meta` is a FIFO (a pipe), which cannot be mapped but can be read.

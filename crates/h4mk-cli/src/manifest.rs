@@ -191,10 +191,16 @@ impl Manifest {
 }
 
 impl Block {
+    /// The file the block's bytes come from, if they come from one; `dir` is where relative
+    /// `file` paths start.
+    pub(crate) fn file(&self, dir: &Path) -> Option<PathBuf> {
+        self.file.as_ref().map(|f| dir.join(f))
+    }
+
     /// The block's opaque bytes; `dir` is where relative `file` paths start.
     pub(crate) fn bytes(&self, dir: &Path) -> Result<BlockBytes<'_>> {
-        if let Some(file) = &self.file {
-            return Ok(BlockBytes::File(Input::open(&dir.join(file))?));
+        if let Some(file) = self.file(dir) {
+            return Ok(BlockBytes::File(Input::open(&file)?));
         }
         if let Some(hex) = &self.hex {
             return decode_hex(hex).map(BlockBytes::Decoded);

@@ -38,44 +38,84 @@ pub fn write_to<T>(
     Ok(value)
 }
 
-/// Refuses to write `output` when it is the file `input` (by another name, or through links):
+/// Refuses to write `output` when it is the file `input` (by another name, or through links),
+/// or, for the input `-`, the file standard input reads (`h4mk decode - -o f.h4mk < f.h4mk`):
 /// replacing a file while reading it would lose it. Bad usage, so exit status 2.
 pub fn refuse_input_as_output(input: &Path, output: &Path) -> Result<()> {
-    if is_stdout(input) || is_stdout(output) {
+    if is_stdout(output) {
         return Ok(());
     }
-    if same_file(input, output) {
-        return Err(UsageError(format!(
-            "-o {}: that is the input file, {}",
-            output.display(),
-            input.display()
-        ))
-        .into());
+    let input_id = input_id(input);
+    if input_id.is_some() && input_id == file_id(output) {
+        let what = if is_stdin(input) {
+            "the file standard input reads".to_owned()
+        } else {
+            format!("the input file, {}", input.display())
+        };
+        return Err(UsageError(format!("-o {}: that is {what}", output.display())).into());
     }
     Ok(())
 }
 
-/// Whether both paths exist and are the same file (hard links included, on Unix).
-fn same_file(a: &Path, b: &Path) -> bool {
-    file_id(a).is_some_and(|a| file_id(b) == Some(a))
+/// [`file_id`] of the input `path`: for `-`, of the file standard input reads, if any.
+pub(crate) fn input_id(path: &Path) -> Option<FileId> {
+    if is_stdin(path) {
+        stdin_id()
+    } else {
+        file_id(path)
+    }
 }
+
+/// What tells files apart: device and inode on Unix, the path links lead to elsewhere.
+#[cfg(unix)]
+pub(crate) type FileId = (u64, u64);
+#[cfg(not(unix))]
+pub(crate) type FileId = PathBuf;
 
 /// What tells a file apart, through any links, when `path` leads to one: its device and inode.
 #[cfg(unix)]
-pub(crate) fn file_id(path: &Path) -> Option<(u64, u64)> {
+pub(crate) fn file_id(path: &Path) -> Option<FileId> {
+    fs::metadata(path).ok().map(|m| metadata_id(&m))
+}
+
+#[cfg(unix)]
+fn metadata_id(m: &fs::Metadata) -> FileId {
     use std::os::unix::fs::MetadataExt;
-    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    (m.dev(), m.ino())
+}
+
+/// [`file_id`] of what standard input reads, when it is a file.
+#[cfg(unix)]
+fn stdin_id() -> Option<FileId> {
+    use std::os::fd::AsFd;
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    File::from(fd).metadata().ok().map(|m| metadata_id(&m))
 }
 
 /// What tells a file apart, through any links, when `path` leads to one: the path it leads to.
 #[cfg(not(unix))]
-pub(crate) fn file_id(path: &Path) -> Option<PathBuf> {
+pub(crate) fn file_id(path: &Path) -> Option<FileId> {
     fs::canonicalize(path).ok()
 }
 
-/// True for the path `-`, which names standard output (or input).
-pub fn is_stdout(path: &Path) -> bool {
+/// Standard input's file cannot be told apart here.
+#[cfg(not(unix))]
+fn stdin_id() -> Option<FileId> {
+    None
+}
+
+/// True for an input path `-`, which names standard input.
+pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+/// True for an output path that names standard output: `-`, or a name the system gives it
+/// (`/dev/stdout`). Written through the path, standard output redirected to a file (`>> log`)
+/// would be replaced rather than appended to, and a report would follow the data into it.
+pub fn is_stdout(path: &Path) -> bool {
+    ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]
+        .iter()
+        .any(|name| path.as_os_str() == *name)
 }
 
 /// An output file under construction.
@@ -159,12 +199,7 @@ impl AtomicFile {
         let name = dest
             .file_name()
             .with_context(|| format!("{} is not a file path", target.display()))?;
-        let temp = dir.join(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = File::create(&temp).with_context(context)?;
+        let (temp, file) = create_temp(&dir, &name.to_string_lossy()).with_context(context)?;
         let permissions = replaced.map(|p| file.set_permissions(p));
         let atomic = AtomicFile {
             target: target.to_owned(),
@@ -218,6 +253,33 @@ impl AtomicFile {
     }
 }
 
+/// Creates a new temporary file in `dir` for the target `name`: `.NAME.PID.N.tmp`, with the
+/// name cut to keep it within the 255 bytes most file systems allow. It must not exist yet, as
+/// a file or a link (`O_EXCL`): a link planted under a predictable name would otherwise be
+/// followed and the file it leads to overwritten. A name taken moves on to the next `N`.
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let mut cut = name.len().min(TEMP_NAME_KEEP);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let name = name.get(..cut).unwrap_or_default();
+    let pid = std::process::id();
+    let mut n = 0u32;
+    loop {
+        let temp = dir.join(format!(".{name}.{pid}.{n}.tmp"));
+        match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < TEMP_TRIES => n += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Bytes of the target's name kept in its temporary file's name.
+const TEMP_NAME_KEEP: usize = 200;
+/// Temporary names tried before giving up.
+const TEMP_TRIES: u32 = 100;
+
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if let Some((temp, _)) = &self.rename
@@ -225,5 +287,33 @@ impl Drop for AtomicFile {
         {
             let _ = fs::remove_file(temp);
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// The temporary name is predictable: a link planted there used to be followed, and the
+    /// file it led to overwritten. And a long target name left no room for the temporary
+    /// name's additions ("File name too long").
+    #[test]
+    fn the_temporary_file_is_new_and_its_name_fits() {
+        let dir = std::env::temp_dir().join(format!("h4mk_output_temp_{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("victim"), b"victim").unwrap();
+        let planted = dir.join(format!(".out.{}.0.tmp", std::process::id()));
+        std::os::unix::fs::symlink(dir.join("victim"), &planted).unwrap();
+        let long = "x".repeat(250);
+        for name in ["out", &long] {
+            let mut file = AtomicFile::create(&dir.join(name), false).unwrap();
+            file.writer().write_all(name.as_bytes()).unwrap();
+            file.commit().unwrap();
+            assert_eq!(fs::read(dir.join(name)).unwrap(), name.as_bytes());
+        }
+        assert_eq!(fs::read(dir.join("victim")).unwrap(), b"victim");
+        assert!(fs::symlink_metadata(&planted).unwrap().is_symlink());
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -12,7 +12,7 @@ use h4mk_mt::{MuxOptions, MuxSummary, Muxer, Sidecars};
 use crate::cmd::{plural, write_json};
 use crate::input::{Input, display_name};
 use crate::manifest::{Manifest, SidecarBytes};
-use crate::output::{is_stdout, refuse_input_as_output, write_to};
+use crate::output::{file_id, is_stdin, is_stdout, refuse_input_as_output, write_to};
 use crate::report::{BuildReport, BuiltTrack};
 
 /// Build a container from a JSON manifest (tracks, sidecars, blocks).
@@ -131,9 +131,15 @@ fn build(path: &Path, output: &Path, opts: MuxOptions, out: &mut dyn Write) -> R
     let name = input.name();
     let manifest = Manifest::parse(&input).with_context(|| name.clone())?;
     let dir = match path.parent() {
-        Some(p) if !is_stdout(path) => p.to_owned(),
+        Some(p) if !is_stdin(path) => p.to_owned(),
         _ => PathBuf::from("."),
     };
+    // The block files are inputs too (only an existing output can be one of them).
+    if file_id(output).is_some() {
+        for file in manifest.blocks().iter().filter_map(|b| b.file(&dir)) {
+            refuse_input_as_output(&file, output)?;
+        }
+    }
     let tracks = manifest.tracks().with_context(|| name.clone())?;
     let s = manifest.sidecars();
     let sidecars = Sidecars {

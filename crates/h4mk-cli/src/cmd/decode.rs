@@ -120,7 +120,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         check_range(from, to)?;
     }
     refuse_input_as_output(&args.file, &args.output)?;
-    let input = Input::open(&args.file)?;
+    let input = Input::open_h4mk(&args.file)?;
     let name = input.name();
     let demux = open(&input)?;
     require_track(&demux, &input, args.track)?;

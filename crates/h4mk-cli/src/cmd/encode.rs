@@ -13,7 +13,7 @@ use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 use crate::UsageError;
 use crate::cmd::{plural, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{is_stdout, refuse_input_as_output, write_to};
+use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_to};
 use crate::report::EncodeReport;
 
 /// The adapters that encode, and the codec name each writes into the track list.
@@ -119,7 +119,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     let track_name = args.name.clone().unwrap_or_else(|| {
         args.input
             .file_stem()
-            .filter(|_| !is_stdout(&args.input))
+            .filter(|_| !is_stdin(&args.input))
             .map_or_else(|| "audio".to_owned(), |s| s.to_string_lossy().into_owned())
     });
     let track = TrackSpec {

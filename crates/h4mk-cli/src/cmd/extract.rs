@@ -11,7 +11,7 @@ use h4mk_format::Tag;
 use crate::UsageError;
 use crate::cmd::{open, plural, require_track, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{AtomicFile, file_id, is_stdout, refuse_input_as_output, write_to};
+use crate::output::{AtomicFile, file_id, input_id, is_stdout, refuse_input_as_output, write_to};
 use crate::report::ExtractReport;
 
 /// Extract the blocks of one track, or one sidecar.
@@ -88,7 +88,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     if let Some(output) = &args.output {
         refuse_input_as_output(&args.file, output)?;
     }
-    let input = Input::open(&args.file)?;
+    let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     let name = input.name();
     let mut report = ExtractReport {
@@ -123,7 +123,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             // Every block is read, its CRC checked, and its file named (and looked up) before
             // anything is written, so a damaged block fails the command with the folder as it
             // was.
-            let input = file_id(&args.file);
+            let input = input_id(&args.file);
             let mut files = Vec::new();
             for b in blocks {
                 let b = b.with_context(|| name.clone())?;

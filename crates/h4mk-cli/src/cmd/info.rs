@@ -39,7 +39,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
-    let input = Input::open(&args.file)?;
+    let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     let report = info(&input, &demux)?;
     if args.json {

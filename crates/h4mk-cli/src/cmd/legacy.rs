@@ -138,7 +138,7 @@ pub(crate) fn run_build(
     } else {
         Path::new(&args.out)
     };
-    let written = write_to(path, out, |w| {
+    let written = write_to(&literal(path), out, |w| {
         Ok(crate::demo::write(w, MuxOptions::default())?)
     });
     match written {
@@ -297,6 +297,15 @@ pub(crate) fn run_chain(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `path` as the original took it: `-` is a file of that name, not a standard stream.
+fn literal(path: &Path) -> std::borrow::Cow<'_, Path> {
+    if path.as_os_str() == "-" {
+        Path::new(".").join(path).into()
+    } else {
+        path.into()
+    }
+}
+
 /// Opens `path`, printing the original's messages when there is no such file or it cannot be
 /// read (`what` says what the command was doing).
 fn open(path: &Path, what: &str, err: &mut dyn Write) -> Result<Option<Input>> {
@@ -304,7 +313,7 @@ fn open(path: &Path, what: &str, err: &mut dyn Write) -> Result<Option<Input>> {
         writeln!(err, "Error: file not found: {}", path.display())?;
         return Ok(None);
     }
-    match Input::open(path) {
+    match Input::open_h4mk(&literal(path)) {
         Ok(input) => Ok(Some(input)),
         Err(e) => {
             writeln!(err, "{what}: {e:#}")?;

@@ -35,7 +35,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
-    let input = Input::open(&args.file)?;
+    let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     if let Some(track) = args.track {
         require_track(&demux, &input, track)?;

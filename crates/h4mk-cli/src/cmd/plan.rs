@@ -71,7 +71,7 @@ pub(crate) struct RangeArgs {
 }
 
 pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let input = Input::open(&args.file)?;
+    let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     require_track(&demux, &input, args.track)?;
     let steps = demux
@@ -108,7 +108,7 @@ pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCod
 
 pub(crate) fn run_range(args: &RangeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     check_range(args.from_ms, args.to_ms)?;
-    let input = Input::open(&args.file)?;
+    let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     require_track(&demux, &input, args.track)?;
     let steps = demux

@@ -59,7 +59,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Result<ExitCode> {
-    let input = Input::open(&args.file)?;
+    let input = Input::open_h4mk(&args.file)?;
     let report = verify(&input, args.lenient);
     if args.json {
         write_json(out, &report)?;

@@ -129,6 +129,127 @@ fn the_input_is_never_the_output() {
     );
 }
 
+/// Runs h4mk in `dir` with standard input read from the file `stdin`.
+fn h4mk_reading(dir: &Path, stdin: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(fs::File::open(dir.join(stdin)).unwrap())
+        .output()
+        .unwrap()
+}
+
+/// The input `-` reading a file, or a block file a manifest names, is an input too: each
+/// used to be replaced by the output (`decode - -o f.h4mk < f.h4mk` exited 0 with `f.h4mk`
+/// turned into 144 bytes of blocks).
+#[test]
+fn inputs_read_through_standard_input_or_a_manifest_are_never_the_output() {
+    let dir = TempDir::new("outputs_same_stdin");
+    let d = dir.path();
+    fs::write(d.join("demo.h4mk"), demo()).unwrap();
+    for args in [
+        &["decode", "--adapter", "null", "--track", "1", "-", "-o"][..],
+        &["extract", "--sidecar", "meta", "-", "-o"],
+        &["extract", "--track", "1", "-", "-o"],
+        &["salvage", "-", "-o"],
+    ] {
+        let o = h4mk_reading(d, "demo.h4mk", &[args, &["demo.h4mk"]].concat());
+        failed(
+            &o,
+            2,
+            "h4mk: error: -o demo.h4mk: that is the file standard input reads",
+        );
+    }
+    assert!(fs::read(d.join("demo.h4mk")).unwrap() == demo());
+
+    fs::write(d.join("block.bin"), b"opaque").unwrap();
+    let manifest = r#"{"tracks": [{"track_id": 1, "name": "a", "kind": "k", "codec": "c"}],
+        "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "file": "block.bin"}]}"#;
+    fs::write(d.join("m.json"), manifest).unwrap();
+    let o = h4mk(d, &["build", "m.json", "-o", "block.bin"]);
+    failed(
+        &o,
+        2,
+        "h4mk: error: -o block.bin: that is the input file, block.bin",
+    );
+    assert_eq!(fs::read(d.join("block.bin")).unwrap(), b"opaque");
+    let o = h4mk_reading(d, "m.json", &["build", "-", "-o", "m.json"]);
+    failed(
+        &o,
+        2,
+        "h4mk: error: -o m.json: that is the file standard input reads",
+    );
+    assert_eq!(fs::read_to_string(d.join("m.json")).unwrap(), manifest);
+    // Not the output: built as usual.
+    succeeded(&h4mk_reading(
+        d,
+        "m.json",
+        &["build", "-", "-o", "new.h4mk"],
+    ));
+    assert_eq!(
+        dir.files(),
+        ["block.bin", "demo.h4mk", "m.json", "new.h4mk"]
+    );
+}
+
+/// `-o /dev/stdout` is standard output, as `-o -` is: with output appended to a log, the log
+/// used to be replaced by the container (renamed onto the file the path led to), and with
+/// output to a pipe the report followed the container into it.
+#[test]
+fn dev_stdout_is_standard_output() {
+    let dir = TempDir::new("outputs_dev_stdout");
+    let d = dir.path();
+    fs::write(d.join("log"), b"earlier\n").unwrap();
+    let log = fs::OpenOptions::new()
+        .append(true)
+        .open(d.join("log"))
+        .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(d)
+        .args(["build", "--demo", "-o", "/dev/stdout"])
+        .stdout(log)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fs::read(d.join("log")).unwrap() == [&b"earlier\n"[..], &demo()].concat());
+    let o = h4mk(d, &["build", "--demo", "-o", "/dev/stdout"]);
+    assert!(o.status.success() && o.stdout == demo());
+    assert_eq!(dir.files(), ["log"]);
+}
+
+/// A stream that is not an H4MK file is refused at its first four bytes: `info - < /dev/zero`
+/// used to read until memory ran out.
+#[test]
+fn a_stream_without_the_magic_is_refused_without_reading_it_all() {
+    let dir = TempDir::new("outputs_zero_stream");
+    let o = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(dir.path())
+        .args(["info", "-"])
+        .stdin(fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    failed(
+        &o,
+        1,
+        "h4mk: error: -: not an H4MK file: offset 0 holds `\\x00\\x00\\x00\\x00`",
+    );
+}
+
+/// The original's commands take paths as it did: `-` is a file of that name.
+#[test]
+fn the_original_commands_take_a_dash_as_a_file_name() {
+    let dir = TempDir::new("outputs_legacy_dash");
+    let d = dir.path();
+    let o = h4mk(d, &["mt_build", "--out", "-"]);
+    assert_eq!(
+        succeeded(&o),
+        format!("Wrote {} bytes to -\n", demo().len())
+    );
+    assert!(fs::read(d.join("-")).unwrap() == demo());
+    let listed = succeeded(&h4mk(d, &["mt_list", "--in", "-"]));
+    assert!(listed.contains("=== CORE BLOCKS ==="), "{listed}");
+}
+
 #[test]
 fn a_range_that_ends_before_it_starts_is_bad_usage() {
     let dir = TempDir::new("outputs_range");

@@ -9,9 +9,12 @@
 //! is written to in place, as standard output is: renaming over it would destroy it. A
 //! directory, or a link that leads nowhere, is refused.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 
@@ -118,6 +121,57 @@ pub fn is_stdout(path: &Path) -> bool {
         .any(|name| path.as_os_str() == *name)
 }
 
+/// Paths written by this process and not finished yet (temporary files, the block files and
+/// folders of an extraction under way), by order of registration.
+static UNFINISHED: Mutex<BTreeMap<u64, PathBuf>> = Mutex::new(BTreeMap::new());
+static NEXT_UNFINISHED: AtomicU64 = AtomicU64::new(0);
+
+fn unfinished() -> std::sync::MutexGuard<'static, BTreeMap<u64, PathBuf>> {
+    UNFINISHED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A file or folder this process made and has not finished with: [`remove_unfinished`]
+/// removes it if the process is interrupted first. Dropping the guard keeps the path.
+#[derive(Debug)]
+pub(crate) struct Unfinished(u64);
+
+impl Unfinished {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        let id = NEXT_UNFINISHED.fetch_add(1, Ordering::Relaxed);
+        unfinished().insert(id, path);
+        Unfinished(id)
+    }
+
+    /// Removes the path now (a file, or a folder if empty).
+    pub(crate) fn remove(self) {
+        if let Some(path) = unfinished().remove(&self.0) {
+            remove_path(&path);
+        }
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        unfinished().remove(&self.0);
+    }
+}
+
+fn remove_path(path: &Path) {
+    if fs::remove_file(path).is_err() {
+        let _ = fs::remove_dir(path);
+    }
+}
+
+/// Removes every unfinished path, the newest first (files before the folders made for them).
+/// For a signal handler: the process is about to end, and what it was writing must not stay.
+pub fn remove_unfinished() {
+    for path in unfinished().values().rev() {
+        remove_path(path);
+    }
+}
+
 /// An output file under construction.
 ///
 /// Dropped without [`AtomicFile::commit`], it removes its temporary file. A target that is not
@@ -131,6 +185,8 @@ pub struct AtomicFile {
     rename: Option<(PathBuf, PathBuf)>,
     writer: BufWriter<SyncOnFlush>,
     committed: bool,
+    /// The temporary file, removed if the process is interrupted.
+    _unfinished: Option<Unfinished>,
 }
 
 /// A file whose `flush` also asks the OS to put the data on disk, when `sync` is on.
@@ -174,6 +230,7 @@ impl AtomicFile {
                     rename: None,
                     writer: Self::buffer(file, false),
                     committed: false,
+                    _unfinished: None,
                 });
             }
             // Through any links: the file they lead to is the one to replace.
@@ -203,6 +260,7 @@ impl AtomicFile {
         let permissions = replaced.map(|p| file.set_permissions(p));
         let atomic = AtomicFile {
             target: target.to_owned(),
+            _unfinished: Some(Unfinished::new(temp.clone())),
             rename: Some((temp, dest)),
             writer: Self::buffer(file, sync),
             committed: false,

@@ -11,7 +11,9 @@ use h4mk_format::Tag;
 use crate::UsageError;
 use crate::cmd::{open, plural, require_track, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{AtomicFile, file_id, input_id, is_stdout, refuse_input_as_output, write_to};
+use crate::output::{
+    AtomicFile, Unfinished, file_id, input_id, is_stdout, refuse_input_as_output, write_to,
+};
 use crate::report::ExtractReport;
 
 /// Extract the blocks of one track, or one sidecar.
@@ -116,8 +118,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             .blocks()
             .filter(|b| b.as_ref().map_or(true, |b| b.track == track));
         if let Some(dir) = &args.dir {
-            let created = !dir.exists();
-            if !created && !dir.is_dir() {
+            if dir.exists() && !dir.is_dir() {
                 bail!("--dir {}: not a directory", dir.display());
             }
             // Every block is read, its CRC checked, and its file named (and looked up) before
@@ -137,18 +138,33 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
                     ))
                     .into());
                 }
+                // What the write would refuse, refused before anything is written.
+                let dangling = existing.is_none() && fs::symlink_metadata(&path).is_ok();
+                if path.is_dir() || dangling {
+                    bail!(
+                        "--dir {}: block file {} is a folder or a link to nothing",
+                        dir.display(),
+                        path.display()
+                    );
+                }
                 files.push((path, b.opaque, existing.is_some()));
             }
+            // The folders this run makes, outermost first, then the files it creates: all
+            // removed, newest first, if writing fails or the process is interrupted.
+            let mut made: Vec<Unfinished> = dir
+                .ancestors()
+                .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+                .map(|p| Unfinished::new(p.to_owned()))
+                .collect();
+            made.reverse();
             fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            // When writing fails, the files this run created go, and the folder if it made it.
-            let mut created_files = Vec::new();
             let mut write_all = || -> Result<()> {
                 for (path, opaque, existed) in &files {
                     let mut f = AtomicFile::create(path, false)?;
                     f.writer().write_all(opaque)?;
                     f.commit_unsynced()?;
                     if !existed {
-                        created_files.push(path);
+                        made.push(Unfinished::new(path.clone()));
                     }
                     report.items += 1;
                     report.bytes += opaque.len() as u64;
@@ -156,12 +172,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
                 Ok(())
             };
             if let Err(e) = write_all() {
-                for path in created_files {
-                    let _ = fs::remove_file(path);
-                }
-                if created {
-                    let _ = fs::remove_dir(dir);
-                }
+                made.into_iter().rev().for_each(Unfinished::remove);
                 return Err(e);
             }
             report.output = display_name(dir);

@@ -250,6 +250,79 @@ fn the_original_commands_take_a_dash_as_a_file_name() {
     assert!(listed.contains("=== CORE BLOCKS ==="), "{listed}");
 }
 
+/// Interrupted while writing, h4mk removes its temporary file (it used to stay, a hidden
+/// partial file with a new name each run). The build waits on a block file that is a FIFO
+/// no one writes, after its output's temporary file exists, until the signal comes.
+#[test]
+fn an_interrupted_write_leaves_nothing() {
+    let dir = TempDir::new("outputs_interrupted");
+    let d = dir.path();
+    fifo(d, "never");
+    let manifest = r#"{"tracks": [{"track_id": 1, "name": "a", "kind": "k", "codec": "c"}],
+        "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "hex": "00"},
+                   {"track": 1, "pts_ms": 10, "type": "P", "file": "never"}]}"#;
+    fs::write(d.join("m.json"), manifest).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(d)
+        .args(["build", "m.json", "-o", "out.h4mk"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !dir.files().iter().any(|f| f.ends_with(".tmp")) {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "no temporary file: {:?}",
+            dir.files()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(dir.files(), ["m.json", "never"]);
+}
+
+/// A write that fails part way through an extraction removes the folders it made, not only
+/// the last one (`--dir a/b/c` used to leave `a/b`). The shell makes every write past 0 bytes
+/// fail (`ulimit -f 0`, with the signal that would kill the process ignored).
+#[test]
+fn a_failed_extract_removes_every_folder_it_made() {
+    let dir = TempDir::new("outputs_extract_folders");
+    let d = dir.path();
+    fs::write(d.join("demo.h4mk"), demo()).unwrap();
+    let o = Command::new("sh")
+        .current_dir(d)
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f 0; exec \"$0\" extract --track 1 --dir a/b/c demo.h4mk",
+            env!("CARGO_BIN_EXE_h4mk"),
+        ])
+        .output()
+        .unwrap();
+    failed(&o, 1, "h4mk: error: writing a/b/c/");
+    assert_eq!(dir.files(), ["demo.h4mk"]);
+    // A block file's name taken by a folder is refused before anything is written.
+    fs::create_dir_all(d.join("out/0_I_457.bin")).unwrap();
+    fs::write(d.join("out/keep.bin"), b"mine").unwrap();
+    let o = h4mk(d, &["extract", "--track", "1", "--dir", "out", "demo.h4mk"]);
+    failed(
+        &o,
+        1,
+        "h4mk: error: --dir out: block file out/0_I_457.bin is a folder",
+    );
+    let mut left: Vec<_> = fs::read_dir(d.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["0_I_457.bin", "keep.bin"]);
+}
+
 #[test]
 fn a_range_that_ends_before_it_starts_is_bad_usage() {
     let dir = TempDir::new("outputs_range");

@@ -22,7 +22,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use h4mk_adapters::{AdapterRegistry, Decoded, NamedDecoder, Pcm, Present};
 use h4mk_mt::{DecodeStep, Demuxer};
 
-use crate::cmd::{check_range, open, plural, require_track, write_json};
+use crate::cmd::{check_range, open, plural, require_track, warn_if_rebuilt, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{is_stdout, refuse_input_as_output, write_to};
 use crate::report::DecodeReport;
@@ -110,7 +110,7 @@ struct Outcome {
     to_ms: u32,
 }
 
-pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let span = match (args.at_ms, args.from_ms, args.to_ms) {
         (Some(t), _, _) => Span::At(t),
         (None, Some(a), Some(b)) => Span::Range(a, b),
@@ -136,6 +136,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", display_name(&args.output)))?;
         Ok(counted.bytes)
     })?;
+    warn_if_rebuilt(&demux, &input, err)?;
     if is_stdout(&args.output) {
         return Ok(ExitCode::SUCCESS);
     }

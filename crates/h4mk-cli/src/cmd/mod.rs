@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use h4mk_mt::Demuxer;
+use h4mk_mt::{Demuxer, IndexStatus};
 use serde::Serialize;
 
 use crate::UsageError;
@@ -50,13 +50,13 @@ impl Command {
         match self {
             Command::Info(args) => info::run(&args, out),
             Command::List(args) => list::run(&args, out),
-            Command::Chain(args) => plan::run_chain(&args, out),
-            Command::Range(args) => plan::run_range(&args, out),
+            Command::Chain(args) => plan::run_chain(&args, out, err),
+            Command::Range(args) => plan::run_range(&args, out, err),
             Command::Verify(args) => verify::run(&args, out, err),
             Command::Salvage(args) => salvage::run(&args, out, err),
             Command::Extract(args) => extract::run(&args, out),
             Command::Build(args) => build::run(&args, out),
-            Command::Decode(args) => decode::run(&args, out),
+            Command::Decode(args) => decode::run(&args, out, err),
             Command::Encode(args) => encode::run(&args, out),
             Command::MtBuild(args) => legacy::run_build(&args, out, err),
             Command::MtList(args) => legacy::run_list(&args, out, err),
@@ -69,6 +69,21 @@ impl Command {
 /// reads checked), errors prefixed with the file name.
 fn open(input: &Input) -> Result<Demuxer<'_>> {
     Demuxer::open(input).with_context(|| input.name())
+}
+
+/// Warns, on `err`, that the index a command planned with was rebuilt by a scan: the stored
+/// one was missing or wrong, so the file may have been cut short or edited, and what the
+/// command found (a chain, a decode) may be short of what the writer wrote.
+fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> Result<()> {
+    if let IndexStatus::Rebuilt { reason } = demux.index_status() {
+        writeln!(
+            err,
+            "h4mk: warning: {}: the index was rebuilt by a full scan ({reason}); a file cut short \
+             or edited may lack blocks its writer wrote (h4mk verify says more)",
+            input.name()
+        )?;
+    }
+    Ok(())
 }
 
 /// Refuses a `--track` the file does not have as bad usage (exit 2): the file is not at fault.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use h4mk_mt::DecodeStep;
 
-use crate::cmd::{check_range, open, plural, require_track, write_json};
+use crate::cmd::{check_range, open, plural, require_track, warn_if_rebuilt, write_json};
 use crate::input::Input;
 use crate::report::{PlanReport, StepReport};
 
@@ -70,7 +70,11 @@ pub(crate) struct RangeArgs {
     json: bool,
 }
 
-pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) fn run_chain(
+    args: &ChainArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     require_track(&demux, &input, args.track)?;
@@ -102,11 +106,16 @@ pub(crate) fn run_chain(args: &ChainArgs, out: &mut dyn Write) -> Result<ExitCod
         steps: step_reports(&steps),
         empty,
     };
+    warn_if_rebuilt(&demux, &input, err)?;
     let what = format!("at {} ms", args.t_ms);
     print(out, &report, &what, args.json)
 }
 
-pub(crate) fn run_range(args: &RangeArgs, out: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) fn run_range(
+    args: &RangeArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ExitCode> {
     check_range(args.from_ms, args.to_ms)?;
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
@@ -125,6 +134,7 @@ pub(crate) fn run_range(args: &RangeArgs, out: &mut dyn Write) -> Result<ExitCod
             .is_empty()
             .then(|| "no block of the track in that range".to_owned()),
     };
+    warn_if_rebuilt(&demux, &input, err)?;
     let what = format!("from {} to {} ms", args.from_ms, args.to_ms);
     print(out, &report, &what, args.json)
 }

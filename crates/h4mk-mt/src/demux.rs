@@ -28,7 +28,7 @@ use h4mk_gop::{BlockInfo, BlockKind, SeekEntry};
 use crate::error::{Error, Result};
 use crate::index::{
     Index, IndexBuilder, IndexProblem, IndexStatus, Locator, TrackIndex, XLOC, XSEK, XSEK_MAGIC,
-    check_entry, find_index, scan_index,
+    check_entry, find_index, scan_index, tsek_entries, xsek_entries,
 };
 use crate::router::{BlockRef, route};
 use crate::sidecar::Sidecars;
@@ -1065,8 +1065,28 @@ impl StructureCheck {
         }
     }
 
+    /// The seek table the walk saw for every track, read, if there is one for each and each
+    /// reads.
+    fn seen_tables(&self, demux: &Demuxer<'_>) -> Option<Vec<TrackIndex>> {
+        let limits = demux.file.options().limits;
+        demux
+            .tracks
+            .iter()
+            .zip(&self.tables)
+            .map(|(t, seen)| {
+                let (tag, offset) = (*seen)?;
+                let chunk = demux.file.chunk_at(offset).ok()?;
+                if tag == XSEK {
+                    xsek_entries(chunk, limits).ok()?.ok()
+                } else {
+                    tsek_entries(chunk, t.track_id).ok()
+                }
+            })
+            .collect()
+    }
+
     /// The checks that need every block: tracks ending on a B-block, and the stored index
-    /// against the keyframes (unless it was rebuilt, which is a problem of its own). At most
+    /// against the keyframes (unless it could not be read, which is a problem of its own). At most
     /// two problems per track and one for the index: they go in whatever the cap.
     fn finish(self, demux: &Demuxer<'_>, problems: &mut Vec<Problem>) {
         self.check_locator(problems);
@@ -1079,22 +1099,31 @@ impl StructureCheck {
                 });
             }
         }
-        if let IndexStatus::Rebuilt { reason } = &demux.status {
-            problems.push(Problem::IndexRebuilt {
-                reason: reason.clone(),
-            });
-            return;
-        }
+        // Opening rebuilt the index when it could not find the tables from the end (a chunk
+        // of an unknown tag after them, say: the reference reads past it). The tables the walk
+        // saw are then the stored index: the file is sound if every track has one and they
+        // match the blocks.
+        let seen;
+        let stored = match &demux.status {
+            IndexStatus::Rebuilt { reason } => match self.seen_tables(demux) {
+                Some(tables) => {
+                    seen = tables;
+                    &seen
+                }
+                None => {
+                    problems.push(Problem::IndexRebuilt {
+                        reason: reason.clone(),
+                    });
+                    return;
+                }
+            },
+            _ => &demux.index.tracks,
+        };
         if !self.indexing {
             return;
         }
         let scanned = self.builder.finish(demux.index.core_offset);
-        let tables = demux
-            .index
-            .tracks
-            .iter()
-            .zip(&scanned.tracks)
-            .zip(&self.tables);
+        let tables = stored.iter().zip(&scanned.tracks).zip(&self.tables);
         for ((stored, found), table) in tables {
             let Some(entry) = (0..stored.entries.len().max(found.entries.len()))
                 .find(|&i| stored.entries.get(i) != found.entries.get(i))

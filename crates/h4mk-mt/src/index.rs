@@ -865,7 +865,7 @@ fn xsek_ending_at<'a>(file: &ContainerRef<'a>, end: u64, floor: u64) -> Option<C
     file.chunk_at(start).ok().filter(|c| c.end_offset() == end)
 }
 
-fn tsek_entries(chunk: ChunkRef<'_>, track: u16) -> Result<TrackIndex, IndexProblem> {
+pub(crate) fn tsek_entries(chunk: ChunkRef<'_>, track: u16) -> Result<TrackIndex, IndexProblem> {
     let bad = |detail: String| IndexProblem::BadTable {
         tag: chunk.tag,
         offset: chunk.offset,
@@ -887,7 +887,10 @@ fn tsek_entries(chunk: ChunkRef<'_>, track: u16) -> Result<TrackIndex, IndexProb
     })
 }
 
-fn xsek_entries(chunk: ChunkRef<'_>, limits: Limits) -> Result<Result<TrackIndex, IndexProblem>> {
+pub(crate) fn xsek_entries(
+    chunk: ChunkRef<'_>,
+    limits: Limits,
+) -> Result<Result<TrackIndex, IndexProblem>> {
     let table = match ExtSeekTable::parse(chunk) {
         Ok(t) => t,
         Err(e) => {

@@ -110,11 +110,25 @@ where
             ExitCode::from(EXIT_DAMAGED)
         }
         Err(e) => {
-            let _ = writeln!(err, "h4mk: error: {e:#}");
+            let _ = writeln!(err, "h4mk: error: {}", one_line(&format!("{e:#}")));
             let usage = e.downcast_ref::<UsageError>().is_some();
             ExitCode::from(if usage { EXIT_USAGE } else { EXIT_DAMAGED })
         }
     }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), so that a file name holding
+/// a newline cannot break an error into two lines, or forge a second one.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A mistake in the command line that parsing alone cannot see (an output that is the input,

@@ -235,6 +235,29 @@ fn a_stream_without_the_magic_is_refused_without_reading_it_all() {
     );
 }
 
+/// A newline in a file name used to break the one-line error in two, the second line
+/// free for the name to forge (`h4mk: error: fake.h4mk: ...`); control characters in names
+/// are now escaped, in errors and in reports.
+#[test]
+fn a_file_name_cannot_break_a_message_into_lines() {
+    let dir = TempDir::new("outputs_newline_name");
+    let d = dir.path();
+    let name = "a\nh4mk: error: fake.h4mk";
+    fs::write(d.join(name), b"junk and more than sixteen bytes").unwrap();
+    let o = h4mk(d, &["info", name]);
+    failed(
+        &o,
+        1,
+        "h4mk: error: a\\nh4mk: error: fake.h4mk: not an H4MK file",
+    );
+    fs::write(d.join(name), demo()).unwrap();
+    let info = succeeded(&h4mk(d, &["info", name]));
+    assert!(
+        info.starts_with("a\\nh4mk: error: fake.h4mk: H4MK version 1"),
+        "{info}"
+    );
+}
+
 /// The original's commands take paths as it did: `-` is a file of that name.
 #[test]
 fn the_original_commands_take_a_dash_as_a_file_name() {

@@ -28,7 +28,7 @@ use h4mk_gop::{BlockInfo, BlockKind, SeekEntry};
 use crate::error::{Error, Result};
 use crate::index::{
     Index, IndexBuilder, IndexProblem, IndexStatus, Locator, TrackIndex, XLOC, XSEK, XSEK_MAGIC,
-    check_entry, find_index, scan_index, tsek_entries, xsek_entries,
+    check_entry, find_index, scan_index, tsek_entries,
 };
 use crate::router::{BlockRef, route};
 use crate::sidecar::Sidecars;
@@ -878,6 +878,7 @@ struct StructureCheck {
     /// TSEK chunks and the first one, XSEK chunks.
     cores: u64,
     first_core: Option<u64>,
+    last_core: Option<u64>,
     tseks: u32,
     first_tsek: Option<u64>,
     xseks: u32,
@@ -898,6 +899,7 @@ impl StructureCheck {
             in_body: false,
             cores: 0,
             first_core: None,
+            last_core: None,
             tseks: 0,
             first_tsek: None,
             xseks: 0,
@@ -921,6 +923,7 @@ impl StructureCheck {
             Tag::CORE => {
                 self.cores += 1;
                 self.first_core.get_or_insert(chunk.offset);
+                self.last_core = Some(chunk.offset);
                 self.block(chunk, problems);
             }
             Tag::TSEK | XSEK => {
@@ -1065,23 +1068,29 @@ impl StructureCheck {
         }
     }
 
-    /// The seek table the walk saw for every track, read, if there is one for each and each
-    /// reads.
+    /// The seek tables the walk saw, read, when they are laid out as the reference writes
+    /// them (one TSEK per track, in track-list order, after every block) but could not be
+    /// found from the end: other chunks, of tags a reader skips, come after or between them.
     fn seen_tables(&self, demux: &Demuxer<'_>) -> Option<Vec<TrackIndex>> {
-        let limits = demux.file.options().limits;
+        let offsets: Vec<u64> = self
+            .tables
+            .iter()
+            .map(|t| t.map(|(_, at)| at))
+            .collect::<Option<_>>()?;
+        let laid_out = self.xseks == 0
+            && usize::try_from(self.tseks).ok() == Some(demux.tracks.len())
+            && offsets.windows(2).all(|w| w[0] < w[1])
+            && offsets
+                .first()
+                .is_none_or(|&first| self.last_core.is_none_or(|c| c < first));
+        if !laid_out {
+            return None;
+        }
         demux
             .tracks
             .iter()
-            .zip(&self.tables)
-            .map(|(t, seen)| {
-                let (tag, offset) = (*seen)?;
-                let chunk = demux.file.chunk_at(offset).ok()?;
-                if tag == XSEK {
-                    xsek_entries(chunk, limits).ok()?.ok()
-                } else {
-                    tsek_entries(chunk, t.track_id).ok()
-                }
-            })
+            .zip(offsets)
+            .map(|(t, offset)| tsek_entries(demux.file.chunk_at(offset).ok()?, t.track_id).ok())
             .collect()
     }
 

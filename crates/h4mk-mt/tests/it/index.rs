@@ -136,6 +136,30 @@ fn tables_followed_by_an_unknown_chunk_are_checked_where_they_are() {
         ),
         "{problem}"
     );
+
+    // Right tables laid out otherwise than the reference writes them (one per track, in
+    // track-list order, after every block) are still an index a reader could not use.
+    let chunk_len =
+        |at: usize| 16 + u32::from_le_bytes(good[at + 8..at + 12].try_into().unwrap()) as usize;
+    let first = tsek;
+    let second = first + chunk_len(first);
+    let (t1, t2) = (&good[first..second], &good[second..footer]);
+    for (what, tables) in [
+        ("reversed", [t2, t1].concat()),
+        ("repeated", [t1, t2, t1].concat()),
+    ] {
+        let mut bytes = [&good[..first], &tables, &[0; 4]].concat();
+        fix_file_crc(&mut bytes);
+        let report = Demuxer::open(&bytes).unwrap().verify();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::IndexRebuilt { .. })),
+            "{what}: {:?}",
+            report.problems
+        );
+    }
 }
 
 #[test]

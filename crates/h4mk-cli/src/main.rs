@@ -22,10 +22,7 @@ impl Write for Stderr {
 fn main() -> ExitCode {
     // Interrupted (Ctrl-C, SIGTERM, SIGHUP), h4mk removes what it was writing, as it does when
     // a write fails, and ends with the status a shell gives an interrupted command.
-    let _ = ctrlc::set_handler(|| {
-        h4mk_cli::output::remove_unfinished();
-        std::process::exit(130);
-    });
+    let _ = ctrlc::set_handler(|| h4mk_cli::output::remove_unfinished_and_exit(130));
     // Standard output is line-buffered: without a buffer, listing a million blocks would make a
     // million write calls.
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());

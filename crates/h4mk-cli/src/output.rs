@@ -138,10 +138,24 @@ fn unfinished() -> std::sync::MutexGuard<'static, BTreeMap<u64, PathBuf>> {
 pub(crate) struct Unfinished(u64);
 
 impl Unfinished {
+    /// Registers `path` before it is made (a file about to be renamed into place).
     pub(crate) fn new(path: PathBuf) -> Self {
         let id = NEXT_UNFINISHED.fetch_add(1, Ordering::Relaxed);
         unfinished().insert(id, path);
         Unfinished(id)
+    }
+
+    /// Runs `make`, which makes a path and returns it, with the registry locked, and registers
+    /// the path: once [`remove_unfinished`] has swept, nothing new can be made (the handler
+    /// keeps the lock until the process ends), and nothing made escapes the sweep.
+    pub(crate) fn make<T>(
+        make: impl FnOnce() -> io::Result<(PathBuf, T)>,
+    ) -> io::Result<(Self, T)> {
+        let mut registry = unfinished();
+        let (path, value) = make()?;
+        let id = NEXT_UNFINISHED.fetch_add(1, Ordering::Relaxed);
+        registry.insert(id, path);
+        Ok((Unfinished(id), value))
     }
 
     /// Removes the path now (a file, or a folder if empty).
@@ -164,12 +178,15 @@ fn remove_path(path: &Path) {
     }
 }
 
-/// Removes every unfinished path, the newest first (files before the folders made for them).
-/// For a signal handler: the process is about to end, and what it was writing must not stay.
-pub fn remove_unfinished() {
-    for path in unfinished().values().rev() {
+/// Removes every unfinished path, the newest first (files before the folders made for them),
+/// and ends the process with `code`, the registry still locked so that no path is made or
+/// registered after the sweep. For a signal handler, which runs beside the main thread.
+pub fn remove_unfinished_and_exit(code: i32) -> ! {
+    let registry = unfinished();
+    for path in registry.values().rev() {
         remove_path(path);
     }
+    std::process::exit(code)
 }
 
 /// An output file under construction.
@@ -256,11 +273,16 @@ impl AtomicFile {
         let name = dest
             .file_name()
             .with_context(|| format!("{} is not a file path", target.display()))?;
-        let (temp, file) = create_temp(&dir, &name.to_string_lossy()).with_context(context)?;
+        let name = name.to_string_lossy();
+        let (unfinished, (temp, file)) = Unfinished::make(|| {
+            let (temp, file) = create_temp(&dir, &name)?;
+            Ok((temp.clone(), (temp, file)))
+        })
+        .with_context(context)?;
         let permissions = replaced.map(|p| file.set_permissions(p));
         let atomic = AtomicFile {
             target: target.to_owned(),
-            _unfinished: Some(Unfinished::new(temp.clone())),
+            _unfinished: Some(unfinished),
             rename: Some((temp, dest)),
             writer: Self::buffer(file, sync),
             committed: false,

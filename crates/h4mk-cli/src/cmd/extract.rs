@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -150,22 +150,37 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
                 files.push((path, b.opaque, existing.is_some()));
             }
             // The folders this run makes, outermost first, then the files it creates: all
-            // removed, newest first, if writing fails or the process is interrupted.
-            let mut made: Vec<Unfinished> = dir
+            // removed, newest first, if writing fails or the process is interrupted. A folder
+            // is registered only once this run has made it: one that was there (reached
+            // through `..`, or made meanwhile by someone else) is never removed.
+            let mut made = Vec::new();
+            let mut missing: Vec<&Path> = dir
                 .ancestors()
                 .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
-                .map(|p| Unfinished::new(p.to_owned()))
                 .collect();
-            made.reverse();
-            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            missing.reverse();
+            for folder in missing {
+                match Unfinished::make(|| fs::create_dir(folder).map(|()| (folder.to_owned(), ())))
+                {
+                    Ok((u, ())) => made.push(u),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        made.into_iter().rev().for_each(Unfinished::remove);
+                        return Err(e).with_context(|| format!("creating {}", folder.display()));
+                    }
+                }
+            }
             let mut write_all = || -> Result<()> {
                 for (path, opaque, existed) in &files {
-                    let mut f = AtomicFile::create(path, false)?;
-                    f.writer().write_all(opaque)?;
-                    f.commit_unsynced()?;
+                    // Registered before its temporary file, so that an interruption removes the
+                    // temporary file first: a rename that beats it leaves a file removed next,
+                    // one that comes after it fails.
                     if !existed {
                         made.push(Unfinished::new(path.clone()));
                     }
+                    let mut f = AtomicFile::create(path, false)?;
+                    f.writer().write_all(opaque)?;
+                    f.commit_unsynced()?;
                     report.items += 1;
                     report.bytes += opaque.len() as u64;
                 }

@@ -30,9 +30,10 @@ impl Input {
         Self::open_as(path, None)
     }
 
-    /// [`Input::open`] for an H4MK container: a pipe or standard input that does not start
-    /// with the magic is refused after its first four bytes, not read to its end (which may
-    /// never come: `h4mk info - < /dev/zero`).
+    /// [`Input::open`] for an H4MK container: of a pipe or standard input that does not start
+    /// with the magic, only the header's 16 bytes are read, not all of it (its end may never
+    /// come: `h4mk info - < /dev/zero`), and the reader refuses them as it refuses any file
+    /// with a wrong magic.
     pub fn open_h4mk(path: &Path) -> Result<Self> {
         Self::open_as(path, Some(h4mk_format::MAGIC))
     }
@@ -91,7 +92,8 @@ impl Deref for Input {
     }
 }
 
-/// Reads the stream at `path` to its end, unless its first four bytes are not `magic`.
+/// Reads the stream at `path` to its end, or only its first 16 bytes when its first four
+/// are not `magic`.
 fn read_stream(mut reader: impl Read, magic: Option<[u8; 4]>, path: &Path) -> Result<Vec<u8>> {
     let reading = || {
         if path.as_os_str() == "-" {
@@ -106,11 +108,15 @@ fn read_stream(mut reader: impl Read, magic: Option<[u8; 4]>, path: &Path) -> Re
             .take(4)
             .read_to_end(&mut buf)
             .with_context(reading)?;
-        if let Ok(found) = <[u8; 4]>::try_from(&buf[..])
-            && found != magic
-        {
-            let e = h4mk_format::Error::BadMagic { found };
-            return Err(anyhow::Error::from(e).context(display_name(path)));
+        if buf.len() == 4 && buf != magic {
+            // The file header's length, so the reader says what every reader says of a file
+            // with a wrong magic (`verify --json` in its report), having read no further.
+            let rest = (h4mk_format::HEADER_LEN - 4) as u64;
+            (&mut reader)
+                .take(rest)
+                .read_to_end(&mut buf)
+                .with_context(reading)?;
+            return Ok(buf);
         }
     }
     reader.read_to_end(&mut buf).with_context(reading)?;

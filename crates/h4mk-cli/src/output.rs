@@ -45,17 +45,25 @@ pub fn write_to<T>(
 /// or, for the input `-`, the file standard input reads (`h4mk decode - -o f.h4mk < f.h4mk`):
 /// replacing a file while reading it would lose it. Bad usage, so exit status 2.
 pub fn refuse_input_as_output(input: &Path, output: &Path) -> Result<()> {
-    if is_stdout(output) {
-        return Ok(());
-    }
     let input_id = input_id(input);
-    if input_id.is_some() && input_id == file_id(output) {
+    // Standard output redirected into the input (`-o - >> in.h4mk`) is the input too.
+    let output_id = if is_stdout(output) {
+        stdout_id()
+    } else {
+        file_id(output)
+    };
+    if input_id.is_some() && input_id == output_id {
         let what = if is_stdin(input) {
             "the file standard input reads".to_owned()
         } else {
             format!("the input file, {}", input.display())
         };
-        return Err(UsageError(format!("-o {}: that is {what}", output.display())).into());
+        let is = if is_stdout(output) {
+            "standard output goes to"
+        } else {
+            "that is"
+        };
+        return Err(UsageError(format!("-o {}: {is} {what}", output.display())).into());
     }
     Ok(())
 }
@@ -87,12 +95,28 @@ fn metadata_id(m: &fs::Metadata) -> FileId {
     (m.dev(), m.ino())
 }
 
-/// [`file_id`] of what standard input reads, when it is a file.
+/// [`file_id`] of what standard input reads, when it is a regular file.
 #[cfg(unix)]
 fn stdin_id() -> Option<FileId> {
     use std::os::fd::AsFd;
-    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
-    File::from(fd).metadata().ok().map(|m| metadata_id(&m))
+    stream_id(io::stdin().as_fd())
+}
+
+/// [`file_id`] of what standard output writes to, when it is a regular file.
+#[cfg(unix)]
+fn stdout_id() -> Option<FileId> {
+    use std::os::fd::AsFd;
+    stream_id(io::stdout().as_fd())
+}
+
+/// [`file_id`] of the regular file `fd` is open on (a terminal both streams share is not one).
+#[cfg(unix)]
+fn stream_id(fd: std::os::fd::BorrowedFd<'_>) -> Option<FileId> {
+    let file = File::from(fd.try_clone_to_owned().ok()?);
+    file.metadata()
+        .ok()
+        .filter(fs::Metadata::is_file)
+        .map(|m| metadata_id(&m))
 }
 
 /// What tells a file apart, through any links, when `path` leads to one: the path it leads to.
@@ -104,6 +128,12 @@ pub(crate) fn file_id(path: &Path) -> Option<FileId> {
 /// Standard input's file cannot be told apart here.
 #[cfg(not(unix))]
 fn stdin_id() -> Option<FileId> {
+    None
+}
+
+/// Standard output's file cannot be told apart here.
+#[cfg(not(unix))]
+fn stdout_id() -> Option<FileId> {
     None
 }
 

@@ -161,6 +161,26 @@ fn inputs_read_through_standard_input_or_a_manifest_are_never_the_output() {
         );
     }
     assert!(fs::read(d.join("demo.h4mk")).unwrap() == demo());
+    // Standard output appended to the input is the input too.
+    for output in ["-", "/dev/stdout"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+            .current_dir(d)
+            .args(["salvage", "demo.h4mk", "-o", output])
+            .stdout(
+                fs::OpenOptions::new()
+                    .append(true)
+                    .open(d.join("demo.h4mk"))
+                    .unwrap(),
+            )
+            .output()
+            .unwrap();
+        failed(
+            &o,
+            2,
+            &format!("h4mk: error: -o {output}: standard output goes to the input file, demo.h4mk"),
+        );
+    }
+    assert!(fs::read(d.join("demo.h4mk")).unwrap() == demo());
 
     fs::write(d.join("block.bin"), b"opaque").unwrap();
     let manifest = r#"{"tracks": [{"track_id": 1, "name": "a", "kind": "k", "codec": "c"}],
@@ -233,6 +253,17 @@ fn a_stream_without_the_magic_is_refused_without_reading_it_all() {
         1,
         "h4mk: error: -: not an H4MK file: offset 0 holds `\\x00\\x00\\x00\\x00`",
     );
+    // verify still reports such a stream as it reports such a file, in JSON too.
+    let o = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(dir.path())
+        .args(["verify", "--json", "-"])
+        .stdin(fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["size"], 16);
 }
 
 /// A newline in a file name used to break the one-line error in two, the second line

@@ -171,16 +171,22 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
 /// whole frames of `frame` bytes: at most `max` bytes, since the canonical header handed to
 /// `hound` states the length in 32 bits. A longer stream is refused, not cut short.
 fn read_streamed<R: Read>(reader: R, frame: u16, max: u64) -> Result<Vec<u8>> {
+    let frame = u64::from(frame.max(1));
+    // Past the most whole frames that fit, one more whole frame tells a stream too long.
+    let fit = max - max % frame;
     let mut data = Vec::new();
-    reader.take(max.saturating_add(1)).read_to_end(&mut data)?;
-    if data.len() as u64 > max {
+    reader
+        .take(fit.saturating_add(frame))
+        .read_to_end(&mut data)?;
+    let whole = data.len() as u64 - data.len() as u64 % frame;
+    if whole > fit {
         return Err(Error::Limit {
-            what: "bytes of streamed WAV data, counted to one past the cap",
-            value: data.len() as u64,
-            max,
+            what: "bytes of streamed WAV data in whole frames, counted to a frame past the cap",
+            value: whole,
+            max: fit,
         });
     }
-    data.truncate(data.len() - data.len() % usize::from(frame.max(1)));
+    data.truncate(whole as usize);
     Ok(data)
 }
 
@@ -433,18 +439,15 @@ mod tests {
     fn a_streamed_data_chunk_past_its_cap_is_refused_not_cut() {
         let bytes = [1u8; 13];
         assert_eq!(read_streamed(&bytes[..], 4, 13).unwrap(), [1u8; 12]);
-        let err = read_streamed(&bytes[..], 4, 12).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Limit {
-                    value: 13,
-                    max: 12,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        // 12 bytes of whole frames fit a cap of 12, the 13th byte being a partial frame.
+        assert_eq!(read_streamed(&bytes[..], 4, 12).unwrap(), [1u8; 12]);
+        for (len, cap, value, max) in [(13, 11, 12, 8), (17, 12, 16, 12)] {
+            let err = read_streamed(&vec![1u8; len][..], 4, cap).unwrap_err();
+            assert!(
+                matches!(err, Error::Limit { value: v, max: m, .. } if v == value && m == max),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -152,14 +152,29 @@ impl fmt::Display for TrackProblem {
                 written,
             } => {
                 let (what, read_as) = if INTEGER_KEYS.contains(key) {
-                    ("an integer", off_type_integer(written).to_string())
+                    (
+                        "an integer in 0..=4294967295",
+                        off_type_integer(written).to_string(),
+                    )
                 } else if written == "null" {
                     ("a string", "\"\"".to_owned())
                 } else {
                     ("a string", "its JSON text".to_owned())
                 };
-                let mut shown: String = written.chars().take(SHOWN_CHARS).collect();
-                if shown.len() < written.len() {
+                // Control characters escaped: JSON allows a newline between items, and a
+                // message is one line.
+                let mut shown: String = written
+                    .chars()
+                    .take(SHOWN_CHARS)
+                    .flat_map(|c| {
+                        let escaped = c.is_control().then(|| c.escape_default());
+                        escaped
+                            .into_iter()
+                            .flatten()
+                            .chain((!c.is_control()).then_some(c))
+                    })
+                    .collect();
+                if written.chars().nth(SHOWN_CHARS).is_some() {
                     shown.push('…');
                 }
                 write!(
@@ -600,7 +615,7 @@ mod tests {
         );
         assert_eq!(
             list.problems[2].to_string(),
-            "entry 0 of the track list has \"sample_rate\": 22050.0, not an integer; read as 22050"
+            "entry 0 of the track list has \"sample_rate\": 22050.0, not an integer in 0..=4294967295; read as 22050"
         );
         assert_eq!(
             list.problems[8].to_string(),
@@ -617,6 +632,20 @@ mod tests {
             "{shown}"
         );
         assert!(shown.len() < 150, "{shown}");
+        // A message is one line, whatever whitespace the JSON holds; the value is kept as is.
+        let json = "{\"tracks\": [{\"track_id\": 1, \"name\": [1,\n\"h4mk: error: x\"], \"kind\": \"k\", \"codec\": \"c\", \"sample_rate\": 4294967296}]}";
+        let list = parse_track_list(chunk(json.as_bytes()), &Limits::default()).unwrap();
+        assert_eq!(
+            list.problems[0].to_string(),
+            "entry 0 of the track list has \"name\": [1,\\n\"h4mk: error: x\"], not a string; read as its JSON text"
+        );
+        assert!(
+            matches!(&list.problems[0], TrackProblem::OffType { written, .. } if written.contains('\n'))
+        );
+        assert_eq!(
+            list.problems[1].to_string(),
+            "entry 0 of the track list has \"sample_rate\": 4294967296, not an integer in 0..=4294967295; read as 0"
+        );
     }
 
     #[test]

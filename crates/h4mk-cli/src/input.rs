@@ -137,11 +137,10 @@ fn is_pipe(_: &std::fs::Metadata) -> bool {
 
 /// A path's file name, for messages and reports.
 pub fn display_name(path: &Path) -> String {
-    let name = path.file_name().map_or_else(
+    path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
-    );
-    crate::one_line(&name)
+    )
 }
 
 /// Maps a file read-only.

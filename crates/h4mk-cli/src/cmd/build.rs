@@ -116,7 +116,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             out,
             "wrote {} bytes to {} ({tracks} track{}, {} block{})",
             report.size,
-            report.file,
+            crate::one_line(&report.file),
             plural(tracks),
             report.blocks,
             plural(report.blocks)

@@ -187,12 +187,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     writeln!(
         out,
         "{}: track {} {what} with {}: {steps} step{} decoded, {presented} block{} output, {content}; wrote {bytes} bytes to {}",
-        report.file,
+        crate::one_line(&report.file),
         report.track,
         report.adapter,
         plural(steps),
         plural(presented),
-        report.output
+        crate::one_line(&report.output)
     )?;
     Ok(ExitCode::SUCCESS)
 }

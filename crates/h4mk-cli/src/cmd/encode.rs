@@ -181,7 +181,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     writeln!(
         out,
         "wrote {}: track {} ({}), {} block{} ({} keyframe{}, {} B-block{}), {seconds:.3} s at {} Hz, {} bytes ({:.1} kbit/s)",
-        report.file,
+        crate::one_line(&report.file),
         report.track_id,
         report.codec,
         report.blocks,

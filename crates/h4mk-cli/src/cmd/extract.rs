@@ -226,7 +226,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         writeln!(
             out,
             "wrote the {sidecar} sidecar ({} bytes) to {}",
-            report.bytes, report.output
+            report.bytes,
+            crate::one_line(&report.output)
         )?;
     } else {
         writeln!(
@@ -236,7 +237,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             plural(report.items),
             args.track.unwrap_or_default(),
             report.bytes,
-            report.output
+            crate::one_line(&report.output)
         )?;
     }
     Ok(ExitCode::SUCCESS)

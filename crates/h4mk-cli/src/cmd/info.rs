@@ -171,7 +171,11 @@ fn print(out: &mut dyn Write, r: &InfoReport) -> Result<()> {
     writeln!(
         out,
         "{}: H4MK version {}, {} bytes (header flags {}, timestamp {})",
-        r.file, h.version, r.size, h.flags, h.timestamp_ms
+        crate::one_line(&r.file),
+        h.version,
+        r.size,
+        h.flags,
+        h.timestamp_ms
     )?;
     let index = match (r.index.how, r.index.locator_offset, &r.index.reason) {
         ("locator", Some(offset), _) => format!("read through the XLOC locator at offset {offset}"),

@@ -85,8 +85,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         n += 1;
     }
     match args.track {
-        Some(t) => writeln!(out, "{}: {n} block{} of track {t}", input.name(), plural(n))?,
-        None => writeln!(out, "{}: {n} block{}", input.name(), plural(n))?,
+        Some(t) => writeln!(
+            out,
+            "{}: {n} block{} of track {t}",
+            crate::one_line(&input.name()),
+            plural(n)
+        )?,
+        None => writeln!(
+            out,
+            "{}: {n} block{}",
+            crate::one_line(&input.name()),
+            plural(n)
+        )?,
     }
     Ok(ExitCode::SUCCESS)
 }

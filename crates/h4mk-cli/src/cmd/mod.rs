@@ -80,7 +80,7 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
             err,
             "h4mk: warning: {}: the index was rebuilt by a full scan ({reason}); a file cut short \
              or edited may lack blocks its writer wrote (h4mk verify says more)",
-            input.name()
+            crate::one_line(&input.name())
         )?;
     }
     Ok(())

@@ -157,18 +157,19 @@ fn print(out: &mut dyn Write, r: &PlanReport, what: &str, json: bool) -> Result<
         return Ok(ExitCode::SUCCESS);
     }
     let n = r.steps.len() as u64;
+    let file = crate::one_line(&r.file);
     if let Some(empty) = &r.empty {
         writeln!(
             out,
             "{}: track {} {what}: nothing to decode ({empty})",
-            r.file, r.track
+            file, r.track
         )?;
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(
         out,
         "{}: track {} {what}: {n} step{} in decode order",
-        r.file,
+        file,
         r.track,
         plural(n)
     )?;

@@ -65,14 +65,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
         write_json(out, &report)?;
     } else {
         for p in &report.problems {
-            writeln!(out, "{}: {}", report.file, p.message)?;
+            writeln!(out, "{}: {}", crate::one_line(&report.file), p.message)?;
         }
         if report.omitted_problems > 0 {
             let more = report.omitted_problems;
             writeln!(
                 out,
                 "{}: {more} more problem{} found, not listed (each check lists at most {})",
-                report.file,
+                crate::one_line(&report.file),
                 plural(more),
                 ParseOptions::default().limits.max_problems
             )?;
@@ -86,15 +86,22 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
             writeln!(
                 out,
                 "{}: ok ({} chunks, {} bytes{tracks})",
-                report.file, report.intact_chunks, report.size
+                crate::one_line(&report.file),
+                report.intact_chunks,
+                report.size
             )?;
         } else if report.problems.iter().any(|p| p.check == "crc") {
-            writeln!(out, "{}: damaged ({n} problem{})", report.file, plural(n))?;
+            writeln!(
+                out,
+                "{}: damaged ({n} problem{})",
+                crate::one_line(&report.file),
+                plural(n)
+            )?;
         } else {
             writeln!(
                 out,
                 "{}: bad structure ({n} problem{})",
-                report.file,
+                crate::one_line(&report.file),
                 plural(n)
             )?;
         }

@@ -268,7 +268,7 @@ fn a_stream_without_the_magic_is_refused_without_reading_it_all() {
 
 /// A newline in a file name used to break the one-line error in two, the second line
 /// free for the name to forge (`h4mk: error: fake.h4mk: ...`); control characters in names
-/// are now escaped, in errors and in reports.
+/// are now escaped, in errors and in text reports.
 #[test]
 fn a_file_name_cannot_break_a_message_into_lines() {
     let dir = TempDir::new("outputs_newline_name");
@@ -287,6 +287,9 @@ fn a_file_name_cannot_break_a_message_into_lines() {
         info.starts_with("a\\nh4mk: error: fake.h4mk: H4MK version 1"),
         "{info}"
     );
+    // JSON has no lines to break: its reports keep the name as it is.
+    let report = json_of(&h4mk(d, &["info", "--json", name]));
+    assert_eq!(report["file"], name);
 }
 
 /// The original's commands take paths as it did: `-` is a file of that name.

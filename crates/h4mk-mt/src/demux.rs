@@ -1069,7 +1069,7 @@ impl StructureCheck {
     }
 
     /// The seek tables the walk saw, read, when they are laid out as the reference writes
-    /// them (one TSEK per track, in track-list order, after every block) but could not be
+    /// them (one TSEK per track, in track-list order, after every block, no XLOC) but could not be
     /// found from the end: other chunks, of tags a reader skips, come after or between them.
     fn seen_tables(&self, demux: &Demuxer<'_>) -> Option<Vec<TrackIndex>> {
         let offsets: Vec<u64> = self
@@ -1077,7 +1077,9 @@ impl StructureCheck {
             .iter()
             .map(|t| t.map(|(_, at)| at))
             .collect::<Option<_>>()?;
-        let laid_out = self.xseks == 0
+        // A locator is ours, not the reference's: one that could not be used is a problem.
+        let laid_out = self.locator.is_none()
+            && self.xseks == 0
             && usize::try_from(self.tseks).ok() == Some(demux.tracks.len())
             && offsets.windows(2).all(|w| w[0] < w[1])
             && offsets

@@ -191,8 +191,8 @@ fn print(out: &mut dyn Write, r: &InfoReport) -> Result<()> {
             "  track {} {:?}: {}, codec {}, {} Hz, {} channel{}",
             t.track_id,
             t.name,
-            t.kind,
-            t.codec,
+            crate::one_line(&t.kind),
+            crate::one_line(&t.codec),
             t.sample_rate,
             t.channels,
             plural(t.channels)

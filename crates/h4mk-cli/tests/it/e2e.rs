@@ -373,3 +373,28 @@ fn plans_from_a_rebuilt_index_warn() {
         );
     }
 }
+
+/// Text that comes from the file (a track's kind and codec) cannot forge a line of `info`'s
+/// output or send the terminal escapes.
+#[test]
+fn track_text_cannot_break_info_into_lines() {
+    let dir = TempDir::new("e2e_track_text");
+    let d = dir.path();
+    let manifest = json!({
+        "tracks": [{"track_id": 1, "name": "n\nh4mk: error: forged", "kind": "k\nh4mk: error: forged",
+                    "codec": "c\u{1b}]0;title\u{7}"}],
+        "blocks": [{"track": 1, "pts_ms": 0, "type": "I", "hex": "00"}]
+    });
+    std::fs::write(d.join("m.json"), manifest.to_string()).unwrap();
+    stdout(&h4mk(d, &["build", "m.json", "-o", "t.h4mk"]));
+    let info = stdout(&h4mk(d, &["info", "t.h4mk"]));
+    assert!(
+        !info.lines().any(|l| l.starts_with("h4mk: error")),
+        "{info}"
+    );
+    assert!(!info.chars().any(|c| c.is_control() && c != '\n'), "{info}");
+    assert!(
+        info.contains(r"k\nh4mk: error: forged, codec c\u{1b}]0;title\u{7}"),
+        "{info}"
+    );
+}

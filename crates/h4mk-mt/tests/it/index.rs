@@ -160,6 +160,31 @@ fn tables_followed_by_an_unknown_chunk_are_checked_where_they_are() {
             report.problems
         );
     }
+
+    // The same chunk before a locator: readers cannot use the locator (the tables do not end
+    // where it starts), and the reference writes none, so verify says so.
+    let located = mux(
+        &tracks(),
+        &inputs(),
+        MuxOptions {
+            index_locator: true,
+            ..MuxOptions::default()
+        },
+    );
+    let xloc = located.len() - 4 - 56;
+    let mut bytes = [&located[..xloc], &extra, &located[xloc..]].concat();
+    fix_file_crc(&mut bytes);
+    let d = Demuxer::open(&bytes).unwrap();
+    assert!(matches!(d.index_status(), IndexStatus::Rebuilt { .. }));
+    let report = d.verify();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::IndexRebuilt { .. })),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[test]

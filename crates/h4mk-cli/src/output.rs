@@ -162,8 +162,9 @@ fn unfinished() -> std::sync::MutexGuard<'static, BTreeMap<u64, PathBuf>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A file or folder this process made and has not finished with: [`remove_unfinished`]
-/// removes it if the process is interrupted first. Dropping the guard keeps the path.
+/// A file or folder this process made and has not finished with:
+/// [`remove_unfinished_and_exit`] removes it if the process is interrupted first. Dropping
+/// the guard keeps the path.
 #[derive(Debug)]
 pub(crate) struct Unfinished(u64);
 
@@ -176,8 +177,8 @@ impl Unfinished {
     }
 
     /// Runs `make`, which makes a path and returns it, with the registry locked, and registers
-    /// the path: once [`remove_unfinished`] has swept, nothing new can be made (the handler
-    /// keeps the lock until the process ends), and nothing made escapes the sweep.
+    /// the path: once [`remove_unfinished_and_exit`] has swept, nothing new can be made (the
+    /// handler keeps the lock until the process ends), and nothing made escapes the sweep.
     pub(crate) fn make<T>(
         make: impl FnOnce() -> io::Result<(PathBuf, T)>,
     ) -> io::Result<(Self, T)> {

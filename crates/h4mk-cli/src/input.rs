@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::output::is_stdin;
+
 /// The bytes of an input file.
 #[derive(Debug)]
 pub struct Input {
@@ -39,7 +41,7 @@ impl Input {
     }
 
     fn open_as(path: &Path, magic: Option<[u8; 4]>) -> Result<Self> {
-        let bytes = if path.as_os_str() == "-" {
+        let bytes = if is_stdin(path) {
             Bytes::Owned(read_stream(std::io::stdin().lock(), magic, path)?)
         } else {
             let mut file =
@@ -96,7 +98,7 @@ impl Deref for Input {
 /// are not `magic`.
 fn read_stream(mut reader: impl Read, magic: Option<[u8; 4]>, path: &Path) -> Result<Vec<u8>> {
     let reading = || {
-        if path.as_os_str() == "-" {
+        if is_stdin(path) {
             "reading standard input".to_owned()
         } else {
             format!("reading {}", path.display())

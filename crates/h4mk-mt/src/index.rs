@@ -887,10 +887,7 @@ pub(crate) fn tsek_entries(chunk: ChunkRef<'_>, track: u16) -> Result<TrackIndex
     })
 }
 
-pub(crate) fn xsek_entries(
-    chunk: ChunkRef<'_>,
-    limits: Limits,
-) -> Result<Result<TrackIndex, IndexProblem>> {
+fn xsek_entries(chunk: ChunkRef<'_>, limits: Limits) -> Result<Result<TrackIndex, IndexProblem>> {
     let table = match ExtSeekTable::parse(chunk) {
         Ok(t) => t,
         Err(e) => {

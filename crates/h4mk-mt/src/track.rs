@@ -156,24 +156,21 @@ impl fmt::Display for TrackProblem {
                         "an integer in 0..=4294967295",
                         off_type_integer(written).to_string(),
                     )
-                } else if written == "null" {
+                } else if off_type_string(written).is_empty() {
                     ("a string", "\"\"".to_owned())
                 } else {
                     ("a string", "its JSON text".to_owned())
                 };
                 // Control characters escaped: JSON allows a newline between items, and a
                 // message is one line.
-                let mut shown: String = written
-                    .chars()
-                    .take(SHOWN_CHARS)
-                    .flat_map(|c| {
-                        let escaped = c.is_control().then(|| c.escape_default());
-                        escaped
-                            .into_iter()
-                            .flatten()
-                            .chain((!c.is_control()).then_some(c))
-                    })
-                    .collect();
+                let mut shown = String::new();
+                for c in written.chars().take(SHOWN_CHARS) {
+                    if c.is_control() {
+                        shown.extend(c.escape_default());
+                    } else {
+                        shown.push(c);
+                    }
+                }
                 if written.chars().nth(SHOWN_CHARS).is_some() {
                     shown.push('…');
                 }

@@ -138,9 +138,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
                     ))
                     .into());
                 }
-                // What the write would refuse, refused before anything is written.
-                let dangling = existing.is_none() && fs::symlink_metadata(&path).is_ok();
-                if path.is_dir() || dangling {
+                // What the write would refuse (a folder, a link to nothing), refused before
+                // anything is written.
+                let refused = match existing {
+                    Some(_) => path.is_dir(),
+                    None => fs::symlink_metadata(&path).is_ok(),
+                };
+                if refused {
                     bail!(
                         "--dir {}: block file {} is a folder or a link to nothing",
                         dir.display(),

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::cmd::error_chain;
 use crate::input::Input;
-use crate::output::write_to;
+use crate::output::{is_stdin, write_to};
 
 /// Write the demo container (the original's `mt_build`).
 ///
@@ -299,7 +299,7 @@ pub(crate) fn run_chain(
 
 /// `path` as the original took it: `-` is a file of that name, not a standard stream.
 fn literal(path: &Path) -> std::borrow::Cow<'_, Path> {
-    if path.as_os_str() == "-" {
+    if is_stdin(path) {
         Path::new(".").join(path).into()
     } else {
         path.into()

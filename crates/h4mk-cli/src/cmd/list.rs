@@ -84,19 +84,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         )?;
         n += 1;
     }
+    let name = crate::one_line(&input.name());
     match args.track {
-        Some(t) => writeln!(
-            out,
-            "{}: {n} block{} of track {t}",
-            crate::one_line(&input.name()),
-            plural(n)
-        )?,
-        None => writeln!(
-            out,
-            "{}: {n} block{}",
-            crate::one_line(&input.name()),
-            plural(n)
-        )?,
+        Some(t) => writeln!(out, "{name}: {n} block{} of track {t}", plural(n))?,
+        None => writeln!(out, "{name}: {n} block{}", plural(n))?,
     }
     Ok(ExitCode::SUCCESS)
 }

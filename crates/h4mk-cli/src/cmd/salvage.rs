@@ -303,7 +303,7 @@ impl Shown {
 
 /// One line per problem, then the summary line.
 fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
-    let f = &crate::one_line(&r.file);
+    let (f, output) = (crate::one_line(&r.file), crate::one_line(&r.output));
     if !r.header {
         writeln!(out, "{f}: no file header; scanned from offset 0")?;
     }
@@ -370,7 +370,7 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
         writeln!(
             out,
             "{f}: intact; rewritten to {} ({} block{}, {tracks} track{})",
-            crate::one_line(&r.output),
+            output,
             r.blocks_kept,
             plural(r.blocks_kept),
             plural(tracks)
@@ -383,17 +383,13 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
             r.blocks_kept,
             plural(r.blocks_kept),
             plural(tracks),
-            crate::one_line(&r.output),
+            output,
             r.blocks_dropped,
             plural(r.blocks_dropped),
             plural(skipped)
         )?;
     } else {
-        writeln!(
-            out,
-            "{f}: nothing recoverable; {} not written",
-            crate::one_line(&r.output)
-        )?;
+        writeln!(out, "{f}: nothing recoverable; {} not written", output)?;
     }
     Ok(())
 }

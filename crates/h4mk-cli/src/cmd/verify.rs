@@ -64,15 +64,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
     if args.json {
         write_json(out, &report)?;
     } else {
+        let file = crate::one_line(&report.file);
         for p in &report.problems {
-            writeln!(out, "{}: {}", crate::one_line(&report.file), p.message)?;
+            writeln!(out, "{file}: {}", p.message)?;
         }
         if report.omitted_problems > 0 {
             let more = report.omitted_problems;
             writeln!(
                 out,
                 "{}: {more} more problem{} found, not listed (each check lists at most {})",
-                crate::one_line(&report.file),
+                file,
                 plural(more),
                 ParseOptions::default().limits.max_problems
             )?;
@@ -86,24 +87,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
             writeln!(
                 out,
                 "{}: ok ({} chunks, {} bytes{tracks})",
-                crate::one_line(&report.file),
-                report.intact_chunks,
-                report.size
+                file, report.intact_chunks, report.size
             )?;
         } else if report.problems.iter().any(|p| p.check == "crc") {
-            writeln!(
-                out,
-                "{}: damaged ({n} problem{})",
-                crate::one_line(&report.file),
-                plural(n)
-            )?;
+            writeln!(out, "{}: damaged ({n} problem{})", file, plural(n))?;
         } else {
-            writeln!(
-                out,
-                "{}: bad structure ({n} problem{})",
-                crate::one_line(&report.file),
-                plural(n)
-            )?;
+            writeln!(out, "{}: bad structure ({n} problem{})", file, plural(n))?;
         }
     }
     Ok(if report.ok {

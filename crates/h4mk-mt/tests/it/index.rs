@@ -144,22 +144,12 @@ fn tables_followed_by_an_unknown_chunk_are_checked_where_they_are() {
     let first = tsek;
     let second = first + chunk_len(first);
     let (t1, t2) = (&good[first..second], &good[second..footer]);
-    for (what, tables) in [
+    let mut cases: Vec<(&str, Vec<u8>)> = [
         ("reversed", [t2, t1].concat()),
         ("repeated", [t1, t2, t1].concat()),
-    ] {
-        let mut bytes = [&good[..first], &tables, &[0; 4]].concat();
-        fix_file_crc(&mut bytes);
-        let report = Demuxer::open(&bytes).unwrap().verify();
-        assert!(
-            report
-                .problems
-                .iter()
-                .any(|p| matches!(p, Problem::IndexRebuilt { .. })),
-            "{what}: {:?}",
-            report.problems
-        );
-    }
+    ]
+    .map(|(what, tables)| (what, [&good[..first], &tables, &[0; 4]].concat()))
+    .to_vec();
 
     // The same chunk before a locator: readers cannot use the locator (the tables do not end
     // where it starts), and the reference writes none, so verify says so.
@@ -172,19 +162,26 @@ fn tables_followed_by_an_unknown_chunk_are_checked_where_they_are() {
         },
     );
     let xloc = located.len() - 4 - 56;
-    let mut bytes = [&located[..xloc], &extra, &located[xloc..]].concat();
-    fix_file_crc(&mut bytes);
-    let d = Demuxer::open(&bytes).unwrap();
-    assert!(matches!(d.index_status(), IndexStatus::Rebuilt { .. }));
-    let report = d.verify();
-    assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| matches!(p, Problem::IndexRebuilt { .. })),
-        "{:?}",
-        report.problems
-    );
+    cases.push((
+        "before a locator",
+        [&located[..xloc], &extra, &located[xloc..]].concat(),
+    ));
+    for (what, mut bytes) in cases {
+        fix_file_crc(&mut bytes);
+        let d = Demuxer::open(&bytes).unwrap();
+        if what == "before a locator" {
+            assert!(matches!(d.index_status(), IndexStatus::Rebuilt { .. }));
+        }
+        let report = d.verify();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::IndexRebuilt { .. })),
+            "{what}: {:?}",
+            report.problems
+        );
+    }
 }
 
 #[test]

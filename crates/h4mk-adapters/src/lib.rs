@@ -66,8 +66,8 @@ pub use adapter::{
 };
 pub use container::{decode_chain, decode_range, decode_steps};
 pub use dsp::{
-    Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, EncoderConfig,
-    encode, encode_i16,
+    Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, Encoder,
+    EncoderConfig, encode, encode_i16,
 };
 pub use error::{Error, Result};
 pub use h4mk_gop::{BlockKind, Step};

@@ -258,6 +258,18 @@ impl Frames {
         self.ends.push(self.bins.len());
     }
 
+    /// Forgets the first `k` frames.
+    pub(crate) fn drop_first(&mut self, k: usize) {
+        let Some(cut) = k.checked_sub(1).and_then(|p| self.ends.get(p)).copied() else {
+            return;
+        };
+        self.bins.drain(..cut);
+        self.ends.drain(..k);
+        for end in &mut self.ends {
+            *end -= cut;
+        }
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &[Bin]> {
         (0..self.len()).map(|j| self.frame(j))
     }

@@ -24,7 +24,7 @@ use crate::pcm::PcmSegment;
 use h4mk_gop::BlockKind;
 
 pub use dsp0::Dsp0Bin;
-pub use encoder::{EncoderConfig, encode, encode_i16};
+pub use encoder::{Encoder, EncoderConfig, encode, encode_i16};
 
 /// Options of a [`DspAdapter`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -21,39 +21,173 @@ const MAX_FMT_LEN: u32 = 1 << 10;
 /// at the container's width, exactly; a data chunk whose length is `0xFFFFFFFF`, as writers
 /// to a pipe leave it, runs to the end of the stream, in whole frames, up to `u32::MAX` bytes
 /// (the most a WAV header can state; a longer stream is refused, not cut short).
+///
+/// This holds every sample; [`WavStream`] reads them a piece at a time.
 pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
-    let (stream, data) = fmt_and_data(reader)?;
-    let mut wav = hound::WavReader::new(stream)?;
-    let spec = wav.spec();
-    let channels = usize::from(spec.channels);
-    if channels == 0 {
-        return Err(Error::Wav(hound::Error::FormatError("zero channels")));
-    }
-    let declared = wav.len() as usize / channels;
-    let mut samples = Vec::with_capacity(declared.min(MAX_INITIAL_CAPACITY));
-    let mut frame = 0.0f32;
-    let mut push = |i: usize, s: f32| {
-        frame += s;
-        if (i + 1).is_multiple_of(channels) {
-            samples.push(frame / channels as f32);
-            frame = 0.0;
-        }
-    };
-    match spec.sample_format {
-        hound::SampleFormat::Float => {
-            for (i, s) in wav.samples::<f32>().enumerate() {
-                push(i, s.map_err(|e| data.error(e))?);
-            }
-        }
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
-            for (i, s) in wav.samples::<i32>().enumerate() {
-                push(i, s.map_err(|e| data.error(e))? as f32 * scale);
-            }
-        }
-    }
-    Ok(Pcm::new(spec.sample_rate, samples))
+    let mut wav = WavStream::new(reader)?;
+    let declared = wav.declared_samples().unwrap_or(0);
+    let mut samples = Vec::with_capacity((declared as usize).min(MAX_INITIAL_CAPACITY));
+    while wav.read(&mut samples, MAX_INITIAL_CAPACITY)? > 0 {}
+    Ok(Pcm::new(wav.sample_rate(), samples))
 }
+
+/// A WAV file read as it arrives, a piece of mono samples at a time, in memory that does not
+/// grow with the file: what [`read_wav`] reads, and the same samples, however it is cut.
+///
+/// ```
+/// use h4mk_adapters::{Pcm, WavStream, read_wav, write_wav};
+///
+/// let mut file = Vec::new();
+/// write_wav(&mut file, &Pcm::new(8_000, vec![0.25; 1_000]))?;
+/// let mut wav = WavStream::new(&file[..])?;
+/// assert_eq!((wav.sample_rate(), wav.declared_samples()), (8_000, Some(1_000)));
+/// let mut samples = Vec::new();
+/// while wav.read(&mut samples, 300)? > 0 {}
+/// assert_eq!(samples, read_wav(&file[..])?.samples);
+/// # Ok::<(), h4mk_adapters::Error>(())
+/// ```
+pub struct WavStream<R: Read> {
+    /// `None` once the samples have ended.
+    wav: Option<hound::WavReader<Source<R>>>,
+    data: DataChunk,
+    sample_rate: u32,
+    channels: usize,
+    declared: Option<u64>,
+    /// The factor from an integer sample to `-1.0..1.0`; `None` for float samples.
+    int_scale: Option<f32>,
+}
+
+impl<R: Read> std::fmt::Debug for WavStream<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavStream")
+            .field("sample_rate", &self.sample_rate)
+            .field("channels", &self.channels)
+            .field("data_offset", &self.data.offset)
+            .field("ended", &self.wav.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> WavStream<R> {
+    /// Reads the header, up to the first sample.
+    pub fn new(reader: R) -> Result<Self> {
+        Self::with_stream_cap(reader, u64::from(u32::MAX))
+    }
+
+    /// [`WavStream::new`], with a data chunk of unknown length capped at `cap` bytes.
+    fn with_stream_cap(reader: R, cap: u64) -> Result<Self> {
+        let (stream, data) = fmt_and_data(reader, cap)?;
+        let wav = hound::WavReader::new(stream)?;
+        let spec = wav.spec();
+        let channels = usize::from(spec.channels);
+        if channels == 0 {
+            return Err(Error::Wav(hound::Error::FormatError("zero channels")));
+        }
+        let int_scale = match spec.sample_format {
+            hound::SampleFormat::Float => None,
+            hound::SampleFormat::Int => {
+                Some(1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32)
+            }
+        };
+        let declared = data
+            .streamed
+            .is_none()
+            .then(|| u64::from(wav.len()) / channels as u64);
+        Ok(WavStream {
+            declared,
+            wav: Some(wav),
+            data,
+            sample_rate: spec.sample_rate,
+            channels,
+            int_scale,
+        })
+    }
+
+    /// The sample rate, in Hz.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// The mono samples (frames) the data chunk declares; `None` when its length was left
+    /// unknown and the samples run to the end of the stream.
+    pub fn declared_samples(&self) -> Option<u64> {
+        self.declared
+    }
+
+    /// Appends up to `max` mono samples to `out`; returns how many, 0 once they have ended.
+    pub fn read(&mut self, out: &mut Vec<f32>, max: usize) -> Result<usize> {
+        let Some(wav) = self.wav.as_mut() else {
+            return Ok(0);
+        };
+        let before = out.len();
+        let stop = match self.int_scale {
+            None => read_frames(wav, self.channels, max, out, |s: f32| s),
+            Some(scale) => read_frames(wav, self.channels, max, out, |s: i32| s as f32 * scale),
+        };
+        let read = out.len() - before;
+        match stop {
+            Stop::Full => return Ok(read),
+            Stop::End => {}
+            // The end of a stream of unknown length, maybe inside a frame, left out.
+            Stop::Failed(hound::Error::IoError(_))
+                if self.data.streamed.is_some() && self.data.delivered.ended.get() => {}
+            Stop::Failed(e) => return Err(self.data.error(e)),
+        }
+        if let (Some(wav), Some(cap)) = (self.wav.take(), self.data.streamed) {
+            // The samples stopped at the cap: one more whole frame tells a stream too long.
+            let mut rest = wav.into_inner();
+            let mut more = Vec::new();
+            (&mut rest).take(self.data.frame).read_to_end(&mut more)?;
+            if self.data.frame > 0 && more.len() as u64 == self.data.frame {
+                return Err(Error::Limit {
+                    what: "bytes of streamed WAV data in whole frames, counted to a frame past the cap",
+                    value: cap + self.data.frame,
+                    max: cap,
+                });
+            }
+        }
+        self.wav = None;
+        Ok(read)
+    }
+}
+
+/// Why [`read_frames`] stopped.
+enum Stop {
+    /// It read as many frames as asked.
+    Full,
+    /// The data chunk ended (a frame it cut short is left out).
+    End,
+    /// A sample could not be read.
+    Failed(hound::Error),
+}
+
+/// Reads up to `max` frames of `channels` samples of type `T` from `wav`, appending each
+/// frame's average, as `f32`, to `out`.
+fn read_frames<T: hound::Sample, S: Read>(
+    wav: &mut hound::WavReader<S>,
+    channels: usize,
+    max: usize,
+    out: &mut Vec<f32>,
+    to_f32: impl Fn(T) -> f32,
+) -> Stop {
+    let mut samples = wav.samples::<T>();
+    for _ in 0..max {
+        let mut frame = 0.0f32;
+        for _ in 0..channels {
+            match samples.next() {
+                Some(Ok(s)) => frame += to_f32(s),
+                Some(Err(e)) => return Stop::Failed(e),
+                None => return Stop::End,
+            }
+        }
+        out.push(frame / channels as f32);
+    }
+    Stop::Full
+}
+
+/// The stream handed to `hound`: a canonical header (RIFF, `fmt `, `data`), then the data
+/// chunk's bytes, counted.
+type Source<R> = io::Chain<Cursor<Vec<u8>>, Counted<io::Take<R>>>;
 
 /// The `fmt ` and `data` chunks of a RIFF WAVE stream, as a stream that holds only those two.
 ///
@@ -62,7 +196,11 @@ pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
 /// samples would fail to read. Here every other chunk is skipped with its pad byte; a writer
 /// that left the pad out is tolerated, as most readers do: a non-zero byte where the pad
 /// should be is taken as the start of the next chunk.
-fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
+///
+/// A data chunk of unknown length (`0xFFFFFFFF`) is declared to `hound` as the most whole
+/// frames that fit `cap` bytes, and read up to one frame past them, so that a longer stream
+/// can be told.
+fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChunk)> {
     let malformed = |what| Error::Wav(hound::Error::FormatError(what));
     let mut head = [0u8; 12];
     reader
@@ -96,21 +234,20 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
             b"data" => {
                 let mut fmt = fmt.ok_or_else(|| malformed("no fmt chunk before the data chunk"))?;
                 whole_containers(&mut fmt);
+                let frame = fmt
+                    .get(12..14)
+                    .map_or(1, |a| u64::from(u16::from_le_bytes([a[0], a[1]])));
                 // A writer that could not seek back to the header (`ffmpeg ... -f wav -`)
                 // leaves the length at its largest: the samples run to the end, in whole
                 // frames.
-                let streamed = if len == u32::MAX {
-                    let frame = fmt
-                        .get(12..14)
-                        .map_or(1, |a| u16::from_le_bytes([a[0], a[1]]));
-                    Some(read_streamed(&mut reader, frame, u64::from(u32::MAX))?)
-                } else {
-                    None
-                };
-                let len = streamed.as_ref().map_or(len, |d| d.len() as u32);
+                let streamed = (len == u32::MAX).then(|| {
+                    let cap = cap.min(u64::from(u32::MAX));
+                    cap - cap % frame.max(1)
+                });
+                let declared = streamed.map_or(len, |fit| fit as u32); // fit <= u32::MAX
                 let fmt_len = fmt.len() as u32; // at most MAX_FMT_LEN
                 let fmt_pad = usize::from(fmt_len % 2 == 1);
-                let riff_len = (4 + 8 + fmt_len + fmt_pad as u32 + 8).saturating_add(len);
+                let riff_len = (4 + 8 + fmt_len + fmt_pad as u32 + 8).saturating_add(declared);
                 let mut canonical = Vec::with_capacity(28 + fmt.len() + fmt_pad);
                 canonical.extend_from_slice(b"RIFF");
                 canonical.extend_from_slice(&riff_len.to_le_bytes());
@@ -119,19 +256,16 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
                 canonical.extend_from_slice(&fmt);
                 canonical.resize(canonical.len() + fmt_pad, 0);
                 canonical.extend_from_slice(b"data");
-                canonical.extend_from_slice(&len.to_le_bytes());
-                // The samples come from the stream, or, when streamed, from what was read.
-                let from_stream = if streamed.is_some() { 0 } else { len };
-                let samples = reader
-                    .take(u64::from(from_stream))
-                    .chain(Cursor::new(streamed.unwrap_or_default()));
+                canonical.extend_from_slice(&declared.to_le_bytes());
                 let data = DataChunk {
                     offset: header_at,
-                    len: u64::from(len),
-                    delivered: Rc::new(Cell::new(0)),
+                    len: u64::from(declared),
+                    frame,
+                    streamed,
+                    delivered: Rc::default(),
                 };
                 let counted = Counted {
-                    inner: samples,
+                    inner: reader.take(u64::from(declared) + streamed.map_or(0, |_| frame)),
                     count: Rc::clone(&data.delivered),
                 };
                 return Ok((Cursor::new(canonical).chain(counted), data));
@@ -167,43 +301,25 @@ fn fmt_and_data<R: Read>(mut reader: R) -> Result<(impl Read, DataChunk)> {
     }
 }
 
-/// The samples of a data chunk whose length was left unknown, read to the end of the stream in
-/// whole frames of `frame` bytes: at most `max` bytes, since the canonical header handed to
-/// `hound` states the length in 32 bits. A longer stream is refused, not cut short.
-fn read_streamed<R: Read>(reader: R, frame: u16, max: u64) -> Result<Vec<u8>> {
-    let frame = u64::from(frame.max(1));
-    // Past the most whole frames that fit, one more whole frame tells a stream too long.
-    let fit = max - max % frame;
-    let mut data = Vec::new();
-    reader
-        .take(fit.saturating_add(frame))
-        .read_to_end(&mut data)?;
-    let whole = data.len() as u64 - data.len() as u64 % frame;
-    if whole > fit {
-        return Err(Error::Limit {
-            what: "bytes of streamed WAV data in whole frames, counted to a frame past the cap",
-            value: whole,
-            max: fit,
-        });
-    }
-    data.truncate(whole as usize);
-    Ok(data)
-}
-
 /// Where the data chunk is, what it declares, and how many of its bytes the stream has
 /// delivered so far: a read that fails short of the declared length is a file cut short.
 struct DataChunk {
     offset: u64,
+    /// The bytes declared, or for a stream of unknown length, its cap in whole frames.
     len: u64,
-    delivered: Rc<Cell<u64>>,
+    /// Bytes per frame, as the `fmt ` chunk states.
+    frame: u64,
+    /// The cap in whole frames of a data chunk of unknown length.
+    streamed: Option<u64>,
+    delivered: Rc<Delivered>,
 }
 
 impl DataChunk {
     /// The error for a sample read that failed: the file cut short when the data chunk
     /// delivered fewer bytes than it declares, else hound's own.
     fn error(&self, e: hound::Error) -> Error {
-        let present = self.delivered.get();
-        if present < self.len {
+        let present = self.delivered.bytes.get();
+        if self.streamed.is_none() && present < self.len {
             return Error::WavTruncated {
                 offset: self.offset,
                 declared: self.len,
@@ -217,13 +333,25 @@ impl DataChunk {
 /// A reader that counts the bytes it delivers.
 struct Counted<R> {
     inner: R,
-    count: Rc<Cell<u64>>,
+    count: Rc<Delivered>,
+}
+
+/// What a [`Counted`] reader has delivered.
+#[derive(Default)]
+struct Delivered {
+    bytes: Cell<u64>,
+    /// Whether its source has ended: `hound` reports a read past the end only as "Failed to
+    /// read enough bytes".
+    ended: Cell<bool>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
+        self.count.bytes.set(self.count.bytes.get() + n as u64);
+        if n == 0 && !buf.is_empty() {
+            self.count.ended.set(true);
+        }
         Ok(n)
     }
 }
@@ -432,21 +560,76 @@ mod tests {
         }
     }
 
+    /// `samples` as 16-bit stereo frames of a WAV file whose data length is left unknown
+    /// (`0xFFFFFFFF`), followed by `tail` bytes.
+    fn streamed_stereo(frames: &[[i16; 2]], tail: &[u8]) -> Vec<u8> {
+        let mut file = Vec::new();
+        file.extend_from_slice(b"RIFF\xff\xff\xff\xffWAVEfmt \x10\0\0\0");
+        file.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        file.extend_from_slice(&2u16.to_le_bytes());
+        file.extend_from_slice(&8000u32.to_le_bytes());
+        file.extend_from_slice(&32_000u32.to_le_bytes());
+        file.extend_from_slice(&4u16.to_le_bytes());
+        file.extend_from_slice(&16u16.to_le_bytes());
+        file.extend_from_slice(b"data\xff\xff\xff\xff");
+        for f in frames {
+            file.extend_from_slice(&f[0].to_le_bytes());
+            file.extend_from_slice(&f[1].to_le_bytes());
+        }
+        file.extend_from_slice(tail);
+        file
+    }
+
     /// A stream longer than a 32-bit length can state was cut at 4 GiB without a word (about
     /// 13 minutes lost of an hour of 8-channel 32-bit audio); it is now refused. The cap is
     /// lowered here so the test need not hold 4 GiB.
     #[test]
     fn a_streamed_data_chunk_past_its_cap_is_refused_not_cut() {
-        let bytes = [1u8; 13];
-        assert_eq!(read_streamed(&bytes[..], 4, 13).unwrap(), [1u8; 12]);
-        // 12 bytes of whole frames fit a cap of 12, the 13th byte being a partial frame.
-        assert_eq!(read_streamed(&bytes[..], 4, 12).unwrap(), [1u8; 12]);
-        for (len, cap, value, max) in [(13, 11, 12, 8), (17, 12, 16, 12)] {
-            let err = read_streamed(&vec![1u8; len][..], 4, cap).unwrap_err();
+        let read = |file: &[u8], cap| -> Result<Vec<f32>> {
+            let mut wav = WavStream::with_stream_cap(file, cap)?;
+            assert_eq!(wav.declared_samples(), None);
+            let mut samples = Vec::new();
+            while wav.read(&mut samples, 2)? > 0 {}
+            Ok(samples)
+        };
+        let frames = [[16_384i16, 0]; 3];
+        // 12 bytes of whole frames fit a cap of 13 or 12, a 13th byte being a partial frame.
+        for (tail, cap) in [(&[1u8][..], 13), (&[1], 12), (&[], 12)] {
+            let file = streamed_stereo(&frames, tail);
+            assert_eq!(read(&file, cap).unwrap(), [0.25; 3], "cap {cap}");
+        }
+        // Past the cap by a whole frame: refused, naming the cap in whole frames.
+        for (count, tail, cap, value, max) in [(3, &[1u8][..], 11, 12, 8), (4, &[][..], 12, 16, 12)]
+        {
+            let err =
+                read(&streamed_stereo(&frames[..3].repeat(2)[..count], tail), cap).unwrap_err();
             assert!(
                 matches!(err, Error::Limit { value: v, max: m, .. } if v == value && m == max),
                 "{err}"
             );
+        }
+    }
+
+    /// However the samples are asked for, they are those read whole, sized or streamed.
+    #[test]
+    fn a_stream_read_in_pieces_gives_the_samples_read_whole() {
+        let samples: Vec<f32> = (0..1_001)
+            .map(|i| ((i * 37) % 200) as f32 / 100.0 - 1.0)
+            .collect();
+        let mut sized = Vec::new();
+        write_wav(&mut sized, &Pcm::new(8000, samples.clone())).unwrap();
+        let frames: Vec<[i16; 2]> = (0..1_001).map(|i| [i as i16 * 30, -(i as i16)]).collect();
+        let streamed = streamed_stereo(&frames, &[9]);
+        for file in [&sized, &streamed] {
+            let whole = read_wav(&file[..]).unwrap().samples;
+            assert_eq!(whole.len(), 1_001);
+            for piece in [1, 7, 1_000, 1_001, 5_000] {
+                let mut wav = WavStream::new(&file[..]).unwrap();
+                let mut got = Vec::new();
+                while wav.read(&mut got, piece).unwrap() > 0 {}
+                assert_eq!(got, whole, "pieces of {piece}");
+                assert_eq!(wav.read(&mut got, piece).unwrap(), 0);
+            }
         }
     }
 

@@ -1,10 +1,11 @@
 //! Input files: memory-mapped so opening costs nothing whatever the size, or read from
-//! standard input when the path is `-`.
+//! standard input when the path is `-`; or, for an input read once from start to end, opened
+//! to be read a buffer at a time.
 //!
 //! This module holds the workspace's one `unsafe` block.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
@@ -44,18 +45,7 @@ impl Input {
         let bytes = if is_stdin(path) {
             Bytes::Owned(read_stream(std::io::stdin().lock(), magic, path)?)
         } else {
-            let mut file =
-                File::open(path).with_context(|| format!("opening {}", path.display()))?;
-            let meta = file
-                .metadata()
-                .with_context(|| format!("reading the size of {}", path.display()))?;
-            if meta.is_dir() {
-                bail!("{}: is a directory, not a file", path.display());
-            }
-            if !meta.is_file() && !is_pipe(&meta) {
-                // A device could stream forever (`/dev/zero`).
-                bail!("{}: is a device, not a file or a pipe", path.display());
-            }
+            let (mut file, meta) = open_file(path)?;
             if is_pipe(&meta) {
                 // `<(command)`, a piped `/dev/stdin`: read it whole, as standard input.
                 Bytes::Owned(read_stream(&mut file, magic, path)?)
@@ -92,6 +82,32 @@ impl Deref for Input {
             Bytes::Owned(v) => v,
         }
     }
+}
+
+/// Opens the file at `path` (or standard input for `-`) to be read once from start to end, a
+/// buffer at a time, whatever its size: for inputs read as a stream, not held.
+pub fn open_sequential(path: &Path) -> Result<Box<dyn Read>> {
+    if is_stdin(path) {
+        return Ok(Box::new(std::io::stdin().lock()));
+    }
+    let (file, _) = open_file(path)?;
+    Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+}
+
+/// Opens `path`, refusing a directory or a device.
+fn open_file(path: &Path) -> Result<(File, std::fs::Metadata)> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading the size of {}", path.display()))?;
+    if meta.is_dir() {
+        bail!("{}: is a directory, not a file", path.display());
+    }
+    if !meta.is_file() && !is_pipe(&meta) {
+        // A device could stream forever (`/dev/zero`).
+        bail!("{}: is a device, not a file or a pipe", path.display());
+    }
+    Ok((file, meta))
 }
 
 /// Reads the stream at `path` to its end, or only its first 16 bytes when its first four

@@ -5,19 +5,61 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
-use h4mk_adapters::{AdapterRegistry, BlockKind, EncoderConfig, encode, read_wav};
+use anyhow::{Context, Result, anyhow, bail};
+use h4mk_adapters::{AdapterRegistry, Block, BlockKind, Encoder, EncoderConfig, WavStream};
 use h4mk_gop::{MAX_TIMESTAMP_MS, presentation_ranks};
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
 use crate::cmd::{plural, write_json};
-use crate::input::{Input, display_name};
+use crate::input::{display_name, open_sequential};
 use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_to};
 use crate::report::EncodeReport;
 
 /// The adapters that encode, and the codec name each writes into the track list.
 const ENCODERS: [(&str, &str); 1] = [("dsp", "h4dsp1")];
+
+/// Mono samples read, encoded and muxed at a time: memory stays flat whatever the input's
+/// length.
+const PIECE: usize = 1 << 16;
+
+/// Muxes a group of blocks as the encoder gives them (in decode order: an anchor, then the
+/// B-blocks before it) in presentation order, as a container holds a track.
+fn mux_group<W: Write>(
+    mux: &mut Muxer<'_, W>,
+    track_id: u16,
+    blocks: Vec<Block>,
+    tally: &mut Tally,
+) -> Result<()> {
+    let ranks = presentation_ranks(blocks.iter().map(|b| b.kind));
+    let mut ranked: Vec<_> = ranks.into_iter().zip(blocks).collect();
+    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
+    for (_, b) in ranked {
+        mux.push(track_id, b.ts_ms, b.kind, &b.bytes)
+            .with_context(|| format!("block at pts {} ms", b.ts_ms))?;
+        tally.add(&b);
+    }
+    Ok(())
+}
+
+/// What went into the container, for the report.
+#[derive(Default)]
+struct Tally {
+    samples: u64,
+    keyframes: u64,
+    bidirectional: u64,
+    last_pts_ms: u32,
+    opaque_bytes: u64,
+}
+
+impl Tally {
+    fn add(&mut self, block: &Block) {
+        self.keyframes += u64::from(block.kind == BlockKind::Key);
+        self.bidirectional += u64::from(block.kind == BlockKind::Bidirectional);
+        self.last_pts_ms = block.ts_ms;
+        self.opaque_bytes += block.bytes.len() as u64;
+    }
+}
 
 /// Encode a WAV file into a new container with one audio track.
 ///
@@ -84,12 +126,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         .into());
     };
     refuse_input_as_output(&args.input, &args.output)?;
-    let input = Input::open(&args.input)?;
-    let in_name = input.name();
-    let pcm = read_wav(&input[..]).with_context(|| format!("{in_name}: reading WAV"))?;
-    if pcm.samples.is_empty() {
-        bail!("{in_name}: no samples to encode");
-    }
+    let in_name = display_name(&args.input);
+    let reading = || format!("{in_name}: reading WAV");
+    let encoding = || format!("{in_name}: encoding");
+    let mut wav = WavStream::new(open_sequential(&args.input)?).with_context(reading)?;
+    let sample_rate = wav.sample_rate();
     let defaults = EncoderConfig::default();
     let config = EncoderConfig {
         key_interval: args
@@ -98,22 +139,25 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         b_blocks: args.b_blocks.map_or(defaults.b_blocks, |b| b as usize),
         ..defaults
     };
-    let blocks = encode(&pcm.samples, pcm.sample_rate, &config)
-        .with_context(|| format!("{in_name}: encoding"))?;
-    // The encoder gives decode order; a container holds a track in presentation order.
-    let ranks = presentation_ranks(blocks.iter().map(|b| b.kind));
-    let mut ranked: Vec<_> = ranks.into_iter().zip(blocks).collect();
-    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
-    let blocks: Vec<_> = ranked.into_iter().map(|(_, b)| b).collect();
-    // Checked before writing, so that nothing goes out, to standard output either.
-    if let Some(last) = blocks.last()
-        && last.ts_ms > MAX_TIMESTAMP_MS
+    let mut encoder = Encoder::new(sample_rate, &config).with_context(encoding)?;
+    // Checked before writing, so that nothing goes out, to standard output either; a stream
+    // of unknown length is checked as it goes.
+    let too_long = |samples: u64| {
+        anyhow!(
+            "{in_name}: {:.1} hours of audio at {sample_rate} Hz; a track's blocks must start by {MAX_TIMESTAMP_MS} ms (74.6 hours)",
+            samples as f64 / f64::from(sample_rate) / 3600.0,
+        )
+    };
+    if let Some(samples) = wav.declared_samples()
+        && config
+            .last_block_ms(samples, sample_rate)
+            .is_some_and(|ms| ms > u64::from(MAX_TIMESTAMP_MS))
     {
-        bail!(
-            "{in_name}: {:.1} hours of audio at {} Hz; a track's blocks must start by {MAX_TIMESTAMP_MS} ms (74.6 hours)",
-            pcm.seconds() / 3600.0,
-            pcm.sample_rate
-        );
+        return Err(too_long(samples));
+    }
+    let mut piece = Vec::with_capacity(PIECE);
+    if wav.read(&mut piece, PIECE).with_context(reading)? == 0 {
+        bail!("{in_name}: no samples to encode");
     }
 
     let track_name = args.name.clone().unwrap_or_else(|| {
@@ -127,7 +171,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         name: track_name,
         kind: "audio".to_owned(),
         codec: codec.to_owned(),
-        sample_rate: pcm.sample_rate,
+        sample_rate,
         channels: 1,
         note: format!(
             "DSP1: {}-sample frames, hop {}, {} bins per frame, {} frames per block",
@@ -139,36 +183,48 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         ..MuxOptions::default()
     };
     let out_name = display_name(&args.output);
-    let summary = write_to(&args.output, out, |w| {
+    let (summary, tally) = write_to(&args.output, out, |w| {
         let mut mux = Muxer::new(w, vec![track], &Sidecars::default(), opts)
             .with_context(|| format!("writing {out_name}"))?;
-        for b in &blocks {
-            mux.push(args.track_id, b.ts_ms, b.kind, &b.bytes)
-                .with_context(|| format!("writing {out_name}: block at pts {} ms", b.ts_ms))?;
+        let mut tally = Tally::default();
+        let mut put = |blocks: Vec<Block>, tally: &mut Tally| -> Result<()> {
+            if blocks.iter().any(|b| b.ts_ms > MAX_TIMESTAMP_MS) {
+                return Err(too_long(tally.samples));
+            }
+            mux_group(&mut mux, args.track_id, blocks, tally)
+                .with_context(|| format!("writing {out_name}"))
+        };
+        loop {
+            tally.samples += piece.len() as u64;
+            put(encoder.push(&piece).with_context(encoding)?, &mut tally)?;
+            piece.clear();
+            if wav.read(&mut piece, PIECE).with_context(reading)? == 0 {
+                break;
+            }
         }
+        put(encoder.finish().with_context(encoding)?, &mut tally)?;
         let (_, summary) = mux
             .finish()
             .with_context(|| format!("writing {out_name}"))?;
-        Ok(summary)
+        Ok((summary, tally))
     })?;
     if is_stdout(&args.output) {
         return Ok(ExitCode::SUCCESS);
     }
-    let count = |kind| blocks.iter().filter(|b| b.kind == kind).count() as u64;
     let report = EncodeReport {
         input: in_name,
         file: out_name,
         adapter: args.adapter.clone(),
         track_id: args.track_id,
         codec: codec.to_owned(),
-        sample_rate: pcm.sample_rate,
-        samples: pcm.samples.len() as u64,
-        duration_ms: pcm.samples.len() as u64 * 1000 / u64::from(pcm.sample_rate),
+        sample_rate,
+        samples: tally.samples,
+        duration_ms: tally.samples * 1000 / u64::from(sample_rate),
         blocks: summary.blocks,
-        keyframes: count(BlockKind::Key),
-        bidirectional: count(BlockKind::Bidirectional),
-        last_pts_ms: blocks.last().map_or(0, |b| b.ts_ms),
-        opaque_bytes: blocks.iter().map(|b| b.bytes.len() as u64).sum(),
+        keyframes: tally.keyframes,
+        bidirectional: tally.bidirectional,
+        last_pts_ms: tally.last_pts_ms,
+        opaque_bytes: tally.opaque_bytes,
         size: summary.file_len,
         encoder: config,
         locator_offset: summary.index.locator,
@@ -177,7 +233,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         write_json(out, &report)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let seconds = pcm.seconds();
+    let seconds = tally.samples as f64 / f64::from(sample_rate);
     writeln!(
         out,
         "wrote {}: track {} ({}), {} block{} ({} keyframe{}, {} B-block{}), {seconds:.3} s at {} Hz, {} bytes ({:.1} kbit/s)",

@@ -735,3 +735,68 @@ fn a_sample_that_is_not_a_number_is_refused_naming_it() {
     );
     assert_eq!(dir.files(), ["nan.wav"]);
 }
+
+/// The most memory, in bytes, the process `pid` has held (its peak resident set).
+#[cfg(target_os = "linux")]
+fn peak_resident(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// `encode -` held all of standard input, then every sample and every block: about 10 GB for
+/// a 5.5 GB stream. It now reads, encodes and writes a piece at a time.
+#[test]
+#[cfg(target_os = "linux")]
+fn encode_reads_a_stream_as_it_comes_in_flat_memory() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let dir = TempDir::new("audio_encode_flat");
+    let d = dir.path();
+    // 64 channels of 32-bit samples: 64 MiB of stream in 262,144 frames, little to encode.
+    let channels = 64u16;
+    let frames = 1usize << 18;
+    let mut fmt = pcm_fmt(channels, 32, None);
+    fmt[4..8].copy_from_slice(&8_000u32.to_le_bytes());
+    fmt[8..12].copy_from_slice(&(8_000 * 4 * u32::from(channels)).to_le_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(d)
+        .args([
+            "encode",
+            "--json",
+            "--adapter",
+            "dsp",
+            "-",
+            "-o",
+            "long.h4mk",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&riff(&fmt, &[], Some(u32::MAX))).unwrap();
+    let frame: Vec<u8> = (0..channels)
+        .flat_map(|c| (i32::from(c) << 20).to_le_bytes())
+        .collect();
+    let stream_len = frames * frame.len();
+    for _ in 0..frames / 1024 {
+        if let Err(e) = stdin.write_all(&frame.repeat(1024)) {
+            drop(stdin);
+            let o = child.wait_with_output().unwrap();
+            panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    // All but the pipe's buffer has been read: a reader that keeps it holds 64 MiB by now.
+    let peak = peak_resident(child.id());
+    drop(stdin);
+    let report = json(&child.wait_with_output().unwrap());
+    assert_eq!(report["samples"], frames);
+    assert!(
+        peak < stream_len as u64 / 4,
+        "{peak} bytes held for a {stream_len}-byte stream"
+    );
+}

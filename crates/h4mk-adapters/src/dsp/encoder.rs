@@ -141,8 +141,10 @@ pub fn encode(samples: &[f32], sample_rate: u32, config: &EncoderConfig) -> Resu
 /// A block is settled once the samples after it show it is not the last (the last block is
 /// always an anchor), and a B-block once the anchor after it is: so each call returns whole
 /// groups, an anchor followed by the B-blocks before it, and sorting a call's blocks by
-/// timestamp puts them in presentation order. The encoder holds the samples of one frame and
-/// the frames of one group: at most `(b_blocks + 1) * frames_per_block + 1` frames.
+/// timestamp puts them in presentation order. The encoder holds the samples not analysed yet
+/// (at most a frame's and the last piece's) and the frames of one group: at most
+/// `(b_blocks + 1) * frames_per_block + 1` frames. A piece refused (a sample that is not a
+/// number) changes nothing.
 ///
 /// ```
 /// use h4mk_adapters::{Encoder, EncoderConfig, encode};

@@ -38,10 +38,7 @@ impl Pcm {
 
     /// The samples as 16-bit integers, scaled by 32768, rounded and clipped.
     pub fn to_i16(&self) -> Vec<i16> {
-        self.samples
-            .iter()
-            .map(|&s| (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16)
-            .collect()
+        self.samples.iter().map(|&s| sample_to_i16(s)).collect()
     }
 
     /// Duration in seconds.
@@ -52,6 +49,11 @@ impl Pcm {
             self.samples.len() as f64 / f64::from(self.sample_rate)
         }
     }
+}
+
+/// A sample as a 16-bit integer: scaled by 32768, rounded and clipped.
+pub(crate) fn sample_to_i16(s: f32) -> i16 {
+    (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16
 }
 
 /// The PCM one block renders to: its frames, windowed and overlap-added, including the tail

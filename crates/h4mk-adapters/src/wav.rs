@@ -5,7 +5,7 @@ use std::io::{self, Cursor, Read, Write};
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::pcm::Pcm;
+use crate::pcm::{Pcm, sample_to_i16};
 
 /// The most samples reserved up front from a count a WAV header declares; beyond it, storage
 /// grows as samples actually arrive.
@@ -391,8 +391,9 @@ fn wav_samples(samples: usize) -> Result<u32> {
 
 /// Writes mono PCM as a 16-bit PCM WAV file, clipping to full scale.
 ///
-/// `hound` patches the header's lengths at the end, which needs `Seek`, so the file is built in
-/// memory and then written to `writer` in one go.
+/// The header is written first, with the lengths the sample count gives, then the samples a
+/// piece at a time: the file is never held whole, and `writer` need not seek. The bytes are
+/// those `hound`'s writer gives (which needs to seek back to patch the lengths).
 pub fn write_wav<W: Write>(mut writer: W, pcm: &Pcm) -> Result<()> {
     // The header's byte rate, 2 bytes a sample, is a u32 too; a block can claim any rate.
     if pcm.sample_rate > u32::MAX / 2 {
@@ -402,26 +403,34 @@ pub fn write_wav<W: Write>(mut writer: W, pcm: &Pcm) -> Result<()> {
             max: (u32::MAX / 2).into(),
         });
     }
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: pcm.sample_rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut buf = Cursor::new(Vec::with_capacity(44 + 2 * pcm.samples.len()));
-    let mut wav = hound::WavWriter::new(&mut buf, spec)?;
-    {
-        let mut w = wav.get_i16_writer(wav_samples(pcm.samples.len())?);
-        for s in pcm.to_i16() {
-            w.write_sample(s);
+    let data_len = 2 * wav_samples(pcm.samples.len())?;
+    let mut buf = Vec::with_capacity(44 + 2 * WRITE_PIECE);
+    buf.extend_from_slice(b"RIFF");
+    buf.extend_from_slice(&(36 + data_len).to_le_bytes());
+    buf.extend_from_slice(b"WAVEfmt ");
+    buf.extend_from_slice(&16u32.to_le_bytes());
+    buf.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    buf.extend_from_slice(&1u16.to_le_bytes()); // mono
+    buf.extend_from_slice(&pcm.sample_rate.to_le_bytes());
+    buf.extend_from_slice(&(2 * pcm.sample_rate).to_le_bytes());
+    buf.extend_from_slice(&2u16.to_le_bytes()); // bytes a frame
+    buf.extend_from_slice(&16u16.to_le_bytes());
+    buf.extend_from_slice(b"data");
+    buf.extend_from_slice(&data_len.to_le_bytes());
+    for piece in pcm.samples.chunks(WRITE_PIECE) {
+        for &s in piece {
+            buf.extend_from_slice(&sample_to_i16(s).to_le_bytes());
         }
-        w.flush()?;
+        writer.write_all(&buf)?;
+        buf.clear();
     }
-    wav.finalize()?;
-    writer.write_all(buf.get_ref())?;
+    writer.write_all(&buf)?;
     writer.flush()?;
     Ok(())
 }
+
+/// Samples converted and written at a time by [`write_wav`].
+const WRITE_PIECE: usize = 1 << 15;
 
 #[cfg(test)]
 mod tests {
@@ -435,6 +444,35 @@ mod tests {
         let back = read_wav(&file[..]).unwrap();
         assert_eq!(back.sample_rate, 8000);
         assert_eq!(back.samples, [0.0, 0.5, -0.5, 32_767.0 / 32_768.0, -1.0]);
+    }
+
+    /// The bytes `hound`'s writer gives for `pcm`, which `write_wav` used before it wrote the
+    /// header itself.
+    fn written_by_hound(pcm: &Pcm) -> Vec<u8> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: pcm.sample_rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut buf = Cursor::new(Vec::new());
+        let mut wav = hound::WavWriter::new(&mut buf, spec).unwrap();
+        for s in pcm.to_i16() {
+            wav.write_sample(s).unwrap();
+        }
+        wav.finalize().unwrap();
+        buf.into_inner()
+    }
+
+    #[test]
+    fn write_wav_writes_what_hound_writes() {
+        for (rate, len) in [(8000, 0), (44_100, 1), (48_000, 5), (1, WRITE_PIECE + 3)] {
+            let samples = (0..len).map(|i| ((i * 7919) % 4001) as f32 / 1000.0 - 2.0);
+            let pcm = Pcm::new(rate, samples.collect());
+            let mut file = Vec::new();
+            write_wav(&mut file, &pcm).unwrap();
+            assert!(file == written_by_hound(&pcm), "{rate} Hz, {len} samples");
+        }
     }
 
     #[test]

@@ -16,10 +16,10 @@ shift || true
 cd "$(dirname "$0")"
 root="$(cd .. && pwd)"
 all_targets=(parse_slice stream_reader stream_vs_slice roundtrip resync
-    seek_table track_list chain_plan mux_roundtrip demux salvage dsp_decode)
+    seek_table track_list chain_plan mux_roundtrip demux salvage dsp_decode wav)
 # Targets fed raw container bytes start from the fixtures. seek_table, track_list and chain_plan
-# start from the seeds `cargo xtask fuzz-smoke` takes from the fixtures, and dsp_decode from the
-# streams it encodes (corpus/<t>/seeds/, committed; libFuzzer reads corpus/<t>/ recursively);
+# start from the seeds `cargo xtask fuzz-smoke` takes from the fixtures, dsp_decode from the
+# streams it encodes and wav from the WAV files it writes (corpus/<t>/seeds/, committed; libFuzzer reads corpus/<t>/ recursively);
 # roundtrip and mux_roundtrip from nothing.
 byte_targets=" parse_slice stream_reader stream_vs_slice resync demux salvage "
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use h4mk_adapters::{EncoderConfig, encode, signal::sample_mix};
+use h4mk_adapters::{EncoderConfig, Pcm, encode, signal::sample_mix, write_wav};
 use h4mk_format::{ContainerRef, Tag};
 use h4mk_gop::GopFlags;
 use h4mk_mt::Demuxer;
@@ -69,12 +69,16 @@ fn cargo() -> std::ffi::OsString {
 
 /// Writes the seeds taken from the fixtures: every TSEK payload (`seek_table`), every TRAK
 /// payload (`track_list`) and every track's GOP flags words (`chain_plan`, the input layout it
-/// reads); and for `dsp_decode`, which no fixture feeds, the streams of [`dsp_seeds`]. Returns
+/// reads); and for `dsp_decode` and `wav`, which no fixture feeds, the streams of [`dsp_seeds`]
+/// and the files of [`wav_seeds`]. Returns
 /// how many seeds there are.
 pub(crate) fn seeds(root: &Path) -> Result<usize> {
     let mut seeds: BTreeMap<(&str, String), Vec<u8>> = BTreeMap::new();
     for (name, input) in dsp_seeds()? {
         seeds.insert(("dsp_decode", name.to_string()), input);
+    }
+    for (name, input) in wav_seeds()? {
+        seeds.insert(("wav", name.to_string()), input);
     }
     for dir in ["reference", "valid"] {
         let dir = root.join("fixtures").join(dir);
@@ -127,6 +131,28 @@ pub(crate) fn seeds(root: &Path) -> Result<usize> {
         }
     }
     Ok(seeds.len())
+}
+
+/// Small WAV files in the `wav` target's layout (a piece-size byte, then the file): 16-bit
+/// mono as `write_wav` writes it, and 32-bit float stereo whose data length is left unknown
+/// (as `ffmpeg -f wav -` writes to a pipe), ending inside a frame. Each is long enough for a
+/// block at the encoder's defaults.
+fn wav_seeds() -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let signal = sample_mix(8000, 0.125);
+    let mut mono = vec![99];
+    write_wav(&mut mono, &Pcm::new(8000, signal.clone()))?;
+    let mut stereo = vec![200];
+    stereo.extend_from_slice(b"RIFF\xff\xff\xff\xffWAVEfmt ");
+    for field in [16u32, 0x0002_0003, 8000, 64_000, 0x0020_0008] {
+        stereo.extend_from_slice(&field.to_le_bytes()); // float, 2 channels, 8 bytes a frame
+    }
+    stereo.extend_from_slice(b"data\xff\xff\xff\xff");
+    for s in signal.iter().take(400) {
+        stereo.extend_from_slice(&s.to_le_bytes());
+        stereo.extend_from_slice(&(-s).to_le_bytes());
+    }
+    stereo.push(0);
+    Ok(vec![("mono16", mono), ("stereo-float-streamed", stereo)])
 }
 
 /// Small DSP streams in `dsp_decode`'s layout, each block with its op in decode order: DSP1 as

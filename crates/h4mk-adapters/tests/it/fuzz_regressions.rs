@@ -1,9 +1,11 @@
 //! Replays every committed fuzz input (`fuzz/corpus/<target>/regressions/*`), whatever its
-//! target, through the checks of the `chain_plan` target (any bytes read as a block sequence)
-//! and of the `dsp_decode` target (any bytes read as decode steps), so a plain `cargo test` on
+//! target, through the checks of the `chain_plan` target (any bytes read as a block sequence),
+//! of the `dsp_decode` target (any bytes read as decode steps) and of the `wav` target (any
+//! bytes read as a WAV file and encoded), so a plain `cargo test` on
 //! stable catches a crasher coming back. The checks are the fuzz harness's own
-//! (`fuzz/src/checks_plan.rs`, `fuzz/src/checks_dsp.rs`): h4mk-gop's planners, decoded through
-//! this crate's `NullAdapter`, and this crate's `DspAdapter`.
+//! (`fuzz/src/checks_plan.rs`, `fuzz/src/checks_dsp.rs`, `fuzz/src/checks_wav.rs`): h4mk-gop's
+//! planners, decoded through this crate's `NullAdapter`; this crate's `DspAdapter`; and its
+//! WAV reading and encoder.
 
 use std::path::Path;
 
@@ -11,6 +13,7 @@ use h4mk_adapters::{EncoderConfig, encode, signal::sample_mix};
 
 use crate::checks_dsp::{self, Op};
 use crate::checks_plan;
+use crate::checks_wav;
 use crate::replay::replay_all;
 
 #[test]
@@ -20,6 +23,7 @@ fn every_fuzz_regression_passes_the_plan_and_dsp_checks() {
     replay_all(corpus, &|_target, data| {
         checks_plan::chain_plan(data);
         checks_dsp::dsp_decode(data);
+        checks_wav::wav(data);
     });
 }
 
@@ -52,6 +56,27 @@ fn every_dsp_decode_seed_decodes_whole() {
         seen += 1;
     }
     assert!(seen >= 3, "{seen} seeds under {}", dir.display());
+}
+
+/// The harness reaches the encoder from every seed: each reads and encodes to blocks.
+#[test]
+fn every_wav_seed_reads_and_encodes() {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/wav/seeds"
+    ));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let pcm = h4mk_adapters::read_wav(&data[1..]).unwrap();
+        assert!(pcm.samples.len() <= checks_wav::MAX_ENCODED);
+        let blocks = encode(&pcm.samples, pcm.sample_rate, &EncoderConfig::default()).unwrap();
+        assert!(!blocks.is_empty(), "{}", path.display());
+        checks_wav::wav(&data);
+        seen += 1;
+    }
+    assert!(seen >= 2, "{seen} seeds under {}", dir.display());
 }
 
 #[test]

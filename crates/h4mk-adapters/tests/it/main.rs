@@ -10,6 +10,10 @@ mod checks_plan;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../../fuzz/src/checks_dsp.rs"]
 mod checks_dsp;
+// And of the `wav` target.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../fuzz/src/checks_wav.rs"]
+mod checks_wav;
 mod container;
 mod driver;
 mod dsp0;

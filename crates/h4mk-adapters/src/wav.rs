@@ -114,7 +114,17 @@ impl<R: Read> WavStream<R> {
         self.declared
     }
 
-    /// Appends up to `max` mono samples to `out`; returns how many, 0 once they have ended.
+    /// Where the data chunk ends as its header states (the offset just past its last byte),
+    /// `None` when its length was left unknown: a file shorter than this is cut short.
+    pub fn declared_end(&self) -> Option<u64> {
+        self.data
+            .streamed
+            .is_none()
+            .then(|| self.data.offset + 8 + self.data.len)
+    }
+
+    /// Appends up to `max` mono samples to `out`; returns how many, 0 once they have ended
+    /// (or when `max` is 0).
     pub fn read(&mut self, out: &mut Vec<f32>, max: usize) -> Result<usize> {
         let Some(wav) = self.wav.as_mut() else {
             return Ok(0);
@@ -149,6 +159,15 @@ impl<R: Read> WavStream<R> {
         self.wav = None;
         Ok(read)
     }
+}
+
+/// The least common multiple of two numbers of at most 16 bits each.
+fn lcm(a: u64, b: u64) -> u64 {
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    a / x.max(1) * b
 }
 
 /// Why [`read_frames`] stopped.
@@ -240,9 +259,17 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                 // A writer that could not seek back to the header (`ffmpeg ... -f wav -`)
                 // leaves the length at its largest: the samples run to the end, in whole
                 // frames.
+                // The cap is rounded to whole frames, and to whole frames as `hound` sizes
+                // them (the channels times the frame over the channels, which a malformed
+                // header can make differ), or `hound` refuses it.
+                let channels = fmt
+                    .get(2..4)
+                    .map_or(0, |a| u64::from(u16::from_le_bytes([a[0], a[1]])));
+                let sample = frame.checked_div(channels).unwrap_or(1).max(1);
+                let unit = lcm(frame.max(1), sample * channels.max(1));
                 let streamed = (len == u32::MAX).then(|| {
                     let cap = cap.min(u64::from(u32::MAX));
-                    cap - cap % frame.max(1)
+                    cap - cap % unit
                 });
                 let declared = streamed.map_or(len, |fit| fit as u32); // fit <= u32::MAX
                 let fmt_len = fmt.len() as u32; // at most MAX_FMT_LEN
@@ -646,6 +673,21 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// A header whose frame is not a whole number of `hound`'s samples (a block align of 5
+    /// for two 16-bit channels): the stream's cap is rounded to both, or `hound` refused it.
+    #[test]
+    fn a_streamed_chunk_with_an_odd_block_align_reads_its_whole_frames() {
+        let mut file = streamed_stereo(&[[100, -100]; 4], &[]);
+        file[28..32].copy_from_slice(&40_000u32.to_le_bytes()); // byte rate
+        file[32..34].copy_from_slice(&5u16.to_le_bytes()); // block align
+        let mut wav = WavStream::new(&file[..]).unwrap();
+        let mut samples = Vec::new();
+        while wav.read(&mut samples, 3).unwrap() > 0 {}
+        assert_eq!(samples.len(), 4);
+        assert_eq!(lcm(5, 4), 20);
+        assert_eq!(lcm(4, 4), 4);
     }
 
     /// However the samples are asked for, they are those read whole, sized or streamed.

@@ -85,13 +85,15 @@ impl Deref for Input {
 }
 
 /// Opens the file at `path` (or standard input for `-`) to be read once from start to end, a
-/// buffer at a time, whatever its size: for inputs read as a stream, not held.
-pub fn open_sequential(path: &Path) -> Result<Box<dyn Read>> {
+/// buffer at a time, whatever its size: for inputs read as a stream, not held. Also returns
+/// the length of a regular file (`None` for a pipe or standard input).
+pub fn open_sequential(path: &Path) -> Result<(Box<dyn Read>, Option<u64>)> {
     if is_stdin(path) {
-        return Ok(Box::new(std::io::stdin().lock()));
+        return Ok((Box::new(std::io::stdin().lock()), None));
     }
-    let (file, _) = open_file(path)?;
-    Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+    let (file, meta) = open_file(path)?;
+    let len = meta.is_file().then_some(meta.len());
+    Ok((Box::new(BufReader::with_capacity(1 << 16, file)), len))
 }
 
 /// Opens `path`, refusing a directory or a device.

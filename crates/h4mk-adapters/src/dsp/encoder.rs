@@ -142,7 +142,7 @@ pub fn encode(samples: &[f32], sample_rate: u32, config: &EncoderConfig) -> Resu
 /// always an anchor), and a B-block once the anchor after it is: so each call returns whole
 /// groups, an anchor followed by the B-blocks before it, and sorting a call's blocks by
 /// timestamp puts them in presentation order. The encoder holds the samples not analysed yet
-/// (at most a frame's and the last piece's) and the frames of one group: at most
+/// (about two frames' at most, besides the last piece) and the frames of one group: at most
 /// `(b_blocks + 1) * frames_per_block + 1` frames. A piece refused (a sample that is not a
 /// number) changes nothing.
 ///

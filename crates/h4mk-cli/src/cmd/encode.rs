@@ -129,7 +129,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     let in_name = display_name(&args.input);
     let reading = || format!("{in_name}: reading WAV");
     let encoding = || format!("{in_name}: encoding");
-    let mut wav = WavStream::new(open_sequential(&args.input)?).with_context(reading)?;
+    let (input, file_len) = open_sequential(&args.input)?;
+    let mut wav = WavStream::new(input).with_context(reading)?;
     let sample_rate = wav.sample_rate();
     let defaults = EncoderConfig::default();
     let config = EncoderConfig {
@@ -140,25 +141,49 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         ..defaults
     };
     let mut encoder = Encoder::new(sample_rate, &config).with_context(encoding)?;
-    // Checked before writing, so that nothing goes out, to standard output either; a stream
-    // of unknown length is checked as it goes.
-    let too_long = |samples: u64| {
+    let too_long = |samples: u64, at_least: &str| {
         anyhow!(
-            "{in_name}: {:.1} hours of audio at {sample_rate} Hz; a track's blocks must start by {MAX_TIMESTAMP_MS} ms (74.6 hours)",
+            "{in_name}: {at_least}{:.1} hours of audio at {sample_rate} Hz; a track's blocks must start by {MAX_TIMESTAMP_MS} ms (74.6 hours)",
             samples as f64 / f64::from(sample_rate) / 3600.0,
         )
     };
-    if let Some(samples) = wav.declared_samples()
-        && config
+    // Checked before writing, so that nothing goes out, to standard output either: a file
+    // shorter than its data chunk, and one too long for the container's timestamps. Either is
+    // read to its end first, as the whole file was read before streaming, so that what is
+    // wrong with its samples (a file cut short) comes first. A stream of unknown length is
+    // checked as it goes.
+    let cut_short = file_len
+        .zip(wav.declared_end())
+        .is_some_and(|(len, end)| end > len);
+    let declared = wav.declared_samples();
+    let too_long_declared = declared.is_some_and(|samples| {
+        config
             .last_block_ms(samples, sample_rate)
             .is_some_and(|ms| ms > u64::from(MAX_TIMESTAMP_MS))
-    {
-        return Err(too_long(samples));
+    });
+    if cut_short || too_long_declared {
+        let mut scratch = Vec::with_capacity(PIECE);
+        while wav.read(&mut scratch, PIECE).with_context(reading)? > 0 {
+            scratch.clear();
+        }
+        if let Some(samples) = declared
+            && too_long_declared
+        {
+            return Err(too_long(samples, ""));
+        }
+        bail!("{in_name}: reading WAV: the file ends before its data chunk does");
     }
     let mut piece = Vec::with_capacity(PIECE);
     if wav.read(&mut piece, PIECE).with_context(reading)? == 0 {
         bail!("{in_name}: no samples to encode");
     }
+    // The first piece is encoded before anything is written: a sample in it that is not a
+    // number leaves standard output untouched too.
+    let mut tally = Tally {
+        samples: piece.len() as u64,
+        ..Tally::default()
+    };
+    let mut blocks = encoder.push(&piece).with_context(encoding)?;
 
     let track_name = args.name.clone().unwrap_or_else(|| {
         args.input
@@ -183,30 +208,30 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         ..MuxOptions::default()
     };
     let out_name = display_name(&args.output);
-    let (summary, tally) = write_to(&args.output, out, |w| {
+    let summary = write_to(&args.output, out, |w| {
         let mut mux = Muxer::new(w, vec![track], &Sidecars::default(), opts)
             .with_context(|| format!("writing {out_name}"))?;
-        let mut tally = Tally::default();
         let mut put = |blocks: Vec<Block>, tally: &mut Tally| -> Result<()> {
             if blocks.iter().any(|b| b.ts_ms > MAX_TIMESTAMP_MS) {
-                return Err(too_long(tally.samples));
+                return Err(too_long(tally.samples, "at least "));
             }
             mux_group(&mut mux, args.track_id, blocks, tally)
                 .with_context(|| format!("writing {out_name}"))
         };
         loop {
-            tally.samples += piece.len() as u64;
-            put(encoder.push(&piece).with_context(encoding)?, &mut tally)?;
+            put(blocks, &mut tally)?;
             piece.clear();
             if wav.read(&mut piece, PIECE).with_context(reading)? == 0 {
                 break;
             }
+            tally.samples += piece.len() as u64;
+            blocks = encoder.push(&piece).with_context(encoding)?;
         }
         put(encoder.finish().with_context(encoding)?, &mut tally)?;
         let (_, summary) = mux
             .finish()
             .with_context(|| format!("writing {out_name}"))?;
-        Ok((summary, tally))
+        Ok(summary)
     })?;
     if is_stdout(&args.output) {
         return Ok(ExitCode::SUCCESS);

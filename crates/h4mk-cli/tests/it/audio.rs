@@ -800,3 +800,101 @@ fn encode_reads_a_stream_as_it_comes_in_flat_memory() {
         "{peak} bytes held for a {stream_len}-byte stream"
     );
 }
+
+/// Runs `encode --adapter dsp NAME -o OUT` in `dir` for OUT `-` and `NAME.h4mk`; checks each
+/// fails with exit 1, the one error line `error` and nothing on standard output.
+fn refused_before_writing(dir: &Path, name: &str, error: &str) {
+    let out = name.replace(".wav", ".h4mk");
+    for o in ["-", out.as_str()] {
+        let run = h4mk(dir, &["encode", "--adapter", "dsp", name, "-o", o]);
+        let stderr = String::from_utf8(run.stderr).unwrap();
+        assert_eq!(run.status.code(), Some(1), "{name} -o {o}: {stderr}");
+        assert_eq!(stderr, format!("h4mk: error: {error}\n"), "{name} -o {o}");
+        assert!(
+            run.stdout.is_empty(),
+            "{name} -o {o}: {} bytes out",
+            run.stdout.len()
+        );
+    }
+}
+
+/// Since `encode` streams, a file cut short was reported as too long when its header stated a
+/// long data chunk, and with `-o -` a file cut short or with a bad first sample sent part of a
+/// container out before failing. A file (not a pipe) is checked first, as when it was read
+/// whole; the first piece is encoded before anything is written.
+#[test]
+fn a_wav_file_cut_short_or_bad_at_once_writes_nothing_even_to_standard_output() {
+    let dir = TempDir::new("audio_cut_short");
+    let d = dir.path();
+    // 8-bit mono at 8 kHz stating 0xFFFFFFF0 bytes (149 hours), holding 12.5 s.
+    let mut fmt = pcm_fmt(1, 8, None);
+    fmt[4..8].copy_from_slice(&8_000u32.to_le_bytes());
+    fmt[8..12].copy_from_slice(&8_000u32.to_le_bytes());
+    let long = riff(&fmt, &[0x80; 100_000], Some(0xFFFF_FFF0));
+    std::fs::write(d.join("long.wav"), long).unwrap();
+    refused_before_writing(
+        d,
+        "long.wav",
+        "long.wav: reading WAV: the WAV data chunk at offset 36 declares 4294967280 bytes, but \
+         the file ends after 100000 of them",
+    );
+    // 16-bit stereo stating 600,000 bytes, cut at 300,000: more than a piece read.
+    let stereo = riff(&pcm_fmt(2, 16, None), &[1; 300_000], Some(600_000));
+    std::fs::write(d.join("cut.wav"), stereo).unwrap();
+    refused_before_writing(
+        d,
+        "cut.wav",
+        "cut.wav: reading WAV: the WAV data chunk at offset 36 declares 600000 bytes, but the \
+         file ends after 300000 of them",
+    );
+    // A float file whose first sample is not a number.
+    let mut fmt = pcm_fmt(1, 32, None);
+    fmt[0] = 3; // WAVE_FORMAT_IEEE_FLOAT
+    let data: Vec<u8> = [f32::NAN, 0.5, 0.25]
+        .repeat(1000)
+        .iter()
+        .flat_map(|s| s.to_le_bytes())
+        .collect();
+    std::fs::write(d.join("nan0.wav"), riff(&fmt, &data, None)).unwrap();
+    refused_before_writing(
+        d,
+        "nan0.wav",
+        "nan0.wav: encoding: sample 0 is not a finite number",
+    );
+    assert_eq!(dir.files(), ["cut.wav", "long.wav", "nan0.wav"]);
+}
+
+/// A stream of unknown length is only found too long as it goes: the message says how much
+/// had been read, as a lower bound (it said the samples read so far as if they were all).
+#[test]
+fn a_stream_of_unknown_length_too_long_for_the_timestamps_is_refused_as_at_least() {
+    let dir = TempDir::new("audio_stream_too_long");
+    let d = dir.path();
+    let mut fmt = pcm_fmt(1, 8, None);
+    fmt[4..8].copy_from_slice(&1u32.to_le_bytes());
+    fmt[8..12].copy_from_slice(&1u32.to_le_bytes());
+    // 300,000 samples at 1 Hz: 83.3 hours, past the 74.6 hours of 28-bit timestamps.
+    std::fs::write(
+        d.join("stream.wav"),
+        riff(&fmt, &[0x80; 300_000], Some(u32::MAX)),
+    )
+    .unwrap();
+    let run = h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "stream.wav",
+            "-o",
+            "stream.h4mk",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(run.stderr).unwrap(),
+        "h4mk: error: stream.wav: at least 83.3 hours of audio at 1 Hz; a track's blocks must \
+         start by 268435455 ms (74.6 hours)\n"
+    );
+    assert_eq!(dir.files(), ["stream.wav"]);
+}

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use h4mk_mt::json::python_float;
 use h4mk_mt::{BlockRef, Demuxer, MuxOptions, Problem, TrackProblem};
 use serde_json::Value;
 
@@ -235,10 +236,24 @@ fn off_type<'d>(demux: &'d Demuxer<'_>, index: usize, key: &str) -> Option<&'d s
 }
 
 /// What Python's `str` prints for the value `json.loads` reads from `written`: `None`,
-/// `True`, `False`, a string's text, a number as written (the reference wrote it with
-/// `repr`). Lists and objects print as their JSON text, where Python would use its own
-/// `repr` (single quotes).
+/// `True`, `False`, a string's text, an integer as written (`-0` as `0`), a float as `repr`
+/// writes it (`1e5` as `100000.0`, `1e400` as `inf`; the reference wrote its own floats with
+/// `repr`, so those print as written). Lists and objects print as their JSON text, where
+/// Python would use its own `repr` (single quotes).
 fn python_str(written: &str) -> String {
+    let number = written.trim();
+    if number.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) {
+        if !number.contains(['.', 'e', 'E']) {
+            return if number == "-0" { "0" } else { number }.into();
+        }
+        if let Ok(float) = number.parse::<f64>() {
+            return match python_float(float).as_str() {
+                "Infinity" => "inf".into(),
+                "-Infinity" => "-inf".into(),
+                repr => repr.into(),
+            };
+        }
+    }
     match serde_json::from_str(written) {
         Ok(Value::Null) => "None".into(),
         Ok(Value::Bool(b)) => if b { "True" } else { "False" }.into(),
@@ -348,6 +363,34 @@ mod tests {
                 python_int(bad).unwrap_err(),
                 format!("invalid int value: '{bad}'")
             );
+        }
+    }
+
+    /// `mt_list` printed a number as written, where the original prints what Python reads:
+    /// the same for numbers Python wrote, not for others (`1e400` printed, `inf` expected).
+    #[test]
+    fn values_print_as_python_str_prints_what_json_loads_reads() {
+        for (written, printed) in [
+            ("22050.0", "22050.0"),
+            ("1e+16", "1e+16"),
+            ("1e5", "100000.0"),
+            ("1E-5", "1e-05"),
+            ("2.50", "2.5"),
+            ("-0.0", "-0.0"),
+            ("1e400", "inf"),
+            ("-1e400", "-inf"),
+            ("12", "12"),
+            ("-0", "0"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            ("null", "None"),
+            ("true", "True"),
+            ("\"x\"", "x"),
+            ("[1, 2]", "[1, 2]"),
+        ] {
+            assert_eq!(python_str(written), printed, "{written}");
         }
     }
 

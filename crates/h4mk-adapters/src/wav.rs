@@ -422,6 +422,11 @@ fn wav_samples(samples: usize) -> Result<u32> {
 /// piece at a time: the file is never held whole, and `writer` need not seek. The bytes are
 /// those `hound`'s writer gives (which needs to seek back to patch the lengths).
 pub fn write_wav<W: Write>(mut writer: W, pcm: &Pcm) -> Result<()> {
+    if pcm.sample_rate == 0 {
+        return Err(Error::Parameter(
+            "a WAV file's sample rate must be positive",
+        ));
+    }
     // The header's byte rate, 2 bytes a sample, is a u32 too; a block can claim any rate.
     if pcm.sample_rate > u32::MAX / 2 {
         return Err(Error::Limit {
@@ -510,6 +515,10 @@ mod tests {
             matches!(err, Error::Limit { what: "WAV sample rate", value, .. } if value == u64::from(u32::MAX)),
             "{err:?}"
         );
+        assert!(file.is_empty());
+        // Rate 0, where hound divided by zero.
+        let err = write_wav(&mut file, &Pcm::new(0, vec![0.0])).unwrap_err();
+        assert!(matches!(err, Error::Parameter(_)), "{err:?}");
         assert!(file.is_empty());
         write_wav(&mut file, &Pcm::new(u32::MAX / 2, vec![0.0])).unwrap();
     }

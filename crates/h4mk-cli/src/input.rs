@@ -5,13 +5,13 @@
 //! This module holds the workspace's one `unsafe` block.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::output::is_stdin;
+use crate::output::{is_stdin, stdin_file};
 
 /// The bytes of an input file.
 #[derive(Debug)]
@@ -86,10 +86,15 @@ impl Deref for Input {
 
 /// Opens the file at `path` (or standard input for `-`) to be read once from start to end, a
 /// buffer at a time, whatever its size: for inputs read as a stream, not held. Also returns
-/// the length of a regular file (`None` for a pipe or standard input).
+/// how many bytes there are to read when that is known: a regular file's length, or for
+/// standard input redirected from one (`< f`), what is left of it (`None` for a pipe).
 pub fn open_sequential(path: &Path) -> Result<(Box<dyn Read>, Option<u64>)> {
     if is_stdin(path) {
-        return Ok((Box::new(std::io::stdin().lock()), None));
+        let left = stdin_file().and_then(|mut file| {
+            let len = file.metadata().ok()?.len();
+            len.checked_sub(file.stream_position().ok()?)
+        });
+        return Ok((Box::new(std::io::stdin().lock()), left));
     }
     let (file, meta) = open_file(path)?;
     let len = meta.is_file().then_some(meta.len());

@@ -98,25 +98,35 @@ fn metadata_id(m: &fs::Metadata) -> FileId {
 /// [`file_id`] of what standard input reads, when it is a regular file.
 #[cfg(unix)]
 fn stdin_id() -> Option<FileId> {
-    use std::os::fd::AsFd;
-    stream_id(io::stdin().as_fd())
+    stream_id(stdin_file()?)
 }
 
 /// [`file_id`] of what standard output writes to, when it is a regular file.
 #[cfg(unix)]
 fn stdout_id() -> Option<FileId> {
     use std::os::fd::AsFd;
-    stream_id(io::stdout().as_fd())
+    stream_id(regular_file(io::stdout().as_fd())?)
 }
 
-/// [`file_id`] of the regular file `fd` is open on (a terminal both streams share is not one).
+/// The regular file standard input reads (`< f`), sharing its position; `None` for a pipe or
+/// a terminal.
 #[cfg(unix)]
-fn stream_id(fd: std::os::fd::BorrowedFd<'_>) -> Option<FileId> {
+pub(crate) fn stdin_file() -> Option<File> {
+    use std::os::fd::AsFd;
+    regular_file(io::stdin().as_fd())
+}
+
+/// The file `fd` is open on, when it is a regular file (a terminal both streams share is not
+/// one).
+#[cfg(unix)]
+fn regular_file(fd: std::os::fd::BorrowedFd<'_>) -> Option<File> {
     let file = File::from(fd.try_clone_to_owned().ok()?);
-    file.metadata()
-        .ok()
-        .filter(fs::Metadata::is_file)
-        .map(|m| metadata_id(&m))
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
+#[cfg(unix)]
+fn stream_id(file: File) -> Option<FileId> {
+    file.metadata().ok().map(|m| metadata_id(&m))
 }
 
 /// What tells a file apart, through any links, when `path` leads to one: the path it leads to.
@@ -128,6 +138,12 @@ pub(crate) fn file_id(path: &Path) -> Option<FileId> {
 /// Standard input's file cannot be told apart here.
 #[cfg(not(unix))]
 fn stdin_id() -> Option<FileId> {
+    None
+}
+
+/// Standard input's file is not looked at here.
+#[cfg(not(unix))]
+pub(crate) fn stdin_file() -> Option<File> {
     None
 }
 

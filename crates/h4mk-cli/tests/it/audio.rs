@@ -801,8 +801,9 @@ fn encode_reads_a_stream_as_it_comes_in_flat_memory() {
     );
 }
 
-/// Runs `encode --adapter dsp NAME -o OUT` in `dir` for OUT `-` and `NAME.h4mk`; checks each
-/// fails with exit 1, the one error line `error` and nothing on standard output.
+/// Runs `encode --adapter dsp NAME -o OUT` in `dir` for OUT `-` and `NAME.h4mk`, and
+/// `encode - -o -` with standard input redirected from NAME; checks each fails with exit 1,
+/// the one error line `error` and nothing on standard output.
 fn refused_before_writing(dir: &Path, name: &str, error: &str) {
     let out = name.replace(".wav", ".h4mk");
     for o in ["-", out.as_str()] {
@@ -816,6 +817,32 @@ fn refused_before_writing(dir: &Path, name: &str, error: &str) {
             run.stdout.len()
         );
     }
+    // Standard input redirected from the file is a file too, read from where it stands: here
+    // after 5 bytes of something else.
+    let path = dir.join("after_junk.wav");
+    std::fs::write(
+        &path,
+        [&b"junk!"[..], &std::fs::read(dir.join(name)).unwrap()].concat(),
+    )
+    .unwrap();
+    let mut redirect = std::fs::File::open(&path).unwrap();
+    std::io::Read::read_exact(&mut redirect, &mut [0u8; 5]).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(dir)
+        .args(["encode", "--adapter", "dsp", "-", "-o", "-"])
+        .stdin(redirect)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert_eq!(run.status.code(), Some(1), "- < {name}: {stderr}");
+    let error = error.replacen(name, "-", 1);
+    assert_eq!(stderr, format!("h4mk: error: {error}\n"), "- < {name}");
+    assert!(
+        run.stdout.is_empty(),
+        "- < {name}: {} bytes out",
+        run.stdout.len()
+    );
 }
 
 /// Since `encode` streams, a file cut short was reported as too long when its header stated a

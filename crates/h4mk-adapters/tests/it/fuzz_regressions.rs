@@ -42,41 +42,44 @@ fn assert_decodes_whole(steps: &[(Op, &[u8])], what: &str) {
     }
 }
 
+/// The seeds committed for `target` (`fuzz/corpus/TARGET/seeds/`), with their paths; at least
+/// `least` of them.
+fn seeds(target: &str, least: usize) -> Vec<(String, Vec<u8>)> {
+    let corpus = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus"));
+    let dir = corpus.join(target).join("seeds");
+    let seeds: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            (path.display().to_string(), std::fs::read(&path).unwrap())
+        })
+        .collect();
+    assert!(
+        seeds.len() >= least,
+        "{} seeds under {}",
+        seeds.len(),
+        dir.display()
+    );
+    seeds
+}
+
 #[test]
 fn every_dsp_decode_seed_decodes_whole() {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fuzz/corpus/dsp_decode/seeds"
-    ));
-    let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        assert_decodes_whole(&checks_dsp::steps(&data), &path.display().to_string());
-        seen += 1;
+    for (path, data) in seeds("dsp_decode", 3) {
+        assert_decodes_whole(&checks_dsp::steps(&data), &path);
     }
-    assert!(seen >= 3, "{seen} seeds under {}", dir.display());
 }
 
 /// The harness reaches the encoder from every seed: each reads and encodes to blocks.
 #[test]
 fn every_wav_seed_reads_and_encodes() {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fuzz/corpus/wav/seeds"
-    ));
-    let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
+    for (path, data) in seeds("wav", 2) {
         let pcm = h4mk_adapters::read_wav(&data[1..]).unwrap();
         assert!(pcm.samples.len() <= checks_wav::MAX_ENCODED);
         let blocks = encode(&pcm.samples, pcm.sample_rate, &EncoderConfig::default()).unwrap();
-        assert!(!blocks.is_empty(), "{}", path.display());
+        assert!(!blocks.is_empty(), "{path}");
         checks_wav::wav(&data);
-        seen += 1;
     }
-    assert!(seen >= 2, "{seen} seeds under {}", dir.display());
 }
 
 #[test]

@@ -614,6 +614,14 @@ fn pcm_fmt(channels: u16, container_bits: u16, valid_bits: Option<u16>) -> Vec<u
     f
 }
 
+/// `fmt` (a `fmt ` chunk body) at `rate` Hz, its byte rate to match.
+fn at_rate(mut fmt: Vec<u8>, rate: u32) -> Vec<u8> {
+    let align = u32::from(u16::from_le_bytes([fmt[12], fmt[13]]));
+    fmt[4..8].copy_from_slice(&rate.to_le_bytes());
+    fmt[8..12].copy_from_slice(&(rate * align).to_le_bytes());
+    fmt
+}
+
 /// A 440 Hz tone at half scale, as 24-bit integers.
 fn tone_24(n: usize) -> Vec<i32> {
     (0..n)
@@ -758,9 +766,7 @@ fn encode_reads_a_stream_as_it_comes_in_flat_memory() {
     // 64 channels of 32-bit samples: 64 MiB of stream in 262,144 frames, little to encode.
     let channels = 64u16;
     let frames = 1usize << 18;
-    let mut fmt = pcm_fmt(channels, 32, None);
-    fmt[4..8].copy_from_slice(&8_000u32.to_le_bytes());
-    fmt[8..12].copy_from_slice(&(8_000 * 4 * u32::from(channels)).to_le_bytes());
+    let fmt = at_rate(pcm_fmt(channels, 32, None), 8_000);
     let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
         .current_dir(d)
         .args([
@@ -854,9 +860,7 @@ fn a_wav_file_cut_short_or_bad_at_once_writes_nothing_even_to_standard_output() 
     let dir = TempDir::new("audio_cut_short");
     let d = dir.path();
     // 8-bit mono at 8 kHz stating 0xFFFFFFF0 bytes (149 hours), holding 12.5 s.
-    let mut fmt = pcm_fmt(1, 8, None);
-    fmt[4..8].copy_from_slice(&8_000u32.to_le_bytes());
-    fmt[8..12].copy_from_slice(&8_000u32.to_le_bytes());
+    let fmt = at_rate(pcm_fmt(1, 8, None), 8_000);
     let long = riff(&fmt, &[0x80; 100_000], Some(0xFFFF_FFF0));
     std::fs::write(d.join("long.wav"), long).unwrap();
     refused_before_writing(
@@ -897,9 +901,7 @@ fn a_wav_file_cut_short_or_bad_at_once_writes_nothing_even_to_standard_output() 
 fn a_stream_of_unknown_length_too_long_for_the_timestamps_is_refused_as_at_least() {
     let dir = TempDir::new("audio_stream_too_long");
     let d = dir.path();
-    let mut fmt = pcm_fmt(1, 8, None);
-    fmt[4..8].copy_from_slice(&1u32.to_le_bytes());
-    fmt[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let fmt = at_rate(pcm_fmt(1, 8, None), 1);
     // 300,000 samples at 1 Hz: 83.3 hours, past the 74.6 hours of 28-bit timestamps.
     std::fs::write(
         d.join("stream.wav"),

@@ -124,6 +124,7 @@ fn regular_file(fd: std::os::fd::BorrowedFd<'_>) -> Option<File> {
     file.metadata().ok()?.is_file().then_some(file)
 }
 
+/// [`file_id`] of an open file.
 #[cfg(unix)]
 fn stream_id(file: File) -> Option<FileId> {
     file.metadata().ok().map(|m| metadata_id(&m))

@@ -16,6 +16,7 @@
 //! A file with no TRAK chunk before its blocks has no tracks (as the reference reads it): it
 //! opens, and `verify` reports each block it has as a block of an undeclared track.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -1114,21 +1115,17 @@ impl StructureCheck {
         // of an unknown tag after them, say: the reference reads past it). The tables the walk
         // saw are then the stored index: the file is sound if every track has one and they
         // match the blocks.
-        let seen;
-        let stored = match &demux.status {
-            IndexStatus::Rebuilt { reason } => match self.seen_tables(demux) {
-                Some(tables) => {
-                    seen = tables;
-                    &seen
-                }
-                None => {
+        let stored: Cow<'_, [TrackIndex]> = match &demux.status {
+            IndexStatus::Rebuilt { reason } => {
+                let Some(seen) = self.seen_tables(demux) else {
                     problems.push(Problem::IndexRebuilt {
                         reason: reason.clone(),
                     });
                     return;
-                }
-            },
-            _ => &demux.index.tracks,
+                };
+                Cow::Owned(seen)
+            }
+            _ => Cow::Borrowed(&demux.index.tracks),
         };
         if !self.indexing {
             return;

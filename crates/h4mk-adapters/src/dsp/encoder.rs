@@ -142,7 +142,8 @@ pub fn encode(samples: &[f32], sample_rate: u32, config: &EncoderConfig) -> Resu
 /// always an anchor), and a B-block once the anchor after it is: so each call returns whole
 /// groups, an anchor followed by the B-blocks before it, and sorting a call's blocks by
 /// timestamp puts them in presentation order. The encoder holds the samples not analysed yet
-/// (about two frames' at most, besides the last piece) and the frames of one group: at most
+/// (at most about two frames' and 16,384 more, however long the piece) and the frames of one
+/// group: at most
 /// `(b_blocks + 1) * frames_per_block + 1` frames. A piece refused (a sample that is not a
 /// number) changes nothing.
 ///
@@ -184,6 +185,9 @@ pub struct Encoder {
     kept: Vec<Bin>,
     pred: Vec<Bin>,
 }
+
+/// Samples [`Encoder::push`] copies into its window at a time.
+const PUSH_CHUNK: usize = 1 << 14;
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -239,22 +243,32 @@ impl Encoder {
                     .saturating_add(i),
             });
         }
+        // A piece is taken a chunk at a time, so that a long one (the whole signal, from
+        // `encode`) is not copied whole into the window.
+        let mut blocks = Vec::new();
+        for chunk in samples.chunks(PUSH_CHUNK) {
+            self.push_chunk(chunk, &mut blocks)?;
+        }
+        Ok(blocks)
+    }
+
+    /// [`Encoder::push`] of a chunk of finite samples, appending the blocks it settles.
+    fn push_chunk(&mut self, samples: &[f32], blocks: &mut Vec<Block>) -> Result<()> {
         self.window.extend_from_slice(samples);
         self.total += samples.len() as u64;
         // A frame is analysed once all its samples are here, and a block is settled as soon as
         // its frames are, so that the frames held stay within the bound.
         let (n, per_block) = (self.config.frame_size, self.config.frames_per_block);
-        let mut blocks = Vec::new();
         while self.frame_start(self.next_frame) + n as i64 <= self.total as i64 {
             self.analyse_next()?;
             // A block is not the last once its last frame is analysed: the next frame starts
             // inside the signal, since the padding is at least a hop.
             if (self.next_block + 1) * per_block <= self.next_frame {
-                self.settle(false, &mut blocks)?;
+                self.settle(false, blocks)?;
             }
         }
         self.drop_analysed_samples();
-        Ok(blocks)
+        Ok(())
     }
 
     /// Ends the signal; returns the blocks not returned yet, in decode order.

@@ -134,10 +134,13 @@ fn build(path: &Path, output: &Path, opts: MuxOptions, out: &mut dyn Write) -> R
         Some(p) if !is_stdin(path) => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    // The block files are inputs too (only an existing output can be one of them).
-    if file_id(output).is_some() {
+    // The block files are inputs too (only an existing output can be one of them): the
+    // output's id once, each block file's against it.
+    if let Some(output_id) = file_id(output) {
         for file in manifest.blocks().iter().filter_map(|b| b.file(&dir)) {
-            refuse_input_as_output(&file, output)?;
+            if file_id(&file).as_ref() == Some(&output_id) {
+                refuse_input_as_output(&file, output)?;
+            }
         }
     }
     let tracks = manifest.tracks().with_context(|| name.clone())?;

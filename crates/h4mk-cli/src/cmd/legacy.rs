@@ -242,7 +242,7 @@ fn off_type<'d>(demux: &'d Demuxer<'_>, index: usize, key: &str) -> Option<&'d s
 /// Python would use its own `repr` (single quotes).
 fn python_str(written: &str) -> String {
     let number = written.trim();
-    if number.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) {
+    if number.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
         if !number.contains(['.', 'e', 'E']) {
             return if number == "-0" { "0" } else { number }.into();
         }

@@ -405,13 +405,13 @@ fn whole_containers(fmt: &mut [u8]) {
 const MAX_WAV_SAMPLES: u32 = (u32::MAX - 36) / 2;
 
 /// `samples` as the count `write_wav` hands `hound`, if a WAV file can hold them.
-fn wav_samples(samples: usize) -> Result<u32> {
+fn wav_samples(samples: u64) -> Result<u32> {
     u32::try_from(samples)
         .ok()
         .filter(|&n| n <= MAX_WAV_SAMPLES)
         .ok_or(Error::Limit {
             what: "samples in a 16-bit WAV file",
-            value: samples as u64,
+            value: samples,
             max: MAX_WAV_SAMPLES.into(),
         })
 }
@@ -419,49 +419,95 @@ fn wav_samples(samples: usize) -> Result<u32> {
 /// Writes mono PCM as a 16-bit PCM WAV file, clipping to full scale.
 ///
 /// The header is written first, with the lengths the sample count gives, then the samples a
-/// piece at a time: the file is never held whole, and `writer` need not seek. The bytes are
-/// those `hound`'s writer gives (which needs to seek back to patch the lengths).
-pub fn write_wav<W: Write>(mut writer: W, pcm: &Pcm) -> Result<()> {
-    if pcm.sample_rate == 0 {
-        return Err(Error::Parameter(
-            "a WAV file's sample rate must be positive",
-        ));
-    }
-    // The header's byte rate, 2 bytes a sample, is a u32 too; a block can claim any rate.
-    if pcm.sample_rate > u32::MAX / 2 {
-        return Err(Error::Limit {
-            what: "WAV sample rate",
-            value: pcm.sample_rate.into(),
-            max: (u32::MAX / 2).into(),
-        });
-    }
-    let data_len = 2 * wav_samples(pcm.samples.len())?;
-    let mut buf = Vec::with_capacity(44 + 2 * WRITE_PIECE);
-    buf.extend_from_slice(b"RIFF");
-    buf.extend_from_slice(&(36 + data_len).to_le_bytes());
-    buf.extend_from_slice(b"WAVEfmt ");
-    buf.extend_from_slice(&16u32.to_le_bytes());
-    buf.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    buf.extend_from_slice(&1u16.to_le_bytes()); // mono
-    buf.extend_from_slice(&pcm.sample_rate.to_le_bytes());
-    buf.extend_from_slice(&(2 * pcm.sample_rate).to_le_bytes());
-    buf.extend_from_slice(&2u16.to_le_bytes()); // bytes a frame
-    buf.extend_from_slice(&16u16.to_le_bytes());
-    buf.extend_from_slice(b"data");
-    buf.extend_from_slice(&data_len.to_le_bytes());
-    for piece in pcm.samples.chunks(WRITE_PIECE) {
-        for &s in piece {
-            buf.extend_from_slice(&sample_to_i16(s).to_le_bytes());
-        }
-        writer.write_all(&buf)?;
-        buf.clear();
-    }
-    writer.write_all(&buf)?;
-    writer.flush()?;
-    Ok(())
+/// piece at a time ([`WavWriter`]): the file is never held whole, and `writer` need not seek.
+/// The bytes are those `hound`'s writer gives (which needs to seek back to patch the lengths).
+pub fn write_wav<W: Write>(writer: W, pcm: &Pcm) -> Result<()> {
+    let mut wav = WavWriter::new(writer, pcm.sample_rate, pcm.samples.len() as u64)?;
+    wav.push(&pcm.samples)?;
+    wav.finish()
 }
 
-/// Samples converted and written at a time by [`write_wav`].
+/// Writes a mono 16-bit PCM WAV file whose length is known before its samples come: the
+/// header at once, then the samples as they are pushed, converted as [`write_wav`] converts
+/// them.
+pub(crate) struct WavWriter<W> {
+    writer: W,
+    /// Samples still to come.
+    left: u64,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> WavWriter<W> {
+    /// Writes the header of a file of `samples` samples at `sample_rate`.
+    pub(crate) fn new(mut writer: W, sample_rate: u32, samples: u64) -> Result<Self> {
+        if sample_rate == 0 {
+            return Err(Error::Parameter(
+                "a WAV file's sample rate must be positive",
+            ));
+        }
+        // The header's byte rate, 2 bytes a sample, is a u32 too; a block can claim any rate.
+        if sample_rate > u32::MAX / 2 {
+            return Err(Error::Limit {
+                what: "WAV sample rate",
+                value: sample_rate.into(),
+                max: (u32::MAX / 2).into(),
+            });
+        }
+        let data_len = 2 * wav_samples(samples)?;
+        let mut header = Vec::with_capacity(44);
+        header.extend_from_slice(b"RIFF");
+        header.extend_from_slice(&(36 + data_len).to_le_bytes());
+        header.extend_from_slice(b"WAVEfmt ");
+        header.extend_from_slice(&16u32.to_le_bytes());
+        header.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        header.extend_from_slice(&1u16.to_le_bytes()); // mono
+        header.extend_from_slice(&sample_rate.to_le_bytes());
+        header.extend_from_slice(&(2 * sample_rate).to_le_bytes());
+        header.extend_from_slice(&2u16.to_le_bytes()); // bytes a frame
+        header.extend_from_slice(&16u16.to_le_bytes());
+        header.extend_from_slice(b"data");
+        header.extend_from_slice(&data_len.to_le_bytes());
+        writer.write_all(&header)?;
+        Ok(WavWriter {
+            writer,
+            left: samples,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Converts and writes the next samples; more than the header announced is an error.
+    pub(crate) fn push(&mut self, samples: &[f32]) -> Result<()> {
+        let n = samples.len() as u64;
+        if n > self.left {
+            return Err(Error::Parameter(
+                "internal: more samples than the WAV header announced",
+            ));
+        }
+        self.left -= n;
+        for piece in samples.chunks(WRITE_PIECE) {
+            self.buf.clear();
+            self.buf.reserve(2 * piece.len());
+            for &s in piece {
+                self.buf.extend_from_slice(&sample_to_i16(s).to_le_bytes());
+            }
+            self.writer.write_all(&self.buf)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file; fewer samples than the header announced is an error.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        if self.left != 0 {
+            return Err(Error::Parameter(
+                "internal: fewer samples than the WAV header announced",
+            ));
+        }
+        self.writer.flush()?;
+        Ok(())
+    }
+}
+
+/// Samples converted and written at a time by [`WavWriter`].
 const WRITE_PIECE: usize = 1 << 15;
 
 #[cfg(test)]
@@ -622,16 +668,41 @@ mod tests {
     /// `hound` wrote a wrapped length (about 12.4 hours at 48 kHz, too large to build here).
     #[test]
     fn a_wav_too_long_for_its_header_is_refused() {
-        let most = MAX_WAV_SAMPLES as usize;
+        let most = u64::from(MAX_WAV_SAMPLES);
         assert_eq!(wav_samples(most).unwrap(), MAX_WAV_SAMPLES);
         // The header's RIFF length for that many: 36 + 2 per sample, still a u32.
         assert!(36 + 2 * u64::from(MAX_WAV_SAMPLES) <= u64::from(u32::MAX));
-        for too_many in [most + 1, 1 << 31, u32::MAX as usize, usize::MAX] {
+        for too_many in [most + 1, 1 << 31, u32::MAX.into(), u64::MAX] {
             assert!(matches!(
                 wav_samples(too_many),
-                Err(Error::Limit { value, .. }) if value == too_many as u64
+                Err(Error::Limit { value, .. }) if value == too_many
             ));
+            // Refused before a byte is written.
+            let mut out = Vec::new();
+            assert!(WavWriter::new(&mut out, 48_000, too_many).is_err());
+            assert!(out.is_empty());
         }
+        let mut out = Vec::new();
+        let mut header = Vec::new();
+        write_wav(&mut header, &Pcm::new(48_000, vec![0.0; 0])).unwrap();
+        WavWriter::new(&mut out, 48_000, most).unwrap();
+        assert_eq!(out[8..40], header[8..40]);
+        assert_eq!(out[4..8], (36 + 2 * MAX_WAV_SAMPLES).to_le_bytes());
+        assert_eq!(out[40..], (2 * MAX_WAV_SAMPLES).to_le_bytes());
+    }
+
+    #[test]
+    fn a_wav_writer_holds_its_header_to_the_samples_it_announced() {
+        let mut out = Vec::new();
+        let mut wav = WavWriter::new(&mut out, 8000, 3).unwrap();
+        wav.push(&[0.5, 0.25]).unwrap();
+        assert!(wav.push(&[0.0; 2]).is_err(), "one sample past the header");
+        wav.push(&[-0.5]).unwrap();
+        wav.finish().unwrap();
+        let back = read_wav(&out[..]).unwrap();
+        assert_eq!(back.samples, [0.5, 0.25, -0.5]);
+        let short = WavWriter::new(Vec::new(), 8000, 3).unwrap();
+        assert!(short.finish().is_err(), "fewer samples than the header");
     }
 
     /// `samples` as 16-bit stereo frames of a WAV file whose data length is left unknown

@@ -75,5 +75,5 @@ pub use h4mk_gop::{BlockKind, Step};
 pub use limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 pub use null::{NullAdapter, NullState};
 pub use pcm::{Pcm, PcmMix, PcmSegment, render_pcm};
-pub use registry::{AdapterRegistry, Decoded, NamedDecoder};
+pub use registry::{AdapterRegistry, Decoded, NamedDecoder, Prepared, Shape};
 pub use wav::{WavStream, read_wav, write_wav};

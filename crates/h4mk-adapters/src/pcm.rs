@@ -83,7 +83,10 @@ pub struct PcmSegment {
 pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
     // All the samples are at hand, so the segments may come in any order.
     let mut mix = PcmMix {
-        held: outputs.iter().map(|r| r.output.samples.len() as u64).sum(),
+        layout: Layout {
+            held: outputs.iter().map(|r| r.output.samples.len() as u64).sum(),
+            ..Layout::default()
+        },
         ..PcmMix::default()
     };
     for r in outputs {
@@ -112,30 +115,11 @@ const GAP_ALLOWANCE: u64 = 2;
 /// decoded later would fill is refused.
 #[derive(Debug, Default)]
 pub struct PcmMix {
-    /// The first segment's, which every other must share.
-    sample_rate: Option<u32>,
-    /// The sum so far; `samples[0]` is at stream position `origin`. It covers at least
-    /// `span`, and may reach before it by slack left for segments that start earlier.
+    layout: Layout,
+    /// The sum so far; `samples[0]` is at stream position `origin`. It covers at least the
+    /// layout's span, and may reach before it by slack left for segments that start earlier.
     samples: Vec<f32>,
     origin: i64,
-    /// What the added segments cover (from position 0 on), with the blocks that set either
-    /// end; `None` before the first segment with samples at or after position 0.
-    span: Option<Span>,
-    /// What the presented segments own, from position 0 on; `None` while only leads came.
-    own: Option<(i64, i64)>,
-    /// Samples added so far, leads included.
-    added: u64,
-    /// Samples the caller vouches will be added in all ([`render_pcm`] knows them up front).
-    held: u64,
-}
-
-/// A range of stream positions and the blocks (index, timestamp) that set its ends.
-#[derive(Clone, Copy, Debug)]
-struct Span {
-    lo: i64,
-    hi: i64,
-    first: (usize, u32),
-    last: (usize, u32),
 }
 
 impl PcmMix {
@@ -145,75 +129,13 @@ impl PcmMix {
     /// skipped.
     pub fn add(&mut self, r: &Rendered<PcmSegment>) -> Result<()> {
         let seg = &r.output;
-        let sample_rate = self.sample_rate.unwrap_or(seg.sample_rate);
-        if seg.sample_rate != sample_rate {
-            return Err(Error::Mismatch {
-                what: "sample rate",
-                block: seg.sample_rate.into(),
-                reference: sample_rate.into(),
-            });
-        }
-        let pos = match seg.start {
-            Some(p) => p,
-            None => (u64::from(r.ts_ms) * u64::from(sample_rate) / 1000) as i64,
-        };
-        let at = |offset: usize| {
-            i64::try_from(offset)
-                .ok()
-                .and_then(|o| pos.checked_add(o))
-                .ok_or(Error::Parameter("segment position overflows"))
-        };
-        let (own_lo, own_hi) = (at(seg.own.start)?.max(0), at(seg.own.end)?);
-        let added = self.added + seg.samples.len() as u64;
-        let held = self.held.max(added);
-        // What this segment claims from position 0 on: its samples and, when presented, the
-        // range it owns (which an adapter may declare past its samples: silence), even empty.
-        let (ext_lo, ext_hi) = (pos.max(0), at(seg.samples.len())?);
-        let mut claim = (ext_lo < ext_hi).then_some((ext_lo, ext_hi));
-        let mut own = self.own;
-        if !r.lead {
-            own = Some(own.map_or((own_lo, own_hi), |(a, b)| (a.min(own_lo), b.max(own_hi))));
-            let (o_lo, o_hi) = (own_lo, own_hi.max(own_lo));
-            claim = Some(claim.map_or((o_lo, o_hi), |(lo, hi)| (lo.min(o_lo), hi.max(o_hi))));
-        }
-        let mut span = self.span;
-        if let Some((lo, hi)) = claim {
-            let block = (r.index, r.ts_ms);
-            let s = span.get_or_insert(Span {
-                lo,
-                hi,
-                first: block,
-                last: block,
-            });
-            if lo < s.lo {
-                (s.lo, s.first) = (lo, block);
-            }
-            if hi > s.hi {
-                (s.hi, s.last) = (hi, block);
-            }
-            let len = u64::try_from(s.hi.saturating_sub(s.lo)).unwrap_or(u64::MAX);
-            if len > held.saturating_mul(GAP_ALLOWANCE) {
-                // Refused: the mix is left as it was.
-                return Err(Error::TimingGaps {
-                    first_block: s.first.0,
-                    first_ms: s.first.1,
-                    last_block: s.last.0,
-                    last_ms: s.last.1,
-                    span: len,
-                    held,
-                });
-            }
-        }
-        self.sample_rate = Some(sample_rate);
-        (self.added, self.own, self.span) = (added, own, span);
-        let Some(span) = span else {
+        let placed = self.layout.place(r.index, r.ts_ms, r.lead, &seg.extent())?;
+        let Some(span) = self.layout.span else {
             return Ok(());
         };
         self.cover(span.lo, span.hi);
-        // Where the segment's samples from position 0 on land, and how many come before it.
-        let at = usize::try_from(ext_lo - self.origin).unwrap_or(0);
-        let skip = usize::try_from(ext_lo.abs_diff(pos)).unwrap_or(usize::MAX);
-        let src = seg.samples.get(skip..).unwrap_or(&[]);
+        let at = usize::try_from(placed.lo - self.origin).unwrap_or(0);
+        let src = seg.samples.get(placed.skip..).unwrap_or(&[]);
         let dst = self.samples.get_mut(at..).unwrap_or(&mut []);
         for (d, s) in dst.iter_mut().zip(src) {
             *d += s;
@@ -247,7 +169,7 @@ impl PcmMix {
     /// The signal over what the presented segments own: empty (sample rate 0) when none was
     /// added.
     pub fn finish(self) -> Pcm {
-        let Some((lo, hi)) = self.own.filter(|(lo, hi)| lo <= hi) else {
+        let Some((lo, hi)) = self.layout.output() else {
             return Pcm::default();
         };
         let mut samples = self.samples;
@@ -256,17 +178,323 @@ impl PcmMix {
         samples.drain(..front.min(samples.len()));
         samples.resize(len, 0.0);
         Pcm {
-            sample_rate: self.sample_rate.unwrap_or(0),
+            sample_rate: self.layout.sample_rate.unwrap_or(0),
             start: lo as u64,
             samples,
         }
     }
 }
 
+/// Where a segment's samples go, without the samples: what [`PcmMix`] checks and places, and
+/// what an adapter can tell of a state before rendering it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SegmentExtent {
+    pub(crate) sample_rate: u32,
+    /// As [`PcmSegment::start`].
+    pub(crate) start: Option<i64>,
+    /// As [`PcmSegment::own`].
+    pub(crate) own: Range<usize>,
+    /// How many samples the segment renders.
+    pub(crate) len: usize,
+}
+
+impl PcmSegment {
+    /// `samples` placed as `extent` says (whose `len` is their count).
+    pub(crate) fn rendered(extent: SegmentExtent, samples: Vec<f32>) -> Self {
+        PcmSegment {
+            sample_rate: extent.sample_rate,
+            start: extent.start,
+            own: extent.own,
+            samples,
+        }
+    }
+
+    pub(crate) fn extent(&self) -> SegmentExtent {
+        SegmentExtent {
+            sample_rate: self.sample_rate,
+            start: self.start,
+            own: self.own.clone(),
+            len: self.samples.len(),
+        }
+    }
+}
+
+/// The geometry of a mix: the segments' sample rate, span and owned range, checked as each
+/// comes ([`PcmMix`] for the rules). The same segments placed in the same order give the same
+/// answers, with or without their samples.
+#[derive(Clone, Debug, Default)]
+struct Layout {
+    /// The first segment's, which every other must share.
+    sample_rate: Option<u32>,
+    /// What the added segments cover (from position 0 on), with the blocks that set either
+    /// end; `None` before the first segment with samples at or after position 0.
+    span: Option<Span>,
+    /// What the presented segments own, from position 0 on; `None` while only leads came.
+    own: Option<(i64, i64)>,
+    /// Samples added so far, leads included.
+    added: u64,
+    /// Samples the caller vouches will be added in all ([`render_pcm`] knows them up front).
+    held: u64,
+}
+
+/// A range of stream positions and the blocks (index, timestamp) that set its ends.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    lo: i64,
+    hi: i64,
+    first: (usize, u32),
+    last: (usize, u32),
+}
+
+/// Where a placed segment's samples land: those from `skip` on (the ones before position 0
+/// are dropped) go from stream position `lo`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Placed {
+    lo: i64,
+    skip: usize,
+}
+
+impl Layout {
+    /// Checks the segment of block `index` at `ts_ms` and adds it to the geometry; a segment
+    /// refused leaves the layout as it was.
+    fn place(
+        &mut self,
+        index: usize,
+        ts_ms: u32,
+        lead: bool,
+        seg: &SegmentExtent,
+    ) -> Result<Placed> {
+        let sample_rate = self.sample_rate.unwrap_or(seg.sample_rate);
+        if seg.sample_rate != sample_rate {
+            return Err(Error::Mismatch {
+                what: "sample rate",
+                block: seg.sample_rate.into(),
+                reference: sample_rate.into(),
+            });
+        }
+        let pos = match seg.start {
+            Some(p) => p,
+            None => (u64::from(ts_ms) * u64::from(sample_rate) / 1000) as i64,
+        };
+        let at = |offset: usize| {
+            i64::try_from(offset)
+                .ok()
+                .and_then(|o| pos.checked_add(o))
+                .ok_or(Error::Parameter("segment position overflows"))
+        };
+        let (own_lo, own_hi) = (at(seg.own.start)?.max(0), at(seg.own.end)?);
+        let added = self.added + seg.len as u64;
+        let held = self.held.max(added);
+        // What this segment claims from position 0 on: its samples and, when presented, the
+        // range it owns (which an adapter may declare past its samples: silence), even empty.
+        let (ext_lo, ext_hi) = (pos.max(0), at(seg.len)?);
+        let mut claim = (ext_lo < ext_hi).then_some((ext_lo, ext_hi));
+        let mut own = self.own;
+        if !lead {
+            own = Some(own.map_or((own_lo, own_hi), |(a, b)| (a.min(own_lo), b.max(own_hi))));
+            let (o_lo, o_hi) = (own_lo, own_hi.max(own_lo));
+            claim = Some(claim.map_or((o_lo, o_hi), |(lo, hi)| (lo.min(o_lo), hi.max(o_hi))));
+        }
+        let mut span = self.span;
+        if let Some((lo, hi)) = claim {
+            let block = (index, ts_ms);
+            let s = span.get_or_insert(Span {
+                lo,
+                hi,
+                first: block,
+                last: block,
+            });
+            if lo < s.lo {
+                (s.lo, s.first) = (lo, block);
+            }
+            if hi > s.hi {
+                (s.hi, s.last) = (hi, block);
+            }
+            let len = u64::try_from(s.hi.saturating_sub(s.lo)).unwrap_or(u64::MAX);
+            if len > held.saturating_mul(GAP_ALLOWANCE) {
+                // Refused: the layout is left as it was.
+                return Err(Error::TimingGaps {
+                    first_block: s.first.0,
+                    first_ms: s.first.1,
+                    last_block: s.last.0,
+                    last_ms: s.last.1,
+                    span: len,
+                    held,
+                });
+            }
+        }
+        self.sample_rate = Some(sample_rate);
+        (self.added, self.own, self.span) = (added, own, span);
+        Ok(Placed {
+            lo: ext_lo,
+            skip: usize::try_from(ext_lo.abs_diff(pos)).unwrap_or(usize::MAX),
+        })
+    }
+
+    /// The stream positions the output covers: what the presented segments own, or `None`
+    /// when no presented segment came (the output is then empty, at sample rate 0).
+    fn output(&self) -> Option<(i64, i64)> {
+        self.own.filter(|(lo, hi)| lo <= hi)
+    }
+}
+
+/// The output of a plan, laid out from its segments' extents before any is rendered: a
+/// [`PcmStream`] then hands the samples over in order as soon as no later segment can add to
+/// them, instead of holding the whole signal.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PcmPlan {
+    layout: Layout,
+    /// For each segment, in the order added: where its samples land from position 0 on, and
+    /// how many of them from there.
+    landing: Vec<(i64, usize)>,
+}
+
+impl PcmPlan {
+    /// Adds the extent of the next segment, as [`PcmMix::add`] would add the segment.
+    pub(crate) fn add(&mut self, r: &Rendered<SegmentExtent>) -> Result<()> {
+        let placed = self.layout.place(r.index, r.ts_ms, r.lead, &r.output)?;
+        let count = r.output.len.saturating_sub(placed.skip);
+        self.landing.push((placed.lo, count));
+        Ok(())
+    }
+
+    /// The sample rate, the stream position of the first sample and the sample count of the
+    /// output: what [`PcmMix::finish`] would give for the same segments.
+    pub(crate) fn shape(&self) -> (u32, u64, u64) {
+        match self.layout.output() {
+            Some((lo, hi)) => (
+                self.layout.sample_rate.unwrap_or(0),
+                lo as u64,
+                hi.abs_diff(lo),
+            ),
+            None => (0, 0, 0),
+        }
+    }
+
+    /// A stream that renders this plan's output into `emit`.
+    pub(crate) fn stream<F: FnMut(&[f32]) -> Result<()>>(&self, emit: F) -> PcmStream<'_, F> {
+        // From the end: the lowest position any segment after each one lands a sample at.
+        let mut release = vec![i64::MAX; self.landing.len()];
+        let mut lowest = i64::MAX;
+        for (slot, &(lo, count)) in release.iter_mut().zip(&self.landing).rev() {
+            *slot = lowest;
+            if count > 0 {
+                lowest = lowest.min(lo);
+            }
+        }
+        let (next, end) = self.layout.output().unwrap_or((0, 0));
+        PcmStream {
+            plan: self,
+            release,
+            layout: Layout::default(),
+            sum: Vec::new(),
+            next,
+            end,
+            added: 0,
+            emit,
+        }
+    }
+}
+
+/// Renders a [`PcmPlan`]'s output from its segments, added in the plan's order: each sample
+/// is handed to `emit` once no later segment lands on it, with the same value, bit for bit,
+/// that [`PcmMix`] gives it. What is held is the sum over the positions not handed over yet.
+pub(crate) struct PcmStream<'p, F> {
+    plan: &'p PcmPlan,
+    /// For each segment, the position below which nothing after it lands.
+    release: Vec<i64>,
+    /// The plan's layout, replayed to place each segment as the plan did.
+    layout: Layout,
+    /// The sum from stream position `next` on.
+    sum: Vec<f32>,
+    /// The next position to hand over.
+    next: i64,
+    /// The end of the output.
+    end: i64,
+    /// Segments added so far.
+    added: usize,
+    emit: F,
+}
+
+impl<F: FnMut(&[f32]) -> Result<()>> PcmStream<'_, F> {
+    /// Adds the next segment and hands over what no later one lands on.
+    pub(crate) fn add(&mut self, r: &Rendered<PcmSegment>) -> Result<()> {
+        let k = self.added;
+        let placed = self
+            .layout
+            .place(r.index, r.ts_ms, r.lead, &r.output.extent())?;
+        let src = r.output.samples.get(placed.skip..).unwrap_or(&[]);
+        if self.plan.landing.get(k) != Some(&(placed.lo, src.len())) {
+            return Err(Error::Parameter(
+                "internal: a segment rendered where its extent did not say",
+            ));
+        }
+        // The part of the segment inside the output not handed over yet: the plan's release
+        // points keep every in-range sample of it at or after `next`.
+        let from = placed.lo.max(self.next);
+        let to = placed.lo.saturating_add(src.len() as i64).min(self.end);
+        if from < to {
+            let (a, b) = ((from - self.next) as usize, (to - self.next) as usize);
+            if b > self.sum.len() {
+                self.sum.resize(b, 0.0);
+            }
+            let src = src.get((from - placed.lo) as usize..).unwrap_or(&[]);
+            for (d, s) in self
+                .sum
+                .get_mut(a..b)
+                .unwrap_or(&mut [])
+                .iter_mut()
+                .zip(src)
+            {
+                *d += s;
+            }
+        }
+        self.added += 1;
+        let release = self.release.get(k).copied().unwrap_or(i64::MAX);
+        self.hand_over(release.min(self.end))
+    }
+
+    /// Hands over every position before `upto`: the sum, then silence where no segment
+    /// landed.
+    fn hand_over(&mut self, upto: i64) -> Result<()> {
+        let Some(count) = usize::try_from(upto.saturating_sub(self.next))
+            .ok()
+            .filter(|&c| c > 0)
+        else {
+            return Ok(());
+        };
+        let summed = count.min(self.sum.len());
+        (self.emit)(self.sum.get(..summed).unwrap_or(&[]))?;
+        self.sum.drain(..summed);
+        let mut silent = count - summed;
+        while silent > 0 {
+            let piece = silent.min(SILENCE.len());
+            (self.emit)(SILENCE.get(..piece).unwrap_or(&[]))?;
+            silent -= piece;
+        }
+        self.next = upto;
+        Ok(())
+    }
+
+    /// Hands over the rest of the output; fails if fewer segments came than the plan holds.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        if self.added != self.plan.landing.len() {
+            return Err(Error::Parameter(
+                "internal: fewer segments rendered than their extents",
+            ));
+        }
+        self.hand_over(self.end)
+    }
+}
+
+/// Silence handed over where no segment landed.
+const SILENCE: [f32; 1024] = [0.0; 1024];
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use h4mk_gop::BlockKind;
+    use proptest::prelude::*;
 
     fn rendered(
         ts_ms: u32,
@@ -441,5 +669,137 @@ mod tests {
             m.add(s)?;
         }
         Ok(m.finish())
+    }
+
+    /// What a plan laid out from `segs`' extents streams from `segs`, and the most samples
+    /// the stream held at once.
+    fn streamed(segs: &[Rendered<PcmSegment>]) -> Result<(Pcm, usize)> {
+        let mut plan = PcmPlan::default();
+        for s in segs {
+            plan.add(&Rendered {
+                index: s.index,
+                ts_ms: s.ts_ms,
+                kind: s.kind,
+                output: s.output.extent(),
+                lead: s.lead,
+            })?;
+        }
+        let (sample_rate, start, count) = plan.shape();
+        let mut samples = Vec::new();
+        let mut held = 0;
+        let mut stream = plan.stream(|s| {
+            samples.extend_from_slice(s);
+            Ok(())
+        });
+        for s in segs {
+            stream.add(s)?;
+            held = held.max(stream.sum.len());
+        }
+        stream.finish()?;
+        assert_eq!(samples.len() as u64, count);
+        let pcm = Pcm {
+            sample_rate,
+            start,
+            samples,
+        };
+        Ok((pcm, held))
+    }
+
+    #[test]
+    fn a_stream_holds_only_what_later_segments_still_reach() {
+        // Segments of 100 samples, 50 apart, each owning its middle 50: as a DSP1 decode.
+        let segs: Vec<_> = (0..1_000)
+            .map(|j| presented(j, 50 * j as i64 - 25, 25..75, 100))
+            .collect();
+        let (pcm, held) = streamed(&segs).unwrap();
+        assert_eq!(pcm, mix(&segs).unwrap());
+        assert_eq!(pcm.samples.len(), 50_000);
+        assert!(held <= 100, "held {held} samples");
+        // A last segment that reaches back to the start keeps everything until it comes.
+        let mut late = segs.clone();
+        late.push(presented(1_000, 0, 0..0, 10));
+        let (pcm, held) = streamed(&late).unwrap();
+        assert_eq!(pcm, mix(&late).unwrap());
+        assert!(held >= 49_000, "held {held} samples");
+    }
+
+    #[test]
+    fn a_stream_whose_segments_differ_from_their_extents_is_refused() {
+        let segs = [presented(0, 0, 0..4, 4), presented(1, 4, 0..4, 4)];
+        let mut plan = PcmPlan::default();
+        for s in &segs {
+            plan.add(&Rendered {
+                index: s.index,
+                ts_ms: s.ts_ms,
+                kind: s.kind,
+                output: s.output.extent(),
+                lead: s.lead,
+            })
+            .unwrap();
+        }
+        let mut stream = plan.stream(|_| Ok(()));
+        stream.add(&segs[0]).unwrap();
+        assert!(stream.add(&presented(1, 2, 0..4, 4)).is_err(), "moved");
+        let mut stream = plan.stream(|_| Ok(()));
+        stream.add(&segs[0]).unwrap();
+        assert!(stream.finish().is_err(), "one segment missing");
+    }
+
+    fn any_segment() -> impl Strategy<Value = Rendered<PcmSegment>> {
+        (
+            (
+                0..20usize,
+                0..150u32,
+                proptest::option::weighted(0.8, -60..150i64),
+            ),
+            (0..60usize, 0..70usize, 0..20usize),
+            (proptest::bool::weighted(0.2), any::<u64>()),
+        )
+            .prop_map(
+                |((index, ts_ms, start), (len, own_at, own_len), (lead, seed))| {
+                    let mut x = seed | 1;
+                    let samples = (0..len)
+                        .map(|_| {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+                        })
+                        .collect();
+                    Rendered {
+                        index,
+                        ts_ms,
+                        kind: BlockKind::Key,
+                        output: PcmSegment {
+                            sample_rate: 1000,
+                            start,
+                            own: own_at..own_at + own_len,
+                            samples,
+                        },
+                        lead,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        /// In any order, with leads, gaps and segments reaching back before earlier ones, the
+        /// stream hands over the samples the mix gives, bit for bit, or fails as it does.
+        #[test]
+        fn a_stream_gives_what_the_mix_gives(
+            segs in proptest::collection::vec(any_segment(), 0..12),
+        ) {
+            match (mix(&segs), streamed(&segs)) {
+                (Ok(want), Ok((got, _))) => {
+                    let bits = |p: &Pcm| p.samples.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+                    prop_assert_eq!(bits(&got), bits(&want));
+                    if want.sample_rate != 0 {
+                        prop_assert_eq!((got.sample_rate, got.start), (want.sample_rate, want.start));
+                    }
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(false, "mix {:?}, stream {:?}", a, b),
+            }
+        }
     }
 }

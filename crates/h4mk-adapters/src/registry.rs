@@ -8,11 +8,11 @@ use h4mk_mt::DecodeStep;
 
 use crate::adapter::Present;
 use crate::container::decode_steps;
-use crate::dsp::DspAdapter;
+use crate::dsp::{DspAdapter, Extents};
 use crate::error::{Error, Result};
 use crate::null::NullAdapter;
-use crate::pcm::{Pcm, PcmMix};
-use crate::wav::write_wav;
+use crate::pcm::{Pcm, PcmMix, PcmPlan};
+use crate::wav::{WavWriter, write_wav};
 
 /// What a named decoder produces for a plan.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +41,15 @@ impl Decoded {
     }
 }
 
-/// An adapter behind a uniform, type-erased face: a plan in, one [`Decoded`] out.
+/// An adapter behind a uniform, type-erased face: a plan in, one [`Decoded`] out, or written
+/// to a file a piece at a time.
+///
+/// [`decode`](NamedDecoder::decode) returns the whole output. To write it instead,
+/// [`prepare`](NamedDecoder::prepare) checks the plan and says what the output will be (its
+/// [`Shape`]) before anything is written, and [`write`](NamedDecoder::write) then writes it as
+/// [`Decoded::write_to`] would. The provided methods hold the decoded output in between; the
+/// `null` and `dsp` adapters write as they decode instead, holding only what is not written
+/// yet.
 pub trait NamedDecoder {
     /// Decodes `steps` (a demuxer's plan, in decode order) and renders the blocks `present`
     /// selects.
@@ -51,6 +59,106 @@ pub trait NamedDecoder {
     /// needs the block before it as a lead ([`Present::Lead`]).
     fn overlaps(&self) -> bool {
         false
+    }
+
+    /// Checks that `steps` decode, with what `present` selects, and says what the output will
+    /// be: every error [`decode`](NamedDecoder::decode) would return comes here, before any
+    /// output is written.
+    fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
+        Ok(Prepared::held(self.decode(steps, present)?))
+    }
+
+    /// Writes the output of the plan `prepared` was made for (the same `steps` and `present`),
+    /// with the bytes [`Decoded::write_to`] gives.
+    fn write(
+        &mut self,
+        steps: &[DecodeStep<'_>],
+        present: Present,
+        prepared: Prepared,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let _ = present;
+        prepared.write_decoded(steps, out)
+    }
+}
+
+/// What a plan's output will be, found by [`NamedDecoder::prepare`] before it is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Raw bytes, this many.
+    Bytes {
+        /// The output's length.
+        len: u64,
+    },
+    /// Audio, written as 16-bit WAV.
+    Pcm {
+        /// Samples per second (0 when no block is presented: such an output cannot be
+        /// written as WAV).
+        sample_rate: u32,
+        /// Stream position of the first sample.
+        start: u64,
+        /// Number of samples.
+        samples: u64,
+    },
+}
+
+/// A plan checked by [`NamedDecoder::prepare`], to hand to [`NamedDecoder::write`] of the
+/// same decoder.
+#[derive(Debug)]
+pub struct Prepared {
+    shape: Shape,
+    how: How,
+}
+
+/// How a prepared plan is written.
+#[derive(Debug)]
+enum How {
+    /// The whole output, decoded already.
+    Held(Decoded),
+    /// The plan's opaque bytes, in decode order.
+    Blocks,
+    /// Decoded again and rendered as this plan lays the output out.
+    Pcm(PcmPlan),
+}
+
+impl Prepared {
+    /// What the output will be.
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// A plan whose output is `decoded`, held until written.
+    pub fn held(decoded: Decoded) -> Self {
+        let shape = match &decoded {
+            Decoded::Bytes(b) => Shape::Bytes {
+                len: b.len() as u64,
+            },
+            Decoded::Pcm(pcm) => Shape::Pcm {
+                sample_rate: pcm.sample_rate,
+                start: pcm.start,
+                samples: pcm.samples.len() as u64,
+            },
+        };
+        Prepared {
+            shape,
+            how: How::Held(decoded),
+        }
+    }
+
+    /// Writes an output that needs no adapter: one held, or a plan's opaque bytes.
+    fn write_decoded(self, steps: &[DecodeStep<'_>], out: &mut dyn Write) -> Result<()> {
+        match self.how {
+            How::Held(decoded) => decoded.write_to(out),
+            How::Blocks => {
+                for step in steps {
+                    out.write_all(step.block.opaque)?;
+                }
+                Ok(out.flush()?)
+            }
+            How::Pcm(_) => Err(Error::Parameter(
+                "a PCM plan is written by the adapter that prepared it",
+            )),
+        }
     }
 }
 
@@ -64,6 +172,16 @@ impl NamedDecoder for NullAdapter {
                 .flat_map(|s| s.block.opaque.iter().copied())
                 .collect(),
         ))
+    }
+
+    /// Checks every step has its anchors; the bytes are written straight from the plan.
+    fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
+        decode_steps(self, steps, present, |_| Ok(()))?;
+        let len = steps.iter().map(|s| s.block.opaque.len() as u64).sum();
+        Ok(Prepared {
+            shape: Shape::Bytes { len },
+            how: How::Blocks,
+        })
     }
 }
 
@@ -80,6 +198,49 @@ impl NamedDecoder for DspAdapter {
     /// Frames overlap by `frame_size - hop` samples (docs/ADAPTERS.md §3.6).
     fn overlaps(&self) -> bool {
         true
+    }
+
+    /// Decodes the plan without rendering it (no inverse FFT): where each presented block's
+    /// samples go lays out the output.
+    fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
+        let mut plan = PcmPlan::default();
+        decode_steps(&mut Extents(self), steps, present, |r| plan.add(&r))?;
+        let (sample_rate, start, samples) = plan.shape();
+        Ok(Prepared {
+            shape: Shape::Pcm {
+                sample_rate,
+                start,
+                samples,
+            },
+            how: How::Pcm(plan),
+        })
+    }
+
+    /// Decodes the plan again and writes each sample once no later block adds to it: what is
+    /// held is the samples that are not final yet, not the output.
+    fn write(
+        &mut self,
+        steps: &[DecodeStep<'_>],
+        present: Present,
+        prepared: Prepared,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let (
+            How::Pcm(plan),
+            Shape::Pcm {
+                sample_rate,
+                samples,
+                ..
+            },
+        ) = (&prepared.how, prepared.shape)
+        else {
+            return prepared.write_decoded(steps, out);
+        };
+        let mut wav = WavWriter::new(out, sample_rate, samples)?;
+        let mut stream = plan.stream(|s| wav.push(s));
+        decode_steps(self, steps, present, |r| stream.add(&r))?;
+        stream.finish()?;
+        wav.finish()
     }
 }
 

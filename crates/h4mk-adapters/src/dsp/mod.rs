@@ -20,7 +20,7 @@ use realfft::RealFftPlanner;
 use crate::adapter::ModelAdapter;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::pcm::PcmSegment;
+use crate::pcm::{PcmSegment, SegmentExtent};
 use h4mk_gop::BlockKind;
 
 pub use dsp0::Dsp0Bin;
@@ -271,7 +271,20 @@ impl ModelAdapter for DspAdapter {
 }
 
 impl DspAdapter {
-    fn render_dsp0(&mut self, state: &Dsp0State) -> Result<PcmSegment> {
+    /// Where `state`'s segment goes, without rendering it: what [`finalize`] returns, less the
+    /// samples, refused where `finalize` refuses the state.
+    ///
+    /// [`finalize`]: ModelAdapter::finalize
+    pub(crate) fn extent(&self, state: &DspState) -> Result<SegmentExtent> {
+        match state {
+            DspState::Dsp0(s) => self.dsp0_extent(s),
+            DspState::Dsp1(s) => Ok(dsp1_extent(&s.block.header)),
+        }
+    }
+
+    /// A DSP0 state's extent: one frame at its block's timestamp, once the options and its
+    /// bins are checked.
+    fn dsp0_extent(&self, state: &Dsp0State) -> Result<SegmentExtent> {
         let Dsp0Synthesis {
             frame_size: n,
             sample_rate,
@@ -288,17 +301,22 @@ impl DspAdapter {
                 max: (n / 2) as u64,
             });
         }
+        Ok(SegmentExtent {
+            sample_rate,
+            start: None,
+            own: 0..n,
+            len: n,
+        })
+    }
+
+    fn render_dsp0(&mut self, state: &Dsp0State) -> Result<PcmSegment> {
+        let extent = self.dsp0_extent(state)?;
         let bins = state
             .bins
             .iter()
             .map(|b| (usize::from(b.index), b.amplitude(), b.radians()));
-        let samples = stft::oscillator_bank(&mut self.planner, n, bins)?;
-        Ok(PcmSegment {
-            sample_rate,
-            start: None,
-            own: 0..n,
-            samples,
-        })
+        let samples = stft::oscillator_bank(&mut self.planner, extent.len, bins)?;
+        Ok(PcmSegment::rendered(extent, samples))
     }
 
     fn render_dsp1(&mut self, state: &Dsp1State) -> Result<PcmSegment> {
@@ -307,19 +325,142 @@ impl DspAdapter {
             Some(s) if s.is_for(h.frame_size, h.hop) => s,
             slot => slot.insert(stft::Synthesis::new(&mut self.planner, h.frame_size, h.hop)),
         };
-        let mut samples = vec![0.0f32; h.segment_len()];
+        let extent = dsp1_extent(h);
+        let mut samples = vec![0.0f32; extent.len];
         for (j, frame) in state.block.frames.iter().enumerate() {
             let out = samples.get_mut(j * h.hop..).unwrap_or(&mut []);
             synthesis.add_frame(dsp1::dequantised(frame), out)?;
         }
-        // own_start ≥ start, and the header check keeps own_start + length within the frames.
-        let own_start = (h.own_start() - h.start()) as usize;
-        let own = own_start..own_start + h.length as usize;
-        Ok(PcmSegment {
-            sample_rate: h.sample_rate,
-            start: Some(h.start()),
-            own,
-            samples,
-        })
+        Ok(PcmSegment::rendered(extent, samples))
+    }
+}
+
+/// A DSP1 block's extent: its frames from its first one's position, owning `length` samples
+/// from the first at or after position 0.
+fn dsp1_extent(h: &dsp1::Header) -> SegmentExtent {
+    // own_start ≥ start, and the header check keeps own_start + length within the frames.
+    let own_start = (h.own_start() - h.start()) as usize;
+    SegmentExtent {
+        sample_rate: h.sample_rate,
+        start: Some(h.start()),
+        own: own_start..own_start + h.length as usize,
+        len: h.segment_len(),
+    }
+}
+
+/// The DSP adapter with [`finalize`](ModelAdapter::finalize) giving where a state's segment
+/// goes instead of rendering it: a plan's output laid out for the cost of parsing its blocks.
+pub(crate) struct Extents<'a>(pub(crate) &'a mut DspAdapter);
+
+impl ModelAdapter for Extents<'_> {
+    type State = DspState;
+    type Output = SegmentExtent;
+
+    fn decode_key(&mut self, block: &[u8]) -> Result<DspState> {
+        self.0.decode_key(block)
+    }
+
+    fn apply_predictive(&mut self, state: &DspState, block: &[u8]) -> Result<DspState> {
+        self.0.apply_predictive(state, block)
+    }
+
+    fn apply_bidirectional(
+        &mut self,
+        prev: &DspState,
+        next: &DspState,
+        block: &[u8],
+    ) -> Result<DspState> {
+        self.0.apply_bidirectional(prev, next, block)
+    }
+
+    fn finalize(&mut self, state: &DspState) -> Result<SegmentExtent> {
+        self.0.extent(state)
+    }
+
+    fn reset(&mut self) {
+        self.0.reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::{Present, decode_plan};
+    use crate::signal::sample_mix;
+    use crate::{Block, Step};
+
+    fn plan(blocks: &[Block]) -> Vec<Step> {
+        (0..blocks.len())
+            .map(|index| Step {
+                index,
+                kind: blocks[index].kind,
+            })
+            .collect()
+    }
+
+    /// What each presented block renders to, as its extent, and what `Extents` says instead.
+    fn both(adapter: &mut DspAdapter, blocks: &[Block]) -> [Result<Vec<SegmentExtent>>; 2] {
+        let steps = plan(blocks);
+        let rendered = decode_plan(adapter, blocks, &steps, Present::All)
+            .map(|r| r.iter().map(|r| r.output.extent()).collect());
+        let extents = decode_plan(&mut Extents(adapter), blocks, &steps, Present::All)
+            .map(|r| r.into_iter().map(|r| r.output).collect());
+        [rendered, extents]
+    }
+
+    #[test]
+    fn an_extent_is_what_finalize_renders_less_the_samples() {
+        let rate = 16_000;
+        for (frames_per_block, b_blocks, frame_size) in [(8, 0, 1024), (3, 2, 256), (2, 1, 128)] {
+            let config = EncoderConfig {
+                frame_size,
+                hop: frame_size / 2,
+                frames_per_block,
+                b_blocks,
+                key_interval: 3,
+                ..EncoderConfig::default()
+            };
+            let blocks = encode(&sample_mix(rate, 0.7), rate, &config).unwrap();
+            let [rendered, extents] = both(&mut DspAdapter::default(), &blocks);
+            let rendered = rendered.unwrap();
+            assert_eq!(rendered.len(), blocks.len());
+            assert_eq!(extents.unwrap(), rendered, "{config:?}");
+        }
+    }
+
+    #[test]
+    fn an_extent_is_refused_where_finalize_refuses() {
+        let dsp0 = |index: u16| {
+            let mut b = dsp0::MAGIC.to_vec();
+            b.extend_from_slice(&1u16.to_le_bytes());
+            b.extend_from_slice(&0u16.to_le_bytes());
+            for v in [index, 1000, 0] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            Block {
+                ts_ms: 0,
+                kind: BlockKind::Key,
+                bytes: b,
+            }
+        };
+        let frame = |frame_size| {
+            DspAdapter::new(DspOptions {
+                dsp0: Dsp0Synthesis {
+                    frame_size,
+                    sample_rate: 8000,
+                },
+                ..DspOptions::default()
+            })
+        };
+        // A bin at the synthesis Nyquist renders; one past it, or a frame size that cannot
+        // render, is refused by both, with the same error.
+        let [rendered, extents] = both(&mut frame(64), &[dsp0(32)]);
+        assert_eq!(extents.unwrap(), rendered.unwrap());
+        for (adapter, bin) in [(frame(64), 33), (frame(63), 1), (frame(1 << 20), 1)] {
+            let mut adapter = adapter;
+            let [rendered, extents] = both(&mut adapter, &[dsp0(bin)]);
+            let (a, b) = (rendered.unwrap_err(), extents.unwrap_err());
+            assert_eq!(a.to_string(), b.to_string());
+        }
     }
 }

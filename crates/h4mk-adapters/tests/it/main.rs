@@ -25,6 +25,7 @@ mod fuzz_regressions;
 mod replay;
 mod robustness;
 mod roundtrip;
+mod stream;
 
 // The fixtures' folder and names, one copy shared by every layer's tests.
 #[allow(dead_code)]

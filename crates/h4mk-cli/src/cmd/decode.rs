@@ -1,8 +1,10 @@
 //! `h4mk decode`: a track's blocks through a model adapter of `h4mk-adapters`, to a file.
 //!
-//! The demuxer plans (a chain for `--at-ms`, a range otherwise), the adapter named by
-//! `--adapter` decodes the plan through [`AdapterRegistry`], and [`Decoded::write_to`] writes
-//! the result (bytes for `null`, a 16-bit WAV file for `dsp`) through [`crate::output`].
+//! The demuxer plans (a chain for `--at-ms`, a range otherwise), and the adapter named by
+//! `--adapter` ([`AdapterRegistry`]) checks the plan ([`NamedDecoder::prepare`]) before the
+//! output is opened, then writes it through [`crate::output`] as it decodes
+//! ([`NamedDecoder::write`]: bytes for `null`, a 16-bit WAV file for `dsp`), holding only what
+//! is not written yet.
 //!
 //! Audio is exact from its first sample: a block's first `N - H` samples overlap the tail of
 //! the block before it (docs/ADAPTERS.md §3.6), which a plan that starts at the blocks asked
@@ -19,7 +21,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
-use h4mk_adapters::{AdapterRegistry, Decoded, NamedDecoder, Pcm, Present};
+use h4mk_adapters::{AdapterRegistry, NamedDecoder, Prepared, Present, Shape};
 use h4mk_mt::{DecodeStep, Demuxer};
 
 use crate::cmd::{check_range, open, plural, require_track, warn_if_rebuilt, write_json};
@@ -100,10 +102,12 @@ enum Span {
     Whole,
 }
 
-/// A decode and what it took.
-struct Outcome {
-    decoded: Decoded,
-    steps: usize,
+/// A decode checked and ready to write, and what it takes.
+struct Outcome<'d> {
+    /// The steps decoded: the plan asked for, or the plan from the block before it as a lead.
+    plan: Vec<DecodeStep<'d>>,
+    present: Present,
+    prepared: Prepared,
     presented: usize,
     /// The presented range, as planned: for a whole track, 0 to its last pts.
     from_ms: u32,
@@ -126,13 +130,21 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     require_track(&demux, &input, args.track)?;
     let registry = AdapterRegistry::default();
     let mut decoder = registry.get(&args.adapter)?;
-    let outcome = decode(&demux, decoder.as_mut(), args.track, span)
+    let Outcome {
+        plan,
+        present,
+        prepared,
+        presented,
+        from_ms,
+        to_ms,
+    } = decode(&demux, decoder.as_mut(), args.track, span)
         .with_context(|| format!("{name}: track {}, adapter {}", args.track, args.adapter))?;
+    let shape = prepared.shape();
     let bytes = write_to(&args.output, out, |w| {
         let mut counted = Counting { inner: w, bytes: 0 };
-        outcome
-            .decoded
-            .write_to(&mut counted)
+        decoder
+            .write(&plan, present, prepared, &mut counted)
+            .map_err(|e| in_plan(&plan, e))
             .with_context(|| format!("writing {}", display_name(&args.output)))?;
         Ok(counted.bytes)
     })?;
@@ -140,28 +152,32 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     if is_stdout(&args.output) {
         return Ok(ExitCode::SUCCESS);
     }
-    let pcm = match &outcome.decoded {
-        Decoded::Pcm(pcm) => Some(pcm),
-        Decoded::Bytes(_) => None,
+    let pcm = match shape {
+        Shape::Pcm {
+            sample_rate,
+            start,
+            samples,
+        } => Some((sample_rate, start, samples)),
+        Shape::Bytes { .. } => None,
     };
-    let (at_ms, from_ms, to_ms) = match span {
+    let (at_ms, report_from, report_to) = match span {
         Span::At(t) => (Some(t), None, None),
-        Span::Range(..) | Span::Whole => (None, Some(outcome.from_ms), Some(outcome.to_ms)),
+        Span::Range(..) | Span::Whole => (None, Some(from_ms), Some(to_ms)),
     };
     let report = DecodeReport {
         file: name,
         adapter: args.adapter.clone(),
         track: args.track,
         at_ms,
-        from_ms,
-        to_ms,
-        steps: outcome.steps,
-        presented: outcome.presented,
+        from_ms: report_from,
+        to_ms: report_to,
+        steps: plan.len(),
+        presented,
         output: display_name(&args.output),
         bytes,
-        sample_rate: pcm.map(|p| p.sample_rate),
-        samples: pcm.map(|p| p.samples.len() as u64),
-        start_sample: pcm.map(|p| p.start),
+        sample_rate: pcm.map(|(rate, ..)| rate),
+        samples: pcm.map(|(.., samples)| samples),
+        start_sample: pcm.map(|(_, start, _)| start),
     };
     if args.json {
         write_json(out, &report)?;
@@ -169,21 +185,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     }
     let what = match (report.at_ms, span) {
         (Some(t), _) => format!("at {t} ms"),
-        (None, Span::Whole) => format!("(whole, {} to {} ms)", outcome.from_ms, outcome.to_ms),
-        (None, _) => format!("from {} to {} ms", outcome.from_ms, outcome.to_ms),
+        (None, Span::Whole) => format!("(whole, {from_ms} to {to_ms} ms)"),
+        (None, _) => format!("from {from_ms} to {to_ms} ms"),
     };
     let content = match pcm {
-        Some(p) => format!(
-            "{} samples at {} Hz ({:.3} s from sample {})",
-            p.samples.len(),
-            p.sample_rate,
-            p.seconds(),
-            p.start
+        Some((rate, start, samples)) => format!(
+            "{samples} samples at {rate} Hz ({:.3} s from sample {start})",
+            seconds(samples, rate)
         ),
         None => "opaque bytes".to_owned(),
     };
-    let steps = outcome.steps as u64;
-    let presented = outcome.presented as u64;
+    let steps = report.steps as u64;
+    let presented = report.presented as u64;
     writeln!(
         out,
         "{}: track {} {what} with {}: {steps} step{} decoded, {presented} block{} output, {content}; wrote {bytes} bytes to {}",
@@ -197,13 +210,23 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     Ok(ExitCode::SUCCESS)
 }
 
-/// Plans `span` of `track` with the demuxer and decodes it with `decoder`.
-fn decode(
-    demux: &Demuxer<'_>,
+/// Duration in seconds of `samples` at `rate` (0 at rate 0).
+fn seconds(samples: u64, rate: u32) -> f64 {
+    if rate == 0 {
+        0.0
+    } else {
+        samples as f64 / f64::from(rate)
+    }
+}
+
+/// Plans `span` of `track` with the demuxer and prepares `decoder` to write it: every error
+/// the plan's blocks hold is found here, before the output is opened.
+fn decode<'d>(
+    demux: &Demuxer<'d>,
     decoder: &mut dyn NamedDecoder,
     track: u16,
     span: Span,
-) -> Result<Outcome> {
+) -> Result<Outcome<'d>> {
     let (steps, present, from_ms, to_ms) = match span {
         Span::At(t) => {
             let steps = demux.chain(track, t)?;
@@ -239,14 +262,20 @@ fn decode(
         .collect();
     let first = presented.iter().copied().min().unwrap_or(from_ms);
     let last = presented.iter().copied().max().unwrap_or(to_ms);
-    let lead = with_lead(demux, decoder, track, (first, last), presented.len());
-    let (decoded, decoded_steps) = match lead {
-        Some((pcm, lead_steps)) => (Decoded::Pcm(pcm), lead_steps),
-        None => (decode_steps(decoder, &steps, present)?, steps.len()),
-    };
+    let (plan, present, prepared) =
+        match with_lead(demux, decoder, track, (first, last), presented.len()) {
+            Some(lead) => lead,
+            None => {
+                let prepared = decoder
+                    .prepare(&steps, present)
+                    .map_err(|e| in_plan(&steps, e))?;
+                (steps, present, prepared)
+            }
+        };
     Ok(Outcome {
-        decoded,
-        steps: decoded_steps,
+        plan,
+        present,
+        prepared,
         presented: presented.len(),
         from_ms,
         to_ms,
@@ -257,42 +286,36 @@ fn range(start_ms: u32, end_ms: u32) -> Present {
     Present::Range { start_ms, end_ms }
 }
 
-/// Decodes `steps` and names a failing block by its CORE payload offset and pts rather than by
-/// its position in the plan.
-fn decode_steps(
-    decoder: &mut dyn NamedDecoder,
-    steps: &[DecodeStep<'_>],
-    present: Present,
-) -> Result<Decoded> {
-    decoder.decode(steps, present).map_err(|e| {
-        if let h4mk_adapters::Error::InBlock { index, .. } = &e
-            && let Some(step) = steps.get(*index)
-        {
-            let b = step.block;
-            let inner = e.innermost().to_string();
-            return anyhow::anyhow!(
-                "{}-block at offset {} (pts {} ms): {inner}",
-                b.kind.letter(),
-                b.offset,
-                b.ts_ms
-            );
-        }
-        anyhow::Error::new(e)
-    })
+/// An error decoding `steps`, naming a failing block by its CORE payload offset and pts
+/// rather than by its position in the plan.
+fn in_plan(steps: &[DecodeStep<'_>], e: h4mk_adapters::Error) -> anyhow::Error {
+    if let h4mk_adapters::Error::InBlock { index, .. } = &e
+        && let Some(step) = steps.get(*index)
+    {
+        let b = step.block;
+        let inner = e.innermost().to_string();
+        return anyhow::anyhow!(
+            "{}-block at offset {} (pts {} ms): {inner}",
+            b.kind.letter(),
+            b.offset,
+            b.ts_ms
+        );
+    }
+    anyhow::Error::new(e)
 }
 
-/// The `presented` blocks of `track`, from `first_ms` to `last_ms`, decoded to PCM with the
-/// block just before them as a lead, and the number of steps decoded; `None` when the
-/// decoder's outputs do not overlap, the track has no block before `first_ms`, that decode
-/// fails or gives bytes, or other blocks share those timestamps (a lead presents blocks by
-/// time, so an `--at-ms` target with a twin at its pts would come out mixed with it).
-fn with_lead(
-    demux: &Demuxer<'_>,
+/// The plan of the `presented` blocks of `track`, from `first_ms` to `last_ms`, with the
+/// block just before them as a lead, prepared as PCM; `None` when the decoder's outputs do
+/// not overlap, the track has no block before `first_ms`, that plan does not decode or gives
+/// bytes, or other blocks share those timestamps (a lead presents blocks by time, so an
+/// `--at-ms` target with a twin at its pts would come out mixed with it).
+fn with_lead<'d>(
+    demux: &Demuxer<'d>,
     decoder: &mut dyn NamedDecoder,
     track: u16,
     (first_ms, last_ms): (u32, u32),
     presented: usize,
-) -> Option<(Pcm, usize)> {
+) -> Option<(Vec<DecodeStep<'d>>, Present, Prepared)> {
     if !decoder.overlaps() {
         return None;
     }
@@ -311,9 +334,10 @@ fn with_lead(
         start_ms: first_ms,
         end_ms: last_ms,
     };
-    match decoder.decode(&steps, present).ok()? {
-        Decoded::Pcm(pcm) => Some((pcm, steps.len())),
-        Decoded::Bytes(_) => None,
+    let prepared = decoder.prepare(&steps, present).ok()?;
+    match prepared.shape() {
+        Shape::Pcm { .. } => Some((steps, present, prepared)),
+        Shape::Bytes { .. } => None,
     }
 }
 

@@ -807,6 +807,92 @@ fn encode_reads_a_stream_as_it_comes_in_flat_memory() {
     );
 }
 
+/// `decode` held the whole output as `f32` before writing the first byte: 4 bytes a sample,
+/// twice what the WAV file holds. It now writes each sample once no later block adds to it.
+#[test]
+#[cfg(target_os = "linux")]
+fn decode_writes_as_it_decodes_in_flat_memory() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    use h4mk_adapters::BlockKind;
+    use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
+
+    let dir = TempDir::new("audio_decode_flat");
+    let d = dir.path();
+    // Silent DSP1 I-blocks (docs/ADAPTERS.md §3.1) of 500 frames of 1,024 at hop 512: each
+    // owns 256,000 samples (the first 512 fewer) in about 500 bytes.
+    let (frames, hop, blocks) = (500u16, 512u32, 64u32);
+    let block = |j: u32| {
+        let mut b = b"DSP1I\0".to_vec();
+        b.extend_from_slice(&1_024u16.to_le_bytes()); // frame_size
+        b.extend_from_slice(&(hop as u16).to_le_bytes());
+        b.extend_from_slice(&frames.to_le_bytes());
+        b.extend_from_slice(&RATE.to_le_bytes());
+        b.extend_from_slice(&(j * u32::from(frames)).to_le_bytes()); // first_frame
+        let owned = u32::from(frames) * hop - if j == 0 { hop } else { 0 };
+        b.extend_from_slice(&owned.to_le_bytes()); // length
+        b.extend(std::iter::repeat_n(0u8, frames.into())); // no bins in any frame
+        b
+    };
+    let track = TrackSpec {
+        track_id: 1,
+        name: "silence".into(),
+        kind: "audio".into(),
+        codec: "dsp1".into(),
+        sample_rate: RATE,
+        channels: 1,
+        note: String::new(),
+    };
+    let file = std::fs::File::create(d.join("long.h4mk")).unwrap();
+    let mut mux = Muxer::new(
+        file,
+        vec![track],
+        &Sidecars::default(),
+        MuxOptions::default(),
+    )
+    .unwrap();
+    let block_ms = u32::from(frames) * hop * 1000 / RATE;
+    for j in 0..blocks {
+        mux.push(1, j * block_ms, BlockKind::Key, &block(j))
+            .unwrap();
+    }
+    mux.finish().unwrap();
+    let samples = u64::from(blocks * u32::from(frames) * hop - hop);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(d)
+        .args([
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "long.h4mk",
+            "-o",
+            "-",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut head = vec![0u8; 1 << 20];
+    stdout.read_exact(&mut head).unwrap();
+    // The first MiB is out: a decode that renders everything first holds it all by now.
+    let peak = peak_resident(child.id());
+    let rest = std::io::copy(&mut stdout, &mut std::io::sink()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(head.len() as u64 + rest, 44 + 2 * samples);
+    assert!(head[44..].iter().all(|&b| b == 0), "silence");
+    let whole = 4 * samples;
+    assert!(
+        peak < whole / 4,
+        "{peak} bytes held writing {samples} samples ({whole} bytes as f32)"
+    );
+}
+
 /// Runs `encode --adapter dsp NAME -o OUT` in `dir` for OUT `-` and `NAME.h4mk`, and
 /// `encode - -o -` with standard input redirected from NAME; checks each fails with exit 1,
 /// the one error line `error` and nothing on standard output.

@@ -18,6 +18,9 @@
 //! - [`decode_chain`] and [`decode_range`]: the same, straight from a [`h4mk_mt::Demuxer`];
 //!   [`decode_steps`] runs a plan the demuxer gave.
 //! - [`AdapterRegistry`]: adapters by name (`null`, `dsp`), for tools that choose at run time.
+//!   Each is a [`NamedDecoder`], which returns a plan's output whole ([`Decoded`]) or checks it
+//!   ([`NamedDecoder::prepare`]) and then writes it as it decodes ([`NamedDecoder::write`]),
+//!   holding only what is not written yet.
 //! - [`NullAdapter`]: identity; the output of a chain is its blocks' bytes in decode order.
 //! - [`DspAdapter`]: decodes the original's `DSP0` blocks and our `DSP1` blocks to
 //!   [`PcmSegment`]s, which [`render_pcm`] overlap-adds into [`Pcm`] ([`PcmMix`] as they

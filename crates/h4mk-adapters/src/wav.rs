@@ -419,7 +419,7 @@ fn wav_samples(samples: u64) -> Result<u32> {
 /// Writes mono PCM as a 16-bit PCM WAV file, clipping to full scale.
 ///
 /// The header is written first, with the lengths the sample count gives, then the samples a
-/// piece at a time ([`WavWriter`]): the file is never held whole, and `writer` need not seek.
+/// piece at a time: the file is never held whole, and `writer` need not seek.
 /// The bytes are those `hound`'s writer gives (which needs to seek back to patch the lengths).
 pub fn write_wav<W: Write>(writer: W, pcm: &Pcm) -> Result<()> {
     let mut wav = WavWriter::new(writer, pcm.sample_rate, pcm.samples.len() as u64)?;

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use h4mk_adapters::{
-    Block, DspAdapter, EncoderConfig, NullAdapter, PcmMix, Present, Step, decode_plan,
-    decode_plan_each, encode,
+    AdapterRegistry, Block, DspAdapter, EncoderConfig, NullAdapter, PcmMix, Present, Step,
+    decode_plan, decode_plan_each, encode,
 };
+use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
 const RATE: u32 = 48_000;
 const SECONDS: u64 = 10;
@@ -33,12 +34,35 @@ fn plan(blocks: &[Block]) -> Vec<Step> {
         .collect()
 }
 
-/// As `h4mk decode` does: each segment overlap-added as it comes.
+/// Each segment overlap-added as it comes, into the whole output.
 fn dsp_decode(blocks: &[Block], steps: &[Step]) -> usize {
     let mut mix = PcmMix::default();
     let mut adapter = DspAdapter::default();
     decode_plan_each(&mut adapter, blocks, steps, Present::All, |r| mix.add(&r)).unwrap();
     mix.finish().samples.len()
+}
+
+/// `blocks` as track 1 of a container, handed over in presentation order as `h4mk encode`
+/// does.
+fn container(blocks: &[Block]) -> Vec<u8> {
+    let track = TrackSpec {
+        track_id: 1,
+        name: "mix".into(),
+        kind: "audio".into(),
+        codec: "dsp1".into(),
+        sample_rate: RATE,
+        channels: 1,
+        note: String::new(),
+    };
+    let sidecars = Sidecars::default();
+    let mut mux = Muxer::new(Vec::new(), vec![track], &sidecars, MuxOptions::default()).unwrap();
+    let ranks = h4mk_gop::presentation_ranks(blocks.iter().map(|b| b.kind));
+    let mut ranked: Vec<_> = ranks.into_iter().zip(blocks).collect();
+    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
+    for (_, b) in ranked {
+        mux.push(1, b.ts_ms, b.kind, &b.bytes).unwrap();
+    }
+    mux.finish().unwrap().0
 }
 
 fn null_decode(blocks: &[Block], steps: &[Step]) -> usize {
@@ -97,6 +121,29 @@ fn decode(c: &mut Criterion) {
         });
         group.bench_function("dsp_decode_and_render", |b| {
             b.iter(|| dsp_decode(black_box(&blocks), &steps))
+        });
+        // From a container through the registry, to WAV bytes that are discarded: decoded
+        // whole then written, and written as it decodes (`h4mk decode`).
+        let file = container(&blocks);
+        let demux = Demuxer::open(&file).unwrap();
+        let track = demux.range(1, 0, u32::MAX).unwrap();
+        let all = Present::Range {
+            start_ms: 0,
+            end_ms: u32::MAX,
+        };
+        let mut dsp = AdapterRegistry::default().get("dsp").unwrap();
+        group.bench_function("dsp_to_wav_whole", |b| {
+            b.iter(|| {
+                let decoded = dsp.decode(black_box(&track), all).unwrap();
+                decoded.write_to(&mut std::io::sink()).unwrap();
+            })
+        });
+        group.bench_function("dsp_to_wav_as_it_goes", |b| {
+            b.iter(|| {
+                let prepared = dsp.prepare(black_box(&track), all).unwrap();
+                dsp.write(&track, all, prepared, &mut std::io::sink())
+                    .unwrap();
+            })
         });
         group.finish();
     }

@@ -13,7 +13,7 @@ use peak_alloc::PeakAlloc;
 #[global_allocator]
 static PEAK: PeakAlloc = PeakAlloc;
 
-/// Held by each test while it measures, so that no other test allocates meanwhile.
+/// Held by each test from its start, so that no other test allocates while it measures.
 static MEASURING: Mutex<()> = Mutex::new(());
 
 /// A one-track container of `blocks`, handed over in order.
@@ -64,13 +64,13 @@ fn tiny_block(j: u32) -> Vec<u8> {
 /// `h4mk decode` does, it holds its output and a few blocks.
 #[test]
 fn a_decode_holds_its_output_and_a_few_blocks_not_every_block() {
+    let _measuring = MEASURING.lock().unwrap();
     let blocks = 500;
     let file = container(
         "dsp1",
         16_000,
         (0..blocks).map(|j| (j, BlockKind::Key, tiny_block(j))),
     );
-    let _measuring = MEASURING.lock().unwrap();
     let demux = Demuxer::open(&file).unwrap();
     let steps = demux.range(1, 0, u32::MAX).unwrap();
     let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
@@ -102,6 +102,7 @@ fn a_decode_holds_its_output_and_a_few_blocks_not_every_block() {
 /// samples not final yet, not the output: a minute of audio takes what a second would.
 #[test]
 fn a_decode_written_as_it_goes_holds_what_is_not_written_yet() {
+    let _measuring = MEASURING.lock().unwrap();
     let rate = 48_000;
     let signal = sample_mix(rate, 60.0);
     let blocks = encode(&signal, rate, &EncoderConfig::default()).unwrap();
@@ -118,7 +119,6 @@ fn a_decode_written_as_it_goes_holds_what_is_not_written_yet() {
         start_ms: 0,
         end_ms: u32::MAX,
     };
-    let _measuring = MEASURING.lock().unwrap();
 
     PEAK.reset_peak_usage();
     let base = PEAK.current_usage();

@@ -33,6 +33,27 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// An error writing one channel of [`write_wav_channels`](crate::write_wav_channels).
+    #[error("channel {channel}")]
+    InChannel {
+        /// The channel, from 1.
+        channel: usize,
+        /// What went wrong in it.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The plans written as the channels of one file disagree.
+    #[error("channel {channel} has {what} {value}, channel 1 has {first}")]
+    ChannelMismatch {
+        /// What differs.
+        what: &'static str,
+        /// The channel that differs from the first, from 1.
+        channel: usize,
+        /// Its value.
+        value: u64,
+        /// The first channel's.
+        first: u64,
+    },
     /// The container could not be read or planned.
     #[error(transparent)]
     Container(#[from] h4mk_mt::Error),

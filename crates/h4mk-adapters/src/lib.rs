@@ -55,6 +55,7 @@
 #![forbid(unsafe_code)]
 
 mod adapter;
+mod channels;
 mod container;
 mod dsp;
 mod error;
@@ -68,6 +69,7 @@ mod wav;
 pub use adapter::{
     Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan, decode_plan_each,
 };
+pub use channels::{Channel, channels_shape, write_wav_channels};
 pub use container::{decode_chain, decode_range, decode_steps};
 pub use dsp::{
     Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, Encoder,

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use crate::adapter::Rendered;
 use crate::error::{Error, Result};
+use crate::registry::Shape;
 
 /// Mono PCM: samples in `-1.0..=1.0` at a sample rate, starting at a position in the stream.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -344,9 +345,15 @@ impl Layout {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PcmPlan {
     layout: Layout,
-    /// For each segment, in the order added: where its samples land from position 0 on, and
-    /// how many of them from there.
-    landing: Vec<(i64, usize)>,
+    /// For each segment, in the order added: where its samples land.
+    landing: Vec<Landing>,
+}
+
+/// Where a segment's samples land: `count` of them, from its sample `placed.skip` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Landing {
+    placed: Placed,
+    count: usize,
 }
 
 impl PcmPlan {
@@ -354,20 +361,21 @@ impl PcmPlan {
     pub(crate) fn add(&mut self, r: &Rendered<SegmentExtent>) -> Result<()> {
         let placed = self.layout.place(r.index, r.ts_ms, r.lead, &r.output)?;
         let count = r.output.len.saturating_sub(placed.skip);
-        self.landing.push((placed.lo, count));
+        self.landing.push(Landing { placed, count });
         Ok(())
     }
 
-    /// The sample rate, the stream position of the first sample and the sample count of the
-    /// output: what [`PcmMix::finish`] would give for the same segments.
-    pub(crate) fn shape(&self) -> (u32, u64, u64) {
-        match self.layout.output() {
-            Some((lo, hi)) => (
-                self.layout.sample_rate.unwrap_or(0),
-                lo as u64,
-                hi.abs_diff(lo),
-            ),
-            None => (0, 0, 0),
+    /// What [`PcmMix::finish`] would give for the same segments, less the samples: empty at
+    /// sample rate 0 when no presented segment came.
+    pub(crate) fn shape(&self) -> Shape {
+        let ((lo, hi), sample_rate) = match self.layout.output() {
+            Some(range) => (range, self.layout.sample_rate.unwrap_or(0)),
+            None => ((0, 0), 0),
+        };
+        Shape::Pcm {
+            sample_rate,
+            start: lo as u64,
+            samples: hi.abs_diff(lo),
         }
     }
 
@@ -376,21 +384,22 @@ impl PcmPlan {
         // From the end: the lowest position any segment after each one lands a sample at.
         let mut release = vec![i64::MAX; self.landing.len()];
         let mut lowest = i64::MAX;
-        for (slot, &(lo, count)) in release.iter_mut().zip(&self.landing).rev() {
+        for (slot, landing) in release.iter_mut().zip(&self.landing).rev() {
             *slot = lowest;
-            if count > 0 {
-                lowest = lowest.min(lo);
+            if landing.count > 0 {
+                lowest = lowest.min(landing.placed.lo);
             }
         }
         let (next, end) = self.layout.output().unwrap_or((0, 0));
         PcmStream {
             plan: self,
             release,
-            layout: Layout::default(),
             sum: Vec::new(),
+            head: 0,
             next,
             end,
             added: 0,
+            moved: 0,
             emit,
         }
     }
@@ -403,16 +412,19 @@ pub(crate) struct PcmStream<'p, F> {
     plan: &'p PcmPlan,
     /// For each segment, the position below which nothing after it lands.
     release: Vec<i64>,
-    /// The plan's layout, replayed to place each segment as the plan did.
-    layout: Layout,
-    /// The sum from stream position `next` on.
+    /// The sum from stream position `next` on, from `sum[head]`: what is before `head` is
+    /// handed over, and dropped once it is at least half the buffer, so that each sample is
+    /// moved at most once on average however the output is released.
     sum: Vec<f32>,
+    head: usize,
     /// The next position to hand over.
     next: i64,
     /// The end of the output.
     end: i64,
     /// Segments added so far.
     added: usize,
+    /// Samples moved down the buffer when its handed-over front is dropped.
+    moved: u64,
     emit: F,
 }
 
@@ -420,21 +432,24 @@ impl<F: FnMut(&[f32]) -> Result<()>> PcmStream<'_, F> {
     /// Adds the next segment and hands over what no later one lands on.
     pub(crate) fn add(&mut self, r: &Rendered<PcmSegment>) -> Result<()> {
         let k = self.added;
-        let placed = self
-            .layout
-            .place(r.index, r.ts_ms, r.lead, &r.output.extent())?;
-        let src = r.output.samples.get(placed.skip..).unwrap_or(&[]);
-        if self.plan.landing.get(k) != Some(&(placed.lo, src.len())) {
+        let Some(&Landing { placed, count }) = self.plan.landing.get(k) else {
             return Err(Error::Parameter(
-                "internal: a segment rendered where its extent did not say",
+                "internal: more segments rendered than their extents",
+            ));
+        };
+        let src = r.output.samples.get(placed.skip..).unwrap_or(&[]);
+        if src.len() != count {
+            return Err(Error::Parameter(
+                "internal: a segment rendered other samples than its extent said",
             ));
         }
         // The part of the segment inside the output not handed over yet: the plan's release
         // points keep every in-range sample of it at or after `next`.
         let from = placed.lo.max(self.next);
-        let to = placed.lo.saturating_add(src.len() as i64).min(self.end);
+        let to = placed.lo.saturating_add(count as i64).min(self.end);
         if from < to {
-            let (a, b) = ((from - self.next) as usize, (to - self.next) as usize);
+            let at = |pos: i64| self.head + (pos - self.next) as usize;
+            let (a, b) = (at(from), at(to));
             if b > self.sum.len() {
                 self.sum.resize(b, 0.0);
             }
@@ -463,9 +478,15 @@ impl<F: FnMut(&[f32]) -> Result<()>> PcmStream<'_, F> {
         else {
             return Ok(());
         };
-        let summed = count.min(self.sum.len());
-        (self.emit)(self.sum.get(..summed).unwrap_or(&[]))?;
-        self.sum.drain(..summed);
+        let held = self.sum.get(self.head..).unwrap_or(&[]);
+        let summed = count.min(held.len());
+        (self.emit)(held.get(..summed).unwrap_or(&[]))?;
+        self.head += summed;
+        if 2 * self.head >= self.sum.len() {
+            self.moved += (self.sum.len() - self.head) as u64;
+            self.sum.drain(..self.head);
+            self.head = 0;
+        }
         let mut silent = count - summed;
         while silent > 0 {
             let piece = silent.min(SILENCE.len());
@@ -684,16 +705,26 @@ mod tests {
                 lead: s.lead,
             })?;
         }
-        let (sample_rate, start, count) = plan.shape();
+        let Shape::Pcm {
+            sample_rate,
+            start,
+            samples: count,
+        } = plan.shape()
+        else {
+            panic!("a plan of samples");
+        };
         let mut samples = Vec::new();
         let mut held = 0;
         let mut stream = plan.stream(|s| {
             samples.extend_from_slice(s);
             Ok(())
         });
+        let first = stream.next;
         for s in segs {
             stream.add(s)?;
-            held = held.max(stream.sum.len());
+            held = held.max(stream.sum.len() - stream.head);
+            // Dropping what is handed over moves no more samples than were handed over.
+            assert!(stream.moved <= (stream.next - first) as u64);
         }
         stream.finish()?;
         assert_eq!(samples.len() as u64, count);
@@ -724,6 +755,17 @@ mod tests {
     }
 
     #[test]
+    fn a_long_segment_held_while_short_ones_release_is_moved_once_not_each_time() {
+        // One segment of 100,000 samples, then 1,000 of 8, each releasing 8 samples of the
+        // long one: dropping the handed-over front each time moved the whole held rest.
+        let mut segs = vec![presented(0, 0, 0..100_000, 100_000)];
+        segs.extend((1..=1000).map(|j| presented(j, 8 * j as i64 - 8, 0..8, 8)));
+        let (pcm, held) = streamed(&segs).unwrap();
+        assert_eq!(pcm, mix(&segs).unwrap());
+        assert!(held <= 100_000);
+    }
+
+    #[test]
     fn a_stream_whose_segments_differ_from_their_extents_is_refused() {
         let segs = [presented(0, 0, 0..4, 4), presented(1, 4, 0..4, 4)];
         let mut plan = PcmPlan::default();
@@ -739,7 +781,12 @@ mod tests {
         }
         let mut stream = plan.stream(|_| Ok(()));
         stream.add(&segs[0]).unwrap();
-        assert!(stream.add(&presented(1, 2, 0..4, 4)).is_err(), "moved");
+        assert!(stream.add(&presented(1, 4, 0..4, 5)).is_err(), "longer");
+        stream.add(&segs[1]).unwrap();
+        assert!(
+            stream.add(&presented(2, 8, 0..4, 4)).is_err(),
+            "one too many"
+        );
         let mut stream = plan.stream(|_| Ok(()));
         stream.add(&segs[0]).unwrap();
         assert!(stream.finish().is_err(), "one segment missing");

@@ -49,8 +49,10 @@ impl Decoded {
 /// [`Shape`]) before anything is written, and [`write`](NamedDecoder::write) then writes it as
 /// [`Decoded::write_to`] would. The provided methods hold the decoded output in between; the
 /// `null` and `dsp` adapters write as they decode instead, holding only what is not written
-/// yet.
-pub trait NamedDecoder {
+/// yet. [`write_wav_channels`](crate::write_wav_channels) writes several audio plans as the channels of one file.
+///
+/// A decoder is `Send`, so that channels decode on threads of their own.
+pub trait NamedDecoder: Send {
     /// Decodes `steps` (a demuxer's plan, in decode order) and renders the blocks `present`
     /// selects.
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded>;
@@ -65,11 +67,11 @@ pub trait NamedDecoder {
     /// be: every error [`decode`](NamedDecoder::decode) would return comes here, before any
     /// output is written.
     fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
-        Ok(Prepared::held(self.decode(steps, present)?))
+        Ok(Prepared::held(self.decode(steps, present)?, steps, present))
     }
 
-    /// Writes the output of the plan `prepared` was made for (the same `steps` and `present`),
-    /// with the bytes [`Decoded::write_to`] gives.
+    /// Writes the output of the plan `prepared` was made for (the same `steps` and `present`,
+    /// or an error before any byte), with the bytes [`Decoded::write_to`] gives.
     fn write(
         &mut self,
         steps: &[DecodeStep<'_>],
@@ -77,10 +79,52 @@ pub trait NamedDecoder {
         prepared: Prepared,
         out: &mut dyn Write,
     ) -> Result<()> {
-        let _ = present;
-        prepared.write_decoded(steps, out)
+        let (_, how) = prepared.open(steps, present)?;
+        write_without_adapter(how, steps, out)
+    }
+
+    /// Hands the samples of an audio plan `prepared` was made for to `emit`, in order, a piece
+    /// at a time: [`Shape::Pcm`]'s `samples` in all. An output of bytes is an error.
+    fn write_samples(
+        &mut self,
+        steps: &[DecodeStep<'_>],
+        present: Present,
+        prepared: Prepared,
+        emit: &mut dyn FnMut(&[f32]) -> Result<()>,
+    ) -> Result<()> {
+        let (_, how) = prepared.open(steps, present)?;
+        samples_without_adapter(how, emit)
     }
 }
+
+/// Writes an output that needs no adapter: one held, or a plan's opaque bytes.
+fn write_without_adapter(how: How, steps: &[DecodeStep<'_>], out: &mut dyn Write) -> Result<()> {
+    match how {
+        How::Held(decoded) => decoded.write_to(out),
+        How::Blocks => {
+            for step in steps {
+                out.write_all(step.block.opaque)?;
+            }
+            Ok(())
+        }
+        How::Pcm(_) => Err(NOT_MINE),
+    }
+}
+
+/// Hands over the samples of an output that needs no adapter: one held.
+fn samples_without_adapter(how: How, emit: &mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()> {
+    match how {
+        How::Held(Decoded::Pcm(pcm)) => emit(&pcm.samples),
+        How::Held(Decoded::Bytes(_)) | How::Blocks => Err(NOT_AUDIO),
+        How::Pcm(_) => Err(NOT_MINE),
+    }
+}
+
+/// A plan whose output is bytes, where samples were asked for.
+pub(crate) const NOT_AUDIO: Error = Error::Parameter("the output is bytes, not audio samples");
+
+/// A plan prepared by one decoder, handed to another.
+const NOT_MINE: Error = Error::Parameter("a plan is written by the adapter that prepared it");
 
 /// What a plan's output will be, found by [`NamedDecoder::prepare`] before it is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,11 +147,14 @@ pub enum Shape {
 }
 
 /// A plan checked by [`NamedDecoder::prepare`], to hand to [`NamedDecoder::write`] of the
-/// same decoder.
+/// same decoder with the same plan.
 #[derive(Debug)]
 pub struct Prepared {
     shape: Shape,
     how: How,
+    /// What it was prepared for: the plan's length, and what it presents.
+    steps: usize,
+    present: Present,
 }
 
 /// How a prepared plan is written.
@@ -127,8 +174,8 @@ impl Prepared {
         self.shape
     }
 
-    /// A plan whose output is `decoded`, held until written.
-    pub fn held(decoded: Decoded) -> Self {
+    /// The plan `steps`, presenting `present`, whose output is `decoded`, held until written.
+    pub fn held(decoded: Decoded, steps: &[DecodeStep<'_>], present: Present) -> Self {
         let shape = match &decoded {
             Decoded::Bytes(b) => Shape::Bytes {
                 len: b.len() as u64,
@@ -139,26 +186,27 @@ impl Prepared {
                 samples: pcm.samples.len() as u64,
             },
         };
+        Prepared::new(shape, How::Held(decoded), steps, present)
+    }
+
+    fn new(shape: Shape, how: How, steps: &[DecodeStep<'_>], present: Present) -> Self {
         Prepared {
             shape,
-            how: How::Held(decoded),
+            how,
+            steps: steps.len(),
+            present,
         }
     }
 
-    /// Writes an output that needs no adapter: one held, or a plan's opaque bytes.
-    fn write_decoded(self, steps: &[DecodeStep<'_>], out: &mut dyn Write) -> Result<()> {
-        match self.how {
-            How::Held(decoded) => decoded.write_to(out),
-            How::Blocks => {
-                for step in steps {
-                    out.write_all(step.block.opaque)?;
-                }
-                Ok(out.flush()?)
-            }
-            How::Pcm(_) => Err(Error::Parameter(
-                "a PCM plan is written by the adapter that prepared it",
-            )),
+    /// Its shape and how it is written, once `steps` and `present` are those it was prepared
+    /// for.
+    fn open(self, steps: &[DecodeStep<'_>], present: Present) -> Result<(Shape, How)> {
+        if self.steps != steps.len() || self.present != present {
+            return Err(Error::Parameter(
+                "the plan to write is not the one prepared",
+            ));
         }
+        Ok((self.shape, self.how))
     }
 }
 
@@ -178,10 +226,12 @@ impl NamedDecoder for NullAdapter {
     fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
         decode_steps(self, steps, present, |_| Ok(()))?;
         let len = steps.iter().map(|s| s.block.opaque.len() as u64).sum();
-        Ok(Prepared {
-            shape: Shape::Bytes { len },
-            how: How::Blocks,
-        })
+        Ok(Prepared::new(
+            Shape::Bytes { len },
+            How::Blocks,
+            steps,
+            present,
+        ))
     }
 }
 
@@ -205,15 +255,7 @@ impl NamedDecoder for DspAdapter {
     fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
         let mut plan = PcmPlan::default();
         decode_steps(&mut Extents(self), steps, present, |r| plan.add(&r))?;
-        let (sample_rate, start, samples) = plan.shape();
-        Ok(Prepared {
-            shape: Shape::Pcm {
-                sample_rate,
-                start,
-                samples,
-            },
-            how: How::Pcm(plan),
-        })
+        Ok(Prepared::new(plan.shape(), How::Pcm(plan), steps, present))
     }
 
     /// Decodes the plan again and writes each sample once no later block adds to it: what is
@@ -225,22 +267,52 @@ impl NamedDecoder for DspAdapter {
         prepared: Prepared,
         out: &mut dyn Write,
     ) -> Result<()> {
-        let (
-            How::Pcm(plan),
-            Shape::Pcm {
-                sample_rate,
-                samples,
-                ..
-            },
-        ) = (&prepared.how, prepared.shape)
-        else {
-            return prepared.write_decoded(steps, out);
+        match prepared.open(steps, present)? {
+            (_, How::Blocks) => Err(NOT_MINE),
+            (
+                Shape::Pcm {
+                    sample_rate,
+                    samples,
+                    ..
+                },
+                how,
+            ) => {
+                let mut wav = WavWriter::new(out, sample_rate, 1, samples)?;
+                self.samples(steps, present, how, &mut |s| wav.push(s))?;
+                wav.finish()
+            }
+            (Shape::Bytes { .. }, how) => write_without_adapter(how, steps, out),
+        }
+    }
+
+    /// Decodes the plan again and hands each sample over once no later block adds to it.
+    fn write_samples(
+        &mut self,
+        steps: &[DecodeStep<'_>],
+        present: Present,
+        prepared: Prepared,
+        emit: &mut dyn FnMut(&[f32]) -> Result<()>,
+    ) -> Result<()> {
+        let (_, how) = prepared.open(steps, present)?;
+        self.samples(steps, present, how, emit)
+    }
+}
+
+impl DspAdapter {
+    /// The samples of a plan this adapter prepared (or of one held), handed to `emit`.
+    fn samples(
+        &mut self,
+        steps: &[DecodeStep<'_>],
+        present: Present,
+        how: How,
+        emit: &mut dyn FnMut(&[f32]) -> Result<()>,
+    ) -> Result<()> {
+        let How::Pcm(plan) = how else {
+            return samples_without_adapter(how, emit);
         };
-        let mut wav = WavWriter::new(out, sample_rate, samples)?;
-        let mut stream = plan.stream(|s| wav.push(s));
+        let mut stream = plan.stream(emit);
         decode_steps(self, steps, present, |r| stream.add(&r))?;
-        stream.finish()?;
-        wav.finish()
+        stream.finish()
     }
 }
 

@@ -422,14 +422,14 @@ fn wav_samples(samples: u64) -> Result<u32> {
 /// piece at a time: the file is never held whole, and `writer` need not seek.
 /// The bytes are those `hound`'s writer gives (which needs to seek back to patch the lengths).
 pub fn write_wav<W: Write>(writer: W, pcm: &Pcm) -> Result<()> {
-    let mut wav = WavWriter::new(writer, pcm.sample_rate, pcm.samples.len() as u64)?;
+    let mut wav = WavWriter::new(writer, pcm.sample_rate, 1, pcm.samples.len() as u64)?;
     wav.push(&pcm.samples)?;
     wav.finish()
 }
 
-/// Writes a mono 16-bit PCM WAV file whose length is known before its samples come: the
-/// header at once, then the samples as they are pushed, converted as [`write_wav`] converts
-/// them.
+/// Writes a 16-bit PCM WAV file whose length is known before its samples come: the header at
+/// once, then the samples as they are pushed (interleaved, one per channel in each frame),
+/// converted as [`write_wav`] converts them.
 pub(crate) struct WavWriter<W> {
     writer: W,
     /// Samples still to come.
@@ -438,21 +438,27 @@ pub(crate) struct WavWriter<W> {
 }
 
 impl<W: Write> WavWriter<W> {
-    /// Writes the header of a file of `samples` samples at `sample_rate`.
-    pub(crate) fn new(mut writer: W, sample_rate: u32, samples: u64) -> Result<Self> {
+    /// Writes the header of a file of `frames` frames of `channels` samples at `sample_rate`.
+    pub(crate) fn new(mut writer: W, sample_rate: u32, channels: u16, frames: u64) -> Result<Self> {
         if sample_rate == 0 {
             return Err(Error::Parameter(
                 "a WAV file's sample rate must be positive",
             ));
         }
+        if channels == 0 {
+            return Err(Error::Parameter("a WAV file has at least one channel"));
+        }
         // The header's byte rate, 2 bytes a sample, is a u32 too; a block can claim any rate.
-        if sample_rate > u32::MAX / 2 {
+        let frame_bytes = 2 * u32::from(channels);
+        let max_rate = u32::MAX / frame_bytes;
+        if sample_rate > max_rate {
             return Err(Error::Limit {
                 what: "WAV sample rate",
                 value: sample_rate.into(),
-                max: (u32::MAX / 2).into(),
+                max: max_rate.into(),
             });
         }
+        let samples = frames.saturating_mul(channels.into());
         let data_len = 2 * wav_samples(samples)?;
         let mut header = Vec::with_capacity(44);
         header.extend_from_slice(b"RIFF");
@@ -460,10 +466,10 @@ impl<W: Write> WavWriter<W> {
         header.extend_from_slice(b"WAVEfmt ");
         header.extend_from_slice(&16u32.to_le_bytes());
         header.extend_from_slice(&1u16.to_le_bytes()); // PCM
-        header.extend_from_slice(&1u16.to_le_bytes()); // mono
+        header.extend_from_slice(&channels.to_le_bytes());
         header.extend_from_slice(&sample_rate.to_le_bytes());
-        header.extend_from_slice(&(2 * sample_rate).to_le_bytes());
-        header.extend_from_slice(&2u16.to_le_bytes()); // bytes a frame
+        header.extend_from_slice(&(frame_bytes * sample_rate).to_le_bytes());
+        header.extend_from_slice(&(2 * channels).to_le_bytes()); // bytes a frame
         header.extend_from_slice(&16u16.to_le_bytes());
         header.extend_from_slice(b"data");
         header.extend_from_slice(&data_len.to_le_bytes());
@@ -527,8 +533,13 @@ mod tests {
     /// The bytes `hound`'s writer gives for `pcm`, which `write_wav` used before it wrote the
     /// header itself.
     fn written_by_hound(pcm: &Pcm) -> Vec<u8> {
+        written_by_hound_in(pcm, 1)
+    }
+
+    /// The same, with `pcm`'s samples as interleaved frames of `channels`.
+    fn written_by_hound_in(pcm: &Pcm, channels: u16) -> Vec<u8> {
         let spec = hound::WavSpec {
-            channels: 1,
+            channels,
             sample_rate: pcm.sample_rate,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
@@ -540,6 +551,24 @@ mod tests {
         }
         wav.finalize().unwrap();
         buf.into_inner()
+    }
+
+    #[test]
+    fn two_channels_are_written_as_hound_writes_them() {
+        let frames: Vec<f32> = (0..2 * 1000)
+            .map(|i| (i % 97) as f32 / 50.0 - 1.0)
+            .collect();
+        let pcm = Pcm::new(44_100, frames);
+        let mut file = Vec::new();
+        let mut wav = WavWriter::new(&mut file, 44_100, 2, 1000).unwrap();
+        wav.push(&pcm.samples).unwrap();
+        wav.finish().unwrap();
+        assert!(file == written_by_hound_in(&pcm, 2));
+        // The byte rate counts both channels.
+        let max = u32::MAX / 4;
+        assert!(WavWriter::new(Vec::new(), max, 2, 0).is_ok());
+        assert!(WavWriter::new(Vec::new(), max + 1, 2, 0).is_err());
+        assert!(WavWriter::new(Vec::new(), 8000, 0, 0).is_err());
     }
 
     #[test]
@@ -679,13 +708,13 @@ mod tests {
             ));
             // Refused before a byte is written.
             let mut out = Vec::new();
-            assert!(WavWriter::new(&mut out, 48_000, too_many).is_err());
+            assert!(WavWriter::new(&mut out, 48_000, 1, too_many).is_err());
             assert!(out.is_empty());
         }
         let mut out = Vec::new();
         let mut header = Vec::new();
         write_wav(&mut header, &Pcm::new(48_000, vec![0.0; 0])).unwrap();
-        WavWriter::new(&mut out, 48_000, most).unwrap();
+        WavWriter::new(&mut out, 48_000, 1, most).unwrap();
         assert_eq!(out[8..40], header[8..40]);
         assert_eq!(out[4..8], (36 + 2 * MAX_WAV_SAMPLES).to_le_bytes());
         assert_eq!(out[40..], (2 * MAX_WAV_SAMPLES).to_le_bytes());
@@ -694,14 +723,14 @@ mod tests {
     #[test]
     fn a_wav_writer_holds_its_header_to_the_samples_it_announced() {
         let mut out = Vec::new();
-        let mut wav = WavWriter::new(&mut out, 8000, 3).unwrap();
+        let mut wav = WavWriter::new(&mut out, 8000, 1, 3).unwrap();
         wav.push(&[0.5, 0.25]).unwrap();
         assert!(wav.push(&[0.0; 2]).is_err(), "one sample past the header");
         wav.push(&[-0.5]).unwrap();
         wav.finish().unwrap();
         let back = read_wav(&out[..]).unwrap();
         assert_eq!(back.samples, [0.5, 0.25, -0.5]);
-        let short = WavWriter::new(Vec::new(), 8000, 3).unwrap();
+        let short = WavWriter::new(Vec::new(), 8000, 1, 3).unwrap();
         assert!(short.finish().is_err(), "fewer samples than the header");
     }
 

@@ -2,8 +2,8 @@
 //! the bytes, the shape and the errors of decoding it whole and writing the result.
 
 use h4mk_adapters::{
-    AdapterRegistry, BlockKind, Decoded, EncoderConfig, NamedDecoder, Present, Shape, encode,
-    signal::sample_mix,
+    AdapterRegistry, BlockKind, Channel, Decoded, EncoderConfig, Error, NamedDecoder, Present,
+    Shape, encode, signal::sample_mix, write_wav_channels,
 };
 use h4mk_mt::{DecodeStep, Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
@@ -12,34 +12,45 @@ use crate::reference_fixtures::{REFERENCE, read_reference};
 /// A one-track container of `seconds` of the sample mix at 16 kHz, encoded with `b_blocks`.
 fn encoded(seconds: f64, b_blocks: usize) -> Vec<u8> {
     let rate = 16_000;
-    let config = EncoderConfig {
-        b_blocks,
-        key_interval: 4,
-        ..EncoderConfig::default()
-    };
-    let blocks = encode(&sample_mix(rate, seconds), rate, &config).unwrap();
-    let track = TrackSpec {
-        track_id: 1,
-        name: "mix".into(),
-        kind: "audio".into(),
-        codec: "dsp1".into(),
-        sample_rate: rate,
-        channels: 1,
-        note: String::new(),
-    };
+    tracks(&[(rate, sample_mix(rate, seconds), b_blocks)])
+}
+
+/// A container with one track per `(sample rate, signal, B-blocks)`, ids from 1.
+fn tracks(signals: &[(u32, Vec<f32>, usize)]) -> Vec<u8> {
+    let specs = signals
+        .iter()
+        .zip(1..)
+        .map(|(&(rate, ..), track_id)| TrackSpec {
+            track_id,
+            name: format!("signal {track_id}"),
+            kind: "audio".into(),
+            codec: "dsp1".into(),
+            sample_rate: rate,
+            channels: 1,
+            note: String::new(),
+        })
+        .collect();
     let mut mux = Muxer::new(
         Vec::new(),
-        vec![track],
+        specs,
         &Sidecars::default(),
         MuxOptions::default(),
     )
     .unwrap();
-    // In presentation order, as `h4mk encode` hands them over.
-    let ranks = h4mk_gop::presentation_ranks(blocks.iter().map(|b| b.kind));
-    let mut ranked: Vec<_> = ranks.into_iter().zip(&blocks).collect();
-    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
-    for (_, b) in ranked {
-        mux.push(1, b.ts_ms, b.kind, &b.bytes).unwrap();
+    for ((rate, signal, b_blocks), track_id) in signals.iter().zip(1..) {
+        let config = EncoderConfig {
+            b_blocks: *b_blocks,
+            key_interval: 4,
+            ..EncoderConfig::default()
+        };
+        let blocks = encode(signal, *rate, &config).unwrap();
+        // In presentation order, as `h4mk encode` hands them over.
+        let ranks = h4mk_gop::presentation_ranks(blocks.iter().map(|b| b.kind));
+        let mut ranked: Vec<_> = ranks.into_iter().zip(&blocks).collect();
+        ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
+        for (_, b) in ranked {
+            mux.push(track_id, b.ts_ms, b.kind, &b.bytes).unwrap();
+        }
     }
     mux.finish().unwrap().0
 }
@@ -165,7 +176,7 @@ fn a_decode_written_as_it_goes_is_the_decode_written_whole() {
 }
 
 #[test]
-fn a_prepared_plan_is_written_only_by_the_adapter_that_prepared_it() {
+fn a_prepared_plan_is_written_only_by_its_adapter_and_for_its_plan() {
     let file = encoded(0.5, 0);
     let demux = Demuxer::open(&file).unwrap();
     let steps = demux.range(1, 0, u32::MAX).unwrap();
@@ -175,20 +186,184 @@ fn a_prepared_plan_is_written_only_by_the_adapter_that_prepared_it() {
         start_ms: 0,
         end_ms: u32::MAX,
     };
-    let prepared = registry
-        .get("dsp")
-        .unwrap()
-        .prepare(&steps, present)
-        .unwrap();
+    let prepare = |adapter: &str| {
+        registry
+            .get(adapter)
+            .unwrap()
+            .prepare(&steps, present)
+            .unwrap()
+    };
     let mut out = Vec::new();
-    let err = registry
-        .get("null")
-        .unwrap()
-        .write(&steps, present, prepared, &mut out)
-        .unwrap_err();
+    // Each adapter refuses the other's plan.
+    for (by, to) in [("dsp", "null"), ("null", "dsp")] {
+        let err = registry
+            .get(to)
+            .unwrap()
+            .write(&steps, present, prepare(by), &mut out)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid parameter: a plan is written by the adapter that prepared it",
+            "{by} to {to}"
+        );
+    }
+    // A plan written with other steps or another range than it was prepared for.
+    let shorter = Present::Range {
+        start_ms: 0,
+        end_ms: 100,
+    };
+    for adapter in ["dsp", "null"] {
+        let mut decoder = registry.get(adapter).unwrap();
+        for (steps, present) in [(&steps[..], shorter), (&steps[..steps.len() - 1], present)] {
+            let err = decoder
+                .write(steps, present, prepare(adapter), &mut out)
+                .expect_err(&format!("{adapter} {} {present:?}", steps.len()));
+            assert_eq!(
+                err.to_string(),
+                "invalid parameter: the plan to write is not the one prepared"
+            );
+        }
+    }
+    assert!(out.is_empty());
+}
+
+/// The 16-bit samples of a WAV file, interleaved, with its channel count and rate.
+fn samples_of(wav: &[u8]) -> (u16, u32, Vec<i16>) {
+    let mut reader = hound::WavReader::new(wav).unwrap();
+    let spec = reader.spec();
+    let samples = reader.samples::<i16>().map(Result::unwrap).collect();
+    (spec.channels, spec.sample_rate, samples)
+}
+
+/// `track`'s plan from `from_ms` to `to_ms`, prepared by a new `dsp` decoder.
+fn channel<'d>(demux: &Demuxer<'d>, track: u16, from_ms: u32, to_ms: u32) -> Channel<'d> {
+    let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
+    let steps = demux.range(track, from_ms, to_ms).unwrap();
+    let present = Present::Range {
+        start_ms: from_ms,
+        end_ms: to_ms,
+    };
+    let prepared = decoder.prepare(&steps, present).unwrap();
+    Channel {
+        decoder,
+        steps,
+        present,
+        prepared,
+    }
+}
+
+/// The mono WAV file `channel` writes on its own.
+fn alone(c: Channel<'_>) -> Vec<u8> {
+    let Channel {
+        mut decoder,
+        steps,
+        present,
+        prepared,
+    } = c;
+    let mut out = Vec::new();
+    decoder.write(&steps, present, prepared, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn tracks_written_as_channels_interleave_what_each_writes_alone() {
+    let rate = 16_000;
+    let a = sample_mix(rate, 2.0);
+    let b: Vec<f32> = a.iter().rev().map(|s| -0.5 * s).collect();
+    let file = tracks(&[(rate, a, 0), (rate, b, 2)]);
+    let demux = Demuxer::open(&file).unwrap();
+    // Whole tracks, then ranges that cover different samples in each track: the file spans
+    // both, and each channel is silent where its track has nothing.
+    for ((from_a, to_a), (from_b, to_b)) in [
+        ((0, u32::MAX), (0, u32::MAX)),
+        ((300, 900), (700, 1500)),
+        ((1200, 1300), (0, 200)),
+    ] {
+        let channels = vec![
+            channel(&demux, 1, from_a, to_a),
+            channel(&demux, 2, from_b, to_b),
+        ];
+        let shapes: Vec<Shape> = channels.iter().map(|c| c.prepared.shape()).collect();
+        let mut out = Vec::new();
+        let shape = write_wav_channels(channels, &mut out).unwrap();
+        let (count, got_rate, interleaved) = samples_of(&out);
+        assert_eq!((count, got_rate), (2, rate));
+
+        let mut spans = Vec::new();
+        for s in &shapes {
+            let Shape::Pcm { start, samples, .. } = *s else {
+                panic!("{s:?}")
+            };
+            spans.push((start, start + samples));
+        }
+        let start = spans.iter().map(|s| s.0).min().unwrap();
+        let end = spans.iter().map(|s| s.1).max().unwrap();
+        assert_eq!(
+            shape,
+            Shape::Pcm {
+                sample_rate: rate,
+                start,
+                samples: end - start
+            }
+        );
+        assert_eq!(interleaved.len() as u64, 2 * (end - start));
+        for (k, (track, from, to)) in [(1, from_a, to_a), (2, from_b, to_b)]
+            .into_iter()
+            .enumerate()
+        {
+            let (_, _, mono) = samples_of(&alone(channel(&demux, track, from, to)));
+            let got: Vec<i16> = interleaved.iter().skip(k).step_by(2).copied().collect();
+            let lead = (spans[k].0 - start) as usize;
+            assert!(
+                got[..lead].iter().all(|&s| s == 0),
+                "silence before track {track}"
+            );
+            assert_eq!(got[lead..lead + mono.len()], mono[..], "track {track}");
+            assert!(
+                got[lead + mono.len()..].iter().all(|&s| s == 0),
+                "silence after"
+            );
+        }
+    }
+}
+
+#[test]
+fn channels_that_cannot_share_a_file_are_refused_before_a_byte() {
+    let file = tracks(&[
+        (16_000, sample_mix(16_000, 0.5), 0),
+        (8_000, sample_mix(8_000, 0.5), 0),
+    ]);
+    let demux = Demuxer::open(&file).unwrap();
+    let mut out = Vec::new();
+    let err = write_wav_channels(
+        vec![channel(&demux, 1, 0, 100), channel(&demux, 2, 0, 100)],
+        &mut out,
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid parameter: a PCM plan is written by the adapter that prepared it"
+        "channel 2 has sample rate 8000, channel 1 has 16000"
     );
+    // Bytes are not audio.
+    let mut null = AdapterRegistry::default().get("null").unwrap();
+    let steps = demux.range(1, 0, 100).unwrap();
+    let present = Present::Range {
+        start_ms: 0,
+        end_ms: 100,
+    };
+    let prepared = null.prepare(&steps, present).unwrap();
+    let bytes = Channel {
+        decoder: null,
+        steps,
+        present,
+        prepared,
+    };
+    let err = write_wav_channels(vec![channel(&demux, 1, 0, 100), bytes], &mut out).unwrap_err();
+    assert!(
+        matches!(&err, Error::InChannel { channel: 2, source } if source.to_string()
+            == "invalid parameter: the output is bytes, not audio samples"),
+        "{err:?}"
+    );
+    assert!(write_wav_channels(Vec::new(), &mut out).is_err());
     assert!(out.is_empty());
 }

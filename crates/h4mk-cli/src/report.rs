@@ -268,8 +268,10 @@ pub struct DecodeReport {
     pub file: String,
     /// The adapter that decoded.
     pub adapter: String,
-    /// The track decoded.
+    /// The track decoded (the first, when there are several).
     pub track: u16,
+    /// Every track decoded, in channel order.
+    pub tracks: Vec<u16>,
     /// The time shown, for `--at-ms`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<u32>,
@@ -290,7 +292,10 @@ pub struct DecodeReport {
     /// Samples per second, for audio.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<u32>,
-    /// Samples written, for audio.
+    /// Channels written (one per track), for audio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<usize>,
+    /// Samples written in each channel, for audio.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<u64>,
     /// Stream position of the first sample written, for audio (0 from the start of the track).

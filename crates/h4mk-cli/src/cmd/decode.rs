@@ -4,7 +4,8 @@
 //! `--adapter` ([`AdapterRegistry`]) checks the plan ([`NamedDecoder::prepare`]) before the
 //! output is opened, then writes it through [`crate::output`] as it decodes
 //! ([`NamedDecoder::write`]: bytes for `null`, a 16-bit WAV file for `dsp`), holding only what
-//! is not written yet.
+//! is not written yet. Several tracks are decoded side by side into the channels of one WAV
+//! file ([`write_wav_channels`]).
 //!
 //! Audio is exact from its first sample: a block's first `N - H` samples overlap the tail of
 //! the block before it (docs/ADAPTERS.md §3.6), which a plan that starts at the blocks asked
@@ -19,11 +20,15 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
-use h4mk_adapters::{AdapterRegistry, NamedDecoder, Prepared, Present, Shape};
+use h4mk_adapters::{
+    AdapterRegistry, Channel, NamedDecoder, Prepared, Present, Shape, channels_shape,
+    write_wav_channels,
+};
 use h4mk_mt::{DecodeStep, Demuxer};
 
+use crate::UsageError;
 use crate::cmd::{check_range, open, plural, require_track, warn_if_rebuilt, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{is_stdout, refuse_input_as_output, write_to};
@@ -46,13 +51,16 @@ Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decod
 dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its first sample
 (the block before the first one output is decoded too, for the samples they overlap), while
 DSP0 blocks, which carry no timing, are placed at their pts, and blocks closer together than
-a frame overlap more than that one lead covers. -o - writes to standard
-output (and prints no report). The JSON report gives the steps decoded, the blocks output,
-the bytes written and, for audio, the sample rate, the sample count and the stream position
-of the first sample.
+a frame overlap more than that one lead covers. Several tracks (--track 1,2) are decoded
+side by side into the channels of one WAV file, in the order given: they must share a sample
+rate, the file spans every track's samples, and a channel is silent where its track has none.
+-o - writes to standard output (and prints no report). The JSON report gives the steps
+decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
+count, the sample count of each channel and the stream position of the first sample.
 
 Examples:
   h4mk decode --adapter dsp --track 1 song.h4mk -o song.wav
+  h4mk decode --adapter dsp --track 1,2 stereo.h4mk -o stereo.wav
   h4mk decode --adapter dsp --track 1 --from-ms 1000 --to-ms 2000 song.h4mk -o part.wav
   h4mk decode --adapter null --track 1 --at-ms 70 demo.h4mk -o chain.bin
   h4mk decode --json --adapter dsp --track 1 --at-ms 1500 song.h4mk -o frame.wav")]
@@ -62,9 +70,10 @@ pub(crate) struct Args {
     /// The model adapter that turns the blocks into output.
     #[arg(long, value_name = "NAME", value_parser = adapter_names())]
     adapter: String,
-    /// The track to decode.
-    #[arg(long, value_name = "N")]
-    track: u16,
+    /// The track to decode; several (`--track 1,2` or `--track 1 --track 2`) are written as
+    /// the channels of one audio file, in that order.
+    #[arg(long, value_name = "N", value_delimiter = ',', required = true)]
+    track: Vec<u16>,
     /// Decode what the track shows at this time, in milliseconds.
     #[arg(long = "at-ms", value_name = "T", conflicts_with_all = ["from_ms", "to_ms"])]
     at_ms: Option<u32>,
@@ -123,29 +132,46 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     if let Span::Range(from, to) = span {
         check_range(from, to)?;
     }
+    if args.track.len() > 1 && args.adapter == "null" {
+        return Err(UsageError(
+            "--adapter null decodes one track at a time: several tracks are written as the \
+             channels of one audio file"
+                .to_owned(),
+        )
+        .into());
+    }
     refuse_input_as_output(&args.file, &args.output)?;
     let input = Input::open_h4mk(&args.file)?;
     let name = input.name();
     let demux = open(&input)?;
-    require_track(&demux, &input, args.track)?;
+    for &track in &args.track {
+        require_track(&demux, &input, track)?;
+    }
     let registry = AdapterRegistry::default();
-    let mut decoder = registry.get(&args.adapter)?;
-    let Outcome {
-        plan,
-        present,
-        prepared,
-        presented,
-        from_ms,
-        to_ms,
-    } = decode(&demux, decoder.as_mut(), args.track, span)
-        .with_context(|| format!("{name}: track {}, adapter {}", args.track, args.adapter))?;
-    let shape = prepared.shape();
+    let mut decodes = Vec::with_capacity(args.track.len());
+    for &track in &args.track {
+        let mut decoder = registry.get(&args.adapter)?;
+        let outcome = prepare(&demux, decoder.as_mut(), track, span)
+            .with_context(|| format!("{name}: track {track}, adapter {}", args.adapter))?;
+        decodes.push((track, decoder, outcome));
+    }
+    let steps = decodes.iter().map(|(.., o)| o.plan.len()).sum::<usize>();
+    let presented = decodes.iter().map(|(.., o)| o.presented).sum::<usize>();
+    let from_ms = decodes.iter().map(|(.., o)| o.from_ms).min().unwrap_or(0);
+    let to_ms = decodes.iter().map(|(.., o)| o.to_ms).max().unwrap_or(0);
+    let shape = match decodes.as_slice() {
+        [(_, _, one)] => one.prepared.shape(),
+        many => {
+            let shapes: Vec<Shape> = many.iter().map(|(.., o)| o.prepared.shape()).collect();
+            channels_shape(&shapes)
+                .map_err(|e| in_tracks(&args.track, e))
+                .with_context(|| name.clone())?
+        }
+    };
+    let out_name = display_name(&args.output);
     let bytes = write_to(&args.output, out, |w| {
         let mut counted = Counting { inner: w, bytes: 0 };
-        decoder
-            .write(&plan, present, prepared, &mut counted)
-            .map_err(|e| in_plan(&plan, e))
-            .with_context(|| format!("writing {}", display_name(&args.output)))?;
+        write(decodes, &mut counted).with_context(|| format!("writing {out_name}"))?;
         Ok(counted.bytes)
     })?;
     warn_if_rebuilt(&demux, &input, err)?;
@@ -164,18 +190,21 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         Span::At(t) => (Some(t), None, None),
         Span::Range(..) | Span::Whole => (None, Some(from_ms), Some(to_ms)),
     };
+    let channels = args.track.len();
     let report = DecodeReport {
         file: name,
         adapter: args.adapter.clone(),
-        track: args.track,
+        track: args.track.first().copied().unwrap_or_default(),
+        tracks: args.track.clone(),
         at_ms,
         from_ms: report_from,
         to_ms: report_to,
-        steps: plan.len(),
+        steps,
         presented,
-        output: display_name(&args.output),
+        output: out_name,
         bytes,
         sample_rate: pcm.map(|(rate, ..)| rate),
+        channels: pcm.map(|_| channels),
         samples: pcm.map(|(.., samples)| samples),
         start_sample: pcm.map(|(_, start, _)| start),
     };
@@ -189,25 +218,98 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         (None, _) => format!("from {from_ms} to {to_ms} ms"),
     };
     let content = match pcm {
-        Some((rate, start, samples)) => format!(
-            "{samples} samples at {rate} Hz ({:.3} s from sample {start})",
-            seconds(samples, rate)
-        ),
+        Some((rate, start, samples)) => {
+            let each = if channels > 1 {
+                format!(" in each of {channels} channels")
+            } else {
+                String::new()
+            };
+            format!(
+                "{samples} samples{each} at {rate} Hz ({:.3} s from sample {start})",
+                seconds(samples, rate)
+            )
+        }
         None => "opaque bytes".to_owned(),
+    };
+    let tracks: Vec<String> = args.track.iter().map(u16::to_string).collect();
+    let tracks = match tracks.as_slice() {
+        [one] => format!("track {one}"),
+        many => format!("tracks {}", many.join(", ")),
     };
     let steps = report.steps as u64;
     let presented = report.presented as u64;
     writeln!(
         out,
-        "{}: track {} {what} with {}: {steps} step{} decoded, {presented} block{} output, {content}; wrote {bytes} bytes to {}",
+        "{}: {tracks} {what} with {}: {steps} step{} decoded, {presented} block{} output, {content}; wrote {bytes} bytes to {}",
         crate::one_line(&report.file),
-        report.track,
         report.adapter,
         plural(steps),
         plural(presented),
         crate::one_line(&report.output)
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the decodes prepared for each track: one track as its decoder writes it, several as
+/// the channels of one WAV file, in the order given.
+fn write(
+    decodes: Vec<(u16, Box<dyn NamedDecoder>, Outcome<'_>)>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut plans = Vec::with_capacity(decodes.len());
+    let mut channels = Vec::with_capacity(decodes.len());
+    for (track, decoder, outcome) in decodes {
+        plans.push((track, outcome.plan.clone()));
+        channels.push(Channel {
+            decoder,
+            steps: outcome.plan,
+            present: outcome.present,
+            prepared: outcome.prepared,
+        });
+    }
+    if channels.len() == 1
+        && let Some(Channel {
+            mut decoder,
+            steps,
+            present,
+            prepared,
+        }) = channels.pop()
+    {
+        return decoder
+            .write(&steps, present, prepared, out)
+            .map_err(|e| in_plan(&steps, e));
+    }
+    write_wav_channels(channels, out)
+        .map(drop)
+        .map_err(|e| match e {
+            h4mk_adapters::Error::InChannel { channel, source } => {
+                match plans.get(channel.wrapping_sub(1)) {
+                    Some((track, plan)) => in_plan(plan, *source).context(format!("track {track}")),
+                    None => anyhow::Error::new(*source),
+                }
+            }
+            other => anyhow::Error::new(other),
+        })
+}
+
+/// An error about the channels of several tracks, naming the track rather than the channel.
+fn in_tracks(tracks: &[u16], e: h4mk_adapters::Error) -> anyhow::Error {
+    match e {
+        h4mk_adapters::Error::ChannelMismatch {
+            what,
+            channel,
+            value,
+            first,
+        } => anyhow!(
+            "track {} has {what} {value}, track {} has {first}: tracks written as channels must agree",
+            tracks
+                .get(channel.wrapping_sub(1))
+                .copied()
+                .unwrap_or_default(),
+            tracks.first().copied().unwrap_or_default()
+        ),
+        other => anyhow::Error::new(other),
+    }
 }
 
 /// Duration in seconds of `samples` at `rate` (0 at rate 0).
@@ -220,8 +322,10 @@ fn seconds(samples: u64, rate: u32) -> f64 {
 }
 
 /// Plans `span` of `track` with the demuxer and prepares `decoder` to write it: every error
-/// the plan's blocks hold is found here, before the output is opened.
-fn decode<'d>(
+/// the plan's blocks hold is found here, before the output is opened, except an output that
+/// WAV cannot hold (a sample rate or a length past its header's fields), found as the header
+/// is written (the output file is then removed).
+fn prepare<'d>(
     demux: &Demuxer<'d>,
     decoder: &mut dyn NamedDecoder,
     track: u16,

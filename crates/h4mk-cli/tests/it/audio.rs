@@ -807,6 +807,190 @@ fn encode_reads_a_stream_as_it_comes_in_flat_memory() {
     );
 }
 
+/// A container with one DSP1 track per `(sample rate, signal)`, ids from 1, written to
+/// `dir/name`.
+fn multi_track(dir: &Path, name: &str, signals: &[(u32, Vec<f32>)]) {
+    use h4mk_adapters::{EncoderConfig, encode};
+    use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
+
+    let specs = signals
+        .iter()
+        .zip(1..)
+        .map(|(&(rate, _), track_id)| TrackSpec {
+            track_id,
+            name: format!("channel {track_id}"),
+            kind: "audio".into(),
+            codec: "h4dsp1".into(),
+            sample_rate: rate,
+            channels: 1,
+            note: String::new(),
+        })
+        .collect();
+    let file = std::fs::File::create(dir.join(name)).unwrap();
+    let mut mux = Muxer::new(file, specs, &Sidecars::default(), MuxOptions::default()).unwrap();
+    for ((rate, signal), track_id) in signals.iter().zip(1..) {
+        for b in encode(signal, *rate, &EncoderConfig::default()).unwrap() {
+            mux.push(track_id, b.ts_ms, b.kind, &b.bytes).unwrap();
+        }
+    }
+    mux.finish().unwrap();
+}
+
+/// The samples of every channel of a 16-bit WAV file as `decode` writes it (a 44-byte
+/// header: the channel count at byte 22, the samples from byte 44).
+fn channels_of(path: &Path) -> Vec<Vec<i16>> {
+    let wav = std::fs::read(path).unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(&wav[36..40], b"data");
+    let n = usize::from(u16::from_le_bytes([wav[22], wav[23]]));
+    let all: Vec<i16> = wav[44..]
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    (0..n)
+        .map(|k| all.iter().skip(k).step_by(n).copied().collect())
+        .collect()
+}
+
+#[test]
+fn several_tracks_decode_to_the_channels_of_one_file() {
+    let dir = TempDir::new("audio_channels");
+    let d = dir.path();
+    let left = sample_mix(RATE, 1.5);
+    let right: Vec<f32> = left.iter().rev().map(|s| 0.5 * s).collect();
+    multi_track(d, "stereo.h4mk", &[(RATE, left), (RATE, right)]);
+    for span in [
+        &[][..],
+        &["--from-ms", "200", "--to-ms", "900"],
+        &["--at-ms", "700"],
+    ] {
+        let mut args = vec!["decode", "--json", "--adapter", "dsp", "--track", "2,1"];
+        args.extend_from_slice(span);
+        args.extend_from_slice(&["stereo.h4mk", "-o", "both.wav"]);
+        let report = json(&h4mk(d, &args));
+        assert_eq!(report["tracks"], serde_json::json!([2, 1]), "{span:?}");
+        assert_eq!(report["channels"], 2);
+        let both = channels_of(&d.join("both.wav"));
+        assert_eq!(both.len(), 2);
+        assert_eq!(report["samples"], both[0].len());
+        // Each channel is what decoding its track alone writes (the tracks are as long, so no
+        // channel is padded).
+        for (k, track) in ["2", "1"].into_iter().enumerate() {
+            let mut args = vec!["decode", "--adapter", "dsp", "--track", track];
+            args.extend_from_slice(span);
+            args.extend_from_slice(&["stereo.h4mk", "-o", "one.wav"]);
+            ok(&h4mk(d, &args));
+            assert_eq!(
+                both[k],
+                channels_of(&d.join("one.wav"))[0],
+                "track {track} {span:?}"
+            );
+        }
+    }
+    // The same, to standard output.
+    let piped = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "2",
+            "--track",
+            "1",
+            "stereo.h4mk",
+            "-o",
+            "-",
+        ],
+    );
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    ok(&h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "2,1",
+            "stereo.h4mk",
+            "-o",
+            "both.wav",
+        ],
+    ));
+    assert!(piped.stdout == std::fs::read(d.join("both.wav")).unwrap());
+}
+
+#[test]
+fn tracks_that_cannot_share_a_file_are_refused_and_leave_nothing() {
+    let dir = TempDir::new("audio_channels_refused");
+    let d = dir.path();
+    multi_track(
+        d,
+        "rates.h4mk",
+        &[
+            (RATE, sample_mix(RATE, 0.5)),
+            (16_000, sample_mix(16_000, 0.5)),
+        ],
+    );
+    let run = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1,2",
+            "rates.h4mk",
+            "-o",
+            "x.wav",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stderr),
+        "h4mk: error: rates.h4mk: track 2 has sample rate 16000, track 1 has 48000: tracks \
+         written as channels must agree\n"
+    );
+    assert!(!d.join("x.wav").exists());
+    let run = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "null",
+            "--track",
+            "1,2",
+            "rates.h4mk",
+            "-o",
+            "x.bin",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("--adapter null decodes one track at a time")
+    );
+    let run = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1,3",
+            "rates.h4mk",
+            "-o",
+            "x.wav",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("track 3 is not in the track list"));
+    assert!(!d.join("x.wav").exists() && !d.join("x.bin").exists());
+}
+
 /// `decode` held the whole output as `f32` before writing the first byte: 4 bytes a sample,
 /// twice what the WAV file holds. It now writes each sample once no later block adds to it.
 #[test]

@@ -4,7 +4,8 @@
 //! This file is the one copy of these checks and of the input layout. The fuzz crate exposes it
 //! as `h4mk_fuzz::checks_dsp`; the stable test binary of h4mk-adapters includes it with
 //! `#[path]` (tests/it/main.rs), where `fuzz_regressions.rs` replays every committed fuzz input
-//! through it, and xtask includes it to write the seeds. So it depends on `h4mk_adapters` and `std` only.
+//! through it, and xtask includes it to write the seeds. So it depends on `h4mk_adapters`,
+//! `h4mk_mt` and `std` only.
 //!
 //! The input is a run of steps, each an op byte, a little-endian u16 length and that many block
 //! bytes (the last step takes what is left). `op % 3` says how the block decodes: 0 as an
@@ -24,12 +25,16 @@
 //!   error, never samples where `render_pcm` gives an error;
 //! - decoding is a pure function of the blocks: the same steps through the same adapter again,
 //!   after `reset`, with its FFT plans and window left from the first pass, give the same
-//!   states, errors and bit-identical samples (the adapter keeps nothing else between calls).
+//!   states, errors and bit-identical samples (the adapter keeps nothing else between calls);
+//! - the steps as a demuxer's plan (`DecodeStep`s at 10 ms apart), presented whole and with the
+//!   first block as a lead: written as they decode (`NamedDecoder::prepare`, then `write`) they
+//!   give the bytes of `decode` then `Decoded::write_to`, or the same error, before any byte.
 
 use h4mk_adapters::{
-    BlockKind, DspAdapter, DspOptions, DspState, Limits, ModelAdapter, PcmMix, PcmSegment,
-    Rendered, render_pcm,
+    BlockKind, DspAdapter, DspOptions, DspState, Limits, ModelAdapter, NamedDecoder, PcmMix,
+    PcmSegment, Present, Rendered, render_pcm,
 };
+use h4mk_mt::{BlockRef, DecodeStep};
 
 /// The most steps read from one input.
 pub const MAX_STEPS: usize = 64;
@@ -248,4 +253,60 @@ pub fn dsp_decode(data: &[u8]) {
     adapter.reset();
     let second = run(&mut adapter, &steps);
     assert_eq!(first, second, "a second pass decoded differently");
+    written_as_it_goes(&mut adapter, &steps);
+}
+
+/// `steps` as a demuxer's plan of one track, 10 ms apart, written as they decode and as a
+/// whole: the same bytes, or the same error with nothing written.
+fn written_as_it_goes(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) {
+    let plan: Vec<DecodeStep<'_>> = steps
+        .iter()
+        .zip(0u32..)
+        .map(|(&(op, opaque), i)| {
+            let kind = match op {
+                Op::Key => BlockKind::Key,
+                Op::Predictive => BlockKind::Predictive,
+                Op::Bidirectional => BlockKind::Bidirectional,
+            };
+            let block = BlockRef {
+                offset: u64::from(i),
+                track: 1,
+                ts_ms: i.saturating_mul(10),
+                kind,
+                opaque,
+            };
+            DecodeStep { block, kind }
+        })
+        .collect();
+    let presents = [
+        Present::Range {
+            start_ms: 0,
+            end_ms: u32::MAX,
+        },
+        Present::Lead {
+            lead_ms: 0,
+            start_ms: 10,
+            end_ms: u32::MAX,
+        },
+    ];
+    for present in presents {
+        let whole = adapter.decode(&plan, present).map(|decoded| {
+            let mut bytes = Vec::new();
+            decoded.write_to(&mut bytes).map(|()| bytes)
+        });
+        let streamed = adapter.prepare(&plan, present).map(|prepared| {
+            let mut bytes = Vec::new();
+            let written = adapter.write(&plan, present, prepared, &mut bytes);
+            (written, bytes)
+        });
+        match (whole, streamed) {
+            (Ok(Ok(a)), Ok((Ok(()), b))) => assert!(a == b, "written as it goes differs"),
+            (Ok(Err(a)), Ok((Err(b), bytes))) => {
+                assert_eq!(a.to_string(), b.to_string(), "write errors differ");
+                assert!(bytes.is_empty(), "bytes written before the error");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "errors differ"),
+            (a, b) => panic!("decoded whole {a:?}, as it goes {b:?}"),
+        }
+    }
 }

@@ -123,18 +123,39 @@ impl<R: Read> WavStream<R> {
             .then(|| self.data.offset + 8 + self.data.len)
     }
 
-    /// Appends up to `max` mono samples to `out`; returns how many, 0 once they have ended
-    /// (or when `max` is 0).
+    /// The number of channels.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Appends up to `max` mono samples to `out` (each frame's channels averaged); returns
+    /// how many, 0 once they have ended (or when `max` is 0).
     pub fn read(&mut self, out: &mut Vec<f32>, max: usize) -> Result<usize> {
+        self.read_into(Frames::Mixed(out), max)
+    }
+
+    /// Appends up to `max` frames to `out`, channel `c` of each to `out[c]` (`out` holds one
+    /// `Vec` per channel, [`WavStream::channels`]); returns how many frames, 0 once they have
+    /// ended (or when `max` is 0).
+    pub fn read_channels(&mut self, out: &mut [Vec<f32>], max: usize) -> Result<usize> {
+        if out.len() != self.channels {
+            return Err(Error::Parameter("one Vec per channel of the WAV file"));
+        }
+        self.read_into(Frames::Split(out), max)
+    }
+
+    fn read_into(&mut self, mut out: Frames<'_>, max: usize) -> Result<usize> {
         let Some(wav) = self.wav.as_mut() else {
             return Ok(0);
         };
-        let before = out.len();
+        let before = out.frames();
         let stop = match self.int_scale {
-            None => read_frames(wav, self.channels, max, out, |s: f32| s),
-            Some(scale) => read_frames(wav, self.channels, max, out, |s: i32| s as f32 * scale),
+            None => read_frames(wav, self.channels, max, &mut out, |s: f32| s),
+            Some(scale) => {
+                read_frames(wav, self.channels, max, &mut out, |s: i32| s as f32 * scale)
+            }
         };
-        let read = out.len() - before;
+        let read = out.frames() - before;
         match stop {
             Stop::Full => return Ok(read),
             Stop::End => {}
@@ -180,26 +201,60 @@ enum Stop {
     Failed(hound::Error),
 }
 
-/// Reads up to `max` frames of `channels` samples of type `T` from `wav`, appending each
-/// frame's average, as `f32`, to `out`.
+/// Where [`read_frames`] puts whole frames.
+enum Frames<'a> {
+    /// Each frame's average.
+    Mixed(&'a mut Vec<f32>),
+    /// Channel `c` of each frame into the `c`-th `Vec`.
+    Split(&'a mut [Vec<f32>]),
+}
+
+impl Frames<'_> {
+    /// Frames held so far.
+    fn frames(&self) -> usize {
+        match self {
+            Frames::Mixed(out) => out.len(),
+            Frames::Split(out) => out.first().map_or(0, Vec::len),
+        }
+    }
+
+    fn push(&mut self, frame: &[f32]) {
+        match self {
+            Frames::Mixed(out) => {
+                // Summed in channel order from +0.0, as the average always was.
+                let sum = frame.iter().fold(0.0f32, |a, &b| a + b);
+                out.push(sum / frame.len() as f32);
+            }
+            Frames::Split(out) => {
+                for (channel, &s) in out.iter_mut().zip(frame) {
+                    channel.push(s);
+                }
+            }
+        }
+    }
+}
+
+/// Reads up to `max` frames of `channels` samples of type `T` from `wav`, as `f32`, into
+/// `out`; a frame cut short is left out.
 fn read_frames<T: hound::Sample, S: Read>(
     wav: &mut hound::WavReader<S>,
     channels: usize,
     max: usize,
-    out: &mut Vec<f32>,
+    out: &mut Frames<'_>,
     to_f32: impl Fn(T) -> f32,
 ) -> Stop {
     let mut samples = wav.samples::<T>();
+    let mut frame = Vec::with_capacity(channels);
     for _ in 0..max {
-        let mut frame = 0.0f32;
+        frame.clear();
         for _ in 0..channels {
             match samples.next() {
-                Some(Ok(s)) => frame += to_f32(s),
+                Some(Ok(s)) => frame.push(to_f32(s)),
                 Some(Err(e)) => return Stop::Failed(e),
                 None => return Stop::End,
             }
         }
-        out.push(frame / channels as f32);
+        out.push(&frame);
     }
     Stop::Full
 }
@@ -569,6 +624,54 @@ mod tests {
         assert!(WavWriter::new(Vec::new(), max, 2, 0).is_ok());
         assert!(WavWriter::new(Vec::new(), max + 1, 2, 0).is_err());
         assert!(WavWriter::new(Vec::new(), 8000, 0, 0).is_err());
+    }
+
+    #[test]
+    fn channels_read_apart_are_the_frames_a_mixed_read_averages() {
+        // Three channels of 16-bit samples.
+        let spec = hound::WavSpec {
+            channels: 3,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut buf = Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
+        let frames = 1000;
+        for i in 0..frames {
+            for c in 0..3i16 {
+                w.write_sample((i as i16).wrapping_mul(37).wrapping_add(c * 1000))
+                    .unwrap();
+            }
+        }
+        w.finalize().unwrap();
+        let file = buf.into_inner();
+        let mut apart = WavStream::new(&file[..]).unwrap();
+        assert_eq!(apart.channels(), 3);
+        let mut out = vec![Vec::new(); 3];
+        let mut total = 0;
+        loop {
+            let n = apart.read_channels(&mut out, 333).unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        assert_eq!(total, frames);
+        assert!(out.iter().all(|c| c.len() == frames));
+        assert_eq!(out[2][1], (37 + 2000) as f32 / 32_768.0);
+        let mixed = read_wav(&file[..]).unwrap().samples;
+        for (i, m) in mixed.iter().enumerate() {
+            let sum = out.iter().fold(0.0f32, |a, c| a + c[i]);
+            assert_eq!(m.to_bits(), (sum / 3.0).to_bits());
+        }
+        let mut wrong = vec![Vec::new(); 2];
+        assert!(
+            WavStream::new(&file[..])
+                .unwrap()
+                .read_channels(&mut wrong, 1)
+                .is_err()
+        );
     }
 
     #[test]

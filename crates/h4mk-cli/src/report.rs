@@ -312,21 +312,23 @@ pub struct EncodeReport {
     pub file: String,
     /// The adapter that encoded.
     pub adapter: String,
-    /// The track written.
+    /// The track written (the first, with `--split-channels`).
     pub track_id: u16,
+    /// Every track written: one, or one per channel.
+    pub tracks: Vec<u16>,
     /// Its codec, as the track list names it.
     pub codec: String,
     /// Samples per second.
     pub sample_rate: u32,
-    /// Mono samples encoded (the input's channels averaged).
+    /// Samples encoded in each track (frames of the input).
     pub samples: u64,
     /// The signal's duration in milliseconds, rounded down.
     pub duration_ms: u64,
-    /// Blocks written.
+    /// Blocks written, in all tracks.
     pub blocks: u64,
-    /// Its I-blocks.
+    /// Their I-blocks.
     pub keyframes: u64,
-    /// Its B-blocks.
+    /// Their B-blocks.
     pub bidirectional: u64,
     /// Pts of the last block.
     pub last_pts_ms: u32,

@@ -29,7 +29,9 @@ use h4mk_adapters::{
 use h4mk_mt::{DecodeStep, Demuxer};
 
 use crate::UsageError;
-use crate::cmd::{check_range, open, plural, require_track, warn_if_rebuilt, write_json};
+use crate::cmd::{
+    check_range, open, plural, require_track, tracks_phrase, warn_if_rebuilt, write_json,
+};
 use crate::input::{Input, display_name};
 use crate::output::{is_stdout, refuse_input_as_output, write_to};
 use crate::report::DecodeReport;
@@ -231,11 +233,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         }
         None => "opaque bytes".to_owned(),
     };
-    let tracks: Vec<String> = args.track.iter().map(u16::to_string).collect();
-    let tracks = match tracks.as_slice() {
-        [one] => format!("track {one}"),
-        many => format!("tracks {}", many.join(", ")),
-    };
+    let tracks = tracks_phrase(&args.track);
     let steps = report.steps as u64;
     let presented = report.presented as u64;
     writeln!(

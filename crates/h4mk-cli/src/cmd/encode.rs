@@ -1,5 +1,6 @@
-//! `h4mk encode`: a WAV file into a one-track container, through the DSP1 encoder of
-//! `h4mk-adapters` and the streaming [`Muxer`].
+//! `h4mk encode`: a WAV file into a container of one track (its channels averaged), or of one
+//! track per channel (`--split-channels`), through the DSP1 encoder of `h4mk-adapters` and the
+//! streaming [`Muxer`].
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use h4mk_gop::{MAX_TIMESTAMP_MS, presentation_ranks};
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
-use crate::cmd::{plural, write_json};
+use crate::cmd::{plural, tracks_phrase, write_json};
 use crate::input::{display_name, open_sequential};
 use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_to};
 use crate::report::EncodeReport;
@@ -19,9 +20,12 @@ use crate::report::EncodeReport;
 /// The adapters that encode, and the codec name each writes into the track list.
 const ENCODERS: [(&str, &str); 1] = [("dsp", "h4dsp1")];
 
-/// Mono samples read, encoded and muxed at a time: memory stays flat whatever the input's
-/// length.
+/// Frames read, encoded and muxed at a time: memory stays flat whatever the input's length.
 const PIECE: usize = 1 << 16;
+
+/// The most channels `--split-channels` makes tracks of (an encoder each): 7th-order
+/// ambisonics has 64.
+const MAX_SPLIT_CHANNELS: usize = 64;
 
 /// Muxes a group of blocks as the encoder gives them (in decode order: an anchor, then the
 /// B-blocks before it) in presentation order, as a container holds a track.
@@ -61,22 +65,26 @@ impl Tally {
     }
 }
 
-/// Encode a WAV file into a new container with one audio track.
+/// Encode a WAV file into a new container with one audio track, or one per channel.
 ///
-/// The WAV file's channels are averaged to mono, cut into DSP1 blocks (docs/ADAPTERS.md §3) and
-/// muxed as one track in presentation order. The container is written to a temporary file
-/// beside OUT and renamed onto it only once complete.
+/// The WAV file's channels are averaged to mono (or, with --split-channels, each kept as a
+/// track of its own), cut into DSP1 blocks (docs/ADAPTERS.md §3) and muxed in presentation
+/// order. The container is written to a temporary file beside OUT and renamed onto it only once
+/// complete.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 The track is {track_id: N, name: NAME, kind: \"audio\", codec: \"h4dsp1\", sample_rate: the
 WAV file's, channels: 1}. The encoder's defaults: 1024-sample frames with a 512-sample hop,
 the 96 strongest bins per frame, 8 frames per block, a keyframe every 16 blocks, no B-blocks.
 With --b-blocks B, B B-blocks sit between consecutive anchors; the decoded samples are the
-same as without them, bit for bit. Only the dsp adapter encodes.
+same as without them, bit for bit. With --split-channels, channel k (from 1) becomes track
+N + k - 1, named \"NAME chK\"; `h4mk decode --track N,N+1,...` gives the channels back. Only the
+dsp adapter encodes.
 
 Examples:
   h4mk encode --adapter dsp song.wav -o song.h4mk
   h4mk encode --adapter dsp --b-blocks 2 --key-interval 8 song.wav -o song.h4mk
+  h4mk encode --adapter dsp --split-channels stereo.wav -o stereo.h4mk
   h4mk encode --adapter dsp --track-id 3 --name voice --locator --json voice.wav -o voice.h4mk")]
 pub(crate) struct Args {
     /// The WAV file (integer or float PCM, any channel count; `-` for standard input).
@@ -87,9 +95,12 @@ pub(crate) struct Args {
     /// The container to write (`-` for standard output).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
-    /// The track's id.
+    /// The track's id (the first track's, with --split-channels).
     #[arg(long = "track-id", value_name = "N", default_value_t = 1)]
     track_id: u16,
+    /// One track per channel of the WAV file, ids from N on, instead of one of their average.
+    #[arg(long = "split-channels")]
+    split_channels: bool,
     /// The track's name [default: the input's file name without its extension].
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
@@ -140,7 +151,33 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         b_blocks: args.b_blocks.map_or(defaults.b_blocks, |b| b as usize),
         ..defaults
     };
-    let mut encoder = Encoder::new(sample_rate, &config).with_context(encoding)?;
+    let lanes = if args.split_channels {
+        wav.channels()
+    } else {
+        1
+    };
+    if lanes > MAX_SPLIT_CHANNELS {
+        bail!(
+            "{in_name}: {lanes} channels; --split-channels makes at most {MAX_SPLIT_CHANNELS} tracks"
+        );
+    }
+    let track_ids: Vec<u16> = (0..lanes)
+        .map(|k| {
+            u16::try_from(k)
+                .ok()
+                .and_then(|k| args.track_id.checked_add(k))
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            UsageError(format!(
+                "--track-id {}: {lanes} tracks from it pass the largest id, 65535",
+                args.track_id
+            ))
+        })?;
+    let mut encoders = (0..lanes)
+        .map(|_| Encoder::new(sample_rate, &config))
+        .collect::<h4mk_adapters::Result<Vec<_>>>()
+        .with_context(encoding)?;
     let too_long = |samples: u64, at_least: &str| {
         anyhow!(
             "{in_name}: {at_least}{:.1} hours of audio at {sample_rate} Hz; a track's blocks must start by {MAX_TIMESTAMP_MS} ms (74.6 hours)",
@@ -173,17 +210,35 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         }
         bail!("{in_name}: reading WAV: the file ends before its data chunk does");
     }
-    let mut piece = Vec::with_capacity(PIECE);
-    if wav.read(&mut piece, PIECE).with_context(reading)? == 0 {
+    // A piece of each track's samples: the channels averaged, or each channel.
+    let mut pieces = vec![Vec::with_capacity(PIECE); lanes];
+    let mut read = |pieces: &mut [Vec<f32>]| -> Result<usize> {
+        pieces.iter_mut().for_each(Vec::clear);
+        let frames = match pieces {
+            [mixed] if !args.split_channels => wav.read(mixed, PIECE),
+            channels => wav.read_channels(channels, PIECE),
+        };
+        frames.with_context(reading)
+    };
+    let first = read(&mut pieces)?;
+    if first == 0 {
         bail!("{in_name}: no samples to encode");
     }
     // The first piece is encoded before anything is written: a sample in it that is not a
     // number leaves standard output untouched too.
     let mut tally = Tally {
-        samples: piece.len() as u64,
+        samples: first as u64,
         ..Tally::default()
     };
-    let mut blocks = encoder.push(&piece).with_context(encoding)?;
+    let encode_piece = |encoders: &mut [Encoder], pieces: &[Vec<f32>]| {
+        encoders
+            .iter_mut()
+            .zip(pieces)
+            .map(|(e, piece)| e.push(piece))
+            .collect::<h4mk_adapters::Result<Vec<_>>>()
+            .with_context(encoding)
+    };
+    let mut blocks = encode_piece(&mut encoders, &pieces)?;
 
     let track_name = args.name.clone().unwrap_or_else(|| {
         args.input
@@ -191,43 +246,61 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             .filter(|_| !is_stdin(&args.input))
             .map_or_else(|| "audio".to_owned(), |s| s.to_string_lossy().into_owned())
     });
-    let track = TrackSpec {
-        track_id: args.track_id,
-        name: track_name,
-        kind: "audio".to_owned(),
-        codec: codec.to_owned(),
-        sample_rate,
-        channels: 1,
-        note: format!(
-            "DSP1: {}-sample frames, hop {}, {} bins per frame, {} frames per block",
-            config.frame_size, config.hop, config.bins_per_frame, config.frames_per_block
-        ),
-    };
+    let tracks = track_ids
+        .iter()
+        .zip(1..)
+        .map(|(&track_id, k)| TrackSpec {
+            track_id,
+            name: if args.split_channels {
+                format!("{track_name} ch{k}")
+            } else {
+                track_name.clone()
+            },
+            kind: "audio".to_owned(),
+            codec: codec.to_owned(),
+            sample_rate,
+            channels: 1,
+            note: format!(
+                "DSP1: {}-sample frames, hop {}, {} bins per frame, {} frames per block",
+                config.frame_size, config.hop, config.bins_per_frame, config.frames_per_block
+            ),
+        })
+        .collect();
     let opts = MuxOptions {
         index_locator: args.locator,
         ..MuxOptions::default()
     };
     let out_name = display_name(&args.output);
     let summary = write_to(&args.output, out, |w| {
-        let mut mux = Muxer::new(w, vec![track], &Sidecars::default(), opts)
+        let mut mux = Muxer::new(w, tracks, &Sidecars::default(), opts)
             .with_context(|| format!("writing {out_name}"))?;
-        let mut put = |blocks: Vec<Block>, tally: &mut Tally| -> Result<()> {
-            if blocks.iter().any(|b| b.ts_ms > MAX_TIMESTAMP_MS) {
+        // Each track's blocks of a piece, the tracks in turn: the muxer holds one track's
+        // until the others' reach their pts.
+        let mut put = |groups: Vec<Vec<Block>>, tally: &mut Tally| -> Result<()> {
+            if groups.iter().flatten().any(|b| b.ts_ms > MAX_TIMESTAMP_MS) {
                 return Err(too_long(tally.samples, "at least "));
             }
-            mux_group(&mut mux, args.track_id, blocks, tally)
-                .with_context(|| format!("writing {out_name}"))
+            for (&track_id, blocks) in track_ids.iter().zip(groups) {
+                mux_group(&mut mux, track_id, blocks, tally)
+                    .with_context(|| format!("writing {out_name}"))?;
+            }
+            Ok(())
         };
         loop {
             put(blocks, &mut tally)?;
-            piece.clear();
-            if wav.read(&mut piece, PIECE).with_context(reading)? == 0 {
+            let frames = read(&mut pieces)?;
+            if frames == 0 {
                 break;
             }
-            tally.samples += piece.len() as u64;
-            blocks = encoder.push(&piece).with_context(encoding)?;
+            tally.samples += frames as u64;
+            blocks = encode_piece(&mut encoders, &pieces)?;
         }
-        put(encoder.finish().with_context(encoding)?, &mut tally)?;
+        let last = encoders
+            .into_iter()
+            .map(Encoder::finish)
+            .collect::<h4mk_adapters::Result<Vec<_>>>()
+            .with_context(encoding)?;
+        put(last, &mut tally)?;
         let (_, summary) = mux
             .finish()
             .with_context(|| format!("writing {out_name}"))?;
@@ -241,6 +314,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         file: out_name,
         adapter: args.adapter.clone(),
         track_id: args.track_id,
+        tracks: track_ids.clone(),
         codec: codec.to_owned(),
         sample_rate,
         samples: tally.samples,
@@ -261,9 +335,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     let seconds = tally.samples as f64 / f64::from(sample_rate);
     writeln!(
         out,
-        "wrote {}: track {} ({}), {} block{} ({} keyframe{}, {} B-block{}), {seconds:.3} s at {} Hz, {} bytes ({:.1} kbit/s)",
+        "wrote {}: {} ({}), {} block{} ({} keyframe{}, {} B-block{}), {seconds:.3} s at {} Hz, {} bytes ({:.1} kbit/s)",
         crate::one_line(&report.file),
-        report.track_id,
+        tracks_phrase(&report.tracks),
         report.codec,
         report.blocks,
         plural(report.blocks),

@@ -95,6 +95,15 @@ fn require_track(demux: &Demuxer<'_>, input: &Input, track: u16) -> Result<()> {
     Ok(())
 }
 
+/// "track 1", or "tracks 1, 2" for several.
+fn tracks_phrase(tracks: &[u16]) -> String {
+    let ids: Vec<String> = tracks.iter().map(u16::to_string).collect();
+    match ids.as_slice() {
+        [one] => format!("track {one}"),
+        many => format!("tracks {}", many.join(", ")),
+    }
+}
+
 /// Refuses `--from-ms` after `--to-ms` as bad usage, before any file is read.
 fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
     if from_ms > to_ms {

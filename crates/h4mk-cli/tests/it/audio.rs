@@ -924,6 +924,126 @@ fn several_tracks_decode_to_the_channels_of_one_file() {
     assert!(piped.stdout == std::fs::read(d.join("both.wav")).unwrap());
 }
 
+/// 16-bit PCM samples of `channels` interleaved, as a WAV file at `RATE`.
+fn wav_16(channels: u16, interleaved: &[i16]) -> Vec<u8> {
+    let data: Vec<u8> = interleaved.iter().flat_map(|s| s.to_le_bytes()).collect();
+    riff(&pcm_fmt(channels, 16, None), &data, None)
+}
+
+#[test]
+fn split_channels_encode_each_channel_as_its_own_track_and_decode_back() {
+    let dir = TempDir::new("audio_split");
+    let d = dir.path();
+    let to_i16 = |x: f32| (x * 32_767.0).round() as i16;
+    let left: Vec<i16> = sample_mix(RATE, 1.2).into_iter().map(to_i16).collect();
+    let right: Vec<i16> = left.iter().rev().map(|&s| s / 3).collect();
+    let stereo: Vec<i16> = left
+        .iter()
+        .zip(&right)
+        .flat_map(|(&l, &r)| [l, r])
+        .collect();
+    std::fs::write(d.join("stereo.wav"), wav_16(2, &stereo)).unwrap();
+    std::fs::write(d.join("left.wav"), wav_16(1, &left)).unwrap();
+    std::fs::write(d.join("right.wav"), wav_16(1, &right)).unwrap();
+
+    let report = json(&h4mk(
+        d,
+        &[
+            "encode",
+            "--json",
+            "--adapter",
+            "dsp",
+            "--split-channels",
+            "--track-id",
+            "4",
+            "stereo.wav",
+            "-o",
+            "stereo.h4mk",
+        ],
+    ));
+    assert_eq!(report["tracks"], serde_json::json!([4, 5]));
+    assert_eq!(report["samples"], left.len());
+    let listed = ok(&h4mk(d, &["info", "stereo.h4mk"]));
+    assert!(
+        listed.contains("stereo ch1") && listed.contains("stereo ch2"),
+        "{listed}"
+    );
+    // Each track holds the blocks the channel encodes to alone, and decodes to its samples.
+    for (track, alone) in [("4", "left"), ("5", "right")] {
+        ok(&h4mk(
+            d,
+            &[
+                "encode",
+                "--adapter",
+                "dsp",
+                &format!("{alone}.wav"),
+                "-o",
+                "alone.h4mk",
+            ],
+        ));
+        for (file, t) in [("stereo.h4mk", track), ("alone.h4mk", "1")] {
+            let out = format!("{file}.{t}.bin");
+            ok(&h4mk(
+                d,
+                &[
+                    "decode",
+                    "--adapter",
+                    "null",
+                    "--track",
+                    t,
+                    file,
+                    "-o",
+                    &out,
+                ],
+            ));
+        }
+        assert!(
+            std::fs::read(d.join(format!("stereo.h4mk.{track}.bin"))).unwrap()
+                == std::fs::read(d.join("alone.h4mk.1.bin")).unwrap(),
+            "track {track}"
+        );
+    }
+    ok(&h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "4,5",
+            "stereo.h4mk",
+            "-o",
+            "back.wav",
+        ],
+    ));
+    let back = channels_of(&d.join("back.wav"));
+    for (k, input) in [&left, &right].into_iter().enumerate() {
+        let reference: Vec<f32> = input.iter().map(|&s| f32::from(s) / 32_768.0).collect();
+        let decoded: Vec<f32> = back[k].iter().map(|&s| f32::from(s) / 32_768.0).collect();
+        assert_eq!(decoded.len(), reference.len());
+        let snr = snr_db(&reference, &decoded);
+        assert!(snr > 30.0, "channel {} at {snr:.1} dB", k + 1);
+    }
+    // Ids past 65535 are refused before any output.
+    let run = h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "--split-channels",
+            "--track-id",
+            "65535",
+            "stereo.wav",
+            "-o",
+            "x.h4mk",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("pass the largest id"));
+    assert!(!d.join("x.h4mk").exists());
+}
+
 #[test]
 fn tracks_that_cannot_share_a_file_are_refused_and_leave_nothing() {
     let dir = TempDir::new("audio_channels_refused");

@@ -26,7 +26,8 @@
 //!   [`PcmSegment`]s, which [`render_pcm`] overlap-adds into [`Pcm`] ([`PcmMix`] as they
 //!   come, holding only the output).
 //! - [`encode`]: PCM to DSP1 [`Block`]s; [`read_wav`] and [`write_wav`] convert WAV files.
-//!   [`Encoder`] and [`WavStream`] do the same a piece at a time, for signals too long to hold.
+//!   [`Encoder`], [`WavStream`] and [`WavWriter`] do the same a piece at a time, for signals
+//!   too long to hold, and read or write each channel of a WAV file.
 //! - [`signal`]: built-in sample audio and an SNR measure, for demos and tests.
 //! - [`Error`]: errors about block bytes name the byte offset inside the block; [`Limits`]
 //!   caps what a block can make an adapter allocate.
@@ -81,4 +82,4 @@ pub use limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 pub use null::{NullAdapter, NullState};
 pub use pcm::{Pcm, PcmMix, PcmSegment, render_pcm};
 pub use registry::{AdapterRegistry, Decoded, NamedDecoder, Prepared, Shape};
-pub use wav::{WavStream, read_wav, write_wav};
+pub use wav::{WavStream, WavWriter, read_wav, write_wav};

@@ -484,8 +484,24 @@ pub fn write_wav<W: Write>(writer: W, pcm: &Pcm) -> Result<()> {
 
 /// Writes a 16-bit PCM WAV file whose length is known before its samples come: the header at
 /// once, then the samples as they are pushed (interleaved, one per channel in each frame),
-/// converted as [`write_wav`] converts them.
-pub(crate) struct WavWriter<W> {
+/// converted as [`write_wav`] converts them. Neither the file nor its samples are held.
+///
+/// ```
+/// use h4mk_adapters::{WavStream, WavWriter};
+///
+/// // Two frames of stereo: left, right, left, right.
+/// let mut file = Vec::new();
+/// let mut wav = WavWriter::new(&mut file, 8_000, 2, 2)?;
+/// wav.push(&[0.5, -0.5])?;
+/// wav.push(&[0.25, -0.25])?;
+/// wav.finish()?;
+///
+/// let mut channels = vec![Vec::new(); 2];
+/// WavStream::new(&file[..])?.read_channels(&mut channels, 10)?;
+/// assert_eq!(channels, [[0.5, 0.25], [-0.5, -0.25]]);
+/// # Ok::<(), h4mk_adapters::Error>(())
+/// ```
+pub struct WavWriter<W> {
     writer: W,
     /// Samples still to come.
     left: u64,
@@ -494,7 +510,7 @@ pub(crate) struct WavWriter<W> {
 
 impl<W: Write> WavWriter<W> {
     /// Writes the header of a file of `frames` frames of `channels` samples at `sample_rate`.
-    pub(crate) fn new(mut writer: W, sample_rate: u32, channels: u16, frames: u64) -> Result<Self> {
+    pub fn new(mut writer: W, sample_rate: u32, channels: u16, frames: u64) -> Result<Self> {
         if sample_rate == 0 {
             return Err(Error::Parameter(
                 "a WAV file's sample rate must be positive",
@@ -537,11 +553,11 @@ impl<W: Write> WavWriter<W> {
     }
 
     /// Converts and writes the next samples; more than the header announced is an error.
-    pub(crate) fn push(&mut self, samples: &[f32]) -> Result<()> {
+    pub fn push(&mut self, samples: &[f32]) -> Result<()> {
         let n = samples.len() as u64;
         if n > self.left {
             return Err(Error::Parameter(
-                "internal: more samples than the WAV header announced",
+                "more samples than the WAV header announced",
             ));
         }
         self.left -= n;
@@ -557,10 +573,10 @@ impl<W: Write> WavWriter<W> {
     }
 
     /// Flushes the file; fewer samples than the header announced is an error.
-    pub(crate) fn finish(mut self) -> Result<()> {
+    pub fn finish(mut self) -> Result<()> {
         if self.left != 0 {
             return Err(Error::Parameter(
-                "internal: fewer samples than the WAV header announced",
+                "fewer samples than the WAV header announced",
             ));
         }
         self.writer.flush()?;

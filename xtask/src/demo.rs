@@ -3,16 +3,17 @@
 //! Builds `h4mk` in release, writes a test signal (tones and a chirp) as a WAV file under
 //! `target/demo/`, and runs the commands a user would, echoing each one and its output: encode
 //! it into a container, inspect, verify and plan it, decode a range and the whole track back
-//! to WAV, then build and list the original's multi-track demo file. Ends with the SNR of the
-//! decoded audio against the input, computed here, and fails if any command fails or the SNR
-//! is below [`MIN_SNR_DB`].
+//! to WAV, encode a stereo signal as one track per channel and decode both tracks back into
+//! one stereo file, then build and list the original's multi-track demo file. Ends with the
+//! SNR of the decoded audio against the input, computed here, and fails if any command fails
+//! or an SNR is below [`MIN_SNR_DB`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use h4mk_adapters::signal::{sample_mix, snr_db};
-use h4mk_adapters::{Pcm, read_wav, write_wav};
+use h4mk_adapters::{Pcm, WavStream, WavWriter, read_wav, write_wav};
 
 use crate::ci::cargo;
 
@@ -117,6 +118,32 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             "decoded.wav",
         ],
     )?;
+    let stereo = write_stereo(&dir)?;
+    run(
+        "Encode it as one track per channel",
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "--split-channels",
+            "stereo.wav",
+            "-o",
+            "stereo.h4mk",
+        ],
+    )?;
+    run(
+        "Both tracks decoded side by side into one stereo WAV file",
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1,2",
+            "stereo.h4mk",
+            "-o",
+            "stereo_decoded.wav",
+        ],
+    )?;
     run(
         "The original's multi-track demo file, built byte for byte as the Python reference writes it",
         &["build", "--demo", "-o", "demo_multitrack.h4mk"],
@@ -169,6 +196,27 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         bail!("range.wav differs from decoded.wav over the samples it covers");
     }
 
+    let decoded_stereo = read_channels(&dir.join("stereo_decoded.wav"))?;
+    let mut stereo_snr = Vec::new();
+    for (side, (input, decoded)) in ["left", "right"]
+        .into_iter()
+        .zip(stereo.iter().zip(&decoded_stereo))
+    {
+        if decoded.len() != input.len() {
+            bail!(
+                "stereo_decoded.wav's {side} channel has {} samples, not {}",
+                decoded.len(),
+                input.len()
+            );
+        }
+        let snr = snr_db(input, decoded);
+        println!(
+            "stereo, {side} channel: SNR {snr:.1} dB over {} samples",
+            input.len()
+        );
+        stereo_snr.push((side, snr));
+    }
+
     println!();
     println!("# Files, in {}", dir.display());
     let mut names: Vec<(String, u64)> = std::fs::read_dir(&dir)?
@@ -185,7 +233,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         println!("{len:>10}  {name}");
     }
 
-    for (what, snr) in [("whole track", whole), ("range", range_snr)] {
+    let checked = [("whole track", whole), ("range", range_snr)];
+    for (what, snr) in checked.into_iter().chain(stereo_snr) {
         if snr < MIN_SNR_DB {
             bail!("the {what} decodes at {snr:.1} dB SNR, below {MIN_SNR_DB} dB");
         }
@@ -193,6 +242,39 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     println!();
     println!("demo ok: every command succeeded; SNR {whole:.1} dB (at least {MIN_SNR_DB} dB)");
     Ok(())
+}
+
+/// Writes `stereo.wav` in `dir` (the test signal on the left, backwards and quieter on the
+/// right) and returns its channels as read back, what the encoder sees.
+fn write_stereo(dir: &Path) -> Result<Vec<Vec<f32>>> {
+    let left = sample_mix(RATE, SECONDS);
+    let right: Vec<f32> = left.iter().rev().map(|s| 0.6 * s).collect();
+    let path = dir.join("stereo.wav");
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut wav = WavWriter::new(std::io::BufWriter::new(file), RATE, 2, left.len() as u64)?;
+    let frames: Vec<f32> = left
+        .iter()
+        .zip(&right)
+        .flat_map(|(&l, &r)| [l, r])
+        .collect();
+    wav.push(&frames)?;
+    wav.finish()?;
+    println!();
+    println!(
+        "# A stereo signal: the test signal on the left, backwards at 0.6 of its level on the right"
+    );
+    println!("wrote {}", path.display());
+    read_channels(&path)
+}
+
+/// Every channel of a WAV file.
+fn read_channels(path: &Path) -> Result<Vec<Vec<f32>>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut wav = WavStream::new(std::io::BufReader::new(file))?;
+    let mut channels = vec![Vec::new(); wav.channels()];
+    while wav.read_channels(&mut channels, 1 << 16)? > 0 {}
+    Ok(channels)
 }
 
 /// Where cargo puts build output: `$CARGO_TARGET_DIR` (relative to the workspace root when

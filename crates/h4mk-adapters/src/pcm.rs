@@ -692,9 +692,8 @@ mod tests {
         Ok(m.finish())
     }
 
-    /// What a plan laid out from `segs`' extents streams from `segs`, and the most samples
-    /// the stream held at once.
-    fn streamed(segs: &[Rendered<PcmSegment>]) -> Result<(Pcm, usize)> {
+    /// The plan `segs`' extents lay out.
+    fn plan_of(segs: &[Rendered<PcmSegment>]) -> Result<PcmPlan> {
         let mut plan = PcmPlan::default();
         for s in segs {
             plan.add(&Rendered {
@@ -705,6 +704,13 @@ mod tests {
                 lead: s.lead,
             })?;
         }
+        Ok(plan)
+    }
+
+    /// What a plan laid out from `segs`' extents streams from `segs`, and the most samples
+    /// the stream held at once.
+    fn streamed(segs: &[Rendered<PcmSegment>]) -> Result<(Pcm, usize)> {
+        let plan = plan_of(segs)?;
         let Shape::Pcm {
             sample_rate,
             start,
@@ -768,17 +774,7 @@ mod tests {
     #[test]
     fn a_stream_whose_segments_differ_from_their_extents_is_refused() {
         let segs = [presented(0, 0, 0..4, 4), presented(1, 4, 0..4, 4)];
-        let mut plan = PcmPlan::default();
-        for s in &segs {
-            plan.add(&Rendered {
-                index: s.index,
-                ts_ms: s.ts_ms,
-                kind: s.kind,
-                output: s.output.extent(),
-                lead: s.lead,
-            })
-            .unwrap();
-        }
+        let plan = plan_of(&segs).unwrap();
         let mut stream = plan.stream(|_| Ok(()));
         stream.add(&segs[0]).unwrap();
         assert!(stream.add(&presented(1, 4, 0..4, 5)).is_err(), "longer");

@@ -32,6 +32,20 @@ impl Decoded {
         }
     }
 
+    /// What the output is, less its bytes or samples.
+    pub fn shape(&self) -> Shape {
+        match self {
+            Decoded::Bytes(b) => Shape::Bytes {
+                len: b.len() as u64,
+            },
+            Decoded::Pcm(pcm) => Shape::Pcm {
+                sample_rate: pcm.sample_rate,
+                start: pcm.start,
+                samples: pcm.samples.len() as u64,
+            },
+        }
+    }
+
     /// The file extension the output is usually stored under.
     pub fn extension(&self) -> &'static str {
         match self {
@@ -176,17 +190,7 @@ impl Prepared {
 
     /// The plan `steps`, presenting `present`, whose output is `decoded`, held until written.
     pub fn held(decoded: Decoded, steps: &[DecodeStep<'_>], present: Present) -> Self {
-        let shape = match &decoded {
-            Decoded::Bytes(b) => Shape::Bytes {
-                len: b.len() as u64,
-            },
-            Decoded::Pcm(pcm) => Shape::Pcm {
-                sample_rate: pcm.sample_rate,
-                start: pcm.start,
-                samples: pcm.samples.len() as u64,
-            },
-        };
-        Prepared::new(shape, How::Held(decoded), steps, present)
+        Prepared::new(decoded.shape(), How::Held(decoded), steps, present)
     }
 
     fn new(shape: Shape, how: How, steps: &[DecodeStep<'_>], present: Present) -> Self {

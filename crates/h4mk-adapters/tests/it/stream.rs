@@ -2,8 +2,8 @@
 //! the bytes, the shape and the errors of decoding it whole and writing the result.
 
 use h4mk_adapters::{
-    AdapterRegistry, BlockKind, Channel, Decoded, EncoderConfig, Error, NamedDecoder, Present,
-    Shape, encode, signal::sample_mix, write_wav_channels,
+    AdapterRegistry, BlockKind, Channel, EncoderConfig, Error, NamedDecoder, Present, Shape,
+    encode, signal::sample_mix, write_wav_channels,
 };
 use h4mk_mt::{DecodeStep, Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
@@ -55,20 +55,6 @@ fn tracks(signals: &[(u32, Vec<f32>, usize)]) -> Vec<u8> {
     mux.finish().unwrap().0
 }
 
-/// The shape `decode`'s output has.
-fn shape_of(decoded: &Decoded) -> Shape {
-    match decoded {
-        Decoded::Bytes(b) => Shape::Bytes {
-            len: b.len() as u64,
-        },
-        Decoded::Pcm(p) => Shape::Pcm {
-            sample_rate: p.sample_rate,
-            start: p.start,
-            samples: p.samples.len() as u64,
-        },
-    }
-}
-
 /// Checks that `steps` written by `decoder` as it goes match `decode` written whole: the same
 /// bytes and shape, or the same error (in `prepare`, or, for an output WAV cannot hold, in
 /// `write` before any byte). Returns true when there was output.
@@ -84,7 +70,7 @@ fn check(decoder: &mut dyn NamedDecoder, steps: &[DecodeStep<'_>], present: Pres
         }
         (w, p) => panic!("{what}: decode {w:?}, prepare {p:?}"),
     };
-    assert_eq!(prepared.shape(), shape_of(&whole), "{what}");
+    assert_eq!(prepared.shape(), whole.shape(), "{what}");
     let mut want = Vec::new();
     let written = whole.write_to(&mut want);
     let mut got = Vec::new();

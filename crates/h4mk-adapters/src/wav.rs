@@ -455,21 +455,42 @@ fn whole_containers(fmt: &mut [u8]) {
     }
 }
 
-/// The most 16-bit mono samples a WAV file holds: its RIFF length (36 bytes of header after
-/// it, then 2 bytes a sample) is a u32, and `hound` lets it wrap silently past that.
-const MAX_WAV_SAMPLES: u32 = (u32::MAX - 36) / 2;
+/// The `fmt ` chunk of a PCM file of one or two channels (`WAVEFORMAT` and its bit depth),
+/// and of more (`WAVEFORMATEXTENSIBLE`, which names the speakers and which readers expect past
+/// two channels, as `hound` writes it).
+const PCM_FMT_LEN: u32 = 16;
+const EXTENSIBLE_FMT_LEN: u32 = 40;
 
-/// `samples` as the count `write_wav` hands `hound`, if a WAV file can hold them.
-fn wav_samples(samples: u64) -> Result<u32> {
+/// The most 16-bit samples a WAV file whose `fmt ` chunk holds `fmt_len` bytes can hold: its
+/// RIFF length (4 bytes of `WAVE`, the `fmt ` chunk, the data chunk's 8 bytes of header, then
+/// 2 bytes a sample) is a u32, and `hound` lets it wrap silently past that.
+const fn max_wav_samples(fmt_len: u32) -> u32 {
+    (u32::MAX - 4 - 8 - fmt_len - 8) / 2
+}
+
+/// `samples` as a u32, if a WAV file with a `fmt ` chunk of `fmt_len` bytes can hold them.
+fn wav_samples(samples: u64, fmt_len: u32) -> Result<u32> {
+    let max = max_wav_samples(fmt_len);
     u32::try_from(samples)
         .ok()
-        .filter(|&n| n <= MAX_WAV_SAMPLES)
+        .filter(|&n| n <= max)
         .ok_or(Error::Limit {
             what: "samples in a 16-bit WAV file",
             value: samples,
-            max: MAX_WAV_SAMPLES.into(),
+            max: max.into(),
         })
 }
+
+/// The speakers of the first `channels` positions of `WAVEFORMATEXTENSIBLE`'s channel mask, as
+/// `hound` assigns them (at most the 18 it defines).
+fn channel_mask(channels: u16) -> u32 {
+    (1u32 << channels.min(18)) - 1
+}
+
+/// `KSDATAFORMAT_SUBTYPE_PCM`: integer PCM samples, in `WAVEFORMATEXTENSIBLE`.
+const SUBTYPE_PCM: [u8; 16] = [
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
 
 /// Writes mono PCM as a 16-bit PCM WAV file, clipping to full scale.
 ///
@@ -529,19 +550,32 @@ impl<W: Write> WavWriter<W> {
                 max: max_rate.into(),
             });
         }
+        let extensible = channels > 2;
+        let fmt_len = if extensible {
+            EXTENSIBLE_FMT_LEN
+        } else {
+            PCM_FMT_LEN
+        };
         let samples = frames.saturating_mul(channels.into());
-        let data_len = 2 * wav_samples(samples)?;
-        let mut header = Vec::with_capacity(44);
+        let data_len = 2 * wav_samples(samples, fmt_len)?;
+        let mut header = Vec::with_capacity(68);
         header.extend_from_slice(b"RIFF");
-        header.extend_from_slice(&(36 + data_len).to_le_bytes());
+        header.extend_from_slice(&(4 + 8 + fmt_len + 8 + data_len).to_le_bytes());
         header.extend_from_slice(b"WAVEfmt ");
-        header.extend_from_slice(&16u32.to_le_bytes());
-        header.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        header.extend_from_slice(&fmt_len.to_le_bytes());
+        let tag: u16 = if extensible { 0xFFFE } else { 1 }; // PCM
+        header.extend_from_slice(&tag.to_le_bytes());
         header.extend_from_slice(&channels.to_le_bytes());
         header.extend_from_slice(&sample_rate.to_le_bytes());
         header.extend_from_slice(&(frame_bytes * sample_rate).to_le_bytes());
         header.extend_from_slice(&(2 * channels).to_le_bytes()); // bytes a frame
         header.extend_from_slice(&16u16.to_le_bytes());
+        if extensible {
+            header.extend_from_slice(&22u16.to_le_bytes()); // bytes that follow
+            header.extend_from_slice(&16u16.to_le_bytes()); // valid bits
+            header.extend_from_slice(&channel_mask(channels).to_le_bytes());
+            header.extend_from_slice(&SUBTYPE_PCM);
+        }
         header.extend_from_slice(b"data");
         header.extend_from_slice(&data_len.to_le_bytes());
         writer.write_all(&header)?;
@@ -625,16 +659,25 @@ mod tests {
     }
 
     #[test]
-    fn two_channels_are_written_as_hound_writes_them() {
-        let frames: Vec<f32> = (0..2 * 1000)
-            .map(|i| (i % 97) as f32 / 50.0 - 1.0)
-            .collect();
-        let pcm = Pcm::new(44_100, frames);
-        let mut file = Vec::new();
-        let mut wav = WavWriter::new(&mut file, 44_100, 2, 1000).unwrap();
-        wav.push(&pcm.samples).unwrap();
-        wav.finish().unwrap();
-        assert!(file == written_by_hound_in(&pcm, 2));
+    fn channels_are_written_as_hound_writes_them() {
+        // Two as WAVEFORMAT, more as WAVEFORMATEXTENSIBLE, past the 18 speakers it names too.
+        for channels in [2u16, 3, 6, 20] {
+            let n = usize::from(channels) * 1000;
+            let frames: Vec<f32> = (0..n).map(|i| (i % 97) as f32 / 50.0 - 1.0).collect();
+            let pcm = Pcm::new(44_100, frames);
+            let mut file = Vec::new();
+            let mut wav = WavWriter::new(&mut file, 44_100, channels, 1000).unwrap();
+            wav.push(&pcm.samples).unwrap();
+            wav.finish().unwrap();
+            assert!(
+                file == written_by_hound_in(&pcm, channels),
+                "{channels} channels"
+            );
+        }
+        // The longest a file with the longer header holds, and one frame more.
+        let most = u64::from(max_wav_samples(EXTENSIBLE_FMT_LEN)) / 4;
+        assert!(WavWriter::new(Vec::new(), 8000, 4, most).is_ok());
+        assert!(WavWriter::new(Vec::new(), 8000, 4, most + 1).is_err());
         // The byte rate counts both channels.
         let max = u32::MAX / 4;
         assert!(WavWriter::new(Vec::new(), max, 2, 0).is_ok());
@@ -816,13 +859,16 @@ mod tests {
     /// `hound` wrote a wrapped length (about 12.4 hours at 48 kHz, too large to build here).
     #[test]
     fn a_wav_too_long_for_its_header_is_refused() {
-        let most = u64::from(MAX_WAV_SAMPLES);
-        assert_eq!(wav_samples(most).unwrap(), MAX_WAV_SAMPLES);
+        let most = u64::from(max_wav_samples(PCM_FMT_LEN));
+        assert_eq!(
+            wav_samples(most, PCM_FMT_LEN).unwrap(),
+            max_wav_samples(PCM_FMT_LEN)
+        );
         // The header's RIFF length for that many: 36 + 2 per sample, still a u32.
-        assert!(36 + 2 * u64::from(MAX_WAV_SAMPLES) <= u64::from(u32::MAX));
+        assert!(36 + 2 * u64::from(max_wav_samples(PCM_FMT_LEN)) <= u64::from(u32::MAX));
         for too_many in [most + 1, 1 << 31, u32::MAX.into(), u64::MAX] {
             assert!(matches!(
-                wav_samples(too_many),
+                wav_samples(too_many, PCM_FMT_LEN),
                 Err(Error::Limit { value, .. }) if value == too_many
             ));
             // Refused before a byte is written.
@@ -835,8 +881,11 @@ mod tests {
         write_wav(&mut header, &Pcm::new(48_000, vec![0.0; 0])).unwrap();
         WavWriter::new(&mut out, 48_000, 1, most).unwrap();
         assert_eq!(out[8..40], header[8..40]);
-        assert_eq!(out[4..8], (36 + 2 * MAX_WAV_SAMPLES).to_le_bytes());
-        assert_eq!(out[40..], (2 * MAX_WAV_SAMPLES).to_le_bytes());
+        assert_eq!(
+            out[4..8],
+            (36 + 2 * max_wav_samples(PCM_FMT_LEN)).to_le_bytes()
+        );
+        assert_eq!(out[40..], (2 * max_wav_samples(PCM_FMT_LEN)).to_le_bytes());
     }
 
     #[test]

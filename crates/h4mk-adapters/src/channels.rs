@@ -32,7 +32,8 @@ pub struct Channel<'d> {
 /// where its plan has none. Each channel decodes on a thread of its own and its samples are
 /// interleaved as they come, so what is held is a few pieces per channel, not the output: the
 /// header goes out first, and an error after it (one [`NamedDecoder::prepare`] did not
-/// foresee, or the output's) ends the file short. Errors are wrapped in [`Error::InChannel`].
+/// foresee, or the output's) ends the file short. A channel's error is wrapped in
+/// [`Error::InChannel`]; the output's, and a thread the system refuses, are not.
 pub fn write_wav_channels(channels: Vec<Channel<'_>>, out: &mut dyn Write) -> Result<Shape> {
     let shapes: Vec<Shape> = channels.iter().map(|c| c.prepared.shape()).collect();
     let shape = channels_shape(&shapes)?;
@@ -54,12 +55,13 @@ pub fn write_wav_channels(channels: Vec<Channel<'_>>, out: &mut dyn Write) -> Re
     std::thread::scope(|scope| {
         let mut feeds = Vec::with_capacity(count.into());
         for (k, (channel, shape)) in channels.into_iter().zip(shapes).enumerate() {
-            // Every shape is audio: `channels_shape` checked them.
-            let (lo, hi) = match shape {
+            // Silence before and after the channel's samples; all silence when it has none
+            // (`channels_shape` checked every shape is audio, and spans the others).
+            let (before, after) = match shape {
                 Shape::Pcm {
                     start: lo, samples, ..
-                } => (lo, lo.saturating_add(samples)),
-                Shape::Bytes { .. } => (start, start),
+                } if samples > 0 => (lo - start, end - lo.saturating_add(samples)),
+                _ => (frames, 0),
             };
             let (tx, rx) = sync_channel(FEED_DEPTH);
             feeds.push(Feed {
@@ -67,12 +69,12 @@ pub fn write_wav_channels(channels: Vec<Channel<'_>>, out: &mut dyn Write) -> Re
                 held: VecDeque::new(),
                 done: false,
             });
-            scope.spawn(move || {
-                if let Err(e) = decode_channel(channel, lo - start, end - hi, &tx) {
+            std::thread::Builder::new().spawn_scoped(scope, move || {
+                if let Err(e) = decode_channel(channel, before, after, &tx) {
                     // The writer may have stopped already; then nobody is listening.
                     let _ = tx.send(Err(in_channel(k, e)));
                 }
-            });
+            })?;
         }
         let mut frame_run = Vec::new();
         loop {
@@ -130,8 +132,10 @@ pub fn channels_shape(shapes: &[Shape]) -> Result<Shape> {
             first: rate.into(),
         });
     }
-    let start = spans.iter().map(|s| s.1).min().unwrap_or(0);
-    let end = spans.iter().map(|s| s.2).max().unwrap_or(0);
+    // A plan with no samples adds silence, not span.
+    let held = spans.iter().filter(|s| s.2 > s.1);
+    let start = held.clone().map(|s| s.1).min().unwrap_or(0);
+    let end = held.map(|s| s.2).max().unwrap_or(0).max(start);
     Ok(Shape::Pcm {
         sample_rate: rate,
         start,

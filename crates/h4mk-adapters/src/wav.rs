@@ -487,6 +487,10 @@ fn channel_mask(channels: u16) -> u32 {
     (1u32 << channels.min(18)) - 1
 }
 
+/// The most channels of 16-bit samples a WAV file's header can describe: its bytes a frame are
+/// a u16.
+const MAX_WAV_CHANNELS: u16 = u16::MAX / 2;
+
 /// `KSDATAFORMAT_SUBTYPE_PCM`: integer PCM samples, in `WAVEFORMATEXTENSIBLE`.
 const SUBTYPE_PCM: [u8; 16] = [
     0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
@@ -505,7 +509,8 @@ pub fn write_wav<W: Write>(writer: W, pcm: &Pcm) -> Result<()> {
 
 /// Writes a 16-bit PCM WAV file whose length is known before its samples come: the header at
 /// once, then the samples as they are pushed (interleaved, one per channel in each frame),
-/// converted as [`write_wav`] converts them. Neither the file nor its samples are held.
+/// converted as [`write_wav`] converts them. Neither the file nor its samples are held; a
+/// writer dropped before [`WavWriter::finish`] leaves a file shorter than its header says.
 ///
 /// ```
 /// use h4mk_adapters::{WavStream, WavWriter};
@@ -539,6 +544,14 @@ impl<W: Write> WavWriter<W> {
         }
         if channels == 0 {
             return Err(Error::Parameter("a WAV file has at least one channel"));
+        }
+        // A frame's bytes are a u16 in the header.
+        if channels > MAX_WAV_CHANNELS {
+            return Err(Error::Limit {
+                what: "channels in a 16-bit WAV file",
+                value: channels.into(),
+                max: MAX_WAV_CHANNELS.into(),
+            });
         }
         // The header's byte rate, 2 bytes a sample, is a u32 too; a block can claim any rate.
         let frame_bytes = 2 * u32::from(channels);
@@ -683,6 +696,20 @@ mod tests {
         assert!(WavWriter::new(Vec::new(), max, 2, 0).is_ok());
         assert!(WavWriter::new(Vec::new(), max + 1, 2, 0).is_err());
         assert!(WavWriter::new(Vec::new(), 8000, 0, 0).is_err());
+        // A frame's bytes must fit the header's u16: 32,767 channels, not one more.
+        assert!(WavWriter::new(Vec::new(), 8000, 32_767, 0).is_ok());
+        let err = WavWriter::new(Vec::new(), 8000, 32_768, 0).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                Error::Limit {
+                    value: 32_768,
+                    max: 32_767,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

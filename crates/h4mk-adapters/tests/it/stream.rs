@@ -2,8 +2,8 @@
 //! the bytes, the shape and the errors of decoding it whole and writing the result.
 
 use h4mk_adapters::{
-    AdapterRegistry, BlockKind, Channel, EncoderConfig, Error, NamedDecoder, Present, Shape,
-    encode, signal::sample_mix, write_wav_channels,
+    AdapterRegistry, BlockKind, Channel, Decoded, EncoderConfig, Error, NamedDecoder, Present,
+    Shape, encode, signal::sample_mix, write_wav_channels,
 };
 use h4mk_mt::{DecodeStep, Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
@@ -352,4 +352,46 @@ fn channels_that_cannot_share_a_file_are_refused_before_a_byte() {
     );
     assert!(write_wav_channels(Vec::new(), &mut out).is_err());
     assert!(out.is_empty());
+}
+
+/// A channel of `samples` from stream position `start`, held by a decoder with nothing to
+/// decode.
+fn held(start: u64, samples: Vec<f32>) -> Channel<'static> {
+    let present = Present::Index(0);
+    let pcm = h4mk_adapters::Pcm {
+        sample_rate: 8000,
+        start,
+        samples,
+    };
+    Channel {
+        decoder: Box::new(h4mk_adapters::NullAdapter::default()),
+        steps: Vec::new(),
+        present,
+        prepared: h4mk_adapters::Prepared::held(Decoded::Pcm(pcm), &[], present),
+    }
+}
+
+#[test]
+fn a_channel_with_no_samples_is_silent_and_widens_nothing() {
+    let mut out = Vec::new();
+    let shape = write_wav_channels(
+        vec![held(100, vec![0.5; 1000]), held(5000, Vec::new())],
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        shape,
+        Shape::Pcm {
+            sample_rate: 8000,
+            start: 100,
+            samples: 1000
+        }
+    );
+    let (channels, _, interleaved) = samples_of(&out);
+    assert_eq!(channels, 2);
+    assert_eq!(interleaved.len(), 2000);
+    assert!(interleaved.chunks(2).all(|f| f == [16_384, 0]));
+    // Only silence: no frame.
+    let shape = write_wav_channels(vec![held(7, Vec::new())], &mut Vec::new()).unwrap();
+    assert!(matches!(shape, Shape::Pcm { samples: 0, .. }), "{shape:?}");
 }

@@ -30,7 +30,8 @@ use h4mk_mt::{DecodeStep, Demuxer};
 
 use crate::UsageError;
 use crate::cmd::{
-    check_range, open, plural, require_track, tracks_phrase, warn_if_rebuilt, write_json,
+    MAX_CHANNELS, check_range, open, plural, require_track, tracks_phrase, warn_if_rebuilt,
+    write_json,
 };
 use crate::input::{Input, display_name};
 use crate::output::{is_stdout, refuse_input_as_output, write_to};
@@ -54,8 +55,9 @@ dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its fir
 (the block before the first one output is decoded too, for the samples they overlap), while
 DSP0 blocks, which carry no timing, are placed at their pts, and blocks closer together than
 a frame overlap more than that one lead covers. Several tracks (--track 1,2) are decoded
-side by side into the channels of one WAV file, in the order given: they must share a sample
-rate, the file spans every track's samples, and a channel is silent where its track has none.
+side by side into the channels of one WAV file, in the order given (at most 64): they must
+share a sample rate, the file spans every track's samples, and a channel is silent where its
+track has none; a track with no block in the span asked for is an error, as for one track.
 -o - writes to standard output (and prints no report). The JSON report gives the steps
 decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
 count, the sample count of each channel and the stream position of the first sample.
@@ -133,6 +135,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     };
     if let Span::Range(from, to) = span {
         check_range(from, to)?;
+    }
+    if args.track.len() > MAX_CHANNELS {
+        return Err(UsageError(format!(
+            "--track: {} tracks; at most {MAX_CHANNELS} decode side by side",
+            args.track.len()
+        ))
+        .into());
     }
     if args.track.len() > 1 && args.adapter == "null" {
         return Err(UsageError(

@@ -12,7 +12,7 @@ use h4mk_gop::{MAX_TIMESTAMP_MS, presentation_ranks};
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
-use crate::cmd::{plural, tracks_phrase, write_json};
+use crate::cmd::{MAX_CHANNELS, plural, tracks_phrase, write_json};
 use crate::input::{display_name, open_sequential};
 use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_to};
 use crate::report::EncodeReport;
@@ -22,10 +22,6 @@ const ENCODERS: [(&str, &str); 1] = [("dsp", "h4dsp1")];
 
 /// Frames read, encoded and muxed at a time: memory stays flat whatever the input's length.
 const PIECE: usize = 1 << 16;
-
-/// The most channels `--split-channels` makes tracks of (an encoder each): 7th-order
-/// ambisonics has 64.
-const MAX_SPLIT_CHANNELS: usize = 64;
 
 /// Muxes a group of blocks as the encoder gives them (in decode order: an anchor, then the
 /// B-blocks before it) in presentation order, as a container holds a track.
@@ -156,10 +152,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     } else {
         1
     };
-    if lanes > MAX_SPLIT_CHANNELS {
-        bail!(
-            "{in_name}: {lanes} channels; --split-channels makes at most {MAX_SPLIT_CHANNELS} tracks"
-        );
+    if lanes > MAX_CHANNELS {
+        return Err(UsageError(format!(
+            "--split-channels: {in_name} has {lanes} channels; at most {MAX_CHANNELS} tracks"
+        ))
+        .into());
     }
     let track_ids: Vec<u16> = (0..lanes)
         .map(|k| {
@@ -211,7 +208,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         bail!("{in_name}: reading WAV: the file ends before its data chunk does");
     }
     // A piece of each track's samples: the channels averaged, or each channel.
-    let mut pieces = vec![Vec::with_capacity(PIECE); lanes];
+    let mut pieces: Vec<Vec<f32>> = (0..lanes).map(|_| Vec::with_capacity(PIECE)).collect();
     let mut read = |pieces: &mut [Vec<f32>]| -> Result<usize> {
         pieces.iter_mut().for_each(Vec::clear);
         let frames = match pieces {

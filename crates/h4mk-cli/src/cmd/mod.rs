@@ -95,6 +95,10 @@ fn require_track(demux: &Demuxer<'_>, input: &Input, track: u16) -> Result<()> {
     Ok(())
 }
 
+/// The most channels a command makes tracks of or decodes side by side (an encoder or a decode
+/// thread each): 7th-order ambisonics has 64.
+const MAX_CHANNELS: usize = 64;
+
 /// "track 1", or "tracks 1, 2" for several.
 fn tracks_phrase(tracks: &[u16]) -> String {
     let ids: Vec<String> = tracks.iter().map(u16::to_string).collect();

@@ -1024,6 +1024,22 @@ fn split_channels_encode_each_channel_as_its_own_track_and_decode_back() {
         let snr = snr_db(&reference, &decoded);
         assert!(snr > 30.0, "channel {} at {snr:.1} dB", k + 1);
     }
+    // More than 64 channels are refused, as bad usage.
+    std::fs::write(d.join("wide.wav"), wav_16(65, &[0; 65 * 100])).unwrap();
+    let run = h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "--split-channels",
+            "wide.wav",
+            "-o",
+            "x.h4mk",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("at most 64 tracks"));
     // Ids past 65535 are refused before any output.
     let run = h4mk(
         d,
@@ -1108,6 +1124,23 @@ fn tracks_that_cannot_share_a_file_are_refused_and_leave_nothing() {
     );
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("track 3 is not in the track list"));
+    // At most 64 tracks side by side, each on a thread of its own.
+    let many = vec!["1"; 65].join(",");
+    let run = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            &many,
+            "rates.h4mk",
+            "-o",
+            "x.wav",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("at most 64"));
     assert!(!d.join("x.wav").exists() && !d.join("x.bin").exists());
 }
 

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use h4mk_adapters::{
-    AdapterRegistry, Channel, NamedDecoder, Prepared, Present, Shape, channels_shape,
+    AdapterRegistry, Channel, NamedDecoder, Prepared, Present, Shape, WavWriter, channels_shape,
     write_wav_channels,
 };
 use h4mk_mt::{DecodeStep, Demuxer};
@@ -179,6 +179,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 .with_context(|| name.clone())?
         }
     };
+    // An output WAV cannot hold (a sample rate or a length past its header's fields) is
+    // refused before the output is opened: the header, written nowhere.
+    if let Shape::Pcm {
+        sample_rate,
+        samples,
+        ..
+    } = shape
+    {
+        let channels = u16::try_from(args.track.len()).unwrap_or(u16::MAX);
+        WavWriter::new(io::sink(), sample_rate, channels, samples)
+            .with_context(|| format!("{name}: {}", tracks_phrase(&args.track)))?;
+    }
     let out_name = display_name(&args.output);
     let bytes = write_to(&args.output, out, |w| {
         let mut counted = Counting { inner: w, bytes: 0 };
@@ -329,9 +341,8 @@ fn seconds(samples: u64, rate: u32) -> f64 {
 }
 
 /// Plans `span` of `track` with the demuxer and prepares `decoder` to write it: every error
-/// the plan's blocks hold is found here, before the output is opened, except an output that
-/// WAV cannot hold (a sample rate or a length past its header's fields), found as the header
-/// is written (the output file is then removed).
+/// the plan's blocks hold is found here, before the output is opened (and what WAV cannot hold
+/// right after, in `run`).
 fn prepare<'d>(
     demux: &Demuxer<'d>,
     decoder: &mut dyn NamedDecoder,

@@ -1144,6 +1144,67 @@ fn tracks_that_cannot_share_a_file_are_refused_and_leave_nothing() {
     assert!(!d.join("x.wav").exists() && !d.join("x.bin").exists());
 }
 
+/// A track whose blocks claim a sample rate WAV cannot hold is refused as the input's fault,
+/// before the output is opened; it used to be found writing the WAV header.
+#[test]
+fn a_rate_wav_cannot_hold_is_refused_before_the_output() {
+    use h4mk_adapters::BlockKind;
+    use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
+
+    let dir = TempDir::new("audio_wav_limits");
+    let d = dir.path();
+    // One silent DSP1 I-block (docs/ADAPTERS.md §3.1) of one 16-sample frame at hop 8.
+    let mut block = b"DSP1I\0".to_vec();
+    block.extend_from_slice(&16u16.to_le_bytes()); // frame_size
+    block.extend_from_slice(&8u16.to_le_bytes()); // hop
+    block.extend_from_slice(&1u16.to_le_bytes()); // frame_count
+    block.extend_from_slice(&u32::MAX.to_le_bytes()); // sample_rate
+    block.extend_from_slice(&1u32.to_le_bytes()); // first_frame
+    block.extend_from_slice(&8u32.to_le_bytes()); // length
+    block.push(0); // no bins
+    let track = TrackSpec {
+        track_id: 1,
+        name: "fast".into(),
+        kind: "audio".into(),
+        codec: "dsp1".into(),
+        sample_rate: 48_000,
+        channels: 1,
+        note: String::new(),
+    };
+    let file = std::fs::File::create(d.join("fast.h4mk")).unwrap();
+    let mut mux = Muxer::new(
+        file,
+        vec![track],
+        &Sidecars::default(),
+        MuxOptions::default(),
+    )
+    .unwrap();
+    mux.push(1, 0, BlockKind::Key, &block).unwrap();
+    mux.finish().unwrap();
+    for o in ["-", "x.wav"] {
+        let run = h4mk(
+            d,
+            &[
+                "decode",
+                "--adapter",
+                "dsp",
+                "--track",
+                "1",
+                "fast.h4mk",
+                "-o",
+                o,
+            ],
+        );
+        assert_eq!(run.status.code(), Some(1), "-o {o}");
+        assert_eq!(
+            String::from_utf8_lossy(&run.stderr),
+            "h4mk: error: fast.h4mk: track 1: limit WAV sample rate: 4294967295 > 2147483647\n"
+        );
+        assert!(run.stdout.is_empty());
+    }
+    assert!(!d.join("x.wav").exists());
+}
+
 /// `decode` held the whole output as `f32` before writing the first byte: 4 bytes a sample,
 /// twice what the WAV file holds. It now writes each sample once no later block adds to it.
 #[test]

@@ -807,33 +807,71 @@ fn encode_reads_a_stream_as_it_comes_in_flat_memory() {
     );
 }
 
-/// A container with one DSP1 track per `(sample rate, signal)`, ids from 1, written to
-/// `dir/name`.
-fn multi_track(dir: &Path, name: &str, signals: &[(u32, Vec<f32>)]) {
-    use h4mk_adapters::{EncoderConfig, encode};
+/// Writes `dir/name`: one audio track per rate in `rates` (ids from 1), then `blocks`
+/// (track, pts, kind, bytes) handed to the muxer in order.
+fn write_container(
+    dir: &Path,
+    name: &str,
+    rates: &[u32],
+    blocks: impl IntoIterator<Item = (u16, u32, h4mk_adapters::BlockKind, Vec<u8>)>,
+) {
     use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
-    let specs = signals
+    let specs = rates
         .iter()
         .zip(1..)
-        .map(|(&(rate, _), track_id)| TrackSpec {
+        .map(|(&sample_rate, track_id)| TrackSpec {
             track_id,
             name: format!("channel {track_id}"),
             kind: "audio".into(),
             codec: "h4dsp1".into(),
-            sample_rate: rate,
+            sample_rate,
             channels: 1,
             note: String::new(),
         })
         .collect();
     let file = std::fs::File::create(dir.join(name)).unwrap();
     let mut mux = Muxer::new(file, specs, &Sidecars::default(), MuxOptions::default()).unwrap();
-    for ((rate, signal), track_id) in signals.iter().zip(1..) {
-        for b in encode(signal, *rate, &EncoderConfig::default()).unwrap() {
-            mux.push(track_id, b.ts_ms, b.kind, &b.bytes).unwrap();
-        }
+    for (track, ts_ms, kind, bytes) in blocks {
+        mux.push(track, ts_ms, kind, &bytes).unwrap();
     }
     mux.finish().unwrap();
+}
+
+/// A container with one DSP1 track per `(sample rate, signal)`, ids from 1, written to
+/// `dir/name`.
+fn multi_track(dir: &Path, name: &str, signals: &[(u32, Vec<f32>)]) {
+    use h4mk_adapters::{EncoderConfig, encode};
+
+    let rates: Vec<u32> = signals.iter().map(|&(rate, _)| rate).collect();
+    let blocks = signals.iter().zip(1..).flat_map(|((rate, signal), track)| {
+        encode(signal, *rate, &EncoderConfig::default())
+            .unwrap()
+            .into_iter()
+            .map(move |b| (track, b.ts_ms, b.kind, b.bytes))
+    });
+    write_container(dir, name, &rates, blocks);
+}
+
+/// A DSP1 I-block (docs/ADAPTERS.md §3.1) of `frames` silent frames (no bins), its header
+/// fields as given.
+fn silent_dsp1(
+    frame_size: u16,
+    hop: u16,
+    frames: u16,
+    rate: u32,
+    first_frame: u32,
+    length: u32,
+) -> Vec<u8> {
+    let mut b = b"DSP1I\0".to_vec();
+    b.extend_from_slice(&frame_size.to_le_bytes());
+    b.extend_from_slice(&hop.to_le_bytes());
+    b.extend_from_slice(&frames.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&first_frame.to_le_bytes());
+    b.extend_from_slice(&length.to_le_bytes());
+    b.extend(std::iter::repeat_n(0u8, frames.into())); // no bins in any frame
+    b
 }
 
 /// The samples of every channel of a 16-bit WAV file as `decode` writes it (a 44-byte
@@ -1149,38 +1187,12 @@ fn tracks_that_cannot_share_a_file_are_refused_and_leave_nothing() {
 #[test]
 fn a_rate_wav_cannot_hold_is_refused_before_the_output() {
     use h4mk_adapters::BlockKind;
-    use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
     let dir = TempDir::new("audio_wav_limits");
     let d = dir.path();
-    // One silent DSP1 I-block (docs/ADAPTERS.md §3.1) of one 16-sample frame at hop 8.
-    let mut block = b"DSP1I\0".to_vec();
-    block.extend_from_slice(&16u16.to_le_bytes()); // frame_size
-    block.extend_from_slice(&8u16.to_le_bytes()); // hop
-    block.extend_from_slice(&1u16.to_le_bytes()); // frame_count
-    block.extend_from_slice(&u32::MAX.to_le_bytes()); // sample_rate
-    block.extend_from_slice(&1u32.to_le_bytes()); // first_frame
-    block.extend_from_slice(&8u32.to_le_bytes()); // length
-    block.push(0); // no bins
-    let track = TrackSpec {
-        track_id: 1,
-        name: "fast".into(),
-        kind: "audio".into(),
-        codec: "dsp1".into(),
-        sample_rate: 48_000,
-        channels: 1,
-        note: String::new(),
-    };
-    let file = std::fs::File::create(d.join("fast.h4mk")).unwrap();
-    let mut mux = Muxer::new(
-        file,
-        vec![track],
-        &Sidecars::default(),
-        MuxOptions::default(),
-    )
-    .unwrap();
-    mux.push(1, 0, BlockKind::Key, &block).unwrap();
-    mux.finish().unwrap();
+    // One 16-sample frame at hop 8, owning 8 samples, at a rate past the WAV header's.
+    let block = silent_dsp1(16, 8, 1, u32::MAX, 1, 8);
+    write_container(d, "fast.h4mk", &[RATE], [(1, 0, BlockKind::Key, block)]);
     for o in ["-", "x.wav"] {
         let run = h4mk(
             d,
@@ -1214,48 +1226,20 @@ fn decode_writes_as_it_decodes_in_flat_memory() {
     use std::process::{Command, Stdio};
 
     use h4mk_adapters::BlockKind;
-    use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
     let dir = TempDir::new("audio_decode_flat");
     let d = dir.path();
     // Silent DSP1 I-blocks (docs/ADAPTERS.md §3.1) of 500 frames of 1,024 at hop 512: each
     // owns 256,000 samples (the first 512 fewer) in about 500 bytes.
     let (frames, hop, blocks) = (500u16, 512u32, 64u32);
-    let block = |j: u32| {
-        let mut b = b"DSP1I\0".to_vec();
-        b.extend_from_slice(&1_024u16.to_le_bytes()); // frame_size
-        b.extend_from_slice(&(hop as u16).to_le_bytes());
-        b.extend_from_slice(&frames.to_le_bytes());
-        b.extend_from_slice(&RATE.to_le_bytes());
-        b.extend_from_slice(&(j * u32::from(frames)).to_le_bytes()); // first_frame
-        let owned = u32::from(frames) * hop - if j == 0 { hop } else { 0 };
-        b.extend_from_slice(&owned.to_le_bytes()); // length
-        b.extend(std::iter::repeat_n(0u8, frames.into())); // no bins in any frame
-        b
-    };
-    let track = TrackSpec {
-        track_id: 1,
-        name: "silence".into(),
-        kind: "audio".into(),
-        codec: "dsp1".into(),
-        sample_rate: RATE,
-        channels: 1,
-        note: String::new(),
-    };
-    let file = std::fs::File::create(d.join("long.h4mk")).unwrap();
-    let mut mux = Muxer::new(
-        file,
-        vec![track],
-        &Sidecars::default(),
-        MuxOptions::default(),
-    )
-    .unwrap();
     let block_ms = u32::from(frames) * hop * 1000 / RATE;
-    for j in 0..blocks {
-        mux.push(1, j * block_ms, BlockKind::Key, &block(j))
-            .unwrap();
-    }
-    mux.finish().unwrap();
+    let stream = (0..blocks).map(|j| {
+        let owned = u32::from(frames) * hop - if j == 0 { hop } else { 0 };
+        let first_frame = j * u32::from(frames);
+        let block = silent_dsp1(1_024, hop as u16, frames, RATE, first_frame, owned);
+        (1, j * block_ms, BlockKind::Key, block)
+    });
+    write_container(d, "long.h4mk", &[RATE], stream);
     let samples = u64::from(blocks * u32::from(frames) * hop - hop);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))

@@ -12,12 +12,12 @@ use crate::registry::{NamedDecoder, Prepared, Shape};
 use crate::wav::WavWriter;
 
 /// One channel of [`write_wav_channels`]: a decoder and a plan it
-/// [prepared](NamedDecoder::prepare).
-pub struct Channel<'d> {
+/// [prepared](NamedDecoder::prepare), borrowed for the threads that decode it.
+pub struct Channel<'a> {
     /// The decoder that prepared the plan, which writes it.
     pub decoder: Box<dyn NamedDecoder>,
     /// The plan, in decode order.
-    pub steps: Vec<DecodeStep<'d>>,
+    pub steps: &'a [DecodeStep<'a>],
     /// What it presents.
     pub present: Present,
     /// What `prepare` returned for it.
@@ -191,7 +191,7 @@ fn decode_channel(
             .map_err(|_| Error::Parameter("the writer stopped"))
     };
     silence(before, &mut send)?;
-    decoder.write_samples(&steps, present, prepared, &mut send)?;
+    decoder.write_samples(steps, present, prepared, &mut send)?;
     silence(after, &mut send)
 }
 

@@ -221,15 +221,15 @@ fn samples_of(wav: &[u8]) -> (u16, u32, Vec<i16>) {
     (spec.channels, spec.sample_rate, samples)
 }
 
-/// `track`'s plan from `from_ms` to `to_ms`, prepared by a new `dsp` decoder.
-fn channel<'d>(demux: &Demuxer<'d>, track: u16, from_ms: u32, to_ms: u32) -> Channel<'d> {
+/// A plan of `from_ms` to `to_ms` (`steps`, the demuxer's `range`), prepared by a new `dsp`
+/// decoder.
+fn channel<'a>(steps: &'a [DecodeStep<'a>], from_ms: u32, to_ms: u32) -> Channel<'a> {
     let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
-    let steps = demux.range(track, from_ms, to_ms).unwrap();
     let present = Present::Range {
         start_ms: from_ms,
         end_ms: to_ms,
     };
-    let prepared = decoder.prepare(&steps, present).unwrap();
+    let prepared = decoder.prepare(steps, present).unwrap();
     Channel {
         decoder,
         steps,
@@ -247,7 +247,7 @@ fn alone(c: Channel<'_>) -> Vec<u8> {
         prepared,
     } = c;
     let mut out = Vec::new();
-    decoder.write(&steps, present, prepared, &mut out).unwrap();
+    decoder.write(steps, present, prepared, &mut out).unwrap();
     out
 }
 
@@ -265,9 +265,11 @@ fn tracks_written_as_channels_interleave_what_each_writes_alone() {
         ((300, 900), (700, 1500)),
         ((1200, 1300), (0, 200)),
     ] {
+        let plan_a = demux.range(1, from_a, to_a).unwrap();
+        let plan_b = demux.range(2, from_b, to_b).unwrap();
         let channels = vec![
-            channel(&demux, 1, from_a, to_a),
-            channel(&demux, 2, from_b, to_b),
+            channel(&plan_a, from_a, to_a),
+            channel(&plan_b, from_b, to_b),
         ];
         let shapes: Vec<Shape> = channels.iter().map(|c| c.prepared.shape()).collect();
         let mut out = Vec::new();
@@ -297,7 +299,8 @@ fn tracks_written_as_channels_interleave_what_each_writes_alone() {
             .into_iter()
             .enumerate()
         {
-            let (_, _, mono) = samples_of(&alone(channel(&demux, track, from, to)));
+            let plan = demux.range(track, from, to).unwrap();
+            let (_, _, mono) = samples_of(&alone(channel(&plan, from, to)));
             let got: Vec<i16> = interleaved.iter().skip(k).step_by(2).copied().collect();
             let lead = (spans[k].0 - start) as usize;
             assert!(
@@ -321,8 +324,12 @@ fn channels_that_cannot_share_a_file_are_refused_before_a_byte() {
     ]);
     let demux = Demuxer::open(&file).unwrap();
     let mut out = Vec::new();
+    let (plan_1, plan_2) = (
+        demux.range(1, 0, 100).unwrap(),
+        demux.range(2, 0, 100).unwrap(),
+    );
     let err = write_wav_channels(
-        vec![channel(&demux, 1, 0, 100), channel(&demux, 2, 0, 100)],
+        vec![channel(&plan_1, 0, 100), channel(&plan_2, 0, 100)],
         &mut out,
     )
     .unwrap_err();
@@ -332,19 +339,18 @@ fn channels_that_cannot_share_a_file_are_refused_before_a_byte() {
     );
     // Bytes are not audio.
     let mut null = AdapterRegistry::default().get("null").unwrap();
-    let steps = demux.range(1, 0, 100).unwrap();
     let present = Present::Range {
         start_ms: 0,
         end_ms: 100,
     };
-    let prepared = null.prepare(&steps, present).unwrap();
+    let prepared = null.prepare(&plan_1, present).unwrap();
     let bytes = Channel {
         decoder: null,
-        steps,
+        steps: &plan_1,
         present,
         prepared,
     };
-    let err = write_wav_channels(vec![channel(&demux, 1, 0, 100), bytes], &mut out).unwrap_err();
+    let err = write_wav_channels(vec![channel(&plan_1, 0, 100), bytes], &mut out).unwrap_err();
     assert!(
         matches!(&err, Error::InChannel { channel: 2, source } if source.to_string()
             == "invalid parameter: the output is bytes, not audio samples"),
@@ -365,7 +371,7 @@ fn held(start: u64, samples: Vec<f32>) -> Channel<'static> {
     };
     Channel {
         decoder: Box::new(h4mk_adapters::NullAdapter::default()),
-        steps: Vec::new(),
+        steps: &[],
         present,
         prepared: h4mk_adapters::Prepared::held(Decoded::Pcm(pcm), &[], present),
     }

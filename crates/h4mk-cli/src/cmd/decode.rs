@@ -276,28 +276,28 @@ fn write(
     out: &mut dyn Write,
 ) -> Result<()> {
     let mut plans = Vec::with_capacity(decodes.len());
-    let mut channels = Vec::with_capacity(decodes.len());
+    let mut writers = Vec::with_capacity(decodes.len());
     for (track, decoder, outcome) in decodes {
-        plans.push((track, outcome.plan.clone()));
-        channels.push(Channel {
-            decoder,
-            steps: outcome.plan,
-            present: outcome.present,
-            prepared: outcome.prepared,
-        });
+        plans.push((track, outcome.plan));
+        writers.push((decoder, outcome.present, outcome.prepared));
     }
-    if channels.len() == 1
-        && let Some(Channel {
-            mut decoder,
+    if let ([(_, steps)], [_]) = (plans.as_slice(), writers.as_slice())
+        && let Some((mut decoder, present, prepared)) = writers.pop()
+    {
+        return decoder
+            .write(steps, present, prepared, out)
+            .map_err(|e| in_plan(steps, e));
+    }
+    let channels = writers
+        .into_iter()
+        .zip(&plans)
+        .map(|((decoder, present, prepared), (_, steps))| Channel {
+            decoder,
             steps,
             present,
             prepared,
-        }) = channels.pop()
-    {
-        return decoder
-            .write(&steps, present, prepared, out)
-            .map_err(|e| in_plan(&steps, e));
-    }
+        })
+        .collect();
     write_wav_channels(channels, out)
         .map(drop)
         .map_err(|e| match e {

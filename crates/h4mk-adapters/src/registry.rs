@@ -63,7 +63,8 @@ impl Decoded {
 /// [`Shape`]) before anything is written, and [`write`](NamedDecoder::write) then writes it as
 /// [`Decoded::write_to`] would. The provided methods hold the decoded output in between; the
 /// `null` and `dsp` adapters write as they decode instead, holding only what is not written
-/// yet. [`write_wav_channels`](crate::write_wav_channels) writes several audio plans as the channels of one file.
+/// yet. [`write_wav_channels`](crate::write_wav_channels) writes several audio plans as the
+/// channels of one file.
 ///
 /// A decoder is `Send`, so that channels decode on threads of their own.
 pub trait NamedDecoder: Send {

@@ -583,14 +583,20 @@ impl<'a> Demuxer<'a> {
     /// The block whose CORE payload starts at `offset` (as seek tables and [`BlockRef::offset`]
     /// give it), its CRC checked.
     pub fn block_at(&self, offset: u64) -> Result<BlockRef<'a>> {
-        let start =
-            offset
-                .checked_sub(CHUNK_HEADER_LEN as u64)
-                .ok_or(h4mk_format::Error::Parameter {
-                    offset,
-                    what: "inside the file header, not a block",
-                })?;
-        route(self.file.chunk_at(start)?)
+        route(self.file.chunk_at(chunk_start(offset)?)?)
+    }
+
+    /// The blocks in file order from the one whose CORE payload starts at `offset` (as seek
+    /// tables, plans and [`BlockRef::offset`] give it), as [`Demuxer::blocks`] walks them, but
+    /// without the file CRC, which covers the bytes before `offset` too. The caller vouches
+    /// that `offset` is a block's: elsewhere the walk frames what it finds there, and fails as
+    /// on damage where that is not a chunk with a valid CRC.
+    pub fn blocks_from(&self, offset: u64) -> Result<Blocks<'a>> {
+        Ok(Blocks {
+            chunks: self.file.chunks_from(chunk_start(offset)?)?,
+            lenient: self.file.options().mode == Mode::Lenient,
+            done: false,
+        })
     }
 
     /// The decode chain that shows `track` at `t_ms` (docs/FORMAT.md §5), in decode order.
@@ -1185,6 +1191,16 @@ impl<'a> Iterator for Blocks<'a> {
             return Some(result);
         }
     }
+}
+
+/// Where the CORE chunk of the block whose payload starts at `offset` begins.
+fn chunk_start(offset: u64) -> Result<u64> {
+    Ok(offset
+        .checked_sub(CHUNK_HEADER_LEN as u64)
+        .ok_or(h4mk_format::Error::Parameter {
+            offset,
+            what: "inside the file header, not a block",
+        })?)
 }
 
 /// The decode chain over one track's blocks (in file order), as [`Demuxer::chain`] plans it

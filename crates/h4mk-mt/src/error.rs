@@ -6,7 +6,8 @@
 //!   routing headers, GOP flags, the track list, seek tables and the index extensions;
 //! - blocks of a file that cannot be decoded as asked, naming the track and the block's offset;
 //! - caller misuse of the [`crate::Muxer`]: GOP rules broken, unknown or ended tracks, each
-//!   naming the track and pts.
+//!   naming the track and pts;
+//! - for [`crate::remux()`], which input an error is about.
 
 use h4mk_format::Tag;
 use h4mk_gop::BlockKind;
@@ -225,6 +226,24 @@ pub enum Error {
     /// A value could not be encoded as JSON.
     #[error("could not encode the track list as JSON")]
     Json(#[source] serde_json::Error),
+    /// A [`remux`](crate::remux()) pick of an input that is not among the inputs.
+    #[error("input {input} is not among the {inputs} inputs")]
+    UnknownInput {
+        /// The input asked for, from 0.
+        input: usize,
+        /// How many inputs there are.
+        inputs: usize,
+    },
+    /// An error about one input of a [`remux`](crate::remux()): reading its blocks, or handing
+    /// one over.
+    #[error("input {input}")]
+    InInput {
+        /// The input, from 0.
+        input: usize,
+        /// What went wrong with it.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -255,6 +274,7 @@ impl Error {
             | Error::MissingForwardAnchor { offset, .. }
             | Error::MissingKeyframe { offset, .. }
             | Error::BlocksUnsorted { offset, .. } => Some(*offset),
+            Error::InInput { source, .. } => source.offset(),
             _ => None,
         }
     }
@@ -273,7 +293,9 @@ impl Error {
             | Error::PtsTooLarge { .. }
             | Error::BlockTooLarge { .. }
             | Error::EndsOnB { .. }
-            | Error::Json(_) => false,
+            | Error::Json(_)
+            | Error::UnknownInput { .. } => false,
+            Error::InInput { source, .. } => source.is_damage(),
             _ => true,
         }
     }

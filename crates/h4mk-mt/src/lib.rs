@@ -18,6 +18,8 @@
 //!   the index was found or why it was rebuilt); [`Demuxer::blocks`] lists every [`BlockRef`],
 //!   [`Demuxer::chain`] and [`Demuxer::range`] plan decoding ([`DecodeStep`]s) walking only the
 //!   blocks they need, [`Demuxer::verify`] checks a file against what the reference writes.
+//! - [`remux()`]: tracks of one or more files ([`Pick`]s) written into a new one, whole or cut
+//!   to a time span, each input read once and each block handed over by reference.
 //! - [`salvage()`]: every intact chunk of a damaged or truncated file (found by
 //!   `h4mk_format::resync`), rebuilt into a sound container; [`SalvageReport`] says what was
 //!   kept and what was lost, and why.
@@ -66,6 +68,7 @@ mod error;
 pub mod index;
 pub mod json;
 mod mux;
+mod remux;
 mod router;
 pub mod salvage;
 mod sidecar;
@@ -75,6 +78,7 @@ pub use demux::{Blocks, DecodeStep, Demuxer, Problem, Report, plan_chain, plan_r
 pub use error::{Error, Result};
 pub use index::{IndexProblem, IndexStatus};
 pub use mux::{MuxOptions, MuxSummary, Muxer, TrackSummary};
+pub use remux::{Pick, remux};
 pub use router::{BlockRef, ROUTE_HEADER_LEN, ROUTE_MAGIC, route, route_header};
 pub use salvage::{SalvageOptions, SalvageReport, salvage, salvage_with};
 pub use sidecar::Sidecars;

@@ -1,6 +1,6 @@
 //! Integration tests of the multi-track layer: reference fixtures byte for byte, what the
 //! reference reader accepts, index discovery and rebuild, windowed planning, muxer memory,
-//! verification in one walk, and the replay of every fuzz regression.
+//! verification in one walk, remuxing, and the replay of every fuzz regression.
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 mod big;
@@ -16,6 +16,7 @@ mod index;
 mod memory;
 mod plan;
 mod reference;
+mod remux;
 mod salvage;
 mod support;
 mod verify;

@@ -16,8 +16,8 @@ use crate::support::{
 
 /// Per-track block lists (kinds and pts steps) and a hand-over interleaving.
 #[derive(Clone, Debug)]
-struct Case {
-    ids: Vec<u16>,
+pub(crate) struct Case {
+    pub ids: Vec<u16>,
     tracks: Vec<Vec<(BlockKind, u32)>>,
     picks: Vec<usize>,
 }
@@ -30,7 +30,7 @@ fn kind() -> impl Strategy<Value = BlockKind> {
     ]
 }
 
-fn case() -> impl Strategy<Value = Case> {
+pub(crate) fn case() -> impl Strategy<Value = Case> {
     let ids = prop::sample::subsequence(vec![1u16, 2, 3, 7, 65535], 1..=3).prop_shuffle();
     ids.prop_flat_map(|ids| {
         let n = ids.len();
@@ -47,7 +47,7 @@ fn case() -> impl Strategy<Value = Case> {
 
 impl Case {
     /// Makes every track follow the muxer's GOP rules: first block I, last not B.
-    fn valid(mut self) -> Case {
+    pub(crate) fn valid(mut self) -> Case {
         for t in &mut self.tracks {
             if let Some(first) = t.first_mut() {
                 first.0 = BlockKind::Key;
@@ -62,7 +62,7 @@ impl Case {
     }
 
     /// The blocks in hand-over order: per-track order kept, tracks interleaved by `picks`.
-    fn inputs(&self) -> Vec<Input> {
+    pub(crate) fn inputs(&self) -> Vec<Input> {
         let mut queues: Vec<std::collections::VecDeque<Input>> = self
             .ids
             .iter()
@@ -96,11 +96,11 @@ impl Case {
         out
     }
 
-    fn specs(&self) -> Vec<h4mk_mt::TrackSpec> {
+    pub(crate) fn specs(&self) -> Vec<h4mk_mt::TrackSpec> {
         self.ids.iter().map(|&i| spec(i)).collect()
     }
 
-    fn times(&self) -> Vec<u32> {
+    pub(crate) fn times(&self) -> Vec<u32> {
         let mut ts: Vec<u32> = self
             .inputs()
             .iter()

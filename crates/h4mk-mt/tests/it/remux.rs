@@ -1,0 +1,352 @@
+//! `remux`: a file remuxed whole is the same file; a cut keeps the contiguous run of each
+//! track that its range plan needs from the block before the span, and plans the span as the
+//! input does; merging files gives
+//! the file muxing all their blocks at once gives; errors name the input.
+
+use h4mk_gop::BlockKind;
+use h4mk_mt::{BlockRef, DecodeStep, Demuxer, Error, MuxOptions, Pick, Sidecars, TrackSpec, remux};
+use proptest::prelude::*;
+
+use crate::plan::{Case, case};
+use crate::reference_fixtures::{REFERENCE, read_reference};
+use crate::support::{Input, fix_crcs, mux};
+
+/// Every track of `d`, under its own id, in its order.
+fn every_track(d: &Demuxer<'_>, input: usize) -> Vec<Pick> {
+    d.tracks()
+        .iter()
+        .map(|t| Pick {
+            input,
+            track: t.track_id,
+            as_track: t.track_id,
+        })
+        .collect()
+}
+
+fn remux_to_vec(
+    inputs: &[Demuxer<'_>],
+    picks: &[Pick],
+    span: Option<(u32, u32)>,
+) -> Result<Vec<u8>, Error> {
+    let sidecars = inputs.first().map(Demuxer::sidecars).unwrap_or_default();
+    remux(
+        Vec::new(),
+        inputs,
+        picks,
+        span,
+        &sidecars,
+        MuxOptions::default(),
+    )
+    .map(|(bytes, _)| bytes)
+}
+
+/// A block as a decoder sees it: pts, type and bytes, wherever it lies in its file.
+fn seen(b: &BlockRef<'_>) -> (u32, char, Vec<u8>) {
+    (b.ts_ms, b.kind.letter(), b.opaque.to_vec())
+}
+
+fn track_blocks<'a>(d: &Demuxer<'a>, track: u16) -> Vec<BlockRef<'a>> {
+    d.blocks()
+        .map(Result::unwrap)
+        .filter(|b| b.track == track)
+        .collect()
+}
+
+fn plan_seen(plan: &[DecodeStep<'_>]) -> Vec<(u32, char, Vec<u8>)> {
+    plan.iter().map(|s| seen(&s.block)).collect()
+}
+
+#[test]
+fn every_track_of_a_reference_fixture_remuxed_is_the_same_file() {
+    for name in REFERENCE {
+        let bytes = read_reference(name, "h4mk");
+        let d = [Demuxer::open(&bytes).unwrap()];
+        let again = remux_to_vec(&d, &every_track(&d[0], 0), None).unwrap();
+        assert!(again == bytes, "{name}: remuxed whole, the bytes changed");
+    }
+}
+
+#[test]
+fn tracks_renumbered_and_reordered_keep_their_blocks() {
+    let bytes = read_reference("three_tracks_2000", "h4mk");
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let picks = [
+        Pick {
+            input: 0,
+            track: 2,
+            as_track: 1,
+        },
+        Pick {
+            input: 0,
+            track: 1,
+            as_track: 9,
+        },
+    ];
+    let out = remux_to_vec(&d, &picks, None).unwrap();
+    let o = Demuxer::open(&out).unwrap();
+    assert!(o.verify().is_ok());
+    let ids: Vec<u16> = o.tracks().iter().map(|t| t.track_id).collect();
+    assert_eq!(ids, [1, 9]);
+    for pick in picks {
+        let spec = d[0].track(pick.track).unwrap();
+        assert_eq!(
+            o.track(pick.as_track).unwrap(),
+            &TrackSpec {
+                track_id: pick.as_track,
+                ..spec.clone()
+            }
+        );
+        let old: Vec<_> = track_blocks(&d[0], pick.track).iter().map(seen).collect();
+        let new: Vec<_> = track_blocks(&o, pick.as_track).iter().map(seen).collect();
+        assert!(!old.is_empty());
+        assert_eq!(new, old, "track {} as {}", pick.track, pick.as_track);
+    }
+}
+
+#[test]
+fn one_track_picked_twice_is_written_twice() {
+    let bytes = read_reference("bframes", "h4mk");
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let track = d[0].tracks()[0].track_id;
+    let picks = [3, 4].map(|as_track| Pick {
+        input: 0,
+        track,
+        as_track,
+    });
+    let out = remux_to_vec(&d, &picks, None).unwrap();
+    let o = Demuxer::open(&out).unwrap();
+    let old: Vec<_> = track_blocks(&d[0], track).iter().map(seen).collect();
+    for as_track in [3, 4] {
+        let new: Vec<_> = track_blocks(&o, as_track).iter().map(seen).collect();
+        assert_eq!(new, old);
+    }
+}
+
+#[test]
+fn errors_name_the_input() {
+    let bytes = read_reference("three_tracks_2000", "h4mk");
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let pick = |input, track, as_track| Pick {
+        input,
+        track,
+        as_track,
+    };
+    let e = remux_to_vec(&d, &[pick(1, 1, 1)], None).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::UnknownInput {
+                input: 1,
+                inputs: 1
+            }
+        ),
+        "{e}"
+    );
+    let e = remux_to_vec(&d, &[pick(0, 5, 1)], None).unwrap_err();
+    match e {
+        Error::InInput { input: 0, source } => {
+            assert!(
+                matches!(*source, Error::UnknownTrack { track: 5 }),
+                "{source}"
+            )
+        }
+        e => panic!("{e}"),
+    }
+    let e = remux_to_vec(&d, &[pick(0, 1, 4), pick(0, 2, 4)], None).unwrap_err();
+    assert!(matches!(e, Error::DuplicateTrack { track: 4 }), "{e}");
+
+    // A block whose bytes were damaged after the index was written: named by input and offset.
+    let mut damaged = bytes.clone();
+    let last = track_blocks(&d[0], 2).last().copied().unwrap();
+    let at = usize::try_from(last.offset).unwrap() + 8;
+    damaged[at] ^= 0x40;
+    let d2 = [
+        d.into_iter().next().unwrap(),
+        Demuxer::open(&damaged).unwrap(),
+    ];
+    let e = remux_to_vec(&d2, &[pick(0, 1, 1), pick(1, 2, 2)], None).unwrap_err();
+    assert!(e.is_damage(), "{e}");
+    assert_eq!(e.offset(), Some(last.offset - 12), "{e}");
+    assert!(matches!(e, Error::InInput { input: 1, .. }), "{e}");
+}
+
+#[test]
+fn a_track_that_opens_on_a_p_block_is_refused_with_its_input() {
+    // The reference writes what it is given: a file whose only track opens on a P-block. Its
+    // GOP flags are rewritten here, as such a writer would have left them.
+    let bytes = read_reference("single_track_linear", "h4mk");
+    let d = Demuxer::open(&bytes).unwrap();
+    let first = track_blocks(&d, 1).first().copied().unwrap();
+    let flags_at = usize::try_from(first.offset).unwrap() - 8;
+    let mut edited = bytes.clone();
+    let flags = h4mk_gop::GopFlags::new(first.ts_ms, BlockKind::Predictive)
+        .unwrap()
+        .to_bits();
+    edited[flags_at..flags_at + 4].copy_from_slice(&flags.to_le_bytes());
+    fix_crcs(&mut edited, flags_at - 4);
+    let inputs = [d, Demuxer::open(&edited).unwrap()];
+    let picks = [Pick {
+        input: 1,
+        track: 1,
+        as_track: 1,
+    }];
+    let e = remux_to_vec(&inputs, &picks, None).unwrap_err();
+    match e {
+        Error::InInput { input: 1, source } => {
+            assert!(
+                matches!(*source, Error::FirstBlockNotKey { .. }),
+                "{source}"
+            )
+        }
+        e => panic!("{e}"),
+    }
+}
+
+/// Each case's tracks split over two files, the first track in one and the rest in the other.
+fn split(case: &Case) -> (Vec<u8>, Vec<u8>, Vec<Input>) {
+    let inputs = case.inputs();
+    let specs = case.specs();
+    let (a, b): (Vec<Input>, Vec<Input>) =
+        inputs.iter().cloned().partition(|i| i.track == case.ids[0]);
+    (
+        mux(&specs[..1], &a, MuxOptions::default()),
+        mux(&specs[1..], &b, MuxOptions::default()),
+        inputs,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_cut_keeps_what_its_plans_need_and_plans_the_span_alike(
+        case in case(),
+        t in any::<prop::sample::Index>(),
+        u in any::<prop::sample::Index>(),
+    ) {
+        let case = case.valid();
+        let bytes = mux(&case.specs(), &case.inputs(), MuxOptions::default());
+        let d = [Demuxer::open(&bytes).unwrap()];
+        let picks = every_track(&d[0], 0);
+        prop_assert_eq!(remux_to_vec(&d, &picks, None).unwrap(), bytes.clone());
+
+        let times = case.times();
+        let (t0, t1) = {
+            let (a, b) = (*t.get(&times), *u.get(&times));
+            (a.min(b), a.max(b))
+        };
+        let out = remux_to_vec(&d, &picks, Some((t0, t1))).unwrap();
+        let o = Demuxer::open(&out).unwrap();
+        prop_assert!(o.verify().is_ok());
+        for &track in &case.ids {
+            let plan = d[0].range(track, t0, t1).unwrap();
+            // The block just before the first presented one, when it plans, and what it needs.
+            let lead = plan
+                .iter()
+                .map(|s| s.block.ts_ms)
+                .filter(|t| (t0..=t1).contains(t))
+                .min()
+                .and_then(|first| d[0].chain(track, first.checked_sub(1)?).ok())
+                .and_then(|chain| Some(chain.last()?.block.ts_ms));
+            let kept_plan = match lead {
+                Some(lead) => d[0].range(track, lead, t1).unwrap(),
+                None => plan.clone(),
+            };
+            let kept: Vec<_> = match (
+                kept_plan.iter().map(|s| s.block.offset).min(),
+                kept_plan.iter().map(|s| s.block.offset).max(),
+            ) {
+                (Some(first), Some(last)) => track_blocks(&d[0], track)
+                    .iter()
+                    .filter(|b| (first..=last).contains(&b.offset))
+                    .map(seen)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let written: Vec<_> = track_blocks(&o, track).iter().map(seen).collect();
+            prop_assert_eq!(&written, &kept, "track {}", track);
+            prop_assert_eq!(
+                plan_seen(&o.range(track, t0, t1).unwrap()),
+                plan_seen(&plan),
+                "track {}", track
+            );
+        }
+    }
+
+    #[test]
+    fn merging_files_writes_what_muxing_their_blocks_at_once_writes(case in case()) {
+        let case = case.valid();
+        prop_assume!(case.ids.len() > 1);
+        let (a, b, inputs) = split(&case);
+        let d = [Demuxer::open(&a).unwrap(), Demuxer::open(&b).unwrap()];
+        let picks: Vec<Pick> = every_track(&d[0], 0)
+            .into_iter()
+            .chain(every_track(&d[1], 1))
+            .collect();
+        let (merged, _) = remux(
+            Vec::new(),
+            &d,
+            &picks,
+            None,
+            &Sidecars::default(),
+            MuxOptions::default(),
+        )
+        .unwrap();
+        prop_assert_eq!(merged, mux(&case.specs(), &inputs, MuxOptions::default()));
+    }
+}
+
+#[test]
+fn merged_files_are_handed_over_by_pts_so_few_blocks_wait() {
+    let bytes = read_reference("three_tracks_2000", "h4mk");
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let pick = |input, track| Pick {
+        input,
+        track,
+        as_track: track,
+    };
+    let a = remux_to_vec(&d, &[pick(0, 1)], None).unwrap();
+    let b = remux_to_vec(&d, &[pick(0, 2), pick(0, 3)], None).unwrap();
+    let parts = [Demuxer::open(&a).unwrap(), Demuxer::open(&b).unwrap()];
+    let picks = [pick(0, 1), pick(1, 2), pick(1, 3)];
+    let (merged, summary) = remux(
+        Vec::new(),
+        &parts,
+        &picks,
+        None,
+        &d[0].sidecars(),
+        MuxOptions::default(),
+    )
+    .unwrap();
+    assert!(merged == bytes, "merged, the parts are not the file again");
+    // By pts across the inputs, a block waits only for the other tracks to reach its pts: at
+    // most one block per track is held (2 here). Input by input, it would be 4,000.
+    assert!(
+        summary.peak_held_blocks <= picks.len(),
+        "{}",
+        summary.peak_held_blocks
+    );
+}
+
+#[test]
+fn blocks_from_a_block_lists_it_and_those_after_and_fails_elsewhere() {
+    let bytes = read_reference("bframes", "h4mk");
+    let d = Demuxer::open(&bytes).unwrap();
+    let all: Vec<BlockRef<'_>> = d.blocks().map(Result::unwrap).collect();
+    for (i, b) in all.iter().enumerate() {
+        let from: Vec<BlockRef<'_>> = d
+            .blocks_from(b.offset)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(from, all[i..]);
+    }
+    let first = all[0].offset;
+    for offset in [0, 11, first - 1, first + 1] {
+        let walked = d.blocks_from(offset).map(|b| b.collect::<Vec<_>>());
+        assert!(
+            walked.is_err() || walked.as_ref().is_ok_and(|w| w[0].is_err()),
+            "from {offset}: {walked:?}"
+        );
+    }
+}

@@ -11,9 +11,11 @@
 //!   file;
 //! - `extract`: a track's blocks (one file each, or a length-prefixed stream) or a sidecar;
 //! - `build`: a container from a JSON manifest (see the crate's README), or the demo file;
+//! - `remux`: tracks of one or more containers into a new one, chosen, renumbered and cut to
+//!   a time range, through [`h4mk_mt::remux()`];
 //! - `decode`: a track, a time or a time range through a model adapter of `h4mk-adapters`
 //!   (`null`: the blocks' bytes; `dsp`: WAV);
-//! - `encode`: a WAV file into a one-track container of DSP1 blocks;
+//! - `encode`: a WAV file into a container of DSP1 blocks, one track or one per channel;
 //! - `salvage`: every intact chunk of a damaged or truncated file, rebuilt into a container
 //!   that passes `verify`, with a report of what was kept and what was lost;
 //! - `mt_build`, `mt_list`, `mt_chain`: the original Python CLI's commands and output lines.
@@ -68,6 +70,7 @@ Examples:
   h4mk verify --lenient song.h4mk
   h4mk extract --track 1 --dir blocks/ song.h4mk
   h4mk build song.json -o song.h4mk
+  h4mk remux music.h4mk voice.h4mk --map 0:1 --map 1:1=2 -o both.h4mk
   h4mk encode --adapter dsp song.wav -o song.h4mk
   h4mk decode --adapter dsp --track 1 --from-ms 1000 --to-ms 2000 song.h4mk -o part.wav
   h4mk mt_list --in demo_multitrack.h4mk"

@@ -231,7 +231,7 @@ pub struct ExtractReport {
     pub bytes: u64,
 }
 
-/// The result of `h4mk build`.
+/// The result of `h4mk build` and `h4mk remux`.
 #[derive(Debug, Serialize)]
 pub struct BuildReport {
     /// The output file's name.
@@ -250,7 +250,7 @@ pub struct BuildReport {
     pub peak_held_blocks: usize,
 }
 
-/// What `h4mk build` wrote for one track.
+/// What `h4mk build` or `h4mk remux` wrote for one track.
 #[derive(Debug, Serialize)]
 pub struct BuiltTrack {
     /// The track.

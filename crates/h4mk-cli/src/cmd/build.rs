@@ -9,11 +9,10 @@ use anyhow::{Context, Result};
 use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, MuxSummary, Muxer, Sidecars};
 
-use crate::cmd::{plural, write_json};
+use crate::cmd::report_written;
 use crate::input::{Input, display_name};
 use crate::manifest::{Manifest, SidecarBytes};
-use crate::output::{file_id, is_stdin, is_stdout, refuse_input_as_output, write_to};
-use crate::report::{BuildReport, BuiltTrack};
+use crate::output::{file_id, is_stdin, refuse_input_as_output, write_to};
 
 /// Build a container from a JSON manifest (tracks, sidecars, blocks).
 ///
@@ -88,41 +87,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             crate::demo::write(w, opts).with_context(|| format!("writing {name}"))
         })?,
     };
-    if is_stdout(&args.output) {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let report = BuildReport {
-        file: name,
-        size: summary.file_len,
-        blocks: summary.blocks,
-        tracks: summary
-            .tracks
-            .iter()
-            .map(|t| BuiltTrack {
-                track_id: t.track_id,
-                blocks: t.blocks,
-                keyframes: t.keyframes,
-            })
-            .collect(),
-        index_offset: summary.index.index_offset,
-        locator_offset: summary.index.locator,
-        peak_held_blocks: summary.peak_held_blocks,
-    };
-    if args.json {
-        write_json(out, &report)?;
-    } else {
-        let tracks = report.tracks.len() as u64;
-        writeln!(
-            out,
-            "wrote {} bytes to {} ({tracks} track{}, {} block{})",
-            report.size,
-            crate::one_line(&report.file),
-            plural(tracks),
-            report.blocks,
-            plural(report.blocks)
-        )?;
-    }
-    Ok(ExitCode::SUCCESS)
+    report_written(out, &args.output, &summary, args.json)
 }
 
 /// Builds the container described by the manifest at `path` into `output`.

@@ -9,19 +9,23 @@ mod info;
 mod legacy;
 mod list;
 mod plan;
+mod remux;
 mod salvage;
 mod verify;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use h4mk_mt::{Demuxer, IndexStatus};
+use h4mk_mt::{Demuxer, IndexStatus, MuxSummary};
 use serde::Serialize;
 
 use crate::UsageError;
-use crate::input::Input;
+use crate::input::{Input, display_name};
+use crate::output::is_stdout;
+use crate::report::{BuildReport, BuiltTrack};
 
 // Every `h4mk` subcommand (a plain comment: clap would show a doc comment in `h4mk --help`).
 // `decode` and `encode` go through the model adapters of `h4mk-adapters`.
@@ -35,6 +39,7 @@ pub(crate) enum Command {
     Salvage(salvage::Args),
     Extract(extract::Args),
     Build(build::Args),
+    Remux(remux::Args),
     Decode(decode::Args),
     Encode(encode::Args),
     #[command(name = "mt_build")]
@@ -56,6 +61,7 @@ impl Command {
             Command::Salvage(args) => salvage::run(&args, out, err),
             Command::Extract(args) => extract::run(&args, out),
             Command::Build(args) => build::run(&args, out),
+            Command::Remux(args) => remux::run(&args, out, err),
             Command::Decode(args) => decode::run(&args, out, err),
             Command::Encode(args) => encode::run(&args, out),
             Command::MtBuild(args) => legacy::run_build(&args, out, err),
@@ -114,6 +120,51 @@ fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
         return Err(UsageError(format!("--from-ms {from_ms} is after --to-ms {to_ms}")).into());
     }
     Ok(())
+}
+
+/// Reports a container that `build` or `remux` wrote to `output`: its size, tracks and blocks,
+/// as a line or as JSON; nothing when it went to standard output.
+fn report_written(
+    out: &mut dyn Write,
+    output: &Path,
+    summary: &MuxSummary,
+    json: bool,
+) -> Result<ExitCode> {
+    if is_stdout(output) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = BuildReport {
+        file: display_name(output),
+        size: summary.file_len,
+        blocks: summary.blocks,
+        tracks: summary
+            .tracks
+            .iter()
+            .map(|t| BuiltTrack {
+                track_id: t.track_id,
+                blocks: t.blocks,
+                keyframes: t.keyframes,
+            })
+            .collect(),
+        index_offset: summary.index.index_offset,
+        locator_offset: summary.index.locator,
+        peak_held_blocks: summary.peak_held_blocks,
+    };
+    if json {
+        write_json(out, &report)?;
+    } else {
+        let tracks = report.tracks.len() as u64;
+        writeln!(
+            out,
+            "wrote {} bytes to {} ({tracks} track{}, {} block{})",
+            report.size,
+            crate::one_line(&report.file),
+            plural(tracks),
+            report.blocks,
+            plural(report.blocks)
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes `report` as pretty JSON and a newline.

@@ -233,8 +233,8 @@ fn bad_usage_exits_2() {
 fn every_command_has_examples_in_its_help() {
     let dir = TempDir::new("e2e_help");
     for cmd in [
-        "info", "list", "chain", "range", "verify", "extract", "build", "decode", "encode",
-        "mt_build", "mt_list", "mt_chain",
+        "info", "list", "chain", "range", "verify", "extract", "build", "remux", "decode",
+        "encode", "mt_build", "mt_list", "mt_chain",
     ] {
         let help = stdout(&h4mk(dir.path(), &[cmd, "--help"]));
         assert!(help.contains("Examples:"), "{cmd}");

@@ -9,6 +9,7 @@ mod build;
 mod e2e;
 mod invalid;
 mod outputs;
+mod remux;
 mod salvage;
 mod snapshots;
 mod structure;

@@ -1,0 +1,227 @@
+//! `h4mk remux`: tracks of one or more containers copied into a new one, whole or cut to a
+//! time range, through [`h4mk_mt::remux()`]: no block is decoded or changed, each input is
+//! read once, and the output is written as it is read.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use h4mk_gop::MAX_TIMESTAMP_MS;
+use h4mk_mt::{Demuxer, MuxOptions, Pick};
+
+use crate::UsageError;
+use crate::cmd::{check_range, open, report_written, require_track, warn_if_rebuilt};
+use crate::input::{Input, display_name};
+use crate::output::{is_stdin, refuse_input_as_output, write_to};
+
+/// Copy tracks of one or more containers into a new one, whole or cut to a time range.
+///
+/// No block is decoded or changed. The file is written to a temporary file beside OUT and
+/// renamed onto it only once complete: a failed remux leaves nothing behind.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Tracks: without --map, every track of every input, in the order given, each under its own
+  id (two inputs with the same track id need --map). --map IN:ID takes track ID of input IN
+  (inputs count from 0, in the order given), --map IN:ID=NEW gives it id NEW in the new
+  file; the new file lists its tracks in --map order, and a track may be taken twice under
+  two ids.
+Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep, of each
+  track, the blocks that present every pts from A to B (as `h4mk range` plans them) and
+  every block between them: from the keyframe the plan starts at, so the new file decodes
+  that span as the old one does. Blocks keep their pts; a track with no block in the span is
+  kept with none.
+Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
+  names. Without --locator, the new file is what the Python reference would write: every
+  track of one file remuxed whole is that file again, byte for byte.
+
+Examples:
+  h4mk remux song.h4mk --map 0:2 -o captions.h4mk
+  h4mk remux music.h4mk voice.h4mk --map 0:1 --map 1:1=2 -o both.h4mk
+  h4mk remux --from-ms 60000 --to-ms 120000 song.h4mk -o minute2.h4mk")]
+pub(crate) struct Args {
+    /// The containers to read, numbered from 0 in this order (`-` for standard input, once).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// A track to take: track ID of input IN, as track NEW if given; repeat for more.
+    #[arg(long = "map", value_name = "IN:ID[=NEW]", value_parser = parse_pick)]
+    map: Vec<Pick>,
+    /// Keep each track from the keyframe that presenting this time needs, in milliseconds.
+    #[arg(long = "from-ms", value_name = "A")]
+    from_ms: Option<u32>,
+    /// Keep each track up to what presenting this time needs, in milliseconds (inclusive).
+    #[arg(long = "to-ms", value_name = "B")]
+    to_ms: Option<u32>,
+    /// The input whose sidecars the new file carries.
+    #[arg(long = "sidecars-from", value_name = "IN", default_value_t = 0)]
+    sidecars_from: usize,
+    /// The container to write (`-` for standard output).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Add an XLOC index locator before the file CRC, so readers find the index in O(1) (the
+    /// reference ignores it).
+    #[arg(long)]
+    locator: bool,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Reads `IN:ID` or `IN:ID=NEW`.
+fn parse_pick(text: &str) -> Result<Pick, String> {
+    let (source, new) = match text.split_once('=') {
+        Some((source, new)) => (source, Some(new)),
+        None => (text, None),
+    };
+    let (input, track) = source
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}` is not IN:ID or IN:ID=NEW (say 0:1 or 1:1=2)"))?;
+    let number = |what: &str, s: &str| {
+        s.parse::<u16>()
+            .map_err(|_| format!("`{text}`: {what} `{s}` is not a number from 0 to 65535"))
+    };
+    let track = number("track", track)?;
+    Ok(Pick {
+        input: number("input", input)?.into(),
+        track,
+        as_track: new.map_or(Ok(track), |n| number("new id", n))?,
+    })
+}
+
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    let span = match (args.from_ms, args.to_ms) {
+        (None, None) => None,
+        (from, to) => {
+            let span = (from.unwrap_or(0), to.unwrap_or(MAX_TIMESTAMP_MS));
+            check_range(span.0, span.1)?;
+            Some(span)
+        }
+    };
+    if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
+        return Err(UsageError("standard input (`-`) can be read only once".to_owned()).into());
+    }
+    let count = args.files.len();
+    let check_input = |flag: String, input: usize| {
+        if input >= count {
+            let have = match count {
+                1 => "there is one input, 0".to_owned(),
+                n => format!("the inputs are 0 to {}", n - 1),
+            };
+            return Err(UsageError(format!(
+                "{flag}: there is no input {input}; {have}"
+            )));
+        }
+        Ok(())
+    };
+    for pick in &args.map {
+        check_input(format!("--map {}", show(pick)), pick.input)?;
+    }
+    check_input(
+        format!("--sidecars-from {}", args.sidecars_from),
+        args.sidecars_from,
+    )?;
+    for file in &args.files {
+        refuse_input_as_output(file, &args.output)?;
+    }
+    let inputs = args
+        .files
+        .iter()
+        .map(|f| Input::open_h4mk(f))
+        .collect::<Result<Vec<_>>>()?;
+    let demuxers = inputs.iter().map(open).collect::<Result<Vec<_>>>()?;
+    let picks = if args.map.is_empty() {
+        every_track(&demuxers)
+    } else {
+        args.map.clone()
+    };
+    for pick in &picks {
+        if let (Some(demux), Some(input)) = (demuxers.get(pick.input), inputs.get(pick.input)) {
+            require_track(demux, input, pick.track)?;
+        }
+    }
+    refuse_repeated_ids(&picks, &inputs, args.map.is_empty())?;
+    let opts = MuxOptions {
+        index_locator: args.locator,
+        ..MuxOptions::default()
+    };
+    let sidecars = demuxers
+        .get(args.sidecars_from)
+        .map(Demuxer::sidecars)
+        .unwrap_or_default();
+    let summary = write_to(&args.output, out, |w| {
+        h4mk_mt::remux(w, &demuxers, &picks, span, &sidecars, opts)
+            .map(|(_, summary)| summary)
+            .map_err(|e| match e {
+                h4mk_mt::Error::InInput { input, source } => {
+                    let name = inputs.get(input).map_or_else(String::new, Input::name);
+                    anyhow::Error::new(*source).context(name)
+                }
+                e => {
+                    anyhow::Error::new(e).context(format!("writing {}", display_name(&args.output)))
+                }
+            })
+    })?;
+    for (demux, input) in demuxers.iter().zip(&inputs) {
+        warn_if_rebuilt(demux, input, err)?;
+    }
+    report_written(out, &args.output, &summary, args.json)
+}
+
+/// Every track of every input, in order, under its own id.
+fn every_track(demuxers: &[Demuxer<'_>]) -> Vec<Pick> {
+    demuxers
+        .iter()
+        .enumerate()
+        .flat_map(|(input, d)| {
+            d.tracks().iter().map(move |t| Pick {
+                input,
+                track: t.track_id,
+                as_track: t.track_id,
+            })
+        })
+        .collect()
+}
+
+/// Refuses two picks with the same id in the new file as bad usage, saying how to part them.
+fn refuse_repeated_ids(picks: &[Pick], inputs: &[Input], all: bool) -> Result<()> {
+    let mut taken: HashMap<u16, &Pick> = HashMap::with_capacity(picks.len());
+    for pick in picks {
+        let Some(first) = taken.insert(pick.as_track, pick) else {
+            continue;
+        };
+        let message = if all {
+            let name = |p: &Pick| inputs.get(p.input).map_or_else(String::new, Input::name);
+            let free = (1..=u16::MAX)
+                .find(|id| !picks.iter().any(|p| p.as_track == *id))
+                .unwrap_or(0);
+            format!(
+                "{} and {} both have track {}: take the tracks with --map, giving one a new \
+                 id (--map {}:{}={free})",
+                name(first),
+                name(pick),
+                pick.as_track,
+                pick.input,
+                pick.track,
+            )
+        } else {
+            format!(
+                "--map {} and --map {} both make track {}: give one a new id (IN:ID=NEW)",
+                show(first),
+                show(pick),
+                pick.as_track
+            )
+        };
+        return Err(UsageError(message).into());
+    }
+    Ok(())
+}
+
+/// A pick as `--map` reads it.
+fn show(pick: &Pick) -> String {
+    if pick.as_track == pick.track {
+        format!("{}:{}", pick.input, pick.track)
+    } else {
+        format!("{}:{}={}", pick.input, pick.track, pick.as_track)
+    }
+}

@@ -1,0 +1,246 @@
+//! `h4mk remux` through the built binary: every reference file remuxed is itself again; a file
+//! split by track and merged back is the file again; a cut decodes its span as the whole file
+//! does; bad usage and damaged inputs fail in one line and leave nothing behind.
+
+use std::path::Path;
+
+use h4mk_adapters::signal::sample_mix;
+use h4mk_adapters::{Pcm, write_wav};
+
+use crate::TempDir;
+use crate::binary::{h4mk, json_of, succeeded as ok};
+use crate::reference_fixtures::{REFERENCE, fixtures_dir};
+
+fn reference(name: &str) -> String {
+    fixtures_dir()
+        .join(format!("reference/{name}.h4mk"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn read(dir: &Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+#[test]
+fn every_reference_file_remuxed_whole_is_itself() {
+    let dir = TempDir::new("remux_reference");
+    let d = dir.path();
+    for name in REFERENCE {
+        ok(&h4mk(d, &["remux", &reference(name), "-o", "again.h4mk"]));
+        assert!(
+            read(d, "again.h4mk") == std::fs::read(reference(name)).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_file_split_by_track_and_merged_back_is_the_file_again() {
+    let dir = TempDir::new("remux_split_merge");
+    let d = dir.path();
+    let whole = reference("three_tracks_2000");
+    // Track 2 alone under id 1, then tracks 3 and 1 as 1 and 2: ids the merge has to undo.
+    ok(&h4mk(
+        d,
+        &["remux", &whole, "--map", "0:2=1", "-o", "a.h4mk"],
+    ));
+    let b = json_of(&h4mk(
+        d,
+        &[
+            "remux", &whole, "--map", "0:3=1", "--map", "0:1=2", "--json", "-o", "b.h4mk",
+        ],
+    ));
+    assert_eq!(b["blocks"], 4000);
+    let merged = json_of(&h4mk(
+        d,
+        &[
+            "remux",
+            "a.h4mk",
+            "b.h4mk",
+            "--map",
+            "1:2=1",
+            "--map",
+            "0:1=2",
+            "--map",
+            "1:1=3",
+            "--json",
+            "-o",
+            "merged.h4mk",
+        ],
+    ));
+    assert!(read(d, "merged.h4mk") == std::fs::read(&whole).unwrap());
+    // Handed over by pts across the two files, at most one block per track waits.
+    assert!(
+        merged["peak_held_blocks"].as_u64().unwrap() <= 3,
+        "{merged}"
+    );
+}
+
+#[test]
+fn a_cut_decodes_its_span_as_the_whole_file_does() {
+    let dir = TempDir::new("remux_cut_decode");
+    let d = dir.path();
+    let file = std::fs::File::create(d.join("in.wav")).unwrap();
+    write_wav(file, &Pcm::new(48_000, sample_mix(48_000, 6.0))).unwrap();
+    ok(&h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "--b-blocks",
+            "2",
+            "--key-interval",
+            "8",
+            "in.wav",
+            "-o",
+            "song.h4mk",
+        ],
+    ));
+    let listed = json_of(&h4mk(d, &["list", "--json", "song.h4mk"]));
+    let blocks = listed["blocks"].as_array().unwrap();
+    let pts = |b: &serde_json::Value| b["pts_ms"].as_u64().unwrap();
+    let after = |ms: u64, kind: &str| {
+        blocks
+            .iter()
+            .filter(|b| pts(b) >= ms && (kind.is_empty() || b["type"] == kind))
+            .map(pts)
+            .next()
+            .unwrap()
+    };
+    // From a time between blocks, from a P-block's pts and from a keyframe's: the decode of
+    // the span renders the block before it first (its samples overlap), which the cut keeps.
+    let between = after(2500, "") + 1;
+    assert!(after(between, "") > between);
+    let all = blocks.len() as u64;
+    for from in [between, after(2500, "P"), after(2500, "I")] {
+        let (from, to) = (from.to_string(), (from + 1500).to_string());
+        let cut = json_of(&h4mk(
+            d,
+            &[
+                "remux",
+                "--from-ms",
+                &from,
+                "--to-ms",
+                &to,
+                "song.h4mk",
+                "--json",
+                "-o",
+                "cut.h4mk",
+            ],
+        ));
+        let kept = cut["blocks"].as_u64().unwrap();
+        assert!(kept > 0 && kept < all, "{cut}");
+        for file in ["song", "cut"] {
+            ok(&h4mk(
+                d,
+                &[
+                    "decode",
+                    "--adapter",
+                    "dsp",
+                    "--track",
+                    "1",
+                    "--from-ms",
+                    &from,
+                    "--to-ms",
+                    &to,
+                    &format!("{file}.h4mk"),
+                    "-o",
+                    &format!("{file}.wav"),
+                ],
+            ));
+        }
+        assert!(
+            read(d, "song.wav") == read(d, "cut.wav"),
+            "{from}..{to} ms decodes otherwise from the cut"
+        );
+        let first = json_of(&h4mk(d, &["list", "--json", "cut.h4mk"]));
+        assert_eq!(first["blocks"][0]["type"], "I");
+    }
+}
+
+#[test]
+fn bad_usage_exits_2_and_writes_nothing() {
+    let dir = TempDir::new("remux_usage");
+    let d = dir.path();
+    let demo = reference("demo");
+    let three = reference("three_tracks_2000");
+    for (args, want) in [
+        (
+            vec![demo.as_str(), three.as_str()],
+            "h4mk: error: demo.h4mk and three_tracks_2000.h4mk both have track 1: take the \
+             tracks with --map, giving one a new id (--map 1:1=4)",
+        ),
+        (
+            vec![demo.as_str(), "--map", "0:1", "--map", "0:2=1"],
+            "h4mk: error: --map 0:1 and --map 0:2=1 both make track 1: give one a new id \
+             (IN:ID=NEW)",
+        ),
+        (
+            vec![demo.as_str(), "--map", "1:1"],
+            "h4mk: error: --map 1:1: there is no input 1; there is one input, 0",
+        ),
+        (
+            vec![demo.as_str(), "--sidecars-from", "2"],
+            "h4mk: error: --sidecars-from 2: there is no input 2; there is one input, 0",
+        ),
+        (
+            vec![demo.as_str(), "--map", "0:7"],
+            "h4mk: error: demo.h4mk: track 7 is not in the track list",
+        ),
+        (
+            vec!["-", "-"],
+            "h4mk: error: standard input (`-`) can be read only once",
+        ),
+        (
+            vec![demo.as_str(), "--from-ms", "9", "--to-ms", "8"],
+            "h4mk: error: --from-ms 9 is after --to-ms 8",
+        ),
+        (
+            vec![demo.as_str(), "--map", "0:1=x"],
+            "error: invalid value '0:1=x' for '--map <IN:ID[=NEW]>': `0:1=x`: new id `x` is not \
+             a number from 0 to 65535",
+        ),
+    ] {
+        let mut argv = vec!["remux"];
+        argv.extend(args);
+        argv.extend(["-o", "out.h4mk"]);
+        let o = h4mk(d, &argv);
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(2), "{argv:?}: {stderr}");
+        let stderr = stderr.replace(
+            &format!("{}/", fixtures_dir().join("reference").display()),
+            "",
+        );
+        assert_eq!(stderr.lines().next(), Some(want), "{argv:?}");
+        assert_eq!(dir.files(), Vec::<String>::new(), "{argv:?}");
+    }
+}
+
+#[test]
+fn a_damaged_input_fails_naming_it_and_leaves_nothing() {
+    let dir = TempDir::new("remux_damaged");
+    let d = dir.path();
+    let mut bytes = std::fs::read(reference("three_tracks_2000")).unwrap();
+    // A byte in the middle of the blocks: its chunk's CRC no longer holds.
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x10;
+    std::fs::write(d.join("bad.h4mk"), &bytes).unwrap();
+    let good = reference("demo");
+    let o = h4mk(
+        d,
+        &[
+            "remux", &good, "bad.h4mk", "--map", "0:1", "--map", "1:2=2", "-o", "out.h4mk",
+        ],
+    );
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("h4mk: error: bad.h4mk: chunk CORE at offset "),
+        "{stderr}"
+    );
+    assert_eq!(dir.files(), ["bad.h4mk"]);
+}

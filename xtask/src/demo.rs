@@ -4,7 +4,8 @@
 //! `target/demo/`, and runs the commands a user would, echoing each one and its output: encode
 //! it into a container, inspect, verify and plan it, decode a range and the whole track back
 //! to WAV, encode a stereo signal as one track per channel and decode both tracks back into
-//! one stereo file, then build and list the original's multi-track demo file. Ends with the
+//! one stereo file, cut a range out of the container and put tracks of two containers
+//! together (`remux`), then build and list the original's multi-track demo file. Ends with the
 //! SNR of the decoded audio against the input, computed here, and fails if any command fails
 //! or an SNR is below [`MIN_SNR_DB`].
 
@@ -145,6 +146,51 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         ],
     )?;
     run(
+        "Cut 1000..=2000 ms out of the container, no block decoded: the blocks that span needs, \
+         from the keyframe before it",
+        &[
+            "remux",
+            "--from-ms",
+            "1000",
+            "--to-ms",
+            "2000",
+            "signal.h4mk",
+            "-o",
+            "cut.h4mk",
+        ],
+    )?;
+    run(
+        "The same range decoded from the cut",
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "--from-ms",
+            "1000",
+            "--to-ms",
+            "2000",
+            "cut.h4mk",
+            "-o",
+            "cut_range.wav",
+        ],
+    )?;
+    run(
+        "The mono track and the stereo file's right channel, together in one container",
+        &[
+            "remux",
+            "signal.h4mk",
+            "stereo.h4mk",
+            "--map",
+            "0:1",
+            "--map",
+            "1:2",
+            "-o",
+            "together.h4mk",
+        ],
+    )?;
+    run(
         "The original's multi-track demo file, built byte for byte as the Python reference writes it",
         &["build", "--demo", "-o", "demo_multitrack.h4mk"],
     )?;
@@ -194,6 +240,19 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     );
     if !same {
         bail!("range.wav differs from decoded.wav over the samples it covers");
+    }
+    let cut_same =
+        std::fs::read(dir.join("cut_range.wav"))? == std::fs::read(dir.join("range.wav"))?;
+    println!(
+        "1000..=2000 ms from the cut: {}",
+        if cut_same {
+            "the same bytes as from the whole container"
+        } else {
+            "NOT the same bytes as from the whole container"
+        }
+    );
+    if !cut_same {
+        bail!("cut_range.wav differs from range.wav");
     }
 
     let decoded_stereo = read_channels(&dir.join("stereo_decoded.wav"))?;

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, MuxSummary, Muxer, Sidecars};
 
-use crate::cmd::report_written;
+use crate::cmd::ContainerOutput;
 use crate::input::{Input, display_name};
 use crate::manifest::{Manifest, SidecarBytes};
 use crate::output::{file_id, is_stdin, refuse_input_as_output, write_to};
@@ -60,34 +60,24 @@ pub(crate) struct Args {
     /// Write the original's demo file instead of reading a manifest.
     #[arg(long)]
     demo: bool,
-    /// The container to write (`-` for standard output).
-    #[arg(short, long, value_name = "OUT")]
-    output: PathBuf,
-    /// Add an XLOC index locator before the file CRC, so readers find the index in O(1) (the
-    /// reference ignores it).
-    #[arg(long)]
-    locator: bool,
-    /// Print a JSON report instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: ContainerOutput,
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
-    let opts = MuxOptions {
-        index_locator: args.locator,
-        ..MuxOptions::default()
-    };
-    let name = display_name(&args.output);
+    let opts = args.out.mux_options();
+    let output = &args.out.output;
+    let name = display_name(output);
     let summary = match &args.manifest {
         Some(path) if !args.demo => {
-            refuse_input_as_output(path, &args.output)?;
-            build(path, &args.output, opts, out)?
+            refuse_input_as_output(path, output)?;
+            build(path, output, opts, out)?
         }
-        _ => write_to(&args.output, out, |w| {
+        _ => write_to(output, out, |w| {
             crate::demo::write(w, opts).with_context(|| format!("writing {name}"))
         })?,
     };
-    report_written(out, &args.output, &summary, args.json)
+    args.out.report(out, &summary)
 }
 
 /// Builds the container described by the manifest at `path` into `output`.

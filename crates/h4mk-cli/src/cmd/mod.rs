@@ -14,12 +14,12 @@ mod salvage;
 mod verify;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use h4mk_mt::{Demuxer, IndexStatus, MuxSummary};
+use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, MuxSummary};
 use serde::Serialize;
 
 use crate::UsageError;
@@ -122,49 +122,69 @@ fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
     Ok(())
 }
 
-/// Reports a container that `build` or `remux` wrote to `output`: its size, tracks and blocks,
-/// as a line or as JSON; nothing when it went to standard output.
-fn report_written(
-    out: &mut dyn Write,
-    output: &Path,
-    summary: &MuxSummary,
+/// Where `build` and `remux` write the container, and how they report it.
+#[derive(Debug, clap::Args)]
+struct ContainerOutput {
+    /// The container to write (`-` for standard output).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Add an XLOC index locator before the file CRC, so readers find the index in O(1) (the
+    /// reference ignores it).
+    #[arg(long)]
+    locator: bool,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
     json: bool,
-) -> Result<ExitCode> {
-    if is_stdout(output) {
-        return Ok(ExitCode::SUCCESS);
+}
+
+impl ContainerOutput {
+    /// The muxer's options these flags ask for.
+    fn mux_options(&self) -> MuxOptions {
+        MuxOptions {
+            index_locator: self.locator,
+            ..MuxOptions::default()
+        }
     }
-    let report = BuildReport {
-        file: display_name(output),
-        size: summary.file_len,
-        blocks: summary.blocks,
-        tracks: summary
-            .tracks
-            .iter()
-            .map(|t| BuiltTrack {
-                track_id: t.track_id,
-                blocks: t.blocks,
-                keyframes: t.keyframes,
-            })
-            .collect(),
-        index_offset: summary.index.index_offset,
-        locator_offset: summary.index.locator,
-        peak_held_blocks: summary.peak_held_blocks,
-    };
-    if json {
-        write_json(out, &report)?;
-    } else {
-        let tracks = report.tracks.len() as u64;
-        writeln!(
-            out,
-            "wrote {} bytes to {} ({tracks} track{}, {} block{})",
-            report.size,
-            crate::one_line(&report.file),
-            plural(tracks),
-            report.blocks,
-            plural(report.blocks)
-        )?;
+
+    /// Reports the container written: its size, tracks and blocks, as a line or as JSON;
+    /// nothing when it went to standard output.
+    fn report(&self, out: &mut dyn Write, summary: &MuxSummary) -> Result<ExitCode> {
+        if is_stdout(&self.output) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let report = BuildReport {
+            file: display_name(&self.output),
+            size: summary.file_len,
+            blocks: summary.blocks,
+            tracks: summary
+                .tracks
+                .iter()
+                .map(|t| BuiltTrack {
+                    track_id: t.track_id,
+                    blocks: t.blocks,
+                    keyframes: t.keyframes,
+                })
+                .collect(),
+            index_offset: summary.index.index_offset,
+            locator_offset: summary.index.locator,
+            peak_held_blocks: summary.peak_held_blocks,
+        };
+        if self.json {
+            write_json(out, &report)?;
+        } else {
+            let tracks = report.tracks.len() as u64;
+            writeln!(
+                out,
+                "wrote {} bytes to {} ({tracks} track{}, {} block{})",
+                report.size,
+                crate::one_line(&report.file),
+                plural(tracks),
+                report.blocks,
+                plural(report.blocks)
+            )?;
+        }
+        Ok(ExitCode::SUCCESS)
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes `report` as pretty JSON and a newline.

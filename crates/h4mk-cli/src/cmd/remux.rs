@@ -9,10 +9,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use h4mk_gop::MAX_TIMESTAMP_MS;
-use h4mk_mt::{Demuxer, MuxOptions, Pick};
+use h4mk_mt::{Demuxer, Pick};
 
 use crate::UsageError;
-use crate::cmd::{check_range, open, report_written, require_track, warn_if_rebuilt};
+use crate::cmd::{ContainerOutput, check_range, open, require_track, warn_if_rebuilt};
 use crate::input::{Input, display_name};
 use crate::output::{is_stdin, refuse_input_as_output, write_to};
 
@@ -56,16 +56,8 @@ pub(crate) struct Args {
     /// The input whose sidecars the new file carries.
     #[arg(long = "sidecars-from", value_name = "IN", default_value_t = 0)]
     sidecars_from: usize,
-    /// The container to write (`-` for standard output).
-    #[arg(short, long, value_name = "OUT")]
-    output: PathBuf,
-    /// Add an XLOC index locator before the file CRC, so readers find the index in O(1) (the
-    /// reference ignores it).
-    #[arg(long)]
-    locator: bool,
-    /// Print a JSON report instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: ContainerOutput,
 }
 
 /// Reads `IN:ID` or `IN:ID=NEW`.
@@ -122,7 +114,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         args.sidecars_from,
     )?;
     for file in &args.files {
-        refuse_input_as_output(file, &args.output)?;
+        refuse_input_as_output(file, &args.out.output)?;
     }
     let inputs = args
         .files
@@ -141,31 +133,34 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         }
     }
     refuse_repeated_ids(&picks, &inputs, args.map.is_empty())?;
-    let opts = MuxOptions {
-        index_locator: args.locator,
-        ..MuxOptions::default()
-    };
     let sidecars = demuxers
         .get(args.sidecars_from)
         .map(Demuxer::sidecars)
         .unwrap_or_default();
-    let summary = write_to(&args.output, out, |w| {
-        h4mk_mt::remux(w, &demuxers, &picks, span, &sidecars, opts)
-            .map(|(_, summary)| summary)
-            .map_err(|e| match e {
-                h4mk_mt::Error::InInput { input, source } => {
-                    let name = inputs.get(input).map_or_else(String::new, Input::name);
-                    anyhow::Error::new(*source).context(name)
-                }
-                e => {
-                    anyhow::Error::new(e).context(format!("writing {}", display_name(&args.output)))
-                }
-            })
+    let summary = write_to(&args.out.output, out, |w| {
+        h4mk_mt::remux(
+            w,
+            &demuxers,
+            &picks,
+            span,
+            &sidecars,
+            args.out.mux_options(),
+        )
+        .map(|(_, summary)| summary)
+        .map_err(|e| match e {
+            h4mk_mt::Error::InInput { input, source } => {
+                let name = inputs.get(input).map_or_else(String::new, Input::name);
+                anyhow::Error::new(*source).context(name)
+            }
+            e => {
+                anyhow::Error::new(e).context(format!("writing {}", display_name(&args.out.output)))
+            }
+        })
     })?;
     for (demux, input) in demuxers.iter().zip(&inputs) {
         warn_if_rebuilt(demux, input, err)?;
     }
-    report_written(out, &args.output, &summary, args.json)
+    args.out.report(out, &summary)
 }
 
 /// Every track of every input, in order, under its own id.

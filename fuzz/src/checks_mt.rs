@@ -6,7 +6,7 @@
 //! | `seek_table` | `SeekTable::parse` never panics; what parses re-encodes through `SeekTableBuf` to the same bytes, and `lookup` agrees with a linear scan; `SeekTableBuf` writes exactly the tables it should and nothing on a refusal |
 //! | `track_list` | `parse_track_list` never panics; what parses re-encodes with `encode_track_list` and parses back equal, with no problem; `json::to_python_json` re-reads as the same JSON value |
 //! | `mux_roundtrip` | a script of pushes and track ends through `Muxer` is refused exactly where the GOP rules say, and the file re-opens with `Demuxer` with exactly the blocks accepted, in (pts, track id) order; `verify` is clean, windowed plans equal whole-track plans, and `salvage` gives the same bytes back |
-//! | `demux` | `Demuxer::open` in four option sets, `blocks`, `block_at`, `seek_table`, `chain` and `range` at times read from the file, `verify`: never a panic, plans that obey the GOP rules, and on a file that verifies clean, windowed plans equal to whole-track plans |
+//! | `demux` | `Demuxer::open` in four option sets, `blocks`, `block_at`, `seek_table`, `chain` and `range` at times read from the file, `verify`, `remux` whole and cut: never a panic, plans that obey the GOP rules, a remuxed file that verifies clean, and on a file that verifies clean, windowed plans equal to whole-track plans and a whole remux that keeps every block |
 //! | `salvage` | `salvage` never fails on a `Vec` sink; its output opens and verifies clean (but for what it keeps of the input on purpose: a track list with extra or defaulted keys, blocks of different tracks out of order), holds a subsequence of the input's intact blocks, and salvages to itself |
 //!
 //! `demux` and `salvage` run on the input as it is and on the input *resealed*: its chunks
@@ -31,9 +31,9 @@ use h4mk_gop::{
     BlockKind, HEADER_SIZE, MAX_SEEK_ENTRIES, MAX_TIMESTAMP_MS, SeekEntry, SeekTable, SeekTableBuf,
 };
 use h4mk_mt::{
-    BlockRef, DecodeStep, Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, Muxer, Problem,
-    Sidecars, TrackProblem, TrackSpec, encode_track_list, parse_track_list, plan_chain, plan_range,
-    route, salvage, salvage_with,
+    BlockRef, DecodeStep, Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, Muxer, Pick,
+    Problem, Sidecars, TrackProblem, TrackSpec, encode_track_list, parse_track_list, plan_chain,
+    plan_range, remux, route, salvage, salvage_with,
 };
 
 /// The checks of a fuzz target by its name, for the replay of `fuzz/corpus/<name>/regressions`.
@@ -783,6 +783,76 @@ fn exercise(file: &Demuxer<'_>, data: &[u8], compare: bool) {
     }
     if compare && report.is_ok() {
         check_windowed_plans(file, &blocks, false);
+    }
+    if compare {
+        check_remux(file, data, &blocks, report.is_ok());
+    }
+}
+
+/// `remux` of every track whole, and cut to a span from the file's own times: never a panic,
+/// an error names a place in the input, and what is written verifies clean. Whole, on a file
+/// that verifies clean, it succeeds and keeps every track's blocks.
+fn check_remux(file: &Demuxer<'_>, data: &[u8], blocks: &[BlockRef<'_>], clean: bool) {
+    let inputs = std::slice::from_ref(file);
+    let picks: Vec<Pick> = file
+        .tracks()
+        .iter()
+        .map(|t| Pick {
+            input: 0,
+            track: t.track_id,
+            as_track: t.track_id,
+        })
+        .collect();
+    let mut times: Vec<u32> = blocks.iter().take(6).map(|b| b.ts_ms).collect();
+    times.sort_unstable();
+    let span = match times.as_slice() {
+        // From between the first two times when they differ, so the cut starts mid-GOP.
+        [a, .., b] => Some((a.saturating_add(1).min(*b), *b)),
+        _ => Some((0, MAX_TIMESTAMP_MS)),
+    };
+    for span in [None, span] {
+        let sidecars = file.sidecars();
+        match remux(
+            Vec::new(),
+            inputs,
+            &picks,
+            span,
+            &sidecars,
+            MuxOptions::default(),
+        ) {
+            Ok((out, summary)) => {
+                assert_eq!(summary.file_len, out.len() as u64);
+                let again = Demuxer::open(&out).expect("a remuxed file opens");
+                assert!(again.verify().is_ok(), "a remuxed file verifies clean");
+                if span.is_none() {
+                    let written: Vec<(u16, u32, BlockKind, &[u8])> = again
+                        .blocks()
+                        .map(|b| b.expect("a remuxed file reads"))
+                        .map(|b| (b.track, b.ts_ms, b.kind, b.opaque))
+                        .collect();
+                    for t in file.tracks() {
+                        let mine = |list: &[(u16, u32, BlockKind, &[u8])]| {
+                            list.iter()
+                                .filter(|b| b.0 == t.track_id)
+                                .map(|b| (b.1, b.2, b.3.to_vec()))
+                                .collect::<Vec<_>>()
+                        };
+                        let read: Vec<_> = blocks
+                            .iter()
+                            .map(|b| (b.track, b.ts_ms, b.kind, b.opaque))
+                            .collect();
+                        assert_eq!(mine(&written), mine(&read), "track {}", t.track_id);
+                    }
+                }
+            }
+            Err(e) => {
+                assert!(
+                    !(clean && span.is_none()),
+                    "remux of a clean file failed: {e}"
+                );
+                check_offset(e.offset(), data, &e);
+            }
+        }
     }
 }
 

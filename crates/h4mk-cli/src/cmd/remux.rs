@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{Demuxer, Pick};
 
 use crate::UsageError;
@@ -85,7 +84,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let span = match (args.from_ms, args.to_ms) {
         (None, None) => None,
         (from, to) => {
-            let span = (from.unwrap_or(0), to.unwrap_or(MAX_TIMESTAMP_MS));
+            let span = (from.unwrap_or(0), to.unwrap_or(u32::MAX));
             check_range(span.0, span.1)?;
             Some(span)
         }

@@ -244,3 +244,25 @@ fn a_damaged_input_fails_naming_it_and_leaves_nothing() {
     );
     assert_eq!(dir.files(), ["bad.h4mk"]);
 }
+
+#[test]
+fn a_span_past_the_end_keeps_every_track_with_no_block() {
+    let dir = TempDir::new("remux_past_end");
+    let d = dir.path();
+    // --from-ms alone, past the largest pts a file can hold: not a bad range, only an empty one.
+    let report = json_of(&h4mk(
+        d,
+        &[
+            "remux",
+            "--from-ms",
+            "300000000",
+            &reference("demo"),
+            "--json",
+            "-o",
+            "empty.h4mk",
+        ],
+    ));
+    assert_eq!(report["blocks"], 0);
+    assert_eq!(report["tracks"].as_array().unwrap().len(), 2);
+    ok(&h4mk(d, &["verify", "empty.h4mk"]));
+}

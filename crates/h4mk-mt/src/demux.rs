@@ -599,6 +599,28 @@ impl<'a> Demuxer<'a> {
         })
     }
 
+    /// The payload offset of the last block of each of the sorted, distinct `tracks` (`None`
+    /// for a track with none), from one walk over chunk and routing headers with no CRC
+    /// checked; `None` when that walk fails, at damage a checked read reports.
+    pub(crate) fn last_blocks(&self, tracks: &[u16]) -> Option<Vec<Option<u64>>> {
+        let mut last = vec![None; tracks.len()];
+        let mut walk = self.raw.chunks_from(self.index().core_offset).ok()?;
+        while let Some(chunk) = walk.next_chunk().ok()? {
+            if chunk.tag != Tag::CORE {
+                continue;
+            }
+            let block = route(chunk).ok()?;
+            if let Some(slot) = tracks
+                .binary_search(&block.track)
+                .ok()
+                .and_then(|i| last.get_mut(i))
+            {
+                *slot = Some(block.offset);
+            }
+        }
+        Some(last)
+    }
+
     /// The decode chain that shows `track` at `t_ms` (docs/FORMAT.md §5), in decode order.
     ///
     /// Walks from the keyframe the index gives, only past the blocks the chain needs.
@@ -721,9 +743,6 @@ impl<'a> Demuxer<'a> {
     /// Plans `track` with `plan` over the window from the keyframe `pick` chooses, or from
     /// the first block when it chooses none (so that a track not opening on a keyframe answers
     /// as a plan over the whole track would), up to `t_ms`.
-    /// The window must hold no I-block of the track that its seek table leaves out: a table
-    /// that lacks keyframes could make the plan start too late or find nothing. When it does,
-    /// the index is rebuilt by one scan (once) and the plan made again from it.
     fn plan(
         &self,
         track: u16,
@@ -731,29 +750,53 @@ impl<'a> Demuxer<'a> {
         t_ms: u32,
         plan: impl Fn(&[BlockRef<'a>]) -> Result<Vec<DecodeStep<'a>>>,
     ) -> Result<Vec<DecodeStep<'a>>> {
+        let windows = self.windows(&[track], |_| &pick, t_ms)?;
+        let window = windows.first().map_or(&[][..], Vec::as_slice);
+        let steps = plan(window)?;
+        self.check_window(window, &steps)?;
+        Ok(steps)
+    }
+
+    /// The windows of several distinct `tracks`, gathered in one walk: for each, the blocks
+    /// from the keyframe its `pick` chooses (or from the first block when it chooses none) up
+    /// to `t_ms`, as [`Demuxer::window`] gives them. Planning many tracks this way costs one
+    /// walk over the span, not one per track.
+    ///
+    /// No window may hold an I-block of its track that the seek table leaves out: a table that
+    /// lacks keyframes could make a plan start too late or find nothing. When one does, the
+    /// index is rebuilt by one scan (once) and the windows gathered again from it.
+    pub(crate) fn windows<P: Fn(&TrackIndex) -> Option<SeekEntry>>(
+        &self,
+        tracks: &[u16],
+        pick: impl Fn(u16) -> P,
+        t_ms: u32,
+    ) -> Result<Vec<Vec<BlockRef<'a>>>> {
         loop {
-            let start = self
-                .keyframe(track, &pick)?
-                .map_or(self.index().core_offset, |e| {
-                    e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
-                });
-            let window = self.window(track, start, t_ms)?;
-            if self.rebuilt.get().is_none()
-                && let Some(table) = self.index().track(track)
-                && let Some(b) = window
+            let mut starts = Vec::with_capacity(tracks.len());
+            for &track in tracks {
+                let start = self
+                    .keyframe(track, pick(track))?
+                    .map_or(self.index().core_offset, |e| {
+                        e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
+                    });
+                starts.push((track, start));
+            }
+            let windows = self.walk_windows(&starts, t_ms)?;
+            let unlisted = tracks.iter().zip(&windows).find_map(|(&track, window)| {
+                let table = self.index().track(track)?;
+                let b = window
                     .iter()
-                    .find(|b| b.kind == BlockKind::Key && !table.lists(b.offset))
-            {
-                self.rebuild(IndexProblem::Unlisted {
+                    .find(|b| b.kind == BlockKind::Key && !table.lists(b.offset))?;
+                Some(IndexProblem::Unlisted {
                     track,
                     ts_ms: b.ts_ms,
                     offset: b.offset,
-                })?;
-                continue;
+                })
+            });
+            match unlisted {
+                Some(reason) if self.rebuilt.get().is_none() => self.rebuild(reason)?,
+                _ => return Ok(windows),
             }
-            let steps = plan(&window)?;
-            self.check_window(&window, &steps)?;
-            return Ok(steps);
         }
     }
 
@@ -788,21 +831,49 @@ impl<'a> Demuxer<'a> {
         Ok(())
     }
 
-    /// The blocks of `track` from the chunk at `start`, as far as a plan up to `t_ms` needs:
-    /// every block with pts <= `t_ms`, and, when B-blocks among them are still waiting for a
-    /// forward anchor, on to the first anchor after them.
+    /// For each `(track, start)`, the blocks of `track` from the chunk at `start`, as far as a
+    /// plan up to `t_ms` needs: every block with pts <= `t_ms`, and, when B-blocks among them
+    /// are still waiting for a forward anchor, on to the first anchor after them. One walk
+    /// from the earliest `start`, ending once every window is complete; the tracks are
+    /// distinct.
     ///
-    /// The CRC of every other chunk walked past is checked (unless the options turn CRCs
-    /// off), and of the block of `track` the walk stops before: a damaged tag, track id or
-    /// pts would otherwise hide a block of the track and change the plan without a word.
-    /// The blocks returned are checked once planned, by [`Demuxer::check_window`].
-    fn window(&self, track: u16, start: u64, t_ms: u32) -> Result<Vec<BlockRef<'a>>> {
+    /// The CRC of every chunk walked past that no window takes is checked (unless the options
+    /// turn CRCs off), the block of a track its window stops before included: a damaged tag,
+    /// track id or pts would otherwise hide a block of the track and change the plan without a
+    /// word. The blocks returned are checked once planned, by [`Demuxer::check_window`].
+    fn walk_windows(&self, starts: &[(u16, u64)], t_ms: u32) -> Result<Vec<Vec<BlockRef<'a>>>> {
+        /// One track's window as the walk fills it.
+        struct Open<'a> {
+            start: u64,
+            blocks: Vec<BlockRef<'a>>,
+            /// B-blocks with pts <= `t_ms` wait for a forward anchor.
+            waiting: bool,
+            done: bool,
+        }
         let limits = &self.file.options().limits;
-        let mut blocks: Vec<BlockRef<'a>> = Vec::new();
-        let mut waiting = false;
-        let mut walk = self.raw.chunks_from(start)?;
+        let mut slots: Vec<(u16, usize)> = starts
+            .iter()
+            .enumerate()
+            .map(|(slot, &(track, _))| (track, slot))
+            .collect();
+        slots.sort_unstable();
+        let mut open: Vec<Open<'a>> = starts
+            .iter()
+            .map(|&(_, start)| Open {
+                start,
+                blocks: Vec::new(),
+                waiting: false,
+                done: false,
+            })
+            .collect();
+        let mut remaining = open.len();
+        let mut held: u64 = 0;
+        let Some(first) = starts.iter().map(|&(_, start)| start).min() else {
+            return Ok(Vec::new());
+        };
+        let mut walk = self.raw.chunks_from(first)?;
         let end = self.index().end_offset;
-        while walk.offset() < end {
+        while remaining > 0 && walk.offset() < end {
             let Some(chunk) = walk.next_chunk()? else {
                 break;
             };
@@ -811,16 +882,23 @@ impl<'a> Demuxer<'a> {
                 continue;
             }
             let block = route(chunk)?;
-            if block.track != track {
+            let window = slots
+                .binary_search_by_key(&block.track, |&(track, _)| track)
+                .ok()
+                .and_then(|i| slots.get(i))
+                .and_then(|&(_, slot)| open.get_mut(slot))
+                .filter(|w| !w.done && chunk.offset >= w.start);
+            let Some(window) = window else {
                 self.check_crc_at(chunk.offset)?;
                 continue;
-            }
-            if block.ts_ms > t_ms && !waiting {
+            };
+            if block.ts_ms > t_ms && !window.waiting {
                 self.check_crc_at(chunk.offset)?;
-                break;
+                window.done = true;
+                remaining -= 1;
+                continue;
             }
-            let held = (blocks.len() as u64 + 1)
-                .saturating_mul(std::mem::size_of::<BlockRef<'_>>() as u64);
+            held = held.saturating_add(std::mem::size_of::<BlockRef<'_>>() as u64);
             if held > limits.max_total_alloc {
                 return Err(h4mk_format::Error::Limit {
                     tag: Tag::CORE,
@@ -831,17 +909,18 @@ impl<'a> Demuxer<'a> {
                 }
                 .into());
             }
-            blocks.push(block);
+            window.blocks.push(block);
             if block.kind.is_anchor() {
-                waiting = false;
+                window.waiting = false;
                 if block.ts_ms > t_ms {
-                    break;
+                    window.done = true;
+                    remaining -= 1;
                 }
             } else if block.ts_ms <= t_ms {
-                waiting = true;
+                window.waiting = true;
             }
         }
-        Ok(blocks)
+        Ok(open.into_iter().map(|w| w.blocks).collect())
     }
 
     /// Checks the CRC of the window's blocks from the plan's first step on (all of them when

@@ -1,11 +1,13 @@
 //! Remuxing: tracks of one or more files written into a new one, whole or cut to a time span,
 //! their blocks' bytes untouched.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::RangeInclusive;
 
-use crate::demux::{Blocks, DecodeStep, Demuxer};
+use crate::demux::{Blocks, Demuxer, plan_chain, plan_range};
 use crate::error::{Error, Result};
+use crate::index::TrackIndex;
 use crate::mux::{MuxOptions, MuxSummary, Muxer};
 use crate::router::BlockRef;
 use crate::sidecar::Sidecars;
@@ -32,12 +34,14 @@ pub struct Pick {
 /// even by a decoder that renders each block over the tail of the one before (audio). A
 /// track with no block in the span is kept with none. Without a span, every block is kept.
 ///
-/// Each input is read once, in file order, from its first kept block to its last, every chunk
-/// CRC checked (and the file CRC, when every block of it is kept). The blocks of all inputs are
-/// handed over by pts (ties in input order, then file order) and by reference, so the muxer
-/// holds pointers at most, and the file is written as it is read. Picking every track of one
-/// file, in its order and under its ids, with its sidecars, writes that file again byte for
-/// byte when its writer followed the reference.
+/// Each input is read once, in file order. Without a span every input is read whole, picked
+/// or not, every chunk CRC and the file CRC checked; with one, only from its first kept block
+/// to its last, their chunk CRCs checked (the file CRC covers the rest, which
+/// [`Demuxer::verify`] reads). The blocks of all inputs are handed over by pts (ties in input
+/// order, then file order) and by reference, and each track ends with its last block, so the
+/// muxer holds at most about one pointer per track while the file is written as it is read.
+/// Picking every track of one file, in its order and under its ids, with its sidecars, writes
+/// that file again byte for byte when its writer followed the reference.
 ///
 /// ```
 /// use h4mk_mt::{Demuxer, MuxOptions, Pick, remux};
@@ -67,8 +71,8 @@ pub struct Pick {
 /// [`Muxer::new`] refuses the track list (a repeated `as_track`, say); otherwise
 /// [`Error::InInput`], naming the input, around what went wrong with it: a track it lacks
 /// ([`Error::UnknownTrack`]), a plan that cannot be made, a damaged block, or a block the muxer
-/// refuses (a file whose track does not start with a keyframe, say). The sink then holds part
-/// of a file.
+/// refuses (a file whose track does not start with a keyframe, say, named by its id in the
+/// input). The sink then holds part of a file.
 pub fn remux<'a, W: Write>(
     sink: W,
     inputs: &[Demuxer<'a>],
@@ -90,12 +94,18 @@ pub fn remux<'a, W: Write>(
         });
     }
     let mut feeds: Vec<Feed<'a>> = Vec::new();
+    let mut empty: Vec<(usize, u16)> = Vec::new();
     for (i, demux) in inputs.iter().enumerate() {
-        if let Some(feed) = Feed::new(i, demux, picks, span).map_err(in_input(i))? {
-            feeds.push(feed);
-        }
+        let (feed, nothing) = Feed::new(i, demux, picks, span).map_err(in_input(i))?;
+        feeds.extend(feed);
+        empty.extend(nothing.into_iter().map(|as_track| (i, as_track)));
     }
     let mut mux = Muxer::new(sink, specs, sidecars, opts)?;
+    // A track with nothing to hand over ends at once, and every track ends with its last
+    // block: no block waits for a track that will send no more.
+    for (input, as_track) in empty {
+        mux.end_track(as_track).map_err(in_input(input))?;
+    }
     for feed in &mut feeds {
         feed.load().map_err(in_input(feed.input))?;
     }
@@ -106,10 +116,18 @@ pub fn remux<'a, W: Write>(
         .min_by_key(|f| f.head.map(|b| b.ts_ms))
     {
         let input = feed.input;
-        if let Some(block) = feed.head.take() {
-            for as_track in takers(&feed.picks, &block) {
+        if let Some((block, kept)) = feed
+            .head
+            .take()
+            .and_then(|b| Some((b, feed.tracks.get(&b.track)?)))
+        {
+            let refused = |e| in_input(input)(by_input_id(e, block.track));
+            for &as_track in &kept.as_tracks {
                 mux.push_borrowed(as_track, block.ts_ms, block.kind, block.opaque)
-                    .map_err(in_input(input))?;
+                    .map_err(refused)?;
+                if kept.end == Some(block.offset) {
+                    mux.end_track(as_track).map_err(refused)?;
+                }
             }
         }
         feed.load().map_err(in_input(input))?;
@@ -132,67 +150,126 @@ fn in_input(input: usize) -> impl Fn(Error) -> Error {
     }
 }
 
+/// A muxer's refusal of a block of input track `track`, naming the track by that id rather
+/// than by its id in the new file: the error is about the input.
+fn by_input_id(e: Error, track: u16) -> Error {
+    match e {
+        Error::FirstBlockNotKey { ts_ms, kind, .. } => {
+            Error::FirstBlockNotKey { track, ts_ms, kind }
+        }
+        Error::PtsBackwards {
+            ts_ms, prev_ts_ms, ..
+        } => Error::PtsBackwards {
+            track,
+            ts_ms,
+            prev_ts_ms,
+        },
+        Error::PtsTooLarge { ts_ms, max, .. } => Error::PtsTooLarge { track, ts_ms, max },
+        Error::BlockTooLarge {
+            ts_ms, len, max, ..
+        } => Error::BlockTooLarge {
+            track,
+            ts_ms,
+            len,
+            max,
+        },
+        Error::EndsOnB { ts_ms, .. } => Error::EndsOnB { track, ts_ms },
+        e => e,
+    }
+}
+
 /// The blocks one input gives a remux, read in file order.
 struct Feed<'a> {
     input: usize,
     blocks: Blocks<'a>,
-    /// The tracks picked from this input.
-    picks: Vec<Kept>,
-    /// The offset of the last block any pick keeps.
+    /// The tracks picked from this input that keep a block, by their id in it.
+    tracks: BTreeMap<u16, Kept>,
+    /// The offset of the last block any track keeps.
     last: u64,
-    /// The next block some pick keeps, once loaded.
+    /// The next block some track keeps, once loaded.
     head: Option<BlockRef<'a>>,
 }
 
+/// A track picked from a feed's input, once or more.
+struct Kept {
+    /// The payload offsets of the blocks it keeps.
+    offsets: RangeInclusive<u64>,
+    /// The offset of its last block kept, when known: the track ends there.
+    end: Option<u64>,
+    /// Its ids in the new file.
+    as_tracks: Vec<u16>,
+}
+
 impl<'a> Feed<'a> {
-    /// The feed of input `i`, or `None` when no pick keeps a block of it.
+    /// The feed of input `i`, if it has a block to read, and the new ids of the tracks picked
+    /// from it that keep none. Without a span every input is read whole, picked or not, so
+    /// that every chunk CRC and the file CRC are checked.
     fn new(
         i: usize,
         demux: &Demuxer<'a>,
         picks: &[Pick],
         span: Option<(u32, u32)>,
-    ) -> Result<Option<Self>> {
-        let mut kept = Vec::new();
-        for pick in picks.iter().filter(|p| p.input == i) {
-            let offsets = match span {
-                None => Some(0..=u64::MAX),
-                Some((t0_ms, t1_ms)) => {
-                    let plan = cut_plan(demux, pick.track, t0_ms, t1_ms)?;
-                    let offsets = plan.iter().map(|s| s.block.offset);
-                    match (offsets.clone().min(), offsets.max()) {
-                        (Some(first), Some(last)) => Some(first..=last),
-                        _ => None,
-                    }
-                }
-            };
-            kept.push(Kept {
-                track: pick.track,
-                as_track: pick.as_track,
-                offsets,
-            });
+    ) -> Result<(Option<Self>, Vec<u16>)> {
+        let mine: Vec<&Pick> = picks.iter().filter(|p| p.input == i).collect();
+        let mut ids: Vec<u16> = mine.iter().map(|p| p.track).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // Per distinct track: the offsets it keeps and the offset it ends at, when known.
+        let runs: Vec<Option<(RangeInclusive<u64>, Option<u64>)>> = match span {
+            None => match demux.last_blocks(&ids) {
+                Some(lasts) => lasts
+                    .into_iter()
+                    .map(|last| last.map(|end| (0..=u64::MAX, Some(end))))
+                    .collect(),
+                None => ids.iter().map(|_| Some((0..=u64::MAX, None))).collect(),
+            },
+            Some((t0_ms, t1_ms)) => cut_runs(demux, &ids, t0_ms, t1_ms)?
+                .into_iter()
+                .map(|run| run.map(|run| (run.clone(), Some(*run.end()))))
+                .collect(),
+        };
+        let mut tracks: BTreeMap<u16, Kept> = BTreeMap::new();
+        for (&track, run) in ids.iter().zip(runs) {
+            if let Some((offsets, end)) = run {
+                tracks.insert(
+                    track,
+                    Kept {
+                        offsets,
+                        end,
+                        as_tracks: Vec::new(),
+                    },
+                );
+            }
         }
-        let wanted = kept.iter().filter_map(|k| k.offsets.as_ref());
-        let (Some(first), Some(last)) = (
-            wanted.clone().map(|o| *o.start()).min(),
-            wanted.map(|o| *o.end()).max(),
-        ) else {
-            return Ok(None);
+        let mut nothing = Vec::new();
+        for pick in mine {
+            match tracks.get_mut(&pick.track) {
+                Some(kept) => kept.as_tracks.push(pick.as_track),
+                None => nothing.push(pick.as_track),
+            }
+        }
+        let blocks = match span {
+            None => Some((demux.blocks(), u64::MAX)),
+            Some(_) => {
+                let first = tracks.values().map(|k| *k.offsets.start()).min();
+                let last = tracks.values().map(|k| *k.offsets.end()).max();
+                match (first, last) {
+                    (Some(first), Some(last)) => Some((demux.blocks_from(first)?, last)),
+                    _ => None,
+                }
+            }
         };
-        let blocks = if first == 0 {
-            demux.blocks()
-        } else {
-            demux.blocks_from(first)?
-        };
-        Ok(Some(Feed {
+        let feed = blocks.map(|(blocks, last)| Feed {
             input: i,
             blocks,
-            picks: kept,
+            tracks,
             last,
             head: None,
-        }))
+        });
+        Ok((feed, nothing))
     }
 
-    /// Reads on to the next block some pick keeps, if any is left.
+    /// Reads on to the next block some track keeps, if any is left.
     fn load(&mut self) -> Result<()> {
         self.head = None;
         for block in self.blocks.by_ref() {
@@ -200,7 +277,8 @@ impl<'a> Feed<'a> {
             if block.offset > self.last {
                 break;
             }
-            if takers(&self.picks, &block).next().is_some() {
+            let kept = self.tracks.get(&block.track);
+            if kept.is_some_and(|k| k.offsets.contains(&block.offset)) {
                 self.head = Some(block);
                 break;
             }
@@ -209,51 +287,73 @@ impl<'a> Feed<'a> {
     }
 }
 
-/// The plan whose blocks a cut of `track` to `t0_ms..=t1_ms` keeps, with every block between
-/// them: [`Demuxer::range`]'s, from the block just before the first one presented when the
-/// track has one that plans. A decoder whose outputs overlap (an audio block's first samples
-/// add to the tail of the block before it, docs/ADAPTERS.md §3.6) renders that block first, so
-/// the cut decodes the span exactly as the whole track does, from its first sample.
-fn cut_plan<'a>(
-    demux: &Demuxer<'a>,
-    track: u16,
+/// For each of the distinct `tracks`, the payload offsets of the blocks a cut to
+/// `t0_ms..=t1_ms` keeps (`None` for none): every block of the track between the first and
+/// the last of [`Demuxer::range`]'s plan for the span, made from the block just before the
+/// first one presented when the track has one that plans. A decoder whose outputs overlap (an
+/// audio block's first samples add to the tail of the block before it, docs/ADAPTERS.md §3.6)
+/// renders that block first, so the cut decodes the span exactly as the whole track does,
+/// from its first sample.
+///
+/// The plans are made over windows gathered in one walk for all the tracks
+/// ([`Demuxer::windows`]), a second one only for tracks whose lead block needs an earlier
+/// keyframe: the time grows with the span, not with the span times the tracks.
+fn cut_runs(
+    demux: &Demuxer<'_>,
+    tracks: &[u16],
     t0_ms: u32,
     t1_ms: u32,
-) -> Result<Vec<DecodeStep<'a>>> {
-    let plan = demux.range(track, t0_ms, t1_ms)?;
-    let first_ms = plan
+) -> Result<Vec<Option<RangeInclusive<u64>>>> {
+    if t0_ms > t1_ms {
+        return Err(h4mk_gop::Error::InvalidRange { t0_ms, t1_ms }.into());
+    }
+    let from = |t_ms: u32| move |table: &TrackIndex| table.lookup_before(t_ms);
+    let windows = demux.windows(tracks, |_| from(t0_ms), t1_ms)?;
+    let mut plans = Vec::with_capacity(tracks.len());
+    // Tracks whose lead needs a window from an earlier keyframe, with the lead's pts.
+    let mut earlier: Vec<(usize, u16, u32)> = Vec::new();
+    for (i, (&track, window)) in tracks.iter().zip(&windows).enumerate() {
+        let plan = plan_range(window, t0_ms, t1_ms)?;
+        let first_ms = plan
+            .iter()
+            .map(|s| s.block.ts_ms)
+            .filter(|t| (t0_ms..=t1_ms).contains(t))
+            .min();
+        let lead_ms = first_ms
+            .and_then(|ms| ms.checked_sub(1))
+            .and_then(|before| plan_chain(window, before).ok())
+            .and_then(|chain| chain.last().map(|s| s.block.ts_ms));
+        let lead = lead_ms.and_then(|lead_ms| {
+            let table = demux.index().track(track)?;
+            if table.lookup_before(lead_ms) == table.lookup_before(t0_ms) {
+                plan_range(window, lead_ms, t1_ms).ok()
+            } else {
+                earlier.push((i, track, lead_ms));
+                None
+            }
+        });
+        plans.push(lead.unwrap_or(plan));
+    }
+    if !earlier.is_empty() {
+        let ids: Vec<u16> = earlier.iter().map(|&(_, track, _)| track).collect();
+        let lead_of = |track: u16| {
+            earlier
+                .iter()
+                .find(|&&(_, t, _)| t == track)
+                .map_or(t0_ms, |&(_, _, lead_ms)| lead_ms)
+        };
+        let windows = demux.windows(&ids, |track| from(lead_of(track)), t1_ms)?;
+        for (&(i, _, lead_ms), window) in earlier.iter().zip(&windows) {
+            if let (Ok(plan), Some(slot)) = (plan_range(window, lead_ms, t1_ms), plans.get_mut(i)) {
+                *slot = plan;
+            }
+        }
+    }
+    Ok(plans
         .iter()
-        .map(|s| s.block.ts_ms)
-        .filter(|t| (t0_ms..=t1_ms).contains(t))
-        .min();
-    let lead_ms = first_ms
-        .and_then(|ms| ms.checked_sub(1))
-        .and_then(|before| demux.chain(track, before).ok())
-        .and_then(|chain| chain.last().map(|s| s.block.ts_ms));
-    Ok(lead_ms
-        .and_then(|ms| demux.range(track, ms, t1_ms).ok())
-        .unwrap_or(plan))
-}
-
-/// A track picked from a feed's input.
-struct Kept {
-    /// Its id in the input.
-    track: u16,
-    /// Its id in the new file.
-    as_track: u16,
-    /// The payload offsets of the blocks it keeps; `None` when it keeps none.
-    offsets: Option<RangeInclusive<u64>>,
-}
-
-/// The ids in the new file of the picks that keep `block`.
-fn takers<'f>(picks: &'f [Kept], block: &'f BlockRef<'_>) -> impl Iterator<Item = u16> + 'f {
-    picks
-        .iter()
-        .filter(|k| {
-            k.track == block.track
-                && k.offsets
-                    .as_ref()
-                    .is_some_and(|o| o.contains(&block.offset))
+        .map(|plan| {
+            let offsets = plan.iter().map(|s| s.block.offset);
+            Some(offsets.clone().min()?..=offsets.max()?)
         })
-        .map(|k| k.as_track)
+        .collect())
 }

@@ -188,13 +188,13 @@ fn a_track_that_opens_on_a_p_block_is_refused_with_its_input() {
     let picks = [Pick {
         input: 1,
         track: 1,
-        as_track: 1,
+        as_track: 5,
     }];
     let e = remux_to_vec(&inputs, &picks, None).unwrap_err();
     match e {
         Error::InInput { input: 1, source } => {
             assert!(
-                matches!(*source, Error::FirstBlockNotKey { .. }),
+                matches!(*source, Error::FirstBlockNotKey { track: 1, .. }),
                 "{source}"
             )
         }
@@ -348,5 +348,144 @@ fn blocks_from_a_block_lists_it_and_those_after_and_fails_elsewhere() {
             walked.is_err() || walked.as_ref().is_ok_and(|w| w[0].is_err()),
             "from {offset}: {walked:?}"
         );
+    }
+}
+
+/// Track 1: `n` blocks every 20 ms, a keyframe every 25; track 2: one I-block at 0 ms.
+fn long_and_short(n: u32) -> Vec<u8> {
+    let mut inputs = vec![Input {
+        track: 2,
+        ts_ms: 0,
+        kind: BlockKind::Key,
+        opaque: b"short".to_vec(),
+    }];
+    for i in 0..n {
+        let kind = if i % 25 == 0 {
+            BlockKind::Key
+        } else {
+            BlockKind::Predictive
+        };
+        inputs.push(Input {
+            track: 1,
+            ts_ms: i * 20,
+            kind,
+            opaque: i.to_le_bytes().to_vec(),
+        });
+    }
+    mux(
+        &[crate::support::spec(1), crate::support::spec(2)],
+        &inputs,
+        MuxOptions::default(),
+    )
+}
+
+#[test]
+fn no_block_waits_for_a_track_that_has_sent_its_last() {
+    let bytes = long_and_short(2_000);
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let every = every_track(&d[0], 0);
+    let held = |inputs: &[Demuxer<'_>], picks: &[Pick], span| {
+        let (out, summary) = remux(
+            Vec::new(),
+            inputs,
+            picks,
+            span,
+            &Sidecars::default(),
+            MuxOptions::default(),
+        )
+        .unwrap();
+        assert!(Demuxer::open(&out).unwrap().verify().is_ok());
+        summary.peak_held_blocks
+    };
+    // Whole: track 2 sends its one block first; until it ended with it, every block of track
+    // 1 waited for it (1,999 held). A cut where track 2 has no block: it ends before any.
+    assert!(held(&d, &every, None) <= 2);
+    assert!(held(&d, &every, Some((10_000, 30_000))) <= 2);
+    // Merged with a file that ends early: its track ends with its last block.
+    let short = long_and_short(10);
+    let two = [
+        Demuxer::open(&bytes).unwrap(),
+        Demuxer::open(&short).unwrap(),
+    ];
+    let picks = [
+        Pick {
+            input: 0,
+            track: 1,
+            as_track: 1,
+        },
+        Pick {
+            input: 1,
+            track: 1,
+            as_track: 2,
+        },
+    ];
+    assert!(held(&two, &picks, None) <= 2);
+    // An empty track (demo's track 2) ends at once.
+    let demo = read_reference("demo", "h4mk");
+    let d = [Demuxer::open(&demo).unwrap()];
+    assert!(held(&d, &every_track(&d[0], 0), None) <= 1);
+}
+
+#[test]
+fn a_file_crc_that_does_not_hold_is_found_whatever_is_picked() {
+    // Whole, every input is read to its end: its file CRC is checked even when no track of
+    // it is picked, or it has none.
+    let mut bytes = read_reference("demo", "h4mk");
+    let n = bytes.len();
+    bytes[n - 1] ^= 1;
+    let other = read_reference("bframes", "h4mk");
+    let d = [
+        Demuxer::open(&other).unwrap(),
+        Demuxer::open(&bytes).unwrap(),
+    ];
+    for picks in [every_track(&d[1], 1), every_track(&d[0], 0)] {
+        let e = remux_to_vec(&d, &picks, None).unwrap_err();
+        match e {
+            Error::InInput { input: 1, source } => assert!(
+                matches!(*source, Error::Format(h4mk_format::Error::FileCrc { .. })),
+                "{source}"
+            ),
+            e => panic!("{e}"),
+        }
+    }
+}
+
+#[test]
+fn a_track_that_ends_on_a_b_block_is_refused_with_its_input() {
+    // The reference writes what it is given: a track whose last block is a B-block.
+    let inputs = [(0, BlockKind::Key), (10, BlockKind::Bidirectional)].map(|(ts_ms, kind)| Input {
+        track: 1,
+        ts_ms,
+        kind,
+        opaque: vec![1],
+    });
+    let bytes = crate::support::reference_mux(&[crate::support::spec(1)], &inputs, true);
+    let good = read_reference("bframes", "h4mk");
+    let d = [
+        Demuxer::open(&good).unwrap(),
+        Demuxer::open(&bytes).unwrap(),
+    ];
+    let picks = [
+        Pick {
+            input: 0,
+            track: 1,
+            as_track: 1,
+        },
+        Pick {
+            input: 1,
+            track: 1,
+            as_track: 2,
+        },
+    ];
+    let e = remux_to_vec(&d, &picks, None).unwrap_err();
+    match e {
+        Error::InInput { input: 1, source } => {
+            // Named by its id in the input, not the 2 it would have had in the new file.
+            assert!(
+                matches!(*source, Error::EndsOnB { track: 1, .. }),
+                "{source}"
+            )
+        }
+        e => panic!("{e}"),
     }
 }

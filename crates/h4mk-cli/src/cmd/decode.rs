@@ -156,7 +156,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let name = input.name();
     let demux = open(&input)?;
     for &track in &args.track {
-        require_track(&demux, &input, track)?;
+        require_track(&demux, &input.name(), track)?;
     }
     let registry = AdapterRegistry::default();
     let mut decodes = Vec::with_capacity(args.track.len());

@@ -113,7 +113,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         report.items = 1;
         report.bytes = payload.len() as u64;
     } else if let Some(track) = args.track {
-        require_track(&demux, &input, track)?;
+        require_track(&demux, &input.name(), track)?;
         let blocks = demux
             .blocks()
             .filter(|b| b.as_ref().map_or(true, |b| b.track == track));

@@ -38,7 +38,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     if let Some(track) = args.track {
-        require_track(&demux, &input, track)?;
+        require_track(&demux, &input.name(), track)?;
     }
     let wanted = |t: u16| args.track.is_none_or(|w| w == t);
     let blocks = demux

@@ -92,10 +92,10 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
     Ok(())
 }
 
-/// Refuses a `--track` the file does not have as bad usage (exit 2): the file is not at fault.
-fn require_track(demux: &Demuxer<'_>, input: &Input, track: u16) -> Result<()> {
+/// Refuses a `--track` the file `name` does not have as bad usage (exit 2): the file is not at
+/// fault.
+fn require_track(demux: &Demuxer<'_>, name: &str, track: u16) -> Result<()> {
     if demux.track(track).is_none() {
-        let name = input.name();
         return Err(UsageError(format!("{name}: track {track} is not in the track list")).into());
     }
     Ok(())

@@ -77,7 +77,7 @@ pub(crate) fn run_chain(
 ) -> Result<ExitCode> {
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
-    require_track(&demux, &input, args.track)?;
+    require_track(&demux, &input.name(), args.track)?;
     let steps = demux
         .chain(args.track, args.t_ms)
         .with_context(|| input.name())?;
@@ -119,7 +119,7 @@ pub(crate) fn run_range(
     check_range(args.from_ms, args.to_ms)?;
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
-    require_track(&demux, &input, args.track)?;
+    require_track(&demux, &input.name(), args.track)?;
     let steps = demux
         .range(args.track, args.from_ms, args.to_ms)
         .with_context(|| input.name())?;

@@ -7,11 +7,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use h4mk_mt::{Demuxer, Pick};
 
 use crate::UsageError;
-use crate::cmd::{ContainerOutput, check_range, open, require_track, warn_if_rebuilt};
+use crate::cmd::{ContainerOutput, check_range, require_track, warn_if_rebuilt};
 use crate::input::{Input, display_name};
 use crate::output::{is_stdin, refuse_input_as_output, write_to};
 
@@ -30,7 +30,8 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   track, the blocks that present every pts from A to B (as `h4mk range` plans them) and
   every block between them: from the keyframe the plan starts at, so the new file decodes
   that span as the old one does. Blocks keep their pts; a track with no block in the span is
-  kept with none.
+  kept with none. A cut reads only the blocks it keeps, their CRCs checked; without one,
+  every input is read whole, its file CRC checked too.
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
   names. Without --locator, the new file is what the Python reference would write: every
   track of one file remuxed whole is that file again, byte for byte.
@@ -120,18 +121,23 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .iter()
         .map(|f| Input::open_h4mk(f))
         .collect::<Result<Vec<_>>>()?;
-    let demuxers = inputs.iter().map(open).collect::<Result<Vec<_>>>()?;
+    let names = input_names(&inputs);
+    let demuxers = inputs
+        .iter()
+        .zip(&names)
+        .map(|(input, name)| Demuxer::open(input).with_context(|| name.clone()))
+        .collect::<Result<Vec<_>>>()?;
     let picks = if args.map.is_empty() {
         every_track(&demuxers)
     } else {
         args.map.clone()
     };
     for pick in &picks {
-        if let (Some(demux), Some(input)) = (demuxers.get(pick.input), inputs.get(pick.input)) {
-            require_track(demux, input, pick.track)?;
+        if let (Some(demux), Some(name)) = (demuxers.get(pick.input), names.get(pick.input)) {
+            require_track(demux, name, pick.track)?;
         }
     }
-    refuse_repeated_ids(&picks, &inputs, args.map.is_empty())?;
+    refuse_repeated_ids(&picks, &names, args.map.is_empty())?;
     let sidecars = demuxers
         .get(args.sidecars_from)
         .map(Demuxer::sidecars)
@@ -148,7 +154,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .map(|(_, summary)| summary)
         .map_err(|e| match e {
             h4mk_mt::Error::InInput { input, source } => {
-                let name = inputs.get(input).map_or_else(String::new, Input::name);
+                let name = names.get(input).cloned().unwrap_or_default();
                 anyhow::Error::new(*source).context(name)
             }
             e => {
@@ -160,6 +166,23 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         warn_if_rebuilt(demux, input, err)?;
     }
     args.out.report(out, &summary)
+}
+
+/// The inputs' names for messages: each file's name, followed by its number when another input
+/// has the same name (`song.h4mk (input 1)`).
+fn input_names(inputs: &[Input]) -> Vec<String> {
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            if names.iter().filter(|n| *n == name).count() > 1 {
+                format!("{name} (input {i})")
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
 }
 
 /// Every track of every input, in order, under its own id.
@@ -178,14 +201,14 @@ fn every_track(demuxers: &[Demuxer<'_>]) -> Vec<Pick> {
 }
 
 /// Refuses two picks with the same id in the new file as bad usage, saying how to part them.
-fn refuse_repeated_ids(picks: &[Pick], inputs: &[Input], all: bool) -> Result<()> {
+fn refuse_repeated_ids(picks: &[Pick], names: &[String], all: bool) -> Result<()> {
     let mut taken: HashMap<u16, &Pick> = HashMap::with_capacity(picks.len());
     for pick in picks {
         let Some(first) = taken.insert(pick.as_track, pick) else {
             continue;
         };
         let message = if all {
-            let name = |p: &Pick| inputs.get(p.input).map_or_else(String::new, Input::name);
+            let name = |p: &Pick| names.get(p.input).cloned().unwrap_or_default();
             let free = (1..=u16::MAX)
                 .find(|id| !picks.iter().any(|p| p.as_track == *id))
                 .unwrap_or(0);

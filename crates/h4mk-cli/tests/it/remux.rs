@@ -220,6 +220,54 @@ fn bad_usage_exits_2_and_writes_nothing() {
 }
 
 #[test]
+fn inputs_of_the_same_name_are_told_apart_by_number() {
+    let dir = TempDir::new("remux_same_name");
+    let d = dir.path();
+    let mut bytes = std::fs::read(reference("three_tracks_2000")).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x10;
+    for (sub, data) in [
+        ("a", std::fs::read(reference("three_tracks_2000")).unwrap()),
+        ("b", bytes),
+    ] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+        std::fs::write(d.join(sub).join("song.h4mk"), data).unwrap();
+    }
+    let o = h4mk(
+        d,
+        &[
+            "remux",
+            "a/song.h4mk",
+            "b/song.h4mk",
+            "--map",
+            "0:1",
+            "--map",
+            "1:2",
+            "-o",
+            "out.h4mk",
+        ],
+    );
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("h4mk: error: song.h4mk (input 1): chunk CORE at offset "),
+        "{stderr}"
+    );
+    let o = h4mk(
+        d,
+        &["remux", "a/song.h4mk", "a/song.h4mk", "-o", "out.h4mk"],
+    );
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap().lines().next(),
+        Some(
+            "h4mk: error: song.h4mk (input 0) and song.h4mk (input 1) both have track 1: take \
+             the tracks with --map, giving one a new id (--map 1:1=4)"
+        )
+    );
+    assert_eq!(dir.files(), ["a", "b"]);
+}
+
+#[test]
 fn a_damaged_input_fails_naming_it_and_leaves_nothing() {
     let dir = TempDir::new("remux_damaged");
     let d = dir.path();

@@ -11,15 +11,19 @@ use crate::plan::{Case, case};
 use crate::reference_fixtures::{REFERENCE, read_reference};
 use crate::support::{Input, fix_crcs, mux};
 
+fn pick(input: usize, track: u16, as_track: u16) -> Pick {
+    Pick {
+        input,
+        track,
+        as_track,
+    }
+}
+
 /// Every track of `d`, under its own id, in its order.
 fn every_track(d: &Demuxer<'_>, input: usize) -> Vec<Pick> {
     d.tracks()
         .iter()
-        .map(|t| Pick {
-            input,
-            track: t.track_id,
-            as_track: t.track_id,
-        })
+        .map(|t| pick(input, t.track_id, t.track_id))
         .collect()
 }
 
@@ -70,18 +74,7 @@ fn every_track_of_a_reference_fixture_remuxed_is_the_same_file() {
 fn tracks_renumbered_and_reordered_keep_their_blocks() {
     let bytes = read_reference("three_tracks_2000", "h4mk");
     let d = [Demuxer::open(&bytes).unwrap()];
-    let picks = [
-        Pick {
-            input: 0,
-            track: 2,
-            as_track: 1,
-        },
-        Pick {
-            input: 0,
-            track: 1,
-            as_track: 9,
-        },
-    ];
+    let picks = [pick(0, 2, 1), pick(0, 1, 9)];
     let out = remux_to_vec(&d, &picks, None).unwrap();
     let o = Demuxer::open(&out).unwrap();
     assert!(o.verify().is_ok());
@@ -108,11 +101,7 @@ fn one_track_picked_twice_is_written_twice() {
     let bytes = read_reference("bframes", "h4mk");
     let d = [Demuxer::open(&bytes).unwrap()];
     let track = d[0].tracks()[0].track_id;
-    let picks = [3, 4].map(|as_track| Pick {
-        input: 0,
-        track,
-        as_track,
-    });
+    let picks = [3, 4].map(|as_track| pick(0, track, as_track));
     let out = remux_to_vec(&d, &picks, None).unwrap();
     let o = Demuxer::open(&out).unwrap();
     let old: Vec<_> = track_blocks(&d[0], track).iter().map(seen).collect();
@@ -126,11 +115,6 @@ fn one_track_picked_twice_is_written_twice() {
 fn errors_name_the_input() {
     let bytes = read_reference("three_tracks_2000", "h4mk");
     let d = [Demuxer::open(&bytes).unwrap()];
-    let pick = |input, track, as_track| Pick {
-        input,
-        track,
-        as_track,
-    };
     let e = remux_to_vec(&d, &[pick(1, 1, 1)], None).unwrap_err();
     assert!(
         matches!(
@@ -185,11 +169,7 @@ fn a_track_that_opens_on_a_p_block_is_refused_with_its_input() {
     edited[flags_at..flags_at + 4].copy_from_slice(&flags.to_le_bytes());
     fix_crcs(&mut edited, flags_at - 4);
     let inputs = [d, Demuxer::open(&edited).unwrap()];
-    let picks = [Pick {
-        input: 1,
-        track: 1,
-        as_track: 5,
-    }];
+    let picks = [pick(1, 1, 5)];
     let e = remux_to_vec(&inputs, &picks, None).unwrap_err();
     match e {
         Error::InInput { input: 1, source } => {
@@ -300,15 +280,10 @@ proptest! {
 fn merged_files_are_handed_over_by_pts_so_few_blocks_wait() {
     let bytes = read_reference("three_tracks_2000", "h4mk");
     let d = [Demuxer::open(&bytes).unwrap()];
-    let pick = |input, track| Pick {
-        input,
-        track,
-        as_track: track,
-    };
-    let a = remux_to_vec(&d, &[pick(0, 1)], None).unwrap();
-    let b = remux_to_vec(&d, &[pick(0, 2), pick(0, 3)], None).unwrap();
+    let a = remux_to_vec(&d, &[pick(0, 1, 1)], None).unwrap();
+    let b = remux_to_vec(&d, &[pick(0, 2, 2), pick(0, 3, 3)], None).unwrap();
     let parts = [Demuxer::open(&a).unwrap(), Demuxer::open(&b).unwrap()];
-    let picks = [pick(0, 1), pick(1, 2), pick(1, 3)];
+    let picks = [pick(0, 1, 1), pick(1, 2, 2), pick(1, 3, 3)];
     let (merged, summary) = remux(
         Vec::new(),
         &parts,
@@ -407,18 +382,7 @@ fn no_block_waits_for_a_track_that_has_sent_its_last() {
         Demuxer::open(&bytes).unwrap(),
         Demuxer::open(&short).unwrap(),
     ];
-    let picks = [
-        Pick {
-            input: 0,
-            track: 1,
-            as_track: 1,
-        },
-        Pick {
-            input: 1,
-            track: 1,
-            as_track: 2,
-        },
-    ];
+    let picks = [pick(0, 1, 1), pick(1, 1, 2)];
     assert!(held(&two, &picks, None) <= 2);
     // An empty track (demo's track 2) ends at once.
     let demo = read_reference("demo", "h4mk");
@@ -465,18 +429,7 @@ fn a_track_that_ends_on_a_b_block_is_refused_with_its_input() {
         Demuxer::open(&good).unwrap(),
         Demuxer::open(&bytes).unwrap(),
     ];
-    let picks = [
-        Pick {
-            input: 0,
-            track: 1,
-            as_track: 1,
-        },
-        Pick {
-            input: 1,
-            track: 1,
-            as_track: 2,
-        },
-    ];
+    let picks = [pick(0, 1, 1), pick(1, 1, 2)];
     let e = remux_to_vec(&d, &picks, None).unwrap_err();
     match e {
         Error::InInput { input: 1, source } => {

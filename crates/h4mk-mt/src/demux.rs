@@ -759,8 +759,8 @@ impl<'a> Demuxer<'a> {
 
     /// The windows of several distinct `tracks`, gathered in one walk: for each, the blocks
     /// from the keyframe its `pick` chooses (or from the first block when it chooses none) up
-    /// to `t_ms`, as [`Demuxer::window`] gives them. Planning many tracks this way costs one
-    /// walk over the span, not one per track.
+    /// to `t_ms`, as [`Demuxer::walk_windows`] gathers them. Planning many tracks this way
+    /// costs one walk over the span, not one per track.
     ///
     /// No window may hold an I-block of its track that the seek table leaves out: a table that
     /// lacks keyframes could make a plan start too late or find nothing. When one does, the

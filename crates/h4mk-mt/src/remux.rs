@@ -216,6 +216,7 @@ impl<'a> Feed<'a> {
         ids.dedup();
         // Per distinct track: the offsets it keeps and the offset it ends at, when known.
         let runs: Vec<Option<(RangeInclusive<u64>, Option<u64>)>> = match span {
+            None if ids.is_empty() => Vec::new(),
             None => match demux.last_blocks(&ids) {
                 Some(lasts) => lasts
                     .into_iter()

@@ -27,11 +27,12 @@ Tracks: without --map, every track of every input, in the order given, each unde
   file; the new file lists its tracks in --map order, and a track may be taken twice under
   two ids.
 Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep, of each
-  track, the blocks that present every pts from A to B (as `h4mk range` plans them) and
-  every block between them: from the keyframe the plan starts at, so the new file decodes
-  that span as the old one does. Blocks keep their pts; a track with no block in the span is
-  kept with none. A cut reads only the blocks it keeps, their CRCs checked; without one,
-  every input is read whole, its file CRC checked too.
+  track, the blocks that present every pts from A to B (as `h4mk range` plans them), from
+  the block just before A (audio overlaps it) with what it needs, and every block between:
+  a run from a keyframe, so the new file decodes that span, from its first sample, as the
+  old one does. Blocks keep their pts; a track with no block in the span is kept with none.
+  A cut reads only the blocks it keeps, their CRCs checked; without one, every input is
+  read whole, its file CRC checked too.
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
   names. Without --locator, the new file is what the Python reference would write: every
   track of one file remuxed whole is that file again, byte for byte.

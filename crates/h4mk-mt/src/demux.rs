@@ -601,10 +601,23 @@ impl<'a> Demuxer<'a> {
 
     /// The payload offset of the last block of each of the sorted, distinct `tracks` (`None`
     /// for a track with none), from one walk over chunk and routing headers with no CRC
-    /// checked; `None` when that walk fails, at damage a checked read reports.
+    /// checked, from the earliest of the tracks' last keyframes (a track's last block is at
+    /// or after it; from the first block for a track with none): in a file with keyframes
+    /// throughout, about the last group of blocks. `None` when that walk fails, at damage a
+    /// checked read reports.
     pub(crate) fn last_blocks(&self, tracks: &[u16]) -> Option<Vec<Option<u64>>> {
         let mut last = vec![None; tracks.len()];
-        let mut walk = self.raw.chunks_from(self.index().core_offset).ok()?;
+        let mut start = u64::MAX;
+        for &track in tracks {
+            let from = self
+                .keyframe(track, |table| table.lookup(u32::MAX))
+                .ok()?
+                .map_or(self.index().core_offset, |e| {
+                    e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
+                });
+            start = start.min(from);
+        }
+        let mut walk = self.raw.chunks_from(start).ok()?;
         while let Some(chunk) = walk.next_chunk().ok()? {
             if chunk.tag != Tag::CORE {
                 continue;

@@ -226,6 +226,19 @@ pub enum Error {
     /// A value could not be encoded as JSON.
     #[error("could not encode the track list as JSON")]
     Json(#[source] serde_json::Error),
+    /// A block of a [`remux`](crate::remux()) input that comes after a block with a later
+    /// pts: a remux reads each input in pts order, as the reference writes it.
+    #[error(
+        "CORE chunk at offset {offset}: pts {ts_ms} ms comes after a block at {prev_ts_ms} ms: a remux reads an input in pts order, as the reference writes it"
+    )]
+    OutOfOrder {
+        /// Offset of the chunk header.
+        offset: u64,
+        /// The block's pts.
+        ts_ms: u32,
+        /// The pts of the block kept before it.
+        prev_ts_ms: u32,
+    },
     /// A [`remux`](crate::remux()) pick of an input that is not among the inputs.
     #[error("input {input} is not among the {inputs} inputs")]
     UnknownInput {
@@ -273,7 +286,8 @@ impl Error {
             | Error::Extension { offset, .. }
             | Error::MissingForwardAnchor { offset, .. }
             | Error::MissingKeyframe { offset, .. }
-            | Error::BlocksUnsorted { offset, .. } => Some(*offset),
+            | Error::BlocksUnsorted { offset, .. }
+            | Error::OutOfOrder { offset, .. } => Some(*offset),
             Error::InInput { source, .. } => source.offset(),
             _ => None,
         }

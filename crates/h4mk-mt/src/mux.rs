@@ -83,6 +83,8 @@ pub struct Muxer<'a, W: Write> {
     tracks: Vec<TrackState<'a>>,
     /// Per slot: (lower bound of future pts, track id) of an unended track.
     bounds: MinKeys,
+    /// No track will hand over a block below this pts ([`Muxer::advance_all`]).
+    floor_ms: u32,
     /// Per slot: (pts, track id) of the track's first held block, if it holds any.
     heads: MinKeys,
     index: IndexBuilder,
@@ -270,6 +272,7 @@ impl<'a, W: Write> Muxer<'a, W> {
             writer,
             tracks,
             bounds,
+            floor_ms: 0,
             heads,
             index,
             opts,
@@ -343,11 +346,11 @@ impl<'a, W: Write> Muxer<'a, W> {
             }
             _ => {}
         }
-        if ts_ms < state.promised_ms {
+        if ts_ms < state.promised_ms.max(self.floor_ms) {
             return Err(Error::PtsBeforeAdvance {
                 track,
                 ts_ms,
-                promised_ms: state.promised_ms,
+                promised_ms: state.promised_ms.max(self.floor_ms),
             });
         }
         if opaque_len > MAX_OPAQUE_LEN {
@@ -367,11 +370,11 @@ impl<'a, W: Write> Muxer<'a, W> {
         }
         self.release()?;
         let route = route_header(track);
+        let settled = self.heads.min() > key && self.settled(key, slot);
         let Some(state) = self.tracks.get_mut(slot) else {
             return Err(Error::UnknownTrack { track });
         };
-        if state.held.is_empty() && self.heads.min() > key && self.bounds.min_excluding(slot) > key
-        {
+        if state.held.is_empty() && settled {
             let parts: [&[u8]; 2] = [&route, block.bytes()];
             let at = self.writer.write_chunk_parts(Tag::CORE, flags, &parts)?;
             return self.record(slot, ts_ms, kind, at);
@@ -413,6 +416,17 @@ impl<'a, W: Write> Muxer<'a, W> {
             state.promised_ms = ts_ms;
         }
         self.bounds.set(slot, pack(ts_ms, track, slot));
+        self.release()
+    }
+
+    /// Promises that no track will hand over a block with a pts below `ts_ms`: [`Muxer::advance`]
+    /// of every track at once, in constant time. A caller that reads blocks from files in pts
+    /// order (a remux) knows no more than that; a later block below `ts_ms` is refused.
+    pub fn advance_all(&mut self, ts_ms: u32) -> Result<()> {
+        if ts_ms <= self.floor_ms {
+            return Ok(());
+        }
+        self.floor_ms = ts_ms;
         self.release()
     }
 
@@ -536,9 +550,13 @@ impl<'a, W: Write> Muxer<'a, W> {
 
     /// True when no block still to come can sort before the block `key` of track `slot`:
     /// every other unended track's bound sorts after it (ties within a track keep hand-over
-    /// order, so the track's own bound does not count).
+    /// order, so the track's own bound does not count), or the pts every track was advanced
+    /// to does (at that pts itself, any track id may still come).
     fn settled(&self, key: u64, slot: usize) -> bool {
-        self.bounds.min_excluding(slot) > key
+        self.bounds
+            .min_excluding(slot)
+            .max(pack(self.floor_ms, 0, 0))
+            > key
     }
 
     /// Writes held blocks in order for as long as the first one is settled.
@@ -882,6 +900,53 @@ mod tests {
         );
         assert_eq!(advanced_peak, 1);
         assert_eq!(order(&advanced).len(), 502);
+    }
+
+    #[test]
+    fn advancing_every_track_at_once_releases_what_sorts_before_it() {
+        // The sparse track of the test above, with one promise for every track instead.
+        let mut m = muxer(&[1, 2]);
+        m.push(2, 0, BlockKind::Key, b"first").unwrap();
+        let mut peak = 0;
+        for i in 0..500u32 {
+            let kind = if i % 50 == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            };
+            m.push(1, i * 20, kind, &i.to_le_bytes()).unwrap();
+            // A caller reading a file in pts order knows no block will come before the next.
+            m.advance_all(i * 20 + 1).unwrap();
+            peak = peak.max(m.held_blocks());
+        }
+        // Below the promise, on any track, is refused and changes nothing.
+        assert!(matches!(
+            m.push(2, 9_980, BlockKind::Key, b"late"),
+            Err(Error::PtsBeforeAdvance {
+                track: 2,
+                ts_ms: 9_980,
+                promised_ms: 9_981
+            })
+        ));
+        m.push(2, 10_000, BlockKind::Key, b"second").unwrap();
+        let bytes = m.finish().unwrap().0;
+        // Each block goes out once the promise passes it (499 wait without, as above).
+        assert_eq!(peak, 0);
+        let mut plain = muxer(&[1, 2]);
+        plain.push(2, 0, BlockKind::Key, b"first").unwrap();
+        for i in 0..500u32 {
+            let kind = if i % 50 == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            };
+            plain.push(1, i * 20, kind, &i.to_le_bytes()).unwrap();
+        }
+        plain.push(2, 10_000, BlockKind::Key, b"second").unwrap();
+        assert!(
+            bytes == plain.finish().unwrap().0,
+            "the promise changes no byte"
+        );
     }
 
     #[test]

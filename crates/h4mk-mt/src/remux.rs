@@ -34,12 +34,21 @@ pub struct Pick {
 /// even by a decoder that renders each block over the tail of the one before (audio). A
 /// track with no block in the span is kept with none. Without a span, every block is kept.
 ///
-/// Each input is read once, in file order. Without a span every input is read whole, picked
-/// or not, every chunk CRC and the file CRC checked; with one, only from its first kept block
-/// to its last, their chunk CRCs checked (the file CRC covers the rest, which
-/// [`Demuxer::verify`] reads). The blocks of all inputs are handed over by pts (ties in input
-/// order, then file order) and by reference, and each track ends with its last block, so the
-/// muxer holds at most about one pointer per track while the file is written as it is read.
+/// Each input's blocks are handed over from one pass in file order. Without a span every
+/// input is read whole, picked or not, every chunk CRC and the file CRC checked (after a walk
+/// over chunk headers from its tracks' last keyframes, which finds where each track ends);
+/// with one, the span is walked once to plan, as [`Demuxer::range`] walks it (to the first
+/// block of each track after the span, every chunk on the way checked: to the end of the file
+/// for a picked track with no block after the span), then read from the first kept block to
+/// the last, their chunk CRCs checked (the file CRC covers the rest, which
+/// [`Demuxer::verify`] reads). A
+/// cut's plans hold the blocks of the span, so a span open to the end holds every block after
+/// its start (within the `Limits` of the input). The blocks of all inputs are handed over by pts (ties in input
+/// order, then file order) and by reference, each track ends with its last block, and every
+/// track is advanced to the lowest pts still to come ([`Muxer::advance_all`]), so the muxer
+/// holds at most about one pointer per track, sparse tracks and tracks that start late
+/// included, while the file is written as it is read. That needs each input in pts order, as
+/// the reference writes it ([`Demuxer::verify`] reports a file that is not).
 /// Picking every track of one file, in its order and under its ids, with its sidecars, writes
 /// that file again byte for byte when its writer followed the reference.
 ///
@@ -70,9 +79,10 @@ pub struct Pick {
 /// [`Error::UnknownInput`] for a pick of an input that is not there, and as
 /// [`Muxer::new`] refuses the track list (a repeated `as_track`, say); otherwise
 /// [`Error::InInput`], naming the input, around what went wrong with it: a track it lacks
-/// ([`Error::UnknownTrack`]), a plan that cannot be made, a damaged block, or a block the muxer
-/// refuses (a file whose track does not start with a keyframe, say, named by its id in the
-/// input). The sink then holds part of a file.
+/// ([`Error::UnknownTrack`]), a plan that cannot be made, a damaged block, a block out of pts
+/// order ([`Error::OutOfOrder`]), or a block the muxer refuses (a file whose track does not
+/// start with a keyframe, say, named by its id in the input). The sink then holds part of a
+/// file.
 pub fn remux<'a, W: Write>(
     sink: W,
     inputs: &[Demuxer<'a>],
@@ -81,6 +91,11 @@ pub fn remux<'a, W: Write>(
     sidecars: &Sidecars<'_>,
     opts: MuxOptions,
 ) -> Result<(W, MuxSummary)> {
+    if let Some((t0_ms, t1_ms)) = span
+        && t0_ms > t1_ms
+    {
+        return Err(h4mk_gop::Error::InvalidRange { t0_ms, t1_ms }.into());
+    }
     let mut specs: Vec<TrackSpec> = Vec::with_capacity(picks.len());
     for pick in picks {
         let demux = input(inputs, pick.input)?;
@@ -131,6 +146,12 @@ pub fn remux<'a, W: Write>(
             }
         }
         feed.load().map_err(in_input(input))?;
+        // Every input is read in pts order: no block still to come is before the lowest of
+        // the blocks next in line, so nothing before it waits for a track that is silent
+        // (sparse, or starting late).
+        if let Some(floor) = feeds.iter().filter_map(|f| f.head.map(|b| b.ts_ms)).min() {
+            mux.advance_all(floor)?;
+        }
     }
     mux.finish()
 }
@@ -188,6 +209,8 @@ struct Feed<'a> {
     last: u64,
     /// The next block some track keeps, once loaded.
     head: Option<BlockRef<'a>>,
+    /// The pts of the block kept before it.
+    prev_ms: u32,
 }
 
 /// A track picked from a feed's input, once or more.
@@ -266,11 +289,13 @@ impl<'a> Feed<'a> {
             tracks,
             last,
             head: None,
+            prev_ms: 0,
         });
         Ok((feed, nothing))
     }
 
-    /// Reads on to the next block some track keeps, if any is left.
+    /// Reads on to the next block some track keeps, if any is left; refuses one whose pts is
+    /// before the block kept before it.
     fn load(&mut self) -> Result<()> {
         self.head = None;
         for block in self.blocks.by_ref() {
@@ -280,6 +305,14 @@ impl<'a> Feed<'a> {
             }
             let kept = self.tracks.get(&block.track);
             if kept.is_some_and(|k| k.offsets.contains(&block.offset)) {
+                if block.ts_ms < self.prev_ms {
+                    return Err(Error::OutOfOrder {
+                        offset: block.chunk_offset(),
+                        ts_ms: block.ts_ms,
+                        prev_ts_ms: self.prev_ms,
+                    });
+                }
+                self.prev_ms = block.ts_ms;
                 self.head = Some(block);
                 break;
             }
@@ -297,17 +330,16 @@ impl<'a> Feed<'a> {
 /// from its first sample.
 ///
 /// The plans are made over windows gathered in one walk for all the tracks
-/// ([`Demuxer::windows`]), a second one only for tracks whose lead block needs an earlier
-/// keyframe: the time grows with the span, not with the span times the tracks.
+/// ([`Demuxer::windows`]), and a second one for the tracks whose lead block's own plan may
+/// start at an earlier keyframe than the first window (as [`Demuxer::range`] from the lead's
+/// pts would: it does whenever the lead is the keyframe that window starts at): the time grows
+/// with the span, not with the span times the tracks.
 fn cut_runs(
     demux: &Demuxer<'_>,
     tracks: &[u16],
     t0_ms: u32,
     t1_ms: u32,
 ) -> Result<Vec<Option<RangeInclusive<u64>>>> {
-    if t0_ms > t1_ms {
-        return Err(h4mk_gop::Error::InvalidRange { t0_ms, t1_ms }.into());
-    }
     let from = |t_ms: u32| move |table: &TrackIndex| table.lookup_before(t_ms);
     let windows = demux.windows(tracks, |_| from(t0_ms), t1_ms)?;
     let mut plans = Vec::with_capacity(tracks.len());
@@ -337,10 +369,12 @@ fn cut_runs(
     }
     if !earlier.is_empty() {
         let ids: Vec<u16> = earlier.iter().map(|&(_, track, _)| track).collect();
+        // `earlier` is in the order of `tracks`, which are sorted.
         let lead_of = |track: u16| {
             earlier
-                .iter()
-                .find(|&&(_, t, _)| t == track)
+                .binary_search_by_key(&track, |&(_, t, _)| t)
+                .ok()
+                .and_then(|i| earlier.get(i))
                 .map_or(t0_ms, |&(_, _, lead_ms)| lead_ms)
         };
         let windows = demux.windows(&ids, |track| from(lead_of(track)), t1_ms)?;

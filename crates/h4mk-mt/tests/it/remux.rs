@@ -442,3 +442,123 @@ fn a_track_that_ends_on_a_b_block_is_refused_with_its_input() {
         e => panic!("{e}"),
     }
 }
+
+#[test]
+fn sparse_tracks_and_tracks_that_start_late_hold_nothing_back() {
+    // Track 1 every 20 ms for 40 s; track 2 at 0 and at 40 s only.
+    let mut inputs: Vec<Input> = (0..2_000u32)
+        .map(|i| Input {
+            track: 1,
+            ts_ms: i * 20,
+            kind: if i % 25 == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            },
+            opaque: i.to_le_bytes().to_vec(),
+        })
+        .collect();
+    for ts_ms in [0, 40_000] {
+        inputs.push(Input {
+            track: 2,
+            ts_ms,
+            kind: BlockKind::Key,
+            opaque: b"sparse".to_vec(),
+        });
+    }
+    let specs = [crate::support::spec(1), crate::support::spec(2)];
+    let sparse = mux(&specs, &inputs, MuxOptions::default());
+    let late_inputs: Vec<Input> = inputs
+        .iter()
+        .filter(|b| b.track == 1 && b.ts_ms >= 30_000)
+        .cloned()
+        .collect();
+    let late = mux(&specs[..1], &late_inputs, MuxOptions::default());
+    let d = [
+        Demuxer::open(&sparse).unwrap(),
+        Demuxer::open(&late).unwrap(),
+    ];
+    let held = |picks: &[Pick]| {
+        let (out, summary) = remux(
+            Vec::new(),
+            &d,
+            picks,
+            None,
+            &Sidecars::default(),
+            MuxOptions::default(),
+        )
+        .unwrap();
+        assert!(Demuxer::open(&out).unwrap().verify().is_ok());
+        summary.peak_held_blocks
+    };
+    // Without a promise that covers every track, track 2 could still send pts 20, and the
+    // track from the second file could still send pts 0: 1,999 and 1,500 blocks waited.
+    assert!(held(&every_track(&d[0], 0)) <= 2);
+    assert!(held(&[pick(0, 1, 1), pick(1, 1, 2)]) <= 2);
+}
+
+#[test]
+fn an_input_out_of_pts_order_is_refused_naming_the_block() {
+    // Written as a writer other than the reference might: track 2's block at 10 ms before
+    // track 1's at 5 ms. Each track's own pts go forward, so it opens and plans.
+    let mut w = h4mk_format::Writer::new(
+        Vec::new(),
+        &h4mk_format::FileHeader::default(),
+        h4mk_format::WriterOptions::default(),
+    )
+    .unwrap();
+    let specs = [crate::support::spec(1), crate::support::spec(2)];
+    w.write_chunk(
+        h4mk_format::Tag::TRAK,
+        0,
+        &h4mk_mt::encode_track_list(&specs).unwrap(),
+    )
+    .unwrap();
+    let mut late_at = 0;
+    for (track, ts_ms, kind) in [
+        (1, 0, BlockKind::Key),
+        (2, 10, BlockKind::Key),
+        (1, 5, BlockKind::Predictive),
+    ] {
+        let flags = h4mk_gop::GopFlags::new(ts_ms, kind).unwrap().to_bits();
+        late_at = w
+            .write_chunk_parts(
+                h4mk_format::Tag::CORE,
+                flags,
+                &[&h4mk_mt::route_header(track), b"x"],
+            )
+            .unwrap();
+    }
+    let bytes = w.finish().unwrap();
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let e = remux_to_vec(&d, &every_track(&d[0], 0), None).unwrap_err();
+    assert_eq!(e.offset(), Some(late_at), "{e}");
+    match e {
+        Error::InInput { input: 0, source } => assert!(
+            matches!(
+                *source,
+                Error::OutOfOrder {
+                    ts_ms: 5,
+                    prev_ts_ms: 10,
+                    ..
+                }
+            ),
+            "{source}"
+        ),
+        e => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_span_that_ends_before_it_starts_is_the_caller_s_error() {
+    let bytes = read_reference("demo", "h4mk");
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let e = remux_to_vec(&d, &every_track(&d[0], 0), Some((9, 8))).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Gop(h4mk_gop::Error::InvalidRange { t0_ms: 9, t1_ms: 8 })
+        ),
+        "{e}"
+    );
+}

@@ -18,7 +18,7 @@ use crate::output::{is_stdin, refuse_input_as_output, write_to};
 /// Copy tracks of one or more containers into a new one, whole or cut to a time range.
 ///
 /// No block is decoded or changed. The file is written to a temporary file beside OUT and
-/// renamed onto it only once complete: a failed remux leaves nothing behind.
+/// renamed onto it only once complete: a failed remux leaves no file behind.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Tracks: without --map, every track of every input, in the order given, each under its own
@@ -31,8 +31,10 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   the block just before A (audio overlaps it) with what it needs, and every block between:
   a run from a keyframe, so the new file decodes that span, from its first sample, as the
   old one does. Blocks keep their pts; a track with no block in the span is kept with none.
-  A cut reads only the blocks it keeps, their CRCs checked; without one, every input is
-  read whole, its file CRC checked too.
+  A cut reads the span, to the first block of each picked track after it (to the end of
+  the file for a track with none after it), every chunk CRC on the way checked; without a
+  cut, every input is read whole, its file CRC checked too. Each input must be in pts
+  order, as the reference writes it (h4mk verify says when one is not).
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
   names. Without --locator, the new file is what the Python reference would write: every
   track of one file remuxed whole is that file again, byte for byte.
@@ -48,7 +50,8 @@ pub(crate) struct Args {
     /// A track to take: track ID of input IN, as track NEW if given; repeat for more.
     #[arg(long = "map", value_name = "IN:ID[=NEW]", value_parser = parse_pick)]
     map: Vec<Pick>,
-    /// Keep each track from the keyframe that presenting this time needs, in milliseconds.
+    /// Keep each track from the block just before this time (and the keyframe it needs), in
+    /// milliseconds.
     #[arg(long = "from-ms", value_name = "A")]
     from_ms: Option<u32>,
     /// Keep each track up to what presenting this time needs, in milliseconds (inclusive).
@@ -210,17 +213,17 @@ fn refuse_repeated_ids(picks: &[Pick], names: &[String], all: bool) -> Result<()
         };
         let message = if all {
             let name = |p: &Pick| names.get(p.input).cloned().unwrap_or_default();
-            let free = (1..=u16::MAX)
-                .find(|id| !picks.iter().any(|p| p.as_track == *id))
-                .unwrap_or(0);
+            let ids: std::collections::HashSet<u16> = picks.iter().map(|p| p.as_track).collect();
+            let example = match (1..=u16::MAX).chain([0]).find(|id| !ids.contains(id)) {
+                Some(free) => format!(" (--map {}:{}={free})", pick.input, pick.track),
+                None => String::new(),
+            };
             format!(
                 "{} and {} both have track {}: take the tracks with --map, giving one a new \
-                 id (--map {}:{}={free})",
+                 id{example}",
                 name(first),
                 name(pick),
                 pick.as_track,
-                pick.input,
-                pick.track,
             )
         } else {
             format!(

@@ -870,8 +870,9 @@ mod tests {
 
     #[test]
     fn advancing_a_sparse_track_releases_the_others() {
-        // Track 1 every 20 ms; track 2 at 0 and at 10 s only.
-        let mux = |advance: bool| {
+        // Track 1 every 20 ms; track 2 at 0 and at 10 s only. `promise`: none, track 2
+        // advanced, or every track advanced at once.
+        let mux = |promise: u8| {
             let mut m = muxer(&[1, 2]);
             m.push(2, 0, BlockKind::Key, b"first").unwrap();
             let mut peak = 0;
@@ -882,71 +883,41 @@ mod tests {
                     BlockKind::Predictive
                 };
                 m.push(1, i * 20, kind, &i.to_le_bytes()).unwrap();
-                if advance {
+                match promise {
                     // Track 2's next block is at 10 s: say so as time passes.
-                    m.advance(2, i * 20 + 1).unwrap();
+                    1 => m.advance(2, i * 20 + 1).unwrap(),
+                    // As a caller reading a file in pts order: nothing comes before the next.
+                    2 => m.advance_all(i * 20 + 1).unwrap(),
+                    _ => {}
                 }
                 peak = peak.max(m.held_blocks());
+            }
+            if promise == 2 {
+                // Below the promise, on any track, is refused and changes nothing.
+                assert!(matches!(
+                    m.push(2, 9_980, BlockKind::Key, b"late"),
+                    Err(Error::PtsBeforeAdvance {
+                        track: 2,
+                        ts_ms: 9_980,
+                        promised_ms: 9_981
+                    })
+                ));
             }
             m.push(2, 10_000, BlockKind::Key, b"second").unwrap();
             (m.finish().unwrap().0, peak)
         };
-        let (held, held_peak) = mux(false);
-        let (advanced, advanced_peak) = mux(true);
-        assert!(held == advanced, "advancing changes no byte");
+        let (held, held_peak) = mux(0);
+        let (advanced, advanced_peak) = mux(1);
+        let (all, all_peak) = mux(2);
+        assert!(held == advanced && held == all, "a promise changes no byte");
         assert_eq!(
             held_peak, 499,
             "without a promise, track 2 may still send pts 0"
         );
         assert_eq!(advanced_peak, 1);
+        // Each block goes out once the promise to every track passes it.
+        assert_eq!(all_peak, 0);
         assert_eq!(order(&advanced).len(), 502);
-    }
-
-    #[test]
-    fn advancing_every_track_at_once_releases_what_sorts_before_it() {
-        // The sparse track of the test above, with one promise for every track instead.
-        let mut m = muxer(&[1, 2]);
-        m.push(2, 0, BlockKind::Key, b"first").unwrap();
-        let mut peak = 0;
-        for i in 0..500u32 {
-            let kind = if i % 50 == 0 {
-                BlockKind::Key
-            } else {
-                BlockKind::Predictive
-            };
-            m.push(1, i * 20, kind, &i.to_le_bytes()).unwrap();
-            // A caller reading a file in pts order knows no block will come before the next.
-            m.advance_all(i * 20 + 1).unwrap();
-            peak = peak.max(m.held_blocks());
-        }
-        // Below the promise, on any track, is refused and changes nothing.
-        assert!(matches!(
-            m.push(2, 9_980, BlockKind::Key, b"late"),
-            Err(Error::PtsBeforeAdvance {
-                track: 2,
-                ts_ms: 9_980,
-                promised_ms: 9_981
-            })
-        ));
-        m.push(2, 10_000, BlockKind::Key, b"second").unwrap();
-        let bytes = m.finish().unwrap().0;
-        // Each block goes out once the promise passes it (499 wait without, as above).
-        assert_eq!(peak, 0);
-        let mut plain = muxer(&[1, 2]);
-        plain.push(2, 0, BlockKind::Key, b"first").unwrap();
-        for i in 0..500u32 {
-            let kind = if i % 50 == 0 {
-                BlockKind::Key
-            } else {
-                BlockKind::Predictive
-            };
-            plain.push(1, i * 20, kind, &i.to_le_bytes()).unwrap();
-        }
-        plain.push(2, 10_000, BlockKind::Key, b"second").unwrap();
-        assert!(
-            bytes == plain.finish().unwrap().0,
-            "the promise changes no byte"
-        );
     }
 
     #[test]

@@ -41,16 +41,17 @@ pub struct Pick {
 /// block of each track after the span, every chunk on the way checked: to the end of the file
 /// for a picked track with no block after the span), then read from the first kept block to
 /// the last, their chunk CRCs checked (the file CRC covers the rest, which
-/// [`Demuxer::verify`] reads). A
-/// cut's plans hold the blocks of the span, so a span open to the end holds every block after
-/// its start (within the `Limits` of the input). The blocks of all inputs are handed over by pts (ties in input
-/// order, then file order) and by reference, each track ends with its last block, and every
-/// track is advanced to the lowest pts still to come ([`Muxer::advance_all`]), so the muxer
-/// holds at most about one pointer per track, sparse tracks and tracks that start late
-/// included, while the file is written as it is read. That needs each input in pts order, as
-/// the reference writes it ([`Demuxer::verify`] reports a file that is not).
-/// Picking every track of one file, in its order and under its ids, with its sidecars, writes
-/// that file again byte for byte when its writer followed the reference.
+/// [`Demuxer::verify`] reads). A cut's plans hold the blocks of the span, so a span open to
+/// the end holds every block after its start (within the `Limits` of the input).
+///
+/// The blocks of all inputs are handed over by pts (ties in input order, then file order) and
+/// by reference, each track ends with its last block, and every track is advanced to the
+/// lowest pts still to come ([`Muxer::advance_all`]), so the muxer holds at most about one
+/// pointer per track, sparse tracks and tracks that start late included, while the file is
+/// written as it is read. That needs each input in pts order, as the reference writes it
+/// ([`Demuxer::verify`] reports a file that is not). Picking every track of one file, in its
+/// order and under its ids, with its sidecars, writes that file again byte for byte when its
+/// writer followed the reference.
 ///
 /// ```
 /// use h4mk_mt::{Demuxer, MuxOptions, Pick, remux};

@@ -32,15 +32,16 @@ pub struct Pick {
 /// the track has one, and every block of the track between them in file order: from a
 /// keyframe to the plan's last block. So the new track decodes the span as the old one does,
 /// even by a decoder that renders each block over the tail of the one before (audio). A
-/// track with no block in the span is kept with none. Without a span, every block is kept.
+/// track with no block in the span, or no keyframe in its seek table, is kept with none.
+/// Without a span, every block is kept.
 ///
 /// Each input's blocks are handed over from one pass in file order. Without a span every
 /// input is read whole, picked or not, every chunk CRC and the file CRC checked (after a walk
 /// over chunk headers from its tracks' last keyframes, which finds where each track ends);
 /// with one, the span is walked once to plan, as [`Demuxer::range`] walks it (to the first
 /// block of each track after the span, every chunk on the way checked: to the end of the file
-/// for a picked track with no block after the span), then read from the first kept block to
-/// the last, their chunk CRCs checked (the file CRC covers the rest, which
+/// for a picked track with keyframes but no block after the span), then read from the first
+/// kept block to the last, their chunk CRCs checked (the file CRC covers the rest, which
 /// [`Demuxer::verify`] reads). A cut's plans hold the blocks of the span, so a span open to
 /// the end holds every block after its start (within the `Limits` of the input).
 ///
@@ -322,7 +323,7 @@ impl<'a> Feed<'a> {
     }
 }
 
-/// For each of the distinct `tracks`, the payload offsets of the blocks a cut to
+/// For each of the distinct, sorted `tracks`, the payload offsets of the blocks a cut to
 /// `t0_ms..=t1_ms` keeps (`None` for none): every block of the track between the first and
 /// the last of [`Demuxer::range`]'s plan for the span, made from the block just before the
 /// first one presented when the track has one that plans. A decoder whose outputs overlap (an
@@ -336,6 +337,36 @@ impl<'a> Feed<'a> {
 /// pts would: it does whenever the lead is the keyframe that window starts at): the time grows
 /// with the span, not with the span times the tracks.
 fn cut_runs(
+    demux: &Demuxer<'_>,
+    tracks: &[u16],
+    t0_ms: u32,
+    t1_ms: u32,
+) -> Result<Vec<Option<RangeInclusive<u64>>>> {
+    // A track whose seek table lists no keyframe (an empty track) has no block a plan could
+    // start from: it keeps none, and no walk looks for its blocks, which would cross the rest
+    // of the file.
+    let keyed: Vec<u16> = tracks
+        .iter()
+        .copied()
+        .filter(|&track| {
+            demux
+                .index()
+                .track(track)
+                .is_some_and(|table| !table.entries.is_empty())
+        })
+        .collect();
+    let runs = keyed_runs(demux, &keyed, t0_ms, t1_ms)?;
+    Ok(tracks
+        .iter()
+        .map(|track| {
+            let i = keyed.binary_search(track).ok()?;
+            runs.get(i).cloned().flatten()
+        })
+        .collect())
+}
+
+/// [`cut_runs`] of the distinct, sorted `tracks`, each with a keyframe in its seek table.
+fn keyed_runs(
     demux: &Demuxer<'_>,
     tracks: &[u16],
     t0_ms: u32,

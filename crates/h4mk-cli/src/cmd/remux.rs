@@ -30,10 +30,11 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   track, the blocks that present every pts from A to B (as `h4mk range` plans them), from
   the block just before A (audio overlaps it) with what it needs, and every block between:
   a run from a keyframe, so the new file decodes that span, from its first sample, as the
-  old one does. Blocks keep their pts; a track with no block in the span is kept with none.
-  A cut reads the span, to the first block of each picked track after it (to the end of
-  the file for a track with none after it), every chunk CRC on the way checked; without a
-  cut, every input is read whole, its file CRC checked too. Each input must be in pts
+  old one does. Blocks keep their pts; a track with no block in the span, or no keyframe
+  at all, is kept with none. A cut reads the span, to the first block of each picked track
+  after it (to the end of the file for a track with keyframes but none after it), every
+  chunk CRC on the way checked; without a cut, every input is read whole, its file CRC
+  checked too. Each input must be in pts
   order, as the reference writes it (h4mk verify says when one is not).
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
   names. Without --locator, the new file is what the Python reference would write: every

@@ -562,3 +562,34 @@ fn a_span_that_ends_before_it_starts_is_the_caller_s_error() {
         "{e}"
     );
 }
+
+#[test]
+fn a_cut_does_not_walk_the_file_for_an_empty_track() {
+    // Track 1 every 20 ms for 40 s, track 2 listed but empty; a block near the end damaged.
+    let inputs: Vec<Input> = (0..2_000u32)
+        .map(|i| Input {
+            track: 1,
+            ts_ms: i * 20,
+            kind: if i % 25 == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            },
+            opaque: i.to_le_bytes().to_vec(),
+        })
+        .collect();
+    let specs = [crate::support::spec(1), crate::support::spec(2)];
+    let mut bytes = mux(&specs, &inputs, MuxOptions::default());
+    let near_end = {
+        let d = Demuxer::open(&bytes).unwrap();
+        track_blocks(&d, 1)[1_990].offset
+    };
+    bytes[usize::try_from(near_end).unwrap() + 8] ^= 0x40;
+    let d = [Demuxer::open(&bytes).unwrap()];
+    // Looking for track 2's blocks after the span used to walk on to the damage, and fail.
+    let out = remux_to_vec(&d, &every_track(&d[0], 0), Some((1_000, 2_000))).unwrap();
+    let o = Demuxer::open(&out).unwrap();
+    assert_eq!(o.tracks().len(), 2);
+    assert!(track_blocks(&o, 2).is_empty());
+    assert!(!track_blocks(&o, 1).is_empty());
+}

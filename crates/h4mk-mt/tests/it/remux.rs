@@ -326,6 +326,22 @@ fn blocks_from_a_block_lists_it_and_those_after_and_fails_elsewhere() {
     }
 }
 
+/// Track 1's blocks: `n` of them every 20 ms, a keyframe every 25.
+fn every_20_ms(n: u32) -> Vec<Input> {
+    (0..n)
+        .map(|i| Input {
+            track: 1,
+            ts_ms: i * 20,
+            kind: if i % 25 == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            },
+            opaque: i.to_le_bytes().to_vec(),
+        })
+        .collect()
+}
+
 /// Track 1: `n` blocks every 20 ms, a keyframe every 25; track 2: one I-block at 0 ms.
 fn long_and_short(n: u32) -> Vec<u8> {
     let mut inputs = vec![Input {
@@ -334,19 +350,7 @@ fn long_and_short(n: u32) -> Vec<u8> {
         kind: BlockKind::Key,
         opaque: b"short".to_vec(),
     }];
-    for i in 0..n {
-        let kind = if i % 25 == 0 {
-            BlockKind::Key
-        } else {
-            BlockKind::Predictive
-        };
-        inputs.push(Input {
-            track: 1,
-            ts_ms: i * 20,
-            kind,
-            opaque: i.to_le_bytes().to_vec(),
-        });
-    }
+    inputs.extend(every_20_ms(n));
     mux(
         &[crate::support::spec(1), crate::support::spec(2)],
         &inputs,
@@ -446,18 +450,7 @@ fn a_track_that_ends_on_a_b_block_is_refused_with_its_input() {
 #[test]
 fn sparse_tracks_and_tracks_that_start_late_hold_nothing_back() {
     // Track 1 every 20 ms for 40 s; track 2 at 0 and at 40 s only.
-    let mut inputs: Vec<Input> = (0..2_000u32)
-        .map(|i| Input {
-            track: 1,
-            ts_ms: i * 20,
-            kind: if i % 25 == 0 {
-                BlockKind::Key
-            } else {
-                BlockKind::Predictive
-            },
-            opaque: i.to_le_bytes().to_vec(),
-        })
-        .collect();
+    let mut inputs = every_20_ms(2_000);
     for ts_ms in [0, 40_000] {
         inputs.push(Input {
             track: 2,
@@ -566,20 +559,8 @@ fn a_span_that_ends_before_it_starts_is_the_caller_s_error() {
 #[test]
 fn a_cut_does_not_walk_the_file_for_an_empty_track() {
     // Track 1 every 20 ms for 40 s, track 2 listed but empty; a block near the end damaged.
-    let inputs: Vec<Input> = (0..2_000u32)
-        .map(|i| Input {
-            track: 1,
-            ts_ms: i * 20,
-            kind: if i % 25 == 0 {
-                BlockKind::Key
-            } else {
-                BlockKind::Predictive
-            },
-            opaque: i.to_le_bytes().to_vec(),
-        })
-        .collect();
     let specs = [crate::support::spec(1), crate::support::spec(2)];
-    let mut bytes = mux(&specs, &inputs, MuxOptions::default());
+    let mut bytes = mux(&specs, &every_20_ms(2_000), MuxOptions::default());
     let near_end = {
         let d = Demuxer::open(&bytes).unwrap();
         track_blocks(&d, 1)[1_990].offset

@@ -142,7 +142,7 @@ pub fn remux<'a, W: Write>(
             for &as_track in &kept.as_tracks {
                 mux.push_borrowed(as_track, block.ts_ms, block.kind, block.opaque)
                     .map_err(refused)?;
-                if kept.end == Some(block.offset) {
+                if *kept.offsets.end() == block.offset {
                     mux.end_track(as_track).map_err(refused)?;
                 }
             }
@@ -217,10 +217,9 @@ struct Feed<'a> {
 
 /// A track picked from a feed's input, once or more.
 struct Kept {
-    /// The payload offsets of the blocks it keeps.
+    /// The payload offsets of the blocks it keeps; the track ends with the block at the last
+    /// (`u64::MAX` when that block is not known).
     offsets: RangeInclusive<u64>,
-    /// The offset of its last block kept, when known: the track ends there.
-    end: Option<u64>,
     /// Its ids in the new file.
     as_tracks: Vec<u16>,
 }
@@ -239,29 +238,23 @@ impl<'a> Feed<'a> {
         let mut ids: Vec<u16> = mine.iter().map(|p| p.track).collect();
         ids.sort_unstable();
         ids.dedup();
-        // Per distinct track: the offsets it keeps and the offset it ends at, when known.
-        let runs: Vec<Option<(RangeInclusive<u64>, Option<u64>)>> = match span {
+        // Per distinct track, the offsets it keeps: to its last block, or, when the walk
+        // that finds it fails (at damage the checked read reports), to no end.
+        let runs: Vec<Option<RangeInclusive<u64>>> = match span {
             None if ids.is_empty() => Vec::new(),
             None => match demux.last_blocks(&ids) {
-                Some(lasts) => lasts
-                    .into_iter()
-                    .map(|last| last.map(|end| (0..=u64::MAX, Some(end))))
-                    .collect(),
-                None => ids.iter().map(|_| Some((0..=u64::MAX, None))).collect(),
+                Some(lasts) => lasts.into_iter().map(|last| Some(0..=last?)).collect(),
+                None => ids.iter().map(|_| Some(0..=u64::MAX)).collect(),
             },
-            Some((t0_ms, t1_ms)) => cut_runs(demux, &ids, t0_ms, t1_ms)?
-                .into_iter()
-                .map(|run| run.map(|run| (run.clone(), Some(*run.end()))))
-                .collect(),
+            Some((t0_ms, t1_ms)) => cut_runs(demux, &ids, t0_ms, t1_ms)?,
         };
         let mut tracks: BTreeMap<u16, Kept> = BTreeMap::new();
         for (&track, run) in ids.iter().zip(runs) {
-            if let Some((offsets, end)) = run {
+            if let Some(offsets) = run {
                 tracks.insert(
                     track,
                     Kept {
                         offsets,
-                        end,
                         as_tracks: Vec::new(),
                     },
                 );

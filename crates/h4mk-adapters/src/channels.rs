@@ -165,7 +165,8 @@ impl Feed {
     fn fill(&mut self) -> Result<()> {
         while self.held.is_empty() && !self.done {
             match self.rx.recv() {
-                Ok(piece) => self.held.extend(piece?),
+                // Nothing is held: the piece's buffer becomes the queue, uncopied.
+                Ok(piece) => self.held = VecDeque::from(piece?),
                 Err(_) => self.done = true,
             }
         }

@@ -44,10 +44,15 @@ impl Pcm {
 
     /// Duration in seconds.
     pub fn seconds(&self) -> f64 {
-        if self.sample_rate == 0 {
+        Self::duration(self.samples.len() as u64, self.sample_rate)
+    }
+
+    /// Duration in seconds of `samples` at `sample_rate` (0 at rate 0).
+    pub fn duration(samples: u64, sample_rate: u32) -> f64 {
+        if sample_rate == 0 {
             0.0
         } else {
-            self.samples.len() as f64 / f64::from(self.sample_rate)
+            samples as f64 / f64::from(sample_rate)
         }
     }
 }
@@ -399,6 +404,7 @@ impl PcmPlan {
             next,
             end,
             added: 0,
+            #[cfg(test)]
             moved: 0,
             emit,
         }
@@ -423,7 +429,9 @@ pub(crate) struct PcmStream<'p, F> {
     end: i64,
     /// Segments added so far.
     added: usize,
-    /// Samples moved down the buffer when its handed-over front is dropped.
+    /// Samples moved down the buffer when its handed-over front is dropped (for the test that
+    /// they are moved about once each).
+    #[cfg(test)]
     moved: u64,
     emit: F,
 }
@@ -483,7 +491,10 @@ impl<F: FnMut(&[f32]) -> Result<()>> PcmStream<'_, F> {
         (self.emit)(held.get(..summed).unwrap_or(&[]))?;
         self.head += summed;
         if 2 * self.head >= self.sum.len() {
-            self.moved += (self.sum.len() - self.head) as u64;
+            #[cfg(test)]
+            {
+                self.moved += (self.sum.len() - self.head) as u64;
+            }
             self.sum.drain(..self.head);
             self.head = 0;
         }

@@ -23,8 +23,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use h4mk_adapters::{
-    AdapterRegistry, Channel, NamedDecoder, Prepared, Present, Shape, WavWriter, channels_shape,
-    write_wav_channels,
+    AdapterRegistry, Channel, NamedDecoder, Pcm, Prepared, Present, Shape, WavWriter,
+    channels_shape, write_wav_channels,
 };
 use h4mk_mt::{DecodeStep, Demuxer};
 
@@ -156,7 +156,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let name = input.name();
     let demux = open(&input)?;
     for &track in &args.track {
-        require_track(&demux, &input.name(), track)?;
+        require_track(&demux, &name, track)?;
     }
     let registry = AdapterRegistry::default();
     let mut decodes = Vec::with_capacity(args.track.len());
@@ -249,7 +249,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             };
             format!(
                 "{samples} samples{each} at {rate} Hz ({:.3} s from sample {start})",
-                seconds(samples, rate)
+                Pcm::duration(samples, rate)
             )
         }
         None => "opaque bytes".to_owned(),
@@ -328,15 +328,6 @@ fn in_tracks(tracks: &[u16], e: h4mk_adapters::Error) -> anyhow::Error {
             tracks.first().copied().unwrap_or_default()
         ),
         other => anyhow::Error::new(other),
-    }
-}
-
-/// Duration in seconds of `samples` at `rate` (0 at rate 0).
-fn seconds(samples: u64, rate: u32) -> f64 {
-    if rate == 0 {
-        0.0
-    } else {
-        samples as f64 / f64::from(rate)
     }
 }
 

@@ -32,8 +32,8 @@ use h4mk_gop::{
 };
 use h4mk_mt::{
     BlockRef, DecodeStep, Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, Muxer, Pick,
-    Problem, Sidecars, TrackProblem, TrackSpec, encode_track_list, parse_track_list, plan_chain,
-    plan_range, remux, route, salvage, salvage_with,
+    Problem, RemuxOptions, Sidecars, TrackProblem, TrackSpec, encode_track_list, parse_track_list,
+    plan_chain, plan_range, remux, route, salvage, salvage_with,
 };
 
 /// The checks of a fuzz target by its name, for the replay of `fuzz/corpus/<name>/regressions`.
@@ -810,21 +810,31 @@ fn check_remux(file: &Demuxer<'_>, data: &[u8], blocks: &[BlockRef<'_>], clean: 
         [a, .., b] => Some((a.saturating_add(1).min(*b), *b)),
         _ => Some((0, MAX_TIMESTAMP_MS)),
     };
-    for span in [None, span] {
+    // Whole, and a cut moved to start at zero.
+    let cut = RemuxOptions {
+        span,
+        start_at_zero: true,
+        ..RemuxOptions::default()
+    };
+    for opts in [RemuxOptions::default(), cut] {
         let sidecars = file.sidecars();
-        match remux(
-            Vec::new(),
-            inputs,
-            &picks,
-            span,
-            &sidecars,
-            MuxOptions::default(),
-        ) {
+        match remux(Vec::new(), inputs, &picks, &sidecars, opts) {
             Ok((out, summary)) => {
-                assert_eq!(summary.file_len, out.len() as u64);
+                assert_eq!(summary.written.file_len, out.len() as u64);
                 let again = Demuxer::open(&out).expect("a remuxed file opens");
                 assert!(again.verify().is_ok(), "a remuxed file verifies clean");
-                if span.is_none() {
+                let pts = again
+                    .blocks()
+                    .map(|b| b.expect("a remuxed file reads").ts_ms);
+                if opts.start_at_zero {
+                    assert!(
+                        pts.min().is_none_or(|first| first == 0),
+                        "a cut starts at 0"
+                    );
+                } else {
+                    assert_eq!(summary.shifted_ms, 0);
+                }
+                if opts.span.is_none() {
                     let written: Vec<(u16, u32, BlockKind, &[u8])> = again
                         .blocks()
                         .map(|b| b.expect("a remuxed file reads"))
@@ -847,7 +857,7 @@ fn check_remux(file: &Demuxer<'_>, data: &[u8], blocks: &[BlockRef<'_>], clean: 
             }
             Err(e) => {
                 assert!(
-                    !(clean && span.is_none()),
+                    !(clean && opts.span.is_none()),
                     "remux of a clean file failed: {e}"
                 );
                 check_offset(e.offset(), data, &e);

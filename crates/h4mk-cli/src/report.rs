@@ -248,6 +248,10 @@ pub struct BuildReport {
     pub locator_offset: Option<u64>,
     /// The most blocks the muxer held back at once, waiting for their place in the file.
     pub peak_held_blocks: usize,
+    /// `h4mk remux --start-at-zero`: how much earlier every block is than in its input, in
+    /// milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shifted_ms: Option<u32>,
 }
 
 /// What `h4mk build` or `h4mk remux` wrote for one track.

@@ -78,7 +78,7 @@ pub use demux::{Blocks, DecodeStep, Demuxer, Problem, Report, plan_chain, plan_r
 pub use error::{Error, Result};
 pub use index::{IndexProblem, IndexStatus};
 pub use mux::{MuxOptions, MuxSummary, Muxer, TrackSummary};
-pub use remux::{Pick, remux};
+pub use remux::{Pick, RemuxOptions, RemuxSummary, remux};
 pub use router::{BlockRef, ROUTE_HEADER_LEN, ROUTE_MAGIC, route, route_header};
 pub use salvage::{SalvageOptions, SalvageReport, salvage, salvage_with};
 pub use sidecar::Sidecars;

@@ -24,10 +24,35 @@ pub struct Pick {
     pub as_track: u16,
 }
 
+/// How [`remux()`] cuts and writes. The default keeps every block at its pts and writes what
+/// the reference would.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RemuxOptions {
+    /// `(t0_ms, t1_ms)`: keep of each track what presenting `t0_ms..=t1_ms` needs (in the
+    /// inputs' time); `None` keeps every block.
+    pub span: Option<(u32, u32)>,
+    /// Move every block earlier by the lowest pts kept, so the new file starts at 0 ms, as a
+    /// cut by mkvmerge or ffmpeg does; the tracks keep their offsets to one another.
+    pub start_at_zero: bool,
+    /// How the new file is written.
+    pub mux: MuxOptions,
+}
+
+/// What [`remux()`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemuxSummary {
+    /// The new file.
+    pub written: MuxSummary,
+    /// How much earlier every block is in the new file than in its input, in milliseconds:
+    /// the lowest pts kept with [`RemuxOptions::start_at_zero`], else 0.
+    pub shifted_ms: u32,
+}
+
 /// Writes the tracks `picks` names into `sink` as a new file, in the order of `picks`, with
-/// `sidecars`; every block keeps its bytes, pts and type.
+/// `sidecars`; every block keeps its bytes, type and pts (less [`RemuxSummary::shifted_ms`]
+/// when asked to start at zero).
 ///
-/// With a `span` of `(t0_ms, t1_ms)`, each track keeps the blocks its [`Demuxer::range`] plan
+/// With a [`RemuxOptions::span`] of `(t0_ms, t1_ms)`, each track keeps the blocks its [`Demuxer::range`] plan
 /// for the span needs, from the block just before the span (and what that block needs) when
 /// the track has one, and every block of the track between them in file order: from a
 /// keyframe to the plan's last block. So the new track decodes the span as the old one does,
@@ -55,7 +80,7 @@ pub struct Pick {
 /// writer followed the reference.
 ///
 /// ```
-/// use h4mk_mt::{Demuxer, MuxOptions, Pick, remux};
+/// use h4mk_mt::{Demuxer, Pick, RemuxOptions, remux};
 ///
 /// let demo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/demo.h4mk"))?;
 /// let inputs = [Demuxer::open(&demo)?];
@@ -63,8 +88,8 @@ pub struct Pick {
 /// // 66 ms, its anchors, and the block before it.
 /// let picks = [Pick { input: 0, track: 1, as_track: 7 }];
 /// let sidecars = inputs[0].sidecars();
-/// let (bytes, summary) =
-///     remux(Vec::new(), &inputs, &picks, Some((60, 70)), &sidecars, MuxOptions::default())?;
+/// let opts = RemuxOptions { span: Some((60, 70)), ..RemuxOptions::default() };
+/// let (bytes, summary) = remux(Vec::new(), &inputs, &picks, &sidecars, opts)?;
 /// let cut = Demuxer::open(&bytes)?;
 /// assert_eq!(cut.tracks()[0].track_id, 7);
 /// let kept = cut
@@ -72,7 +97,20 @@ pub struct Pick {
 ///     .map(|b| b.map(|b| format!("{}{}", b.kind.letter(), b.ts_ms)))
 ///     .collect::<Result<Vec<_>, _>>()?;
 /// assert_eq!(kept, ["I0", "P33", "B66", "P99"]);
-/// assert_eq!(summary.blocks, 4);
+/// assert_eq!(summary.written.blocks, 4);
+///
+/// // Track 1 of another file (a block every 20 ms, a keyframe every 500 ms) cut to 10 to
+/// // 10.1 s and moved to start at zero: the block at 9,980 ms comes first when decoding
+/// // (audio overlaps it), so the cut starts at the keyframe it needs, 9,500 ms, now 0 ms.
+/// let three = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/three_tracks_2000.h4mk"))?;
+/// let inputs = [Demuxer::open(&three)?];
+/// let picks = [Pick { input: 0, track: 1, as_track: 1 }];
+/// let opts = RemuxOptions { span: Some((10_000, 10_100)), start_at_zero: true, ..opts };
+/// let (bytes, summary) = remux(Vec::new(), &inputs, &picks, &sidecars, opts)?;
+/// assert_eq!(summary.shifted_ms, 9_500);
+/// let cut = Demuxer::open(&bytes)?;
+/// let pts = cut.blocks().map(|b| b.map(|b| b.ts_ms)).collect::<Result<Vec<_>, _>>()?;
+/// assert_eq!(pts, (0..=600).step_by(20).collect::<Vec<u32>>());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -89,10 +127,10 @@ pub fn remux<'a, W: Write>(
     sink: W,
     inputs: &[Demuxer<'a>],
     picks: &[Pick],
-    span: Option<(u32, u32)>,
     sidecars: &Sidecars<'_>,
-    opts: MuxOptions,
-) -> Result<(W, MuxSummary)> {
+    opts: RemuxOptions,
+) -> Result<(W, RemuxSummary)> {
+    let span = opts.span;
     if let Some((t0_ms, t1_ms)) = span
         && t0_ms > t1_ms
     {
@@ -117,7 +155,7 @@ pub fn remux<'a, W: Write>(
         feeds.extend(feed);
         empty.extend(nothing.into_iter().map(|as_track| (i, as_track)));
     }
-    let mut mux = Muxer::new(sink, specs, sidecars, opts)?;
+    let mut mux = Muxer::new(sink, specs, sidecars, opts.mux)?;
     // A track with nothing to hand over ends at once, and every track ends with its last
     // block: no block waits for a track that will send no more.
     for (input, as_track) in empty {
@@ -126,6 +164,12 @@ pub fn remux<'a, W: Write>(
     for feed in &mut feeds {
         feed.load().map_err(in_input(feed.input))?;
     }
+    // Each input is in pts order, so its first block kept has its lowest pts kept.
+    let shifted_ms = if opts.start_at_zero {
+        lowest_next(&feeds).unwrap_or(0)
+    } else {
+        0
+    };
     // The feed whose next block has the lowest pts, the first such feed on a tie.
     while let Some(feed) = feeds
         .iter_mut()
@@ -140,7 +184,9 @@ pub fn remux<'a, W: Write>(
         {
             let refused = |e| in_input(input)(by_input_id(e, block.track));
             for &as_track in &kept.as_tracks {
-                mux.push_borrowed(as_track, block.ts_ms, block.kind, block.opaque)
+                // No block kept is before the lowest first one, so nothing saturates.
+                let ts_ms = block.ts_ms.saturating_sub(shifted_ms);
+                mux.push_borrowed(as_track, ts_ms, block.kind, block.opaque)
                     .map_err(refused)?;
                 if *kept.offsets.end() == block.offset {
                     mux.end_track(as_track).map_err(refused)?;
@@ -151,11 +197,23 @@ pub fn remux<'a, W: Write>(
         // Every input is read in pts order: no block still to come is before the lowest of
         // the blocks next in line, so nothing before it waits for a track that is silent
         // (sparse, or starting late).
-        if let Some(floor) = feeds.iter().filter_map(|f| f.head.map(|b| b.ts_ms)).min() {
-            mux.advance_all(floor)?;
+        if let Some(floor) = lowest_next(&feeds) {
+            mux.advance_all(floor.saturating_sub(shifted_ms))?;
         }
     }
-    mux.finish()
+    let (sink, written) = mux.finish()?;
+    Ok((
+        sink,
+        RemuxSummary {
+            written,
+            shifted_ms,
+        },
+    ))
+}
+
+/// The lowest pts of the blocks next in line, if any is left.
+fn lowest_next(feeds: &[Feed<'_>]) -> Option<u32> {
+    feeds.iter().filter_map(|f| f.head.map(|b| b.ts_ms)).min()
 }
 
 fn input<'d, 'a>(inputs: &'d [Demuxer<'a>], input: usize) -> Result<&'d Demuxer<'a>> {

@@ -77,7 +77,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             crate::demo::write(w, opts).with_context(|| format!("writing {name}"))
         })?,
     };
-    args.out.report(out, &summary)
+    args.out.report(out, &summary, None)
 }
 
 /// Builds the container described by the manifest at `path` into `output`.

@@ -146,9 +146,15 @@ impl ContainerOutput {
         }
     }
 
-    /// Reports the container written: its size, tracks and blocks, as a line or as JSON;
-    /// nothing when it went to standard output.
-    fn report(&self, out: &mut dyn Write, summary: &MuxSummary) -> Result<ExitCode> {
+    /// Reports the container written: its size, tracks and blocks, and how much earlier its
+    /// blocks are than in their inputs when they were moved (`shifted_ms`), as a line or as
+    /// JSON; nothing when it went to standard output.
+    fn report(
+        &self,
+        out: &mut dyn Write,
+        summary: &MuxSummary,
+        shifted_ms: Option<u32>,
+    ) -> Result<ExitCode> {
         if is_stdout(&self.output) {
             return Ok(ExitCode::SUCCESS);
         }
@@ -168,6 +174,7 @@ impl ContainerOutput {
             index_offset: summary.index.index_offset,
             locator_offset: summary.index.locator,
             peak_held_blocks: summary.peak_held_blocks,
+            shifted_ms,
         };
         if self.json {
             write_json(out, &report)?;
@@ -182,6 +189,9 @@ impl ContainerOutput {
                 report.blocks,
                 plural(report.blocks)
             )?;
+            if let Some(ms) = shifted_ms {
+                writeln!(out, "every block is {ms} ms earlier than in its input")?;
+            }
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use h4mk_mt::{Demuxer, Pick};
+use h4mk_mt::{Demuxer, Pick, RemuxOptions};
 
 use crate::UsageError;
 use crate::cmd::{ContainerOutput, check_range, require_track, warn_if_rebuilt};
@@ -30,7 +30,8 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   track, the blocks that present every pts from A to B (as `h4mk range` plans them), from
   the block just before A (audio overlaps it) with what it needs, and every block between:
   a run from a keyframe, so the new file decodes that span, from its first sample, as the
-  old one does. Blocks keep their pts; a track with no block in the span, or no keyframe
+  old one does. Blocks keep their pts (--start-at-zero moves them all earlier by the
+  lowest one kept, so the new file starts at 0 ms, as mkvmerge and ffmpeg cut); a track with no block in the span, or no keyframe
   at all, is kept with none. A cut reads the span, to the first block of each picked track
   after it (to the end of the file for a track with keyframes but none after it), every
   chunk CRC on the way checked; without a cut, every input is read whole, its file CRC
@@ -43,7 +44,8 @@ Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sideca
 Examples:
   h4mk remux song.h4mk --map 0:2 -o captions.h4mk
   h4mk remux music.h4mk voice.h4mk --map 0:1 --map 1:1=2 -o both.h4mk
-  h4mk remux --from-ms 60000 --to-ms 120000 song.h4mk -o minute2.h4mk")]
+  h4mk remux --from-ms 60000 --to-ms 120000 song.h4mk -o minute2.h4mk
+  h4mk remux --from-ms 60000 --to-ms 120000 --start-at-zero song.h4mk -o minute2.h4mk")]
 pub(crate) struct Args {
     /// The containers to read, numbered from 0 in this order (`-` for standard input, once).
     #[arg(required = true, value_name = "FILE")]
@@ -58,6 +60,10 @@ pub(crate) struct Args {
     /// Keep each track up to what presenting this time needs, in milliseconds (inclusive).
     #[arg(long = "to-ms", value_name = "B")]
     to_ms: Option<u32>,
+    /// Move every block earlier by the lowest pts kept, so the new file starts at 0 ms (the
+    /// tracks keep their offsets to one another).
+    #[arg(long = "start-at-zero")]
+    start_at_zero: bool,
     /// The input whose sidecars the new file carries.
     #[arg(long = "sidecars-from", value_name = "IN", default_value_t = 0)]
     sidecars_from: usize,
@@ -152,9 +158,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             w,
             &demuxers,
             &picks,
-            span,
             &sidecars,
-            args.out.mux_options(),
+            RemuxOptions {
+                span,
+                start_at_zero: args.start_at_zero,
+                mux: args.out.mux_options(),
+            },
         )
         .map(|(_, summary)| summary)
         .map_err(|e| match e {
@@ -170,7 +179,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     for (demux, input) in demuxers.iter().zip(&inputs) {
         warn_if_rebuilt(demux, input, err)?;
     }
-    args.out.report(out, &summary)
+    let shifted_ms = args.start_at_zero.then_some(summary.shifted_ms);
+    args.out.report(out, &summary.written, shifted_ms)
 }
 
 /// The inputs' names for messages: each file's name, followed by its number when another input

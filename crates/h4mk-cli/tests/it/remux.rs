@@ -1,6 +1,6 @@
 //! `h4mk remux` through the built binary: every reference file remuxed is itself again; a file
 //! split by track and merged back is the file again; a cut decodes its span as the whole file
-//! does; bad usage and damaged inputs fail in one line and leave nothing behind.
+//! does, moved to start at zero or not; bad usage and damaged inputs fail in one line and leave nothing behind.
 
 use std::path::Path;
 
@@ -133,7 +133,34 @@ fn a_cut_decodes_its_span_as_the_whole_file_does() {
         ));
         let kept = cut["blocks"].as_u64().unwrap();
         assert!(kept > 0 && kept < all, "{cut}");
-        for file in ["song", "cut"] {
+        assert!(cut.get("shifted_ms").is_none(), "{cut}");
+        // The same cut moved to start at 0 ms, its span as far earlier as the report says.
+        let zero = json_of(&h4mk(
+            d,
+            &[
+                "remux",
+                "--from-ms",
+                &from,
+                "--to-ms",
+                &to,
+                "--start-at-zero",
+                "song.h4mk",
+                "--json",
+                "-o",
+                "zero.h4mk",
+            ],
+        ));
+        assert_eq!(zero["blocks"], cut["blocks"]);
+        let shift = zero["shifted_ms"].as_u64().unwrap();
+        let first = json_of(&h4mk(d, &["list", "--json", "cut.h4mk"]));
+        assert_eq!(first["blocks"][0]["type"], "I");
+        assert_eq!(shift, pts(&first["blocks"][0]));
+        let moved = |ms: &str| (ms.parse::<u64>().unwrap() - shift).to_string();
+        for (file, from, to) in [
+            ("song", from.clone(), to.clone()),
+            ("cut", from.clone(), to.clone()),
+            ("zero", moved(&from), moved(&to)),
+        ] {
             ok(&h4mk(
                 d,
                 &[
@@ -152,12 +179,14 @@ fn a_cut_decodes_its_span_as_the_whole_file_does() {
                 ],
             ));
         }
-        assert!(
-            read(d, "song.wav") == read(d, "cut.wav"),
-            "{from}..{to} ms decodes otherwise from the cut"
-        );
-        let first = json_of(&h4mk(d, &["list", "--json", "cut.h4mk"]));
-        assert_eq!(first["blocks"][0]["type"], "I");
+        for file in ["cut.wav", "zero.wav"] {
+            assert!(
+                read(d, "song.wav") == read(d, file),
+                "{from}..{to} ms decodes otherwise from {file}"
+            );
+        }
+        let listed = json_of(&h4mk(d, &["list", "--json", "zero.h4mk"]));
+        assert_eq!(pts(&listed["blocks"][0]), 0);
     }
 }
 

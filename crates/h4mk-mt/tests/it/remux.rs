@@ -4,7 +4,10 @@
 //! the file muxing all their blocks at once gives; errors name the input.
 
 use h4mk_gop::BlockKind;
-use h4mk_mt::{BlockRef, DecodeStep, Demuxer, Error, MuxOptions, Pick, Sidecars, TrackSpec, remux};
+use h4mk_mt::{
+    BlockRef, DecodeStep, Demuxer, Error, MuxOptions, Pick, RemuxOptions, Sidecars, TrackSpec,
+    remux,
+};
 use proptest::prelude::*;
 
 use crate::plan::{Case, case};
@@ -37,9 +40,11 @@ fn remux_to_vec(
         Vec::new(),
         inputs,
         picks,
-        span,
         &sidecars,
-        MuxOptions::default(),
+        RemuxOptions {
+            span,
+            ..RemuxOptions::default()
+        },
     )
     .map(|(bytes, _)| bytes)
 }
@@ -254,6 +259,62 @@ proptest! {
     }
 
     #[test]
+    fn starting_at_zero_moves_every_block_earlier_by_the_lowest_pts_kept(
+        case in case(),
+        t in any::<prop::sample::Index>(),
+        u in any::<prop::sample::Index>(),
+        cut in any::<bool>(),
+    ) {
+        let case = case.valid();
+        prop_assume!(case.ids.len() > 1);
+        // Two inputs, so the lowest pts is looked for across them.
+        let (a, b, _) = split(&case);
+        let d = [Demuxer::open(&a).unwrap(), Demuxer::open(&b).unwrap()];
+        let picks: Vec<Pick> = every_track(&d[0], 0)
+            .into_iter()
+            .chain(every_track(&d[1], 1))
+            .collect();
+        let times = case.times();
+        let span = cut.then(|| {
+            let (a, b) = (*t.get(&times), *u.get(&times));
+            (a.min(b), a.max(b))
+        });
+        let run = |start_at_zero| {
+            let opts = RemuxOptions { span, start_at_zero, ..RemuxOptions::default() };
+            remux(Vec::new(), &d, &picks, &Sidecars::default(), opts).unwrap()
+        };
+        let (kept, summary) = run(false);
+        prop_assert_eq!(summary.shifted_ms, 0);
+        let (moved, summary) = run(true);
+        let (k, m) = (Demuxer::open(&kept).unwrap(), Demuxer::open(&moved).unwrap());
+        prop_assert!(m.verify().is_ok());
+        let lowest = k.blocks().map(|b| b.unwrap().ts_ms).min();
+        prop_assert_eq!(summary.shifted_ms, lowest.unwrap_or(0));
+        let shift = summary.shifted_ms;
+        // The same blocks in the same order, each `shift` earlier, tracks and index alike.
+        let earlier = |b: &BlockRef<'_>| (b.track, b.ts_ms - shift, b.kind, b.opaque.to_vec());
+        let as_kept: Vec<_> = k.blocks().map(|b| earlier(&b.unwrap())).collect();
+        let as_moved: Vec<_> = m
+            .blocks()
+            .map(|b| b.unwrap())
+            .map(|b| (b.track, b.ts_ms, b.kind, b.opaque.to_vec()))
+            .collect();
+        prop_assert_eq!(as_moved, as_kept);
+        prop_assert_eq!(m.tracks(), k.tracks());
+        // A span plans alike, moved by as much.
+        if let Some((t0, t1)) = span {
+            for &track in &case.ids {
+                let (t0m, t1m) = (t0.saturating_sub(shift), t1 - shift.min(t1));
+                let moved_plan: Vec<_> = m.range(track, t0m, t1m).unwrap().iter()
+                    .map(|s| (s.block.ts_ms + shift, s.block.opaque.to_vec())).collect();
+                let kept_plan: Vec<_> = k.range(track, t0m + shift, t1m + shift).unwrap().iter()
+                    .map(|s| (s.block.ts_ms, s.block.opaque.to_vec())).collect();
+                prop_assert_eq!(moved_plan, kept_plan, "track {}", track);
+            }
+        }
+    }
+
+    #[test]
     fn merging_files_writes_what_muxing_their_blocks_at_once_writes(case in case()) {
         let case = case.valid();
         prop_assume!(case.ids.len() > 1);
@@ -267,9 +328,8 @@ proptest! {
             Vec::new(),
             &d,
             &picks,
-            None,
             &Sidecars::default(),
-            MuxOptions::default(),
+            RemuxOptions::default(),
         )
         .unwrap();
         prop_assert_eq!(merged, mux(&case.specs(), &inputs, MuxOptions::default()));
@@ -288,18 +348,17 @@ fn merged_files_are_handed_over_by_pts_so_few_blocks_wait() {
         Vec::new(),
         &parts,
         &picks,
-        None,
         &d[0].sidecars(),
-        MuxOptions::default(),
+        RemuxOptions::default(),
     )
     .unwrap();
     assert!(merged == bytes, "merged, the parts are not the file again");
     // By pts across the inputs, a block waits only for the other tracks to reach its pts: at
     // most one block per track is held (2 here). Input by input, it would be 4,000.
     assert!(
-        summary.peak_held_blocks <= picks.len(),
+        summary.written.peak_held_blocks <= picks.len(),
         "{}",
-        summary.peak_held_blocks
+        summary.written.peak_held_blocks
     );
 }
 
@@ -368,13 +427,15 @@ fn no_block_waits_for_a_track_that_has_sent_its_last() {
             Vec::new(),
             inputs,
             picks,
-            span,
             &Sidecars::default(),
-            MuxOptions::default(),
+            RemuxOptions {
+                span,
+                ..RemuxOptions::default()
+            },
         )
         .unwrap();
         assert!(Demuxer::open(&out).unwrap().verify().is_ok());
-        summary.peak_held_blocks
+        summary.written.peak_held_blocks
     };
     // Whole: track 2 sends its one block first; until it ended with it, every block of track
     // 1 waited for it (1,999 held). A cut where track 2 has no block: it ends before any.
@@ -476,13 +537,12 @@ fn sparse_tracks_and_tracks_that_start_late_hold_nothing_back() {
             Vec::new(),
             &d,
             picks,
-            None,
             &Sidecars::default(),
-            MuxOptions::default(),
+            RemuxOptions::default(),
         )
         .unwrap();
         assert!(Demuxer::open(&out).unwrap().verify().is_ok());
-        summary.peak_held_blocks
+        summary.written.peak_held_blocks
     };
     // Without a promise that covers every track, track 2 could still send pts 20, and the
     // track from the second file could still send pts 0: 1,999 and 1,500 blocks waited.

@@ -599,13 +599,13 @@ impl<'a> Demuxer<'a> {
         })
     }
 
-    /// The payload offset of the last block of each of the sorted, distinct `tracks` (`None`
-    /// for a track with none), from one walk over chunk and routing headers with no CRC
+    /// The last block of each of the sorted, distinct `tracks` (`None` for a track with
+    /// none), from one walk over chunk and routing headers with no CRC
     /// checked, from the earliest of the tracks' last keyframes (a track's last block is at
     /// or after it; from the first block for a track with none): in a file with keyframes
     /// throughout, about the last group of blocks. `None` when that walk fails, at damage a
     /// checked read reports.
-    pub(crate) fn last_blocks(&self, tracks: &[u16]) -> Option<Vec<Option<u64>>> {
+    pub(crate) fn last_blocks(&self, tracks: &[u16]) -> Option<Vec<Option<BlockRef<'a>>>> {
         let mut last = vec![None; tracks.len()];
         let mut start = u64::MAX;
         for &track in tracks {
@@ -628,7 +628,7 @@ impl<'a> Demuxer<'a> {
                 .ok()
                 .and_then(|i| last.get_mut(i))
             {
-                *slot = Some(block.offset);
+                *slot = Some(block);
             }
         }
         Some(last)
@@ -763,7 +763,7 @@ impl<'a> Demuxer<'a> {
         t_ms: u32,
         plan: impl Fn(&[BlockRef<'a>]) -> Result<Vec<DecodeStep<'a>>>,
     ) -> Result<Vec<DecodeStep<'a>>> {
-        let windows = self.windows(&[track], |_| &pick, t_ms)?;
+        let windows = self.windows(&[track], |_| &pick, |_| t_ms)?;
         let window = windows.first().map_or(&[][..], Vec::as_slice);
         let steps = plan(window)?;
         self.check_window(window, &steps)?;
@@ -772,8 +772,8 @@ impl<'a> Demuxer<'a> {
 
     /// The windows of several distinct `tracks`, gathered in one walk: for each, the blocks
     /// from the keyframe its `pick` chooses (or from the first block when it chooses none) up
-    /// to `t_ms`, as [`Demuxer::walk_windows`] gathers them. Planning many tracks this way
-    /// costs one walk over the span, not one per track.
+    /// to the pts its `until` gives, as [`Demuxer::walk_windows`] gathers them. Planning many
+    /// tracks this way costs one walk over the span, not one per track.
     ///
     /// No window may hold an I-block of its track that the seek table leaves out: a table that
     /// lacks keyframes could make a plan start too late or find nothing. When one does, the
@@ -782,7 +782,7 @@ impl<'a> Demuxer<'a> {
         &self,
         tracks: &[u16],
         pick: impl Fn(u16) -> P,
-        t_ms: u32,
+        until: impl Fn(u16) -> u32,
     ) -> Result<Vec<Vec<BlockRef<'a>>>> {
         loop {
             let mut starts = Vec::with_capacity(tracks.len());
@@ -792,9 +792,9 @@ impl<'a> Demuxer<'a> {
                     .map_or(self.index().core_offset, |e| {
                         e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
                     });
-                starts.push((track, start));
+                starts.push((track, start, until(track)));
             }
-            let windows = self.walk_windows(&starts, t_ms)?;
+            let windows = self.walk_windows(&starts)?;
             let unlisted = tracks.iter().zip(&windows).find_map(|(&track, window)| {
                 let table = self.index().track(track)?;
                 let b = window
@@ -816,7 +816,7 @@ impl<'a> Demuxer<'a> {
     /// The seek entry `pick` chooses from `track`'s table, checked against the block it points
     /// at. When it is not that keyframe, the index is rebuilt by one scan (once; later calls use
     /// the rebuilt one) and `pick` chooses again.
-    fn keyframe(
+    pub(crate) fn keyframe(
         &self,
         track: u16,
         pick: impl Fn(&TrackIndex) -> Option<SeekEntry>,
@@ -844,9 +844,9 @@ impl<'a> Demuxer<'a> {
         Ok(())
     }
 
-    /// For each `(track, start)`, the blocks of `track` from the chunk at `start`, as far as a
-    /// plan up to `t_ms` needs: every block with pts <= `t_ms`, and, when B-blocks among them
-    /// are still waiting for a forward anchor, on to the first anchor after them. One walk
+    /// For each `(track, start, t_ms)`, the blocks of `track` from the chunk at `start`, as far
+    /// as a plan up to `t_ms` needs: every block with pts <= `t_ms`, and, when B-blocks among
+    /// them are still waiting for a forward anchor, on to the first anchor after them. One walk
     /// from the earliest `start`, ending once every window is complete; the tracks are
     /// distinct.
     ///
@@ -854,10 +854,11 @@ impl<'a> Demuxer<'a> {
     /// turn CRCs off), the block of a track its window stops before included: a damaged tag,
     /// track id or pts would otherwise hide a block of the track and change the plan without a
     /// word. The blocks returned are checked once planned, by [`Demuxer::check_window`].
-    fn walk_windows(&self, starts: &[(u16, u64)], t_ms: u32) -> Result<Vec<Vec<BlockRef<'a>>>> {
+    fn walk_windows(&self, starts: &[(u16, u64, u32)]) -> Result<Vec<Vec<BlockRef<'a>>>> {
         /// One track's window as the walk fills it.
         struct Open<'a> {
             start: u64,
+            t_ms: u32,
             blocks: Vec<BlockRef<'a>>,
             /// B-blocks with pts <= `t_ms` wait for a forward anchor.
             waiting: bool,
@@ -867,13 +868,14 @@ impl<'a> Demuxer<'a> {
         let mut slots: Vec<(u16, usize)> = starts
             .iter()
             .enumerate()
-            .map(|(slot, &(track, _))| (track, slot))
+            .map(|(slot, &(track, _, _))| (track, slot))
             .collect();
         slots.sort_unstable();
         let mut open: Vec<Open<'a>> = starts
             .iter()
-            .map(|&(_, start)| Open {
+            .map(|&(_, start, t_ms)| Open {
                 start,
+                t_ms,
                 blocks: Vec::new(),
                 waiting: false,
                 done: false,
@@ -881,7 +883,7 @@ impl<'a> Demuxer<'a> {
             .collect();
         let mut remaining = open.len();
         let mut held: u64 = 0;
-        let Some(first) = starts.iter().map(|&(_, start)| start).min() else {
+        let Some(first) = starts.iter().map(|&(_, start, _)| start).min() else {
             return Ok(Vec::new());
         };
         let mut walk = self.raw.chunks_from(first)?;
@@ -905,7 +907,7 @@ impl<'a> Demuxer<'a> {
                 self.check_crc_at(chunk.offset)?;
                 continue;
             };
-            if block.ts_ms > t_ms && !window.waiting {
+            if block.ts_ms > window.t_ms && !window.waiting {
                 self.check_crc_at(chunk.offset)?;
                 window.done = true;
                 remaining -= 1;
@@ -925,11 +927,11 @@ impl<'a> Demuxer<'a> {
             window.blocks.push(block);
             if block.kind.is_anchor() {
                 window.waiting = false;
-                if block.ts_ms > t_ms {
+                if block.ts_ms > window.t_ms {
                     window.done = true;
                     remaining -= 1;
                 }
-            } else if block.ts_ms <= t_ms {
+            } else if block.ts_ms <= window.t_ms {
                 window.waiting = true;
             }
         }

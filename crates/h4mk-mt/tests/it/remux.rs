@@ -208,6 +208,7 @@ proptest! {
         case in case(),
         t in any::<prop::sample::Index>(),
         u in any::<prop::sample::Index>(),
+        to_the_end in any::<bool>(),
     ) {
         let case = case.valid();
         let bytes = mux(&case.specs(), &case.inputs(), MuxOptions::default());
@@ -216,9 +217,10 @@ proptest! {
         prop_assert_eq!(remux_to_vec(&d, &picks, None).unwrap(), bytes.clone());
 
         let times = case.times();
+        // A span open to the end is planned only at its start (`--from-ms` alone).
         let (t0, t1) = {
             let (a, b) = (*t.get(&times), *u.get(&times));
-            (a.min(b), a.max(b))
+            (a.min(b), if to_the_end { u32::MAX } else { a.max(b) })
         };
         let out = remux_to_vec(&d, &picks, Some((t0, t1))).unwrap();
         let o = Demuxer::open(&out).unwrap();
@@ -633,4 +635,41 @@ fn a_cut_does_not_walk_the_file_for_an_empty_track() {
     assert_eq!(o.tracks().len(), 2);
     assert!(track_blocks(&o, 2).is_empty());
     assert!(!track_blocks(&o, 1).is_empty());
+}
+
+#[test]
+fn a_cut_open_to_the_end_reads_to_the_end_of_the_file() {
+    // Track 1 every 20 ms to 1,980 ms, track 2 on to 3,980 ms; track 2's last block damaged.
+    let mut inputs = every_20_ms(100);
+    inputs.extend(
+        every_20_ms(200)
+            .into_iter()
+            .map(|b| Input { track: 2, ..b }),
+    );
+    let specs = [crate::support::spec(1), crate::support::spec(2)];
+    let mut bytes = mux(&specs, &inputs, MuxOptions::default());
+    let last = {
+        let d = Demuxer::open(&bytes).unwrap();
+        track_blocks(&d, 2)[199].offset
+    };
+    bytes[usize::try_from(last).unwrap() + 8] ^= 0x40;
+    let d = [Demuxer::open(&bytes).unwrap()];
+    // Track 1 alone, planned only at its start and ending at 1,980 ms: the file is still read
+    // to its end, every chunk CRC checked, as planning the whole span read it, since a damaged
+    // chunk after the track's last block could be one of its own.
+    for span in [(0, u32::MAX), (500, 2_000)] {
+        let e = remux_to_vec(&d, &[pick(0, 1, 1)], Some(span)).unwrap_err();
+        match e {
+            Error::InInput { input: 0, source } => assert!(
+                matches!(*source, Error::Format(h4mk_format::Error::ChunkCrc { .. })),
+                "{source}"
+            ),
+            e => panic!("{e}"),
+        }
+    }
+    // A span that ends before the track does is read to the track's first block after it:
+    // here at 1,020 ms, far from the damage. (It keeps 0 to 1,000 ms: the block before
+    // 500 ms needs the keyframe at 0.)
+    let out = remux_to_vec(&d, &[pick(0, 1, 1)], Some((500, 1_000))).unwrap();
+    assert_eq!(track_blocks(&Demuxer::open(&out).unwrap(), 1).len(), 51);
 }

@@ -810,13 +810,18 @@ fn check_remux(file: &Demuxer<'_>, data: &[u8], blocks: &[BlockRef<'_>], clean: 
         [a, .., b] => Some((a.saturating_add(1).min(*b), *b)),
         _ => Some((0, MAX_TIMESTAMP_MS)),
     };
-    // Whole, and a cut moved to start at zero.
+    // Whole, a cut moved to start at zero, and the same cut open to the end (planned at its
+    // start only).
     let cut = RemuxOptions {
         span,
         start_at_zero: true,
         ..RemuxOptions::default()
     };
-    for opts in [RemuxOptions::default(), cut] {
+    let to_the_end = RemuxOptions {
+        span: span.map(|(t0, _)| (t0, u32::MAX)),
+        ..RemuxOptions::default()
+    };
+    for opts in [RemuxOptions::default(), cut, to_the_end] {
         let sidecars = file.sidecars();
         match remux(Vec::new(), inputs, &picks, &sidecars, opts) {
             Ok((out, summary)) => {

@@ -600,10 +600,10 @@ impl<'a> Demuxer<'a> {
     }
 
     /// The last block of each of the sorted, distinct `tracks` (`None` for a track with
-    /// none), from one walk over chunk and routing headers with no CRC
-    /// checked, from the earliest of the tracks' last keyframes (a track's last block is at
-    /// or after it; from the first block for a track with none): in a file with keyframes
-    /// throughout, about the last group of blocks. `None` when that walk fails, at damage a
+    /// none), from one walk over chunk and routing headers with no CRC checked, from the
+    /// earliest of the tracks' last keyframes (a track's last block is at or after it; from
+    /// the first block for a track with none): in a file with keyframes throughout, about the
+    /// last group of blocks. `None` when that walk fails, at damage a
     /// checked read reports.
     pub(crate) fn last_blocks(&self, tracks: &[u16]) -> Option<Vec<Option<BlockRef<'a>>>> {
         let mut last = vec![None; tracks.len()];

@@ -3,8 +3,14 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly on purpose.
 
 use h4mk_gop::BlockKind;
-use h4mk_mt::{Demuxer, MuxOptions, Muxer, Pick, RemuxOptions, Sidecars, TrackSpec, remux};
+use h4mk_mt::{Demuxer, MuxOptions, Pick, RemuxOptions, Sidecars, remux};
 use peak_alloc::PeakAlloc;
+
+#[path = "it/support.rs"]
+#[allow(dead_code)] // This binary uses a few of the shared helpers.
+mod support;
+
+use support::{Input, mux, spec};
 
 #[global_allocator]
 static PEAK: PeakAlloc = PeakAlloc;
@@ -12,42 +18,25 @@ static PEAK: PeakAlloc = PeakAlloc;
 /// Tracks 1 and 2: `n` blocks each, every 20 ms, a keyframe every 25 blocks (half a second).
 /// Track 3: a block every 10 s, keyframes only at 0 ms and at its last block.
 fn three_tracks(n: u32) -> Vec<u8> {
-    let spec = |id: u16| TrackSpec {
-        track_id: id,
-        name: format!("t{id}"),
-        kind: "audio".into(),
-        codec: "h4core".into(),
-        sample_rate: 48_000,
-        channels: 2,
-        note: String::new(),
-    };
-    let mut m = Muxer::new(
-        Vec::new(),
-        vec![spec(1), spec(2), spec(3)],
-        &Sidecars::default(),
-        MuxOptions::default(),
-    )
-    .unwrap();
     let sparse_last = (n - 1) / 500 * 500;
+    let mut inputs = Vec::new();
     for i in 0..n {
+        let block = |track, key| Input {
+            track,
+            ts_ms: i * 20,
+            kind: if key {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            },
+            opaque: i.to_le_bytes().to_vec(),
+        };
         if i % 500 == 0 {
-            let kind = if i == 0 || i == sparse_last {
-                BlockKind::Key
-            } else {
-                BlockKind::Predictive
-            };
-            m.push(3, i * 20, kind, &i.to_le_bytes()).unwrap();
+            inputs.push(block(3, i == 0 || i == sparse_last));
         }
-        for track in [1, 2] {
-            let kind = if i % 25 == 0 {
-                BlockKind::Key
-            } else {
-                BlockKind::Predictive
-            };
-            m.push(track, i * 20, kind, &i.to_le_bytes()).unwrap();
-        }
+        inputs.extend([block(1, i % 25 == 0), block(2, i % 25 == 0)]);
     }
-    m.finish().unwrap().0
+    mux(&[spec(1), spec(2), spec(3)], &inputs, MuxOptions::default())
 }
 
 /// A cut open to the end (`h4mk remux --from-ms A` with no `--to-ms`) plans its start and

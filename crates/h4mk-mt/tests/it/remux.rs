@@ -30,6 +30,15 @@ fn every_track(d: &Demuxer<'_>, input: usize) -> Vec<Pick> {
         .collect()
 }
 
+/// Every track of each input, in input order.
+fn every_track_of_each(inputs: &[Demuxer<'_>]) -> Vec<Pick> {
+    inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(input, d)| every_track(d, input))
+        .collect()
+}
+
 fn remux_to_vec(
     inputs: &[Demuxer<'_>],
     picks: &[Pick],
@@ -272,10 +281,7 @@ proptest! {
         // Two inputs, so the lowest pts is looked for across them.
         let (a, b, _) = split(&case);
         let d = [Demuxer::open(&a).unwrap(), Demuxer::open(&b).unwrap()];
-        let picks: Vec<Pick> = every_track(&d[0], 0)
-            .into_iter()
-            .chain(every_track(&d[1], 1))
-            .collect();
+        let picks = every_track_of_each(&d);
         let times = case.times();
         let span = cut.then(|| {
             let (a, b) = (*t.get(&times), *u.get(&times));
@@ -322,10 +328,7 @@ proptest! {
         prop_assume!(case.ids.len() > 1);
         let (a, b, inputs) = split(&case);
         let d = [Demuxer::open(&a).unwrap(), Demuxer::open(&b).unwrap()];
-        let picks: Vec<Pick> = every_track(&d[0], 0)
-            .into_iter()
-            .chain(every_track(&d[1], 1))
-            .collect();
+        let picks = every_track_of_each(&d);
         let (merged, _) = remux(
             Vec::new(),
             &d,

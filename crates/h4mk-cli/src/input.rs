@@ -1,6 +1,6 @@
-//! Input files: memory-mapped so opening costs nothing whatever the size, or read from
-//! standard input when the path is `-`; or, for an input read once from start to end, opened
-//! to be read a buffer at a time.
+//! Input files: memory-mapped so opening costs nothing whatever the size (standard input too,
+//! when the path is `-` and it is redirected from a file), or read whole from a pipe; or, for
+//! an input read once from start to end, opened to be read a buffer at a time.
 //!
 //! This module holds the workspace's one `unsafe` block.
 
@@ -27,8 +27,9 @@ enum Bytes {
 }
 
 impl Input {
-    /// Maps the file at `path`, or reads all of it when it is a pipe, or all of standard input
-    /// for `-`; refuses a directory or a device.
+    /// Maps the file at `path`, or reads all of it when it is a pipe; for `-`, maps the file
+    /// standard input is redirected from (`< f`, read from its start), or reads all of
+    /// standard input; refuses a directory or a device.
     pub fn open(path: &Path) -> Result<Self> {
         Self::open_as(path, None)
     }
@@ -43,7 +44,13 @@ impl Input {
 
     fn open_as(path: &Path, magic: Option<[u8; 4]>) -> Result<Self> {
         let bytes = if is_stdin(path) {
-            Bytes::Owned(read_stream(std::io::stdin().lock(), magic, path)?)
+            match stdin_file().filter(at_start) {
+                // Mapped from its start, as any file: a 1 GiB `< f` is not read into memory.
+                Some(file) if file.metadata().is_ok_and(|m| m.len() > 0) => {
+                    Bytes::Mapped(map(&file).context("mapping the file standard input reads")?)
+                }
+                _ => Bytes::Owned(read_stream(std::io::stdin().lock(), magic, path)?),
+            }
         } else {
             let (mut file, meta) = open_file(path)?;
             if is_pipe(&meta) {
@@ -99,6 +106,12 @@ pub fn open_sequential(path: &Path) -> Result<(Box<dyn Read>, Option<u64>)> {
     let (file, meta) = open_file(path)?;
     let len = meta.is_file().then_some(meta.len());
     Ok((Box::new(BufReader::with_capacity(1 << 16, file)), len))
+}
+
+/// Whether `file`'s position is its start: what a shell's `< f` gives, and what mapping the
+/// whole file reads from.
+fn at_start(mut file: &File) -> bool {
+    matches!(file.stream_position(), Ok(0))
 }
 
 /// Opens `path`, refusing a directory or a device.

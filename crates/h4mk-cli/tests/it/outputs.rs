@@ -623,3 +623,39 @@ fn replacing_a_file_keeps_its_permissions() {
         & 0o777;
     assert_eq!(mode, 0o600, "a private file became {mode:o}");
 }
+
+/// Standard input redirected from a file (`< f`) is mapped as the file is, not read into
+/// memory, so it reads exactly as the file does; and from where it stands when that is not the
+/// file's start, as a stream would be read, rather than from the start the mapping covers.
+#[test]
+fn standard_input_from_a_file_reads_as_the_file_from_where_it_stands() {
+    let dir = TempDir::new("outputs_stdin_file");
+    let d = dir.path();
+    for name in crate::reference_fixtures::REFERENCE {
+        let file = fixtures_dir().join(format!("reference/{name}.h4mk"));
+        fs::copy(&file, d.join("in.h4mk")).unwrap();
+        for command in ["list", "verify", "info"] {
+            let mut named = json_of(&h4mk(d, &[command, "--json", "in.h4mk"]));
+            let mut read = json_of(&h4mk_reading(d, "in.h4mk", &[command, "--json", "-"]));
+            for report in [&mut named, &mut read] {
+                report.as_object_mut().unwrap().remove("file");
+            }
+            assert_eq!(read, named, "{command} of {name}");
+        }
+    }
+    // Four bytes in, the magic is behind standard input's position.
+    let mut past_magic = fs::File::open(d.join("in.h4mk")).unwrap();
+    std::io::Seek::seek(&mut past_magic, std::io::SeekFrom::Start(4)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(d)
+        .args(["verify", "-"])
+        .stdin(past_magic)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("offset 0 holds `\\x01\\x00\\x00\\x00`, not the magic"),
+        "{said}"
+    );
+}

@@ -942,7 +942,11 @@ impl<'a> Demuxer<'a> {
     /// the plan is empty): those the plan returns, and those it leaves out because of their
     /// type or pts, which damage could have changed. Blocks before the first step cannot
     /// change a plan that starts at a keyframe after them, so a damaged one costs nothing.
-    fn check_window(&self, window: &[BlockRef<'a>], steps: &[DecodeStep<'a>]) -> Result<()> {
+    pub(crate) fn check_window(
+        &self,
+        window: &[BlockRef<'a>],
+        steps: &[DecodeStep<'a>],
+    ) -> Result<()> {
         let first = steps.iter().map(|s| s.block.offset).min().unwrap_or(0);
         for b in window.iter().filter(|b| b.offset >= first) {
             self.check_crc_at(b.chunk_offset())?;

@@ -404,6 +404,9 @@ impl<'a> Feed<'a> {
 ///
 /// Also whether it was planned so: the input is then read to its end, its chunk CRCs checked,
 /// as planning the whole span would have read it.
+///
+/// The window blocks each plan depends on have their CRCs checked ([`Demuxer::check_window`],
+/// as [`Demuxer::range`] does), so damage cannot change what is kept without a word.
 fn cut_runs(
     demux: &Demuxer<'_>,
     tracks: &[u16],
@@ -444,22 +447,32 @@ fn cut_runs(
 /// end holds about a group of blocks per track rather than every block after its start (227
 /// KB against 29.6 MB planned whole, in `tests/memory.rs`).
 ///
-/// `None` when there is no track, when some track's last block is after `t1_ms`, or when the
-/// walk that finds the last blocks fails (at damage, which planning the whole span reports).
+/// `None`, for planning the whole span, when there is no track, when some track has a
+/// keyframe or a last block after `t1_ms`, when the walk that finds the last blocks fails (at
+/// damage, which planning the whole span reports), or when a track whose last block is from
+/// `t0_ms` on presents none by its reach (out of pts order before its end, which planning the
+/// whole span meets).
 fn runs_to_the_end(
     demux: &Demuxer<'_>,
     tracks: &[u16],
     t0_ms: u32,
     t1_ms: u32,
 ) -> Result<Option<Vec<Option<RangeInclusive<u64>>>>> {
-    if tracks.is_empty() {
+    // A keyframe after the span says a track goes on past it, with no walk: a short cut
+    // does not look for the ends of the tracks.
+    let goes_on = |track: u16| {
+        let entries = demux.index().track(track).map(|t| t.entries.as_slice());
+        entries.unwrap_or_default().iter().any(|e| e.ts_ms > t1_ms)
+    };
+    if tracks.is_empty() || tracks.iter().any(|&track| goes_on(track)) {
         return Ok(None);
     }
     let Some(lasts) = demux.last_blocks(tracks) else {
         return Ok(None);
     };
+    // Per track, its last block, and a pts by which it has shown its first block from `t0_ms`
+    // on, if it has one.
     let mut ends = Vec::with_capacity(tracks.len());
-    // Per track, a pts by which it has shown its first block from `t0_ms` on, if it has one.
     let mut reach = Vec::with_capacity(tracks.len());
     for (&track, last) in tracks.iter().zip(lasts) {
         let Some(last) = last.filter(|b| b.ts_ms <= t1_ms) else {
@@ -471,18 +484,28 @@ fn runs_to_the_end(
         })?;
         let first_by = next_key.map_or(last.ts_ms, |k| k.ts_ms.min(last.ts_ms));
         reach.push(first_by.max(t0_ms));
-        ends.push(last.offset);
+        ends.push(last);
     }
     let reach_of = |track: u16| {
         let i = tracks.binary_search(&track).unwrap_or_default();
         reach.get(i).copied().unwrap_or(t0_ms)
     };
     let starts = keyed_runs(demux, tracks, t0_ms, reach_of)?;
+    // A track in pts order whose last block is from `t0_ms` on presents a block by its reach.
+    // One that does not is out of order (or damaged) before its end: planning the whole span
+    // meets that where a plan of the start alone may not.
+    if starts
+        .iter()
+        .zip(&ends)
+        .any(|(run, last)| run.is_none() && last.ts_ms >= t0_ms)
+    {
+        return Ok(None);
+    }
     Ok(Some(
         starts
             .into_iter()
             .zip(ends)
-            .map(|(run, end)| Some(*run?.start()..=end))
+            .map(|(run, last)| Some(*run?.start()..=last.offset))
             .collect(),
     ))
 }
@@ -512,16 +535,22 @@ fn keyed_runs(
             .and_then(|ms| ms.checked_sub(1))
             .and_then(|before| plan_chain(window, before).ok())
             .and_then(|chain| chain.last().map(|s| s.block.ts_ms));
+        let mut later = false;
         let lead = lead_ms.and_then(|lead_ms| {
             let table = demux.index().track(track)?;
             if table.lookup_before(lead_ms) == table.lookup_before(t0_ms) {
                 plan_range(window, lead_ms, t1_ms).ok()
             } else {
                 earlier.push((i, track, lead_ms));
+                later = true;
                 None
             }
         });
-        plans.push(lead.unwrap_or(plan));
+        let plan = lead.unwrap_or(plan);
+        if !later {
+            demux.check_window(window, &plan)?;
+        }
+        plans.push(plan);
     }
     if !earlier.is_empty() {
         let ids: Vec<u16> = earlier.iter().map(|&(_, track, _)| track).collect();
@@ -533,11 +562,19 @@ fn keyed_runs(
                 .and_then(|i| earlier.get(i))
                 .map_or(t0_ms, |&(_, _, lead_ms)| lead_ms)
         };
-        let windows = demux.windows(&ids, |track| from(lead_of(track)), &t1_ms)?;
-        for (&(i, track, lead_ms), window) in earlier.iter().zip(&windows) {
-            let plan = plan_range(window, lead_ms, t1_ms(track));
-            if let (Ok(plan), Some(slot)) = (plan, plans.get_mut(i)) {
-                *slot = plan;
+        let leads = demux.windows(&ids, |track| from(lead_of(track)), &t1_ms)?;
+        for (&(i, track, lead_ms), lead_window) in earlier.iter().zip(&leads) {
+            let (Some(slot), Some(window)) = (plans.get_mut(i), windows.get(i)) else {
+                continue;
+            };
+            // With sound blocks the lead's plan presents the lead at least; an empty one
+            // comes of damage or disorder before the run, and the first plan stands.
+            match plan_range(lead_window, lead_ms, t1_ms(track)) {
+                Ok(plan) if !plan.is_empty() => {
+                    demux.check_window(lead_window, &plan)?;
+                    *slot = plan;
+                }
+                _ => demux.check_window(window, slot)?,
             }
         }
     }

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 
 use crate::plan::{Case, case};
 use crate::reference_fixtures::{REFERENCE, read_reference};
-use crate::support::{Input, fix_crcs, mux};
+use crate::support::{Input, fix_crcs, mux, reference_mux};
 
 fn pick(input: usize, track: u16, as_track: u16) -> Pick {
     Pick {
@@ -675,4 +675,74 @@ fn a_cut_open_to_the_end_reads_to_the_end_of_the_file() {
     // 500 ms needs the keyframe at 0.)
     let out = remux_to_vec(&d, &[pick(0, 1, 1)], Some((500, 1_000))).unwrap();
     assert_eq!(track_blocks(&Demuxer::open(&out).unwrap(), 1).len(), 51);
+}
+
+/// One track of `blocks` as the reference writes them, with its seek table.
+fn one_track(blocks: &[(BlockKind, u32)]) -> Vec<u8> {
+    let inputs: Vec<Input> = blocks
+        .iter()
+        .map(|&(kind, ts_ms)| Input {
+            track: 1,
+            ts_ms,
+            kind,
+            opaque: ts_ms.to_le_bytes().to_vec(),
+        })
+        .collect();
+    reference_mux(&[crate::support::spec(1)], &inputs, true)
+}
+
+/// Sets the pts in the flags of the block at payload offset `at` (its CRC left as it was).
+fn set_pts(bytes: &mut [u8], at: u64, ts_ms: u32, kind: BlockKind) {
+    let flags = h4mk_gop::GopFlags::new(ts_ms, kind).unwrap().to_bits();
+    let at = usize::try_from(at).unwrap() - 8;
+    bytes[at..at + 4].copy_from_slice(&flags.to_le_bytes());
+}
+
+#[test]
+fn a_damaged_block_before_a_cut_s_run_does_not_empty_it() {
+    use BlockKind::{Bidirectional as B, Key as I, Predictive as P};
+    let mut bytes = one_track(&[(I, 0), (B, 5), (P, 10), (I, 20), (P, 30)]);
+    // P10 now says 1000 ms, its CRC wrong: damage before the run from I20 that the cut keeps.
+    let p10 = {
+        let d = Demuxer::open(&bytes).unwrap();
+        track_blocks(&d, 1)[2].offset
+    };
+    set_pts(&mut bytes, p10, 1_000, P);
+    let d = [Demuxer::open(&bytes).unwrap()];
+    // The plan from the lead (I20, before 25 ms) walks from I0, takes the damaged block as
+    // B5's forward anchor and presents nothing; it used to replace the plan that presents
+    // I20 and P30, and the cut wrote the track empty.
+    for span in [(25, u32::MAX), (25, 30)] {
+        let out = remux_to_vec(&d, &[pick(0, 1, 1)], Some(span)).unwrap();
+        let kept: Vec<u32> = track_blocks(&Demuxer::open(&out).unwrap(), 1)
+            .iter()
+            .map(|b| b.ts_ms)
+            .collect();
+        assert_eq!(kept, [20, 30], "{span:?}");
+    }
+}
+
+#[test]
+fn a_track_out_of_pts_order_is_refused_by_a_cut_open_to_the_end_too() {
+    use BlockKind::{Key as I, Predictive as P};
+    // I0 P100 P50: every CRC holds, but the last block is before the one ahead of it.
+    let mut bytes = one_track(&[(I, 0), (P, 50), (P, 100)]);
+    let (p50, p100) = {
+        let d = Demuxer::open(&bytes).unwrap();
+        let b = track_blocks(&d, 1);
+        (b[1].offset, b[2].offset)
+    };
+    set_pts(&mut bytes, p50, 100, P);
+    set_pts(&mut bytes, p100, 50, P);
+    for at in [p50, p100] {
+        fix_crcs(&mut bytes, usize::try_from(at).unwrap() - 12);
+    }
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let planned = d[0].range(1, 20, u32::MAX).unwrap_err();
+    // Planned at its start alone, the cut kept nothing and exited 0; it now falls back to
+    // planning the whole span, which meets the disorder.
+    match remux_to_vec(&d, &[pick(0, 1, 1)], Some((20, u32::MAX))).unwrap_err() {
+        Error::InInput { input: 0, source } => assert_eq!(source.to_string(), planned.to_string()),
+        e => panic!("{e}"),
+    }
 }

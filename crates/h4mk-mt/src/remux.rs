@@ -539,7 +539,10 @@ fn keyed_runs(
         let lead = lead_ms.and_then(|lead_ms| {
             let table = demux.index().track(track)?;
             if table.lookup_before(lead_ms) == table.lookup_before(t0_ms) {
-                plan_range(window, lead_ms, t1_ms).ok()
+                // Empty only of damage or disorder: the first plan stands, as below.
+                plan_range(window, lead_ms, t1_ms)
+                    .ok()
+                    .filter(|plan| !plan.is_empty())
             } else {
                 earlier.push((i, track, lead_ms));
                 later = true;

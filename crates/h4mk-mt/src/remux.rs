@@ -449,22 +449,23 @@ fn cut_runs(
 ///
 /// `None`, for planning the whole span, when there is no track, when some track has a
 /// keyframe or a last block after `t1_ms`, when the walk that finds the last blocks fails (at
-/// damage, which planning the whole span reports), or when a track whose last block is from
-/// `t0_ms` on presents none by its reach (out of pts order before its end, which planning the
-/// whole span meets).
+/// damage, which planning the whole span reports), or when a track is seen out of pts order
+/// (a keyframe after its last block, or a last block from `t0_ms` on and none presented by
+/// its reach), which planning the whole span meets.
 fn runs_to_the_end(
     demux: &Demuxer<'_>,
     tracks: &[u16],
     t0_ms: u32,
     t1_ms: u32,
 ) -> Result<Option<Vec<Option<RangeInclusive<u64>>>>> {
+    // Whether `track` has a keyframe after `t_ms`, by its seek table.
+    let key_after = |track: u16, t_ms: u32| {
+        let entries = demux.index().track(track).map(|t| t.entries.as_slice());
+        entries.unwrap_or_default().iter().any(|e| e.ts_ms > t_ms)
+    };
     // A keyframe after the span says a track goes on past it, with no walk: a short cut
     // does not look for the ends of the tracks.
-    let goes_on = |track: u16| {
-        let entries = demux.index().track(track).map(|t| t.entries.as_slice());
-        entries.unwrap_or_default().iter().any(|e| e.ts_ms > t1_ms)
-    };
-    if tracks.is_empty() || tracks.iter().any(|&track| goes_on(track)) {
+    if tracks.is_empty() || tracks.iter().any(|&track| key_after(track, t1_ms)) {
         return Ok(None);
     }
     let Some(lasts) = demux.last_blocks(tracks) else {
@@ -478,6 +479,11 @@ fn runs_to_the_end(
         let Some(last) = last.filter(|b| b.ts_ms <= t1_ms) else {
             return Ok(None);
         };
+        // In pts order no keyframe comes after the last block; one that does says the track
+        // is out of order, which planning the whole span meets.
+        if key_after(track, last.ts_ms) {
+            return Ok(None);
+        }
         let next_key = demux.keyframe(track, |table| {
             let from = table.entries.partition_point(|e| e.ts_ms < t0_ms);
             table.entries.get(from).copied()

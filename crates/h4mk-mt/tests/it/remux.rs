@@ -725,24 +725,32 @@ fn a_damaged_block_before_a_cut_s_run_does_not_empty_it() {
 #[test]
 fn a_track_out_of_pts_order_is_refused_by_a_cut_open_to_the_end_too() {
     use BlockKind::{Key as I, Predictive as P};
-    // I0 P100 P50: every CRC holds, but the last block is before the one ahead of it.
-    let mut bytes = one_track(&[(I, 0), (P, 50), (P, 100)]);
-    let (p50, p100) = {
-        let d = Demuxer::open(&bytes).unwrap();
-        let b = track_blocks(&d, 1);
-        (b[1].offset, b[2].offset)
-    };
-    set_pts(&mut bytes, p50, 100, P);
-    set_pts(&mut bytes, p100, 50, P);
-    for at in [p50, p100] {
-        fix_crcs(&mut bytes, usize::try_from(at).unwrap() - 12);
-    }
-    let d = [Demuxer::open(&bytes).unwrap()];
-    let planned = d[0].range(1, 20, u32::MAX).unwrap_err();
-    // Planned at its start alone, the cut kept nothing and exited 0; it now falls back to
-    // planning the whole span, which meets the disorder.
-    match remux_to_vec(&d, &[pick(0, 1, 1)], Some((20, u32::MAX))).unwrap_err() {
-        Error::InInput { input: 0, source } => assert_eq!(source.to_string(), planned.to_string()),
-        e => panic!("{e}"),
+    // Every CRC holds, but the last block is before the one ahead of it: I0 P100 P50, whose
+    // last block is from 20 ms on, and I0 I56 P100 P50, whose last block is before 55 ms and
+    // before a keyframe.
+    for (blocks, pts, t0_ms) in [
+        (&[(I, 0), (P, 50), (P, 100)][..], [100, 50], 20),
+        (&[(I, 0), (I, 56), (P, 57), (P, 100)], [100, 50], 55),
+    ] {
+        let mut bytes = one_track(blocks);
+        let moved = {
+            let d = Demuxer::open(&bytes).unwrap();
+            let b = track_blocks(&d, 1);
+            [&b[b.len() - 2], &b[b.len() - 1]].map(|b| b.offset)
+        };
+        for (at, ts_ms) in moved.into_iter().zip(pts) {
+            set_pts(&mut bytes, at, ts_ms, P);
+            fix_crcs(&mut bytes, usize::try_from(at).unwrap() - 12);
+        }
+        let d = [Demuxer::open(&bytes).unwrap()];
+        let planned = d[0].range(1, t0_ms, u32::MAX).unwrap_err();
+        // Planned at its start alone, the cut kept nothing and exited 0; it now falls back to
+        // planning the whole span, which meets the disorder.
+        match remux_to_vec(&d, &[pick(0, 1, 1)], Some((t0_ms, u32::MAX))).unwrap_err() {
+            Error::InInput { input: 0, source } => {
+                assert_eq!(source.to_string(), planned.to_string());
+            }
+            e => panic!("{e}"),
+        }
     }
 }

@@ -603,18 +603,14 @@ impl<'a> Demuxer<'a> {
     /// none), from one walk over chunk and routing headers with no CRC checked, from the
     /// earliest of the tracks' last keyframes (a track's last block is at or after it; from
     /// the first block for a track with none): in a file with keyframes throughout, about the
-    /// last group of blocks. `None` when that walk fails, at damage a
-    /// checked read reports.
+    /// last group of blocks. `None` when that walk fails, at damage a checked read reports.
     pub(crate) fn last_blocks(&self, tracks: &[u16]) -> Option<Vec<Option<BlockRef<'a>>>> {
         let mut last = vec![None; tracks.len()];
         let mut start = u64::MAX;
         for &track in tracks {
             let from = self
-                .keyframe(track, |table| table.lookup(u32::MAX))
-                .ok()?
-                .map_or(self.index().core_offset, |e| {
-                    e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
-                });
+                .walk_start(track, |table| table.lookup(u32::MAX))
+                .ok()?;
             start = start.min(from);
         }
         let mut walk = self.raw.chunks_from(start).ok()?;
@@ -787,11 +783,7 @@ impl<'a> Demuxer<'a> {
         loop {
             let mut starts = Vec::with_capacity(tracks.len());
             for &track in tracks {
-                let start = self
-                    .keyframe(track, pick(track))?
-                    .map_or(self.index().core_offset, |e| {
-                        e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
-                    });
+                let start = self.walk_start(track, pick(track))?;
                 starts.push((track, start, until(track)));
             }
             let windows = self.walk_windows(&starts)?;
@@ -811,6 +803,21 @@ impl<'a> Demuxer<'a> {
                 _ => return Ok(windows),
             }
         }
+    }
+
+    /// Where a walk over `track`'s blocks from the keyframe `pick` chooses starts: that
+    /// keyframe's chunk, checked as [`Demuxer::keyframe`] checks it, or the first block when
+    /// `pick` chooses none.
+    fn walk_start(
+        &self,
+        track: u16,
+        pick: impl Fn(&TrackIndex) -> Option<SeekEntry>,
+    ) -> Result<u64> {
+        Ok(self
+            .keyframe(track, pick)?
+            .map_or(self.index().core_offset, |e| {
+                e.offset.saturating_sub(CHUNK_HEADER_LEN as u64)
+            }))
     }
 
     /// The seek entry `pick` chooses from `track`'s table, checked against the block it points

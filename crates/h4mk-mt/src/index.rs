@@ -71,6 +71,12 @@ impl TrackIndex {
         self.entries.get(after.checked_sub(1)?).copied()
     }
 
+    /// The first keyframe with pts `>= t_ms`.
+    pub fn first_from(&self, t_ms: u32) -> Option<SeekEntry> {
+        let from = self.entries.partition_point(|e| e.ts_ms < t_ms);
+        self.entries.get(from).copied()
+    }
+
     /// The last keyframe with pts `< t_ms`.
     pub fn lookup_before(&self, t_ms: u32) -> Option<SeekEntry> {
         let after = self.entries.partition_point(|e| e.ts_ms < t_ms);
@@ -1140,5 +1146,9 @@ mod tests {
         assert_eq!(t.lookup_before(10).map(|e| e.offset), Some(10));
         assert_eq!(t.lookup_before(0), None);
         assert_eq!(t.lookup(u32::MAX).map(|e| e.offset), Some(40));
+        // The first among equal pts, and none past the last.
+        assert_eq!(t.first_from(5).map(|e| e.offset), Some(20));
+        assert_eq!(t.first_from(10).map(|e| e.offset), Some(20));
+        assert_eq!(t.first_from(21), None);
     }
 }

@@ -484,10 +484,7 @@ fn runs_to_the_end(
         if key_after(track, last.ts_ms) {
             return Ok(None);
         }
-        let next_key = demux.keyframe(track, |table| {
-            let from = table.entries.partition_point(|e| e.ts_ms < t0_ms);
-            table.entries.get(from).copied()
-        })?;
+        let next_key = demux.keyframe(track, |table| table.first_from(t0_ms))?;
         let first_by = next_key.map_or(last.ts_ms, |k| k.ts_ms.min(last.ts_ms));
         reach.push(first_by.max(t0_ms));
         ends.push(last);

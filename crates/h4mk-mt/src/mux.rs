@@ -346,11 +346,12 @@ impl<'a, W: Write> Muxer<'a, W> {
             }
             _ => {}
         }
-        if ts_ms < state.promised_ms.max(self.floor_ms) {
+        let promised_ms = state.promised_ms.max(self.floor_ms);
+        if ts_ms < promised_ms {
             return Err(Error::PtsBeforeAdvance {
                 track,
                 ts_ms,
-                promised_ms: state.promised_ms.max(self.floor_ms),
+                promised_ms,
             });
         }
         if opaque_len > MAX_OPAQUE_LEN {

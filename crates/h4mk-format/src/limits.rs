@@ -15,7 +15,9 @@ pub struct Limits {
     pub max_chunk_len: u32,
     /// Largest number of tracks in a track list.
     pub max_tracks: u32,
-    /// Largest number of entries in one seek table.
+    /// Largest number of seek entries an index may hold: over all tracks when the index is
+    /// built from the blocks (by a muxer or a scan), over all extended (XSEK) tables when it is
+    /// read. A version 1 table holds at most 65,535 entries, each stored in the file.
     pub max_seek_entries: u64,
     /// Largest number of bytes a reader may hold for tables built from the file.
     pub max_total_alloc: u64,

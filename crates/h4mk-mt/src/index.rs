@@ -11,9 +11,10 @@
 //!
 //! Finding the index ([`find_index`]) never walks the blocks: it reads the locator if there is
 //! one, and otherwise searches back from the end of the file the way a v1 TSEK chunk can be
-//! recognised (§7.1). Every entry is then checked against the chunk it points at (a CORE
-//! I-block of the right track and pts). When that fails, [`scan_index`] rebuilds the index in
-//! one pass over the blocks, with the [`IndexBuilder`] that the muxer also uses.
+//! recognised (§7.1). Opening only checks that every entry points inside the block area;
+//! whether an entry points at its keyframe (a CORE I-block of the right track and pts) is
+//! checked when a plan first uses it. When either check fails, [`scan_index`] rebuilds the
+//! index in one pass over the blocks, with the [`IndexBuilder`] that the muxer also uses.
 
 use std::fmt;
 
@@ -196,21 +197,10 @@ impl IndexBuilder {
             return Ok(false);
         };
         if kind == BlockKind::Key {
-            let entry_size = std::mem::size_of::<SeekEntry>() as u64;
-            let over = self.entries >= self.limits.max_seek_entries
-                || self.entries.saturating_add(1).saturating_mul(entry_size)
-                    > self.limits.max_total_alloc;
-            if over {
-                return Err(h4mk_format::Error::Limit {
-                    tag: Tag::CORE,
-                    offset: offset.saturating_sub(CHUNK_HEADER_LEN as u64),
-                    what: "seek entries",
-                    value: self.entries.saturating_add(1),
-                    max: self.limits.max_seek_entries,
-                }
-                .into());
-            }
-            self.entries += 1;
+            let entries = self.entries.saturating_add(1);
+            let at = offset.saturating_sub(CHUNK_HEADER_LEN as u64);
+            check_seek_entries(&self.limits, entries, Tag::CORE, at)?;
+            self.entries = entries;
             if let Some(t) = self.tracks.get_mut(slot) {
                 t.entries.push(SeekEntry { ts_ms, offset });
             }
@@ -741,11 +731,12 @@ fn index_from_locator(
             Err(problem) => return Ok(Err(problem)),
         }
     }
+    let mut ext_entries = 0;
     for _ in 0..loc.ext_tables {
         let Ok(Some(chunk)) = walk.next_chunk() else {
             return Ok(Err(bad("an XSEK chunk it counts is missing or damaged")));
         };
-        match xsek_entries(chunk, file.options().limits)? {
+        match xsek_entries(chunk, &file.options().limits, &mut ext_entries)? {
             Ok(ext) => {
                 if let Err(problem) = replace_table(&mut tracks, ext, chunk) {
                     return Ok(Err(problem));
@@ -801,8 +792,9 @@ fn trailing_index(
         end = chunk.offset;
     }
     tracks.reverse();
+    let mut ext_entries = 0;
     for chunk in ext.into_iter().rev() {
-        match xsek_entries(chunk, file.options().limits)? {
+        match xsek_entries(chunk, &file.options().limits, &mut ext_entries)? {
             Ok(table) => {
                 if let Err(problem) = replace_table(&mut tracks, table, chunk) {
                     return Ok(Err(problem));
@@ -893,7 +885,35 @@ pub(crate) fn tsek_entries(chunk: ChunkRef<'_>, track: u16) -> Result<TrackIndex
     })
 }
 
-fn xsek_entries(chunk: ChunkRef<'_>, limits: Limits) -> Result<Result<TrackIndex, IndexProblem>> {
+/// Checks that an index may hold `entries` seek entries under `limits`, in number and in the
+/// bytes they take; the error names the limit exceeded and the chunk that took the index past
+/// it.
+fn check_seek_entries(limits: &Limits, entries: u64, tag: Tag, offset: u64) -> Result<()> {
+    let bytes = entries.saturating_mul(std::mem::size_of::<SeekEntry>() as u64);
+    let (what, value, max) = if entries > limits.max_seek_entries {
+        ("seek entries", entries, limits.max_seek_entries)
+    } else if bytes > limits.max_total_alloc {
+        ("bytes of seek entries", bytes, limits.max_total_alloc)
+    } else {
+        return Ok(());
+    };
+    Err(h4mk_format::Error::Limit {
+        tag,
+        offset,
+        what,
+        value,
+        max,
+    }
+    .into())
+}
+
+/// The entries of an XSEK chunk; `held` counts the entries of the XSEK tables read before it,
+/// so the limits apply to all of them together.
+fn xsek_entries(
+    chunk: ChunkRef<'_>,
+    limits: &Limits,
+    held: &mut u64,
+) -> Result<Result<TrackIndex, IndexProblem>> {
     let table = match ExtSeekTable::parse(chunk) {
         Ok(t) => t,
         Err(e) => {
@@ -904,19 +924,9 @@ fn xsek_entries(chunk: ChunkRef<'_>, limits: Limits) -> Result<Result<TrackIndex
             }));
         }
     };
-    let entry_size = std::mem::size_of::<SeekEntry>() as u64;
-    let count = table.len() as u64;
-    if count > limits.max_seek_entries || count.saturating_mul(entry_size) > limits.max_total_alloc
-    {
-        return Err(h4mk_format::Error::Limit {
-            tag: chunk.tag,
-            offset: chunk.offset,
-            what: "seek entries",
-            value: count,
-            max: limits.max_seek_entries,
-        }
-        .into());
-    }
+    let entries = held.saturating_add(table.len() as u64);
+    check_seek_entries(limits, entries, chunk.tag, chunk.offset)?;
+    *held = entries;
     Ok(Ok(TrackIndex {
         track_id: table.track_id(),
         entries: table.iter().collect(),
@@ -1104,7 +1114,9 @@ mod tests {
             "XSEK chunk at offset 7: entries out of order"
         );
         // As the reason an index was not used, the chunk is named once.
-        let problem = xsek_entries(chunk, Limits::default()).unwrap().unwrap_err();
+        let problem = xsek_entries(chunk, &Limits::default(), &mut 0)
+            .unwrap()
+            .unwrap_err();
         assert_eq!(
             problem.to_string(),
             "XSEK chunk at offset 7: entries out of order"

@@ -561,3 +561,71 @@ fn a_forged_table_inside_the_last_block_is_found_out_by_the_first_plan() {
     assert_eq!(d.seek_table(1).unwrap().len(), 2);
     assert_eq!(d.chain(1, 25).unwrap().len(), 1);
 }
+
+/// Two tracks of 65,536 keyframes: each gets an XSEK table, and the limits on seek entries
+/// apply to both tables together, found from the locator or from the end, naming the limit
+/// that was exceeded.
+#[test]
+fn the_limits_on_seek_entries_count_every_extended_table() {
+    let ins: Vec<Input> = (0..65_536u32)
+        .flat_map(|i| {
+            [1u16, 2].map(|track| Input {
+                track,
+                ts_ms: i,
+                kind: BlockKind::Key,
+                opaque: vec![],
+            })
+        })
+        .collect();
+    let located = mux(&tracks(), &ins, MuxOptions::default());
+    // The same file without its locator (56 bytes before the file CRC).
+    let mut trailing = located[..located.len() - 4 - 56].to_vec();
+    trailing.extend_from_slice(&[0; 4]);
+    fix_file_crc(&mut trailing);
+    let with = |max_seek_entries, max_total_alloc| ParseOptions {
+        limits: h4mk_format::Limits {
+            max_seek_entries,
+            max_total_alloc,
+            ..h4mk_format::Limits::default()
+        },
+        ..ParseOptions::default()
+    };
+    for (bytes, status) in [(&located, "located"), (&trailing, "trailing")] {
+        let d = Demuxer::open_with(bytes, &with(131_072, 131_072 * 16)).unwrap();
+        assert_eq!(d.seek_table(2).unwrap().len(), 65_536, "{status}");
+        // Each table alone is under either limit; the two together are over.
+        let cases = [
+            (with(100_000, u64::MAX), "seek entries", 131_072, 100_000),
+            (
+                with(u64::MAX, 1_600_000),
+                "bytes of seek entries",
+                131_072 * 16,
+                1_600_000,
+            ),
+        ];
+        for (opts, what, value, max) in cases {
+            let err = Demuxer::open_with(bytes, &opts).unwrap_err();
+            let Error::Format(h4mk_format::Error::Limit {
+                tag,
+                what: w,
+                value: v,
+                max: m,
+                ..
+            }) = err
+            else {
+                panic!("{status}: {err}");
+            };
+            assert_eq!(
+                (tag.to_string(), w, v, m),
+                ("XSEK".into(), what, value, max)
+            );
+        }
+    }
+    // An index rebuilt from the blocks: the CORE chunk that takes it past the limit is named.
+    let bare = reference_mux(&tracks(), &ins[..2_000], false);
+    let err = Demuxer::open_with(&bare, &with(u64::MAX, 1_000 * 16)).unwrap_err();
+    assert!(
+        err.to_string().contains("bytes of seek entries") && err.to_string().contains("CORE"),
+        "{err}"
+    );
+}

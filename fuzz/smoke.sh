@@ -8,7 +8,8 @@
 # --cfg fuzzing). The library crates are all `forbid(unsafe_code)`, so AddressSanitizer would add little.
 #
 # Usage: fuzz/smoke.sh [SECS] [TARGET...]
-# Exit status: 0 when no target failed; 1 and the failing input's path otherwise.
+# Exit status: 0 when no target failed; 1 and the failing input's path otherwise; 2 when
+# cargo-fuzz is missing.
 set -euo pipefail
 
 secs="${1:-60}"

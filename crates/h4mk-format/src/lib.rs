@@ -5,7 +5,8 @@
 //!
 //! - [`ContainerRef`]: a zero-copy view over `&[u8]`; [`ContainerRef::chunks`] yields
 //!   [`ChunkRef`]s with their offsets and borrowed payloads, [`ContainerRef::verify`] checks
-//!   every CRC in one pass and reports every damaged chunk.
+//!   every CRC in one pass and reports the damaged chunks (up to [`Limits::max_problems`],
+//!   counting the rest).
 //! - [`ChunkReader`]: a streaming reader over any `Read`, one chunk in memory at a time.
 //! - [`Writer`]: a streaming writer over any `Write` that returns each chunk's offset and
 //!   writes the file CRC only in [`Writer::finish`].

@@ -55,7 +55,7 @@ impl<'a> SeekTable<'a> {
     /// as long as the count says, pts non-decreasing and file offsets strictly increasing.
     ///
     /// The reserved fields are checked because version 1 changes only through new chunk tags
-    /// (docs/FORMAT.md §4): a nonzero value there is damage, not an extension.
+    /// (docs/FORMAT.md §6): a nonzero value there is damage, not an extension.
     pub fn parse(payload: &'a [u8]) -> Result<Self> {
         let header = payload.get(..HEADER_SIZE).ok_or(Error::SeekTruncated {
             len: payload.len(),

@@ -159,7 +159,8 @@ impl<'a> ContainerRef<'a> {
     }
 
     /// Checks every chunk CRC and the file CRC in one pass over the bytes, reporting every
-    /// problem rather than stopping at the first.
+    /// problem rather than stopping at the first (up to [`Limits::max_problems`] of them;
+    /// [`Verification::omitted_errors`] counts the rest).
     pub fn verify(&self) -> Verification {
         self.verify_with_progress(&mut |_| {})
     }

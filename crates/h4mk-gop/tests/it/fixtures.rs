@@ -1,4 +1,4 @@
-//! The reference fixtures (docs/FORMAT.md §6): GOP flags of every CORE chunk, every seek table
+//! The reference fixtures (docs/FORMAT.md §8): GOP flags of every CORE chunk, every seek table
 //! byte for byte, and every `expected` decode chain.
 
 use std::collections::BTreeMap;

@@ -55,9 +55,11 @@ pub struct RemuxSummary {
 /// With a [`RemuxOptions::span`] of `(t0_ms, t1_ms)`, each track keeps the blocks its
 /// [`Demuxer::range`] plan for the span needs, from the block just before the span (and what
 /// that block needs) when the track has one, and every block of the track between them in
-/// file order: from a keyframe to the plan's last block. So the new track decodes the span as the old one does,
-/// even by a decoder that renders each block over the tail of the one before (audio). A
-/// track with no block in the span, or no keyframe in its seek table, is kept with none.
+/// file order: from a keyframe to the plan's last block. So the new track decodes the span
+/// as the old one does, even by a decoder that renders each block over the tail of the one
+/// before (audio). A span inside one block keeps that block, the one [`Demuxer::chain`] shows
+/// at its start (and what it needs), as does a span after a track's last block. A track
+/// with no block by the span's end, or no keyframe in its seek table, is kept with none.
 /// Without a span, every block is kept.
 ///
 /// Each input's blocks are handed over from one pass in file order. Without a span every
@@ -390,7 +392,8 @@ impl<'a> Feed<'a> {
 /// For each of the distinct, sorted `tracks`, the payload offsets of the blocks a cut to
 /// `t0_ms..=t1_ms` keeps (`None` for none): every block of the track between the first and
 /// the last of [`Demuxer::range`]'s plan for the span, made from the block just before the
-/// first one presented when the track has one that plans. A decoder whose outputs overlap (an
+/// first one presented when the track has one that plans (the block shown at `t0_ms` when
+/// none is presented). A decoder whose outputs overlap (an
 /// audio block's first samples add to the tail of the block before it, docs/ADAPTERS.md §3.6)
 /// renders that block first, so the cut decodes the span exactly as the whole track does,
 /// from its first sample.
@@ -534,8 +537,10 @@ fn keyed_runs(
             .map(|s| s.block.ts_ms)
             .filter(|t| (t0_ms..=t1_ms).contains(t))
             .min();
+        // The lead is the block shown just before the first one presented, or, when no
+        // block starts in the span, the one shown at its start, which covers all of it.
         let lead_ms = first_ms
-            .and_then(|ms| ms.checked_sub(1))
+            .map_or(Some(t0_ms), |ms| ms.checked_sub(1))
             .and_then(|before| plan_chain(window, before).ok())
             .and_then(|chain| chain.last().map(|s| s.block.ts_ms));
         let mut later = false;

@@ -236,13 +236,15 @@ proptest! {
         prop_assert!(o.verify().is_ok());
         for &track in &case.ids {
             let plan = d[0].range(track, t0, t1).unwrap();
-            // The block just before the first presented one, when it plans, and what it needs.
+            // The block just before the first presented one (the one shown at t0 when none
+            // is), when it plans, and what it needs.
             let lead = plan
                 .iter()
                 .map(|s| s.block.ts_ms)
                 .filter(|t| (t0..=t1).contains(t))
                 .min()
-                .and_then(|first| d[0].chain(track, first.checked_sub(1)?).ok())
+                .map_or(Some(t0), |first| first.checked_sub(1))
+                .and_then(|before| d[0].chain(track, before).ok())
                 .and_then(|chain| Some(chain.last()?.block.ts_ms));
             let kept_plan = match lead {
                 Some(lead) => d[0].range(track, lead, t1).unwrap(),
@@ -743,14 +745,60 @@ fn a_track_out_of_pts_order_is_refused_by_a_cut_open_to_the_end_too() {
             fix_crcs(&mut bytes, usize::try_from(at).unwrap() - 12);
         }
         let d = [Demuxer::open(&bytes).unwrap()];
-        let planned = d[0].range(1, t0_ms, u32::MAX).unwrap_err();
-        // Planned at its start alone, the cut kept nothing and exited 0; it now falls back to
-        // planning the whole span, which meets the disorder.
+        assert!(d[0].range(1, t0_ms, u32::MAX).is_err());
+        // Planned at its start alone, the cut kept nothing and exited 0. It now meets the
+        // disorder, planning the whole span or reading the run it keeps.
         match remux_to_vec(&d, &[pick(0, 1, 1)], Some((t0_ms, u32::MAX))).unwrap_err() {
-            Error::InInput { input: 0, source } => {
-                assert_eq!(source.to_string(), planned.to_string());
-            }
+            Error::InInput { input: 0, source } => assert!(
+                matches!(
+                    *source,
+                    Error::BlocksUnsorted {
+                        ts_ms: 50,
+                        prev_ts_ms: 100,
+                        ..
+                    } | Error::OutOfOrder {
+                        ts_ms: 50,
+                        prev_ts_ms: 100,
+                        ..
+                    }
+                ),
+                "{source}"
+            ),
             e => panic!("{e}"),
         }
     }
+}
+
+/// A span where no block starts keeps the block shown at its start, as `chain` plans it: a
+/// cut inside one block, or after a track's last block, used to keep nothing and exit 0.
+#[test]
+fn a_span_inside_one_block_keeps_that_block() {
+    use BlockKind::{Bidirectional as B, Key as I, Predictive as P};
+    let bytes = one_track(&[(I, 0), (P, 100), (I, 200), (B, 250), (P, 300), (P, 400)]);
+    let d = [Demuxer::open(&bytes).unwrap()];
+    for (span, expected) in [
+        // Inside P100: it and the keyframe it needs.
+        ((120, 150), &[0, 100][..]),
+        // Inside B250, decoded after its forward anchor P300.
+        ((260, 290), &[200, 250, 300]),
+        // After the last block, to a time or to the end.
+        ((450, 500), &[200, 250, 300, 400]),
+        ((450, u32::MAX), &[200, 250, 300, 400]),
+        // A block starting in the span: the block before it is kept as before.
+        ((150, 250), &[0, 100, 200, 250, 300]),
+    ] {
+        let shown = d[0].chain(1, span.0).unwrap();
+        let out = remux_to_vec(&d, &[pick(0, 1, 1)], Some(span)).unwrap();
+        let o = Demuxer::open(&out).unwrap();
+        let kept: Vec<u32> = track_blocks(&o, 1).iter().map(|b| b.ts_ms).collect();
+        assert_eq!(kept, expected, "{span:?}");
+        // The cut shows at its start what the whole track shows there.
+        let at_start = o.chain(1, span.0).unwrap();
+        assert_eq!(plan_seen(&at_start), plan_seen(&shown), "{span:?}");
+    }
+    // A span before a track's first block keeps nothing of it.
+    let late = one_track(&[(I, 500), (P, 600)]);
+    let d = [Demuxer::open(&late).unwrap()];
+    let out = remux_to_vec(&d, &[pick(0, 1, 1)], Some((100, 200))).unwrap();
+    assert!(track_blocks(&Demuxer::open(&out).unwrap(), 1).is_empty());
 }

@@ -129,8 +129,9 @@ pub struct TrackReport {
     pub first_pts_ms: Option<u32>,
     /// Pts of its last block.
     pub last_pts_ms: Option<u32>,
-    /// Last pts minus first pts.
-    pub duration_ms: Option<u32>,
+    /// Last pts minus first pts: the time its blocks start over, not its duration (the
+    /// container does not say how long the last block lasts).
+    pub pts_span_ms: Option<u32>,
     /// Opaque bytes of all its blocks (routing headers not counted).
     pub opaque_bytes: u64,
     /// Entries of its seek table in the index.

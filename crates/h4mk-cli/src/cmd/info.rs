@@ -29,7 +29,7 @@ text when they are short UTF-8.
 
 Examples:
   h4mk info song.h4mk
-  h4mk info --json song.h4mk | jq '.tracks[] | {track_id, blocks, duration_ms}'")]
+  h4mk info --json song.h4mk | jq '.tracks[] | {track_id, blocks, first_pts_ms, last_pts_ms}'")]
 pub(crate) struct Args {
     /// The container (`-` for standard input).
     file: PathBuf,
@@ -69,7 +69,7 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
             bidirectional: 0,
             first_pts_ms: None,
             last_pts_ms: None,
-            duration_ms: None,
+            pts_span_ms: None,
             opaque_bytes: 0,
             seek_entries: demux.seek_table(t.track_id).map_or(0, <[_]>::len),
         })
@@ -116,7 +116,7 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
         let first = *t.first_pts_ms.get_or_insert(block.ts_ms);
         let last = t.last_pts_ms.map_or(block.ts_ms, |l| l.max(block.ts_ms));
         t.last_pts_ms = Some(last);
-        t.duration_ms = Some(last.saturating_sub(first));
+        t.pts_span_ms = Some(last.saturating_sub(first));
         t.opaque_bytes += block.opaque.len() as u64;
     }
     if more > 0 {
@@ -200,10 +200,10 @@ fn print(out: &mut dyn Write, r: &InfoReport) -> Result<()> {
         if !t.note.is_empty() {
             writeln!(out, "    note: {:?}", t.note)?;
         }
-        match (t.first_pts_ms, t.last_pts_ms, t.duration_ms) {
-            (Some(first), Some(last), Some(duration)) => writeln!(
+        match (t.first_pts_ms, t.last_pts_ms) {
+            (Some(first), Some(last)) => writeln!(
                 out,
-                "    blocks: {} ({} I, {} P, {} B), pts {first}..{last} ms ({duration} ms), {} opaque bytes",
+                "    blocks: {} ({} I, {} P, {} B), pts {first}..{last} ms, {} opaque bytes",
                 t.blocks, t.keyframes, t.predictive, t.bidirectional, t.opaque_bytes
             )?,
             _ => writeln!(out, "    blocks: none")?,

@@ -54,7 +54,7 @@ fn build_info_verify_chain_extract_round_trip() {
             &t1["blocks"],
             &t1["keyframes"],
             &t1["bidirectional"],
-            &t1["duration_ms"]
+            &t1["pts_span_ms"]
         ),
         (&json!(4), &json!(2), &json!(1), &json!(120))
     );

@@ -47,8 +47,9 @@ use crate::report::DecodeReport;
 What is decoded:
   --at-ms T             what the track shows at T ms: the chain to its last block with
                         pts <= T (as `h4mk chain` prints it); only that block is output.
-  --from-ms A --to-ms B every block with A <= pts <= B (as `h4mk range` prints it).
-  neither               the whole track (every block from pts 0 to the last).
+  --from-ms A --to-ms B every block with A <= pts <= B (as `h4mk range` prints it); either
+                        alone runs from 0 or to the track's last block, as for remux.
+  neither               the whole track (every block from its first to its last).
 
 Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decode order; the
 dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its first sample
@@ -81,11 +82,11 @@ pub(crate) struct Args {
     /// Decode what the track shows at this time, in milliseconds.
     #[arg(long = "at-ms", value_name = "T", conflicts_with_all = ["from_ms", "to_ms"])]
     at_ms: Option<u32>,
-    /// The first time to present, in milliseconds.
-    #[arg(long = "from-ms", value_name = "A", requires = "to_ms")]
+    /// The first time to present, in milliseconds (0 when left out).
+    #[arg(long = "from-ms", value_name = "A")]
     from_ms: Option<u32>,
-    /// The last time to present, in milliseconds (inclusive).
-    #[arg(long = "to-ms", value_name = "B", requires = "from_ms")]
+    /// The last time to present, in milliseconds, inclusive (the track's end when left out).
+    #[arg(long = "to-ms", value_name = "B")]
     to_ms: Option<u32>,
     /// Write the output to this file (`-` for standard output).
     #[arg(short, long, value_name = "OUT")]
@@ -122,7 +123,7 @@ struct Outcome<'d> {
     present: Present,
     prepared: Prepared,
     presented: usize,
-    /// The presented range, as planned: for a whole track, 0 to its last pts.
+    /// The presented range, as planned: for a whole track, its first to its last pts.
     from_ms: u32,
     to_ms: u32,
 }
@@ -130,8 +131,8 @@ struct Outcome<'d> {
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let span = match (args.at_ms, args.from_ms, args.to_ms) {
         (Some(t), _, _) => Span::At(t),
-        (None, Some(a), Some(b)) => Span::Range(a, b),
-        _ => Span::Whole,
+        (None, None, None) => Span::Whole,
+        (None, a, b) => Span::Range(a.unwrap_or(0), b.unwrap_or(u32::MAX)),
     };
     if let Span::Range(from, to) = span {
         check_range(from, to)?;
@@ -351,17 +352,25 @@ fn prepare<'d>(
         }
         Span::Range(a, b) => {
             let steps = demux.range(track, a, b)?;
-            if steps.is_empty() {
-                bail!("nothing to decode from {a} to {b} ms: no block of the track in that range");
-            }
+            let Some(last) = steps.iter().map(|s| s.block.ts_ms).max() else {
+                let to = if b == u32::MAX {
+                    "the end".to_owned()
+                } else {
+                    format!("{b} ms")
+                };
+                bail!("nothing to decode from {a} ms to {to}: no block of the track in that range");
+            };
+            // Open to the end: the range reported ends with the track.
+            let b = if b == u32::MAX { last } else { b };
             (steps, range(a, b), a, b)
         }
         Span::Whole => {
             let steps = demux.range(track, 0, u32::MAX)?;
-            let Some(last) = steps.iter().map(|s| s.block.ts_ms).max() else {
+            let pts = steps.iter().map(|s| s.block.ts_ms);
+            let (Some(first), Some(last)) = (pts.clone().min(), pts.max()) else {
                 bail!("nothing to decode: the track has no blocks");
             };
-            (steps, range(0, last), 0, last)
+            (steps, range(0, last), first, last)
         }
     };
     let presented: Vec<u32> = steps

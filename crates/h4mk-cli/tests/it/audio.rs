@@ -148,6 +148,75 @@ fn encode_verify_and_decode_a_range_a_time_and_the_whole_track() {
     assert!(piped.stdout == std::fs::read(d.join("whole.wav")).unwrap());
 }
 
+/// `--from-ms` or `--to-ms` alone runs from 0 or to the track's last block, as for `remux`;
+/// a whole decode reports the track's own first pts, not 0.
+#[test]
+fn either_end_of_a_range_alone_runs_from_the_start_or_to_the_end() {
+    let dir = TempDir::new("audio_open_range");
+    let d = dir.path();
+    write_input(d);
+    encode(d, &[], "song.h4mk");
+    let decode = |file: &str, args: &[&str], out: &str| {
+        let mut argv = vec!["decode", "--json", "--adapter", "dsp", "--track", "1"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&[file, "-o", out]);
+        let report = json(&h4mk(d, &argv));
+        (report, std::fs::read(d.join(out)).unwrap())
+    };
+    let pts = |file: &str| {
+        let track = json(&h4mk(d, &["info", "--json", file]))["tracks"][0].clone();
+        let ms = |key: &str| track[key].as_u64().unwrap();
+        (ms("first_pts_ms"), ms("last_pts_ms"))
+    };
+    let (_, last) = pts("song.h4mk");
+    let last = last.to_string();
+    for (alone, both) in [
+        (
+            &["--from-ms", "1000"][..],
+            ["--from-ms", "1000", "--to-ms", &last],
+        ),
+        (&["--to-ms", "1000"], ["--from-ms", "0", "--to-ms", "1000"]),
+    ] {
+        let (open, open_wav) = decode("song.h4mk", alone, "open.wav");
+        let (mut closed, closed_wav) = decode("song.h4mk", &both, "closed.wav");
+        assert!(open_wav == closed_wav, "{alone:?}");
+        // The same report, the range included, but for the output's name.
+        closed["output"] = open["output"].clone();
+        assert_eq!(open, closed, "{alone:?}");
+    }
+
+    // A track that starts late: a cut of the song from 1500 ms (from the keyframe at
+    // 1365 ms it needs), its pts kept.
+    ok(&h4mk(
+        d,
+        &["remux", "--from-ms", "1500", "song.h4mk", "-o", "late.h4mk"],
+    ));
+    let (first, last) = pts("late.h4mk");
+    assert!(first > 0);
+    let (whole, _) = decode("late.h4mk", &[], "late.wav");
+    assert_eq!(
+        (&whole["from_ms"], &whole["to_ms"]),
+        (&first.into(), &last.into())
+    );
+    let text = ok(&h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "late.h4mk",
+            "-o",
+            "late.wav",
+        ],
+    ));
+    assert!(
+        text.contains(&format!("(whole, {first} to {last} ms)")),
+        "{text}"
+    );
+}
+
 #[test]
 fn b_blocks_decode_to_the_same_samples() {
     let dir = TempDir::new("audio_b_blocks");

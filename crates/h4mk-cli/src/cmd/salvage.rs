@@ -131,7 +131,10 @@ struct Shown {
     track_list_offset: Option<u64>,
     /// Blocks written.
     blocks_kept: u64,
-    /// Blocks not written (damaged, or intact but not decodable).
+    /// Damaged blocks (lost), as each track's `damaged` counts them, with those of no track.
+    blocks_damaged: u64,
+    /// Intact blocks not written because they cannot be decoded, as each track's `dropped`
+    /// counts them, with those of no track.
     blocks_dropped: u64,
     /// Per track, in track-list order.
     tracks: Vec<ShownTrack>,
@@ -210,6 +213,7 @@ struct ShownIgnored {
 
 impl Shown {
     fn new(file: &str, output: &str, r: &SalvageReport) -> Self {
+        let lost = r.dropped.iter().filter(|d| d.reason.is_damage()).count() as u64;
         let (track_list, track_list_offset) = match r.track_list {
             TrackListSource::Found { offset } => ("found", Some(offset)),
             _ => ("rebuilt", None),
@@ -235,7 +239,8 @@ impl Shown {
             track_list,
             track_list_offset,
             blocks_kept: r.blocks_kept(),
-            blocks_dropped: r.dropped.len() as u64,
+            blocks_damaged: lost,
+            blocks_dropped: r.dropped.len() as u64 - lost,
             tracks: r
                 .tracks
                 .iter()
@@ -379,13 +384,14 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
         let skipped: u64 = r.skipped.iter().map(|s| s.len).sum();
         writeln!(
             out,
-            "{f}: recovered {} block{} of {tracks} track{} into {}; {} block{} dropped, {skipped} byte{} skipped",
+            "{f}: recovered {} block{} of {tracks} track{} into {}; {} block{} lost to damage, {} dropped, {skipped} byte{} skipped",
             r.blocks_kept,
             plural(r.blocks_kept),
             plural(tracks),
             output,
+            r.blocks_damaged,
+            plural(r.blocks_damaged),
             r.blocks_dropped,
-            plural(r.blocks_dropped),
             plural(skipped)
         )?;
     } else {

@@ -162,6 +162,13 @@ fn a_cut_file_is_salvaged_into_one_that_verifies() {
             "{cut}"
         );
         assert_eq!(report["blocks_kept"], expect.len());
+        // The totals count what the tracks count: lost to damage, and intact but dropped.
+        let per_track = |key: &str| -> u64 {
+            let tracks = report["tracks"].as_array().unwrap();
+            tracks.iter().map(|t| t[key].as_u64().unwrap()).sum()
+        };
+        assert_eq!(report["blocks_damaged"], per_track("damaged"), "{cut}");
+        assert_eq!(report["blocks_dropped"], per_track("dropped"), "{cut}");
     }
 }
 
@@ -482,7 +489,7 @@ fn the_container_can_go_to_standard_output_with_the_report_on_standard_error() {
     let stderr = String::from_utf8(o.stderr).unwrap();
     assert!(
         stderr.ends_with(
-            "cut.h4mk: recovered 2 blocks of 2 tracks into -; 1 block dropped, 49 bytes skipped\n"
+            "cut.h4mk: recovered 2 blocks of 2 tracks into -; 1 block lost to damage, 0 dropped, 49 bytes skipped\n"
         ),
         "{stderr}"
     );

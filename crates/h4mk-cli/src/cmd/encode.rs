@@ -132,6 +132,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         ))
         .into());
     };
+    if args.key_interval == Some(1) && args.b_blocks.is_some_and(|b| b > 0) {
+        return Err(UsageError(
+            "--b-blocks with --key-interval 1: every block is a keyframe, so none can be a \
+             B-block"
+                .to_owned(),
+        )
+        .into());
+    }
     refuse_input_as_output(&args.input, &args.output)?;
     let in_name = display_name(&args.input);
     let reading = || format!("{in_name}: reading WAV");

@@ -613,6 +613,29 @@ fn only_dsp_encodes_and_bad_input_leaves_nothing() {
         ],
     );
     assert_eq!(o.status.code(), Some(2));
+    // Flags that contradict each other: B-blocks asked for where every block is a keyframe.
+    let o = h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "--key-interval",
+            "1",
+            "--b-blocks",
+            "2",
+            "in.wav",
+            "-o",
+            "x.h4mk",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8(o.stderr)
+            .unwrap()
+            .contains("none can be a B-block"),
+        "usage error"
+    );
     assert_eq!(dir.files(), ["in.wav", "noise.wav"]);
 }
 

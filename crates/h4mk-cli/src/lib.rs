@@ -22,7 +22,8 @@
 //!
 //! Every reporting command takes `--json`, printed from the serde types in [`report`]. Every
 //! file written goes through [`output::AtomicFile`]. Errors are one line, `h4mk: error: FILE:
-//! what is wrong at which offset`, with exit status 1 ([`EXIT_DAMAGED`]); bad usage exits 2
+//! what is wrong at which offset`, with exit status 1 ([`EXIT_DAMAGED`]), ending with a pointer
+//! to `salvage` when a chunk is damaged or the file cut short; bad usage exits 2
 //! ([`EXIT_USAGE`]), and so does a `--track` the file does not have.
 //!
 //! ```
@@ -113,11 +114,39 @@ where
             ExitCode::from(EXIT_DAMAGED)
         }
         Err(e) => {
-            let _ = writeln!(err, "h4mk: error: {}", one_line(&format!("{e:#}")));
+            let hint = if is_salvageable(&e) { SALVAGE_HINT } else { "" };
+            let _ = writeln!(err, "h4mk: error: {}{hint}", one_line(&format!("{e:#}")));
             let usage = e.downcast_ref::<UsageError>().is_some();
             ExitCode::from(if usage { EXIT_USAGE } else { EXIT_DAMAGED })
         }
     }
+}
+
+/// What an error for a file cut short or with a damaged chunk adds, on its one line.
+const SALVAGE_HINT: &str = " (h4mk salvage rebuilds a sound file from the intact chunks)";
+
+/// True when `e` comes of a chunk whose CRC fails or of a file that ends too soon: damage
+/// that `salvage` works around, as opposed to a file that is not H4MK or breaks a limit.
+fn is_salvageable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        // h4mk-mt's errors show the format layer's through, without it as their source.
+        let format = cause.downcast_ref::<h4mk_format::Error>().or_else(|| {
+            match cause.downcast_ref::<h4mk_mt::Error>() {
+                Some(h4mk_mt::Error::Format(e)) => Some(e),
+                _ => None,
+            }
+        });
+        matches!(
+            format,
+            Some(
+                h4mk_format::Error::ChunkCrc { .. }
+                    | h4mk_format::Error::FileCrc { .. }
+                    | h4mk_format::Error::Truncated { .. }
+                    | h4mk_format::Error::TruncatedChunkHeader { .. }
+                    | h4mk_format::Error::MissingFooter { .. }
+            )
+        )
+    })
 }
 
 /// `text` with its control characters escaped (`\n`, `\u{1b}`), so that a file name holding

@@ -49,12 +49,17 @@ use crate::input::Input;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Manifest {
-    tracks: Vec<serde_json::Map<String, serde_json::Value>>,
+    tracks: Vec<TrackKeys>,
     #[serde(default)]
     sidecars: ManifestSidecars,
     #[serde(default)]
     blocks: Vec<Block>,
 }
+
+/// A track of a manifest as its keys were written, each once: with a key given twice, the
+/// last would win without a word.
+#[derive(Debug)]
+struct TrackKeys(serde_json::Map<String, serde_json::Value>);
 
 /// The sidecars of a manifest, as the bytes to store.
 #[derive(Debug, Default, Deserialize)]
@@ -154,7 +159,7 @@ impl Manifest {
         self.tracks
             .iter()
             .enumerate()
-            .map(|(i, t)| {
+            .map(|(i, TrackKeys(t))| {
                 if let Some(key) = t.keys().find(|k| !TRACK_KEYS.contains(&k.as_str())) {
                     bail!(
                         "tracks[{i}]: unknown key {key:?} (a track has {})",
@@ -251,6 +256,33 @@ fn block_kind<'de, D: Deserializer<'de>>(d: D) -> Result<BlockKind, D::Error> {
     }
 }
 
+impl<'de> Deserialize<'de> for TrackKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> de::Visitor<'de> for Keys {
+            type Value = TrackKeys;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a track, a JSON object")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<TrackKeys, A::Error> {
+                let mut keys = serde_json::Map::new();
+                while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                    if keys.contains_key(&key) {
+                        return Err(de::Error::custom(format_args!(
+                            "the track key {key:?} is given twice"
+                        )));
+                    }
+                    keys.insert(key, value);
+                }
+                Ok(TrackKeys(keys))
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
+
 impl<'de> Deserialize<'de> for SidecarBytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match serde_json::Value::deserialize(d)? {
@@ -310,6 +342,30 @@ mod tests {
             let err = Manifest::parse(json.as_bytes()).unwrap_err();
             assert_eq!(err.to_string(), expect);
         }
+    }
+
+    #[test]
+    fn a_track_key_given_twice_is_refused() {
+        let twice = br#"{"tracks": [{"track_id": 1, "track_id": 2}]}"#;
+        assert_eq!(
+            Manifest::parse(twice).unwrap_err().to_string(),
+            "the track key \"track_id\" is given twice at line 1 column 42"
+        );
+        let track =
+            |id| format!(r#"{{"track_id": {id}, "name": "t", "kind": "audio", "codec": "c"}}"#);
+        let once = format!(r#"{{"tracks": [{}, {}]}}"#, track(1), track(2));
+        let ids: Vec<u16> = Manifest::parse(once.as_bytes())
+            .unwrap()
+            .tracks()
+            .unwrap()
+            .iter()
+            .map(|t| t.track_id)
+            .collect();
+        assert_eq!(ids, [1, 2]);
+        // Blocks and the manifest itself refuse one too, in serde's words.
+        let block = br#"{"tracks": [], "blocks": [{"track": 1, "track": 2}]}"#;
+        let err = Manifest::parse(block).unwrap_err().to_string();
+        assert!(err.starts_with("duplicate field `track`"), "{err}");
     }
 
     #[test]

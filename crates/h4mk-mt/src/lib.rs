@@ -28,6 +28,8 @@
 //!   JSON), [`index::IndexBuilder`], [`index::write_index`], [`index::find_index`],
 //!   [`index::scan_index`].
 //! - [`Error`]: one enum; errors about a file name the offset (and tag, track, pts).
+//! - [`BlockKind`] and [`SeekEntry`], which the muxer takes and the demuxer gives, are
+//!   h4mk-gop's, re-exported so that a user of this crate alone need not name that one.
 //!
 //! ```
 //! use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, Muxer};
@@ -76,6 +78,7 @@ mod track;
 
 pub use demux::{Blocks, DecodeStep, Demuxer, Problem, Report, plan_chain, plan_range};
 pub use error::{Error, Result};
+pub use h4mk_gop::{BlockKind, SeekEntry};
 pub use index::{IndexProblem, IndexStatus};
 pub use mux::{MuxOptions, MuxSummary, Muxer, TrackSummary};
 pub use remux::{Pick, RemuxOptions, RemuxSummary, remux};

@@ -77,6 +77,35 @@ pub struct TrackSummary {
 ///
 /// A muxer dropped without [`Muxer::finish`] leaves a file with no index and no file CRC,
 /// which readers reject, rather than one that only looks complete.
+///
+/// ```
+/// use h4mk_mt::{BlockKind, Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
+///
+/// // Every version 1 track key is a field; the reference's defaults are 48000 Hz, 1 channel.
+/// let track = |track_id, name: &str| TrackSpec {
+///     track_id,
+///     name: name.into(),
+///     kind: "audio".into(),
+///     codec: "my-codec".into(),
+///     sample_rate: 48_000,
+///     channels: 1,
+///     note: String::new(),
+/// };
+/// let tracks = vec![track(1, "left"), track(2, "right")];
+/// let mut mux = Muxer::new(Vec::new(), tracks, &Sidecars::default(), MuxOptions::default())?;
+/// // Blocks as an encoder hands them over, each track in its own decode order.
+/// mux.push(1, 0, BlockKind::Key, b"left I")?;
+/// mux.push(2, 0, BlockKind::Key, b"right I")?;
+/// mux.push(1, 20, BlockKind::Predictive, b"left P")?;
+/// mux.push(2, 20, BlockKind::Predictive, b"right P")?;
+/// let (bytes, summary) = mux.finish()?;
+/// assert_eq!(summary.blocks, 4);
+///
+/// let file = Demuxer::open(&bytes)?;
+/// let shown: Vec<&[u8]> = file.chain(2, 25)?.iter().map(|s| s.block.opaque).collect();
+/// assert_eq!(shown, [&b"right I"[..], b"right P"]);
+/// # Ok::<(), h4mk_mt::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Muxer<'a, W: Write> {
     writer: Writer<W>,

@@ -183,11 +183,13 @@ pub fn run(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) -> Run {
     }
     let whole = render_pcm(&segments);
     // Mixing one segment at a time, in the same order, gives the same samples, bit for bit, or
-    // refuses a gap that later segments would have filled (it cannot count them yet); never
-    // accepts what the whole mix refuses.
+    // an error; never accepts what the whole mix refuses.
     let mut mix = PcmMix::default();
-    if segments.iter().try_for_each(|r| mix.add(r)).is_ok() {
-        let streamed = mix.finish();
+    if let Ok(streamed) = segments
+        .iter()
+        .try_for_each(|r| mix.add(r))
+        .and_then(|()| mix.finish())
+    {
         match &whole {
             Ok(pcm) => assert!(
                 streamed.start == pcm.start

@@ -39,7 +39,7 @@ fn dsp_decode(blocks: &[Block], steps: &[Step]) -> usize {
     let mut mix = PcmMix::default();
     let mut adapter = DspAdapter::default();
     decode_plan_each(&mut adapter, blocks, steps, Present::All, |r| mix.add(&r)).unwrap();
-    mix.finish().samples.len()
+    mix.finish().unwrap().samples.len()
 }
 
 /// `blocks` as track 1 of a container, handed over in presentation order as `h4mk encode`

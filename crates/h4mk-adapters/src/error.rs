@@ -168,7 +168,8 @@ pub enum Error {
     },
     /// Rendered segments whose stream positions, taken from their blocks, span more than
     /// twice the samples the segments hold between them: [`render_pcm`](crate::render_pcm)
-    /// refuses to fill such gaps with silence, since hostile timing could make them any size.
+    /// refuses to fill such gaps with silence, since hostile timing could make them any size
+    /// (checked once every segment has come, [`crate::PcmMix::finish`]).
     #[error(
         "blocks {first_block} at {first_ms} ms to {last_block} at {last_ms} ms span {span} samples, \
          more than twice the {held} they render: their timing leaves gaps"
@@ -184,7 +185,7 @@ pub enum Error {
         last_ms: u32,
         /// Samples from the start of the span to its end.
         span: u64,
-        /// Samples the segments hold, all together ([`crate::PcmMix`]: those added so far).
+        /// Samples the segments hold, all together.
         held: u64,
     },
     /// A sample to encode is NaN or infinite.

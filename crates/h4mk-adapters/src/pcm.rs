@@ -87,107 +87,177 @@ pub struct PcmSegment {
 /// The result is empty (sample rate 0) for no segments.
 /// This is [`PcmMix`] over a slice; the errors are its own.
 pub fn render_pcm(outputs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
-    // All the samples are at hand, so the segments may come in any order.
-    let mut mix = PcmMix {
-        layout: Layout {
-            held: outputs.iter().map(|r| r.output.samples.len() as u64).sum(),
-            ..Layout::default()
-        },
-        ..PcmMix::default()
-    };
+    let mut mix = PcmMix::default();
     for r in outputs {
         mix.add(r)?;
     }
-    Ok(mix.finish())
+    mix.finish()
 }
 
-/// How many times the samples held the range a mix spans may be: blocks placed back to back
-/// at timestamps rounded to the millisecond leave small gaps that later blocks make up for, so
-/// a mix that checks as segments come needs room beyond what it has seen, while what hostile
-/// timing can make it allocate stays within a constant factor of what it renders.
+/// How many times the samples rendered the range a mix spans may be: blocks placed back to
+/// back at timestamps rounded to the millisecond leave small gaps, and a decode of a track
+/// some blocks were dropped from (by `salvage`, say) has wider ones, while what hostile timing
+/// can make a mix allocate stays within a constant factor of what it renders.
 const GAP_ALLOWANCE: u64 = 2;
 
 /// [`render_pcm`] one segment at a time: each is added into the signal as it comes and can be
 /// dropped, so a decode holds its output and the few segments still to come, not every
 /// segment of the plan (feed it from [`crate::decode_plan_each`]).
 ///
-/// Segments added in the same order give the same samples, bit for bit, as `render_pcm`.
-/// They must share a sample rate ([`Error::Mismatch`]), and the range the mix spans (what the
-/// segments' samples cover and what the presented ones own, from position 0 on) may not be
-/// longer than twice the samples of the segments added so far ([`Error::TimingGaps`], naming
-/// the blocks at either end), which bounds what hostile timestamps can make it allocate.
-/// `render_pcm` counts every segment's samples from the start. So segments must come in
-/// presentation order, as `decode_plan_each` hands them over: a wide gap that a B-block
-/// decoded later would fill is refused.
+/// Segments added in the same order give the same samples, bit for bit, as `render_pcm`, in
+/// any order. They must share a sample rate ([`Error::Mismatch`], when added), and the range
+/// the mix spans (what the segments' samples cover and what the presented ones own, from
+/// position 0 on) may not be longer than twice the samples of all the segments added
+/// ([`Error::TimingGaps`] from [`finish`](PcmMix::finish), naming the blocks at either end),
+/// which bounds what hostile timestamps can make it allocate. Until then the mix holds only
+/// the samples segments cover, in runs, so a gap costs nothing before it is known to be
+/// justified by the segments on either side of it and after it.
 #[derive(Debug, Default)]
 pub struct PcmMix {
     layout: Layout,
-    /// The sum so far; `samples[0]` is at stream position `origin`. It covers at least the
-    /// layout's span, and may reach before it by slack left for segments that start earlier.
-    samples: Vec<f32>,
+    /// The sums so far, sorted by position, neither overlapping nor touching: each covers
+    /// samples of the added segments, and may reach before them by slack left for segments
+    /// that start earlier.
+    runs: Vec<Run>,
+}
+
+/// Sums over contiguous stream positions: `samples[0]` is at `origin` (at least 0).
+#[derive(Debug)]
+struct Run {
     origin: i64,
+    samples: Vec<f32>,
+}
+
+impl Run {
+    fn end(&self) -> i64 {
+        self.origin.saturating_add(self.samples.len() as i64)
+    }
 }
 
 impl PcmMix {
     /// Adds one rendered segment into the mix. A segment refused (a sample rate that differs,
-    /// timing that leaves too wide a gap) leaves the mix as it was. A lead's samples count in
-    /// the span like any others, so a lead far from the presented segments is refused, not
-    /// skipped.
+    /// a position that overflows) leaves the mix as it was. A lead's samples count in the span
+    /// like any others, so a lead far from the presented segments is refused, not skipped.
     pub fn add(&mut self, r: &Rendered<PcmSegment>) -> Result<()> {
         let seg = &r.output;
         let placed = self.layout.place(r.index, r.ts_ms, r.lead, &seg.extent())?;
-        let Some(span) = self.layout.span else {
-            return Ok(());
-        };
-        self.cover(span.lo, span.hi);
-        let at = usize::try_from(placed.lo - self.origin).unwrap_or(0);
         let src = seg.samples.get(placed.skip..).unwrap_or(&[]);
-        let dst = self.samples.get_mut(at..).unwrap_or(&mut []);
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d += s;
+        if src.is_empty() {
+            return Ok(());
+        }
+        let i = self.cover(placed.lo, placed.lo.saturating_add(src.len() as i64));
+        if let Some(run) = self.runs.get_mut(i) {
+            let at = usize::try_from(placed.lo - run.origin).unwrap_or(0);
+            let dst = run.samples.get_mut(at..).unwrap_or(&mut []);
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d += s;
+            }
         }
         Ok(())
     }
 
-    /// Grows the buffer to cover `lo..hi`, which the caller checked against the samples held;
-    /// growth at the front doubles, so segments that each start a little earlier cost
-    /// amortised constant time.
-    fn cover(&mut self, lo: i64, hi: i64) {
-        if self.samples.is_empty() {
-            self.origin = lo;
+    /// The index of the run that holds `lo..hi` (the samples of a segment, from position 0 on): a new one,
+    /// or the runs that overlap or touch it merged into the longest of them, so that each
+    /// sample is moved a few times at most. Growth at the front doubles (up to the run
+    /// before), so segments that each start a little earlier cost amortised constant time.
+    fn cover(&mut self, lo: i64, hi: i64) -> usize {
+        let a = self.runs.partition_point(|r| r.end() < lo);
+        let b = self.runs.partition_point(|r| r.origin <= hi);
+        if a >= b {
+            let len = usize::try_from(hi - lo).unwrap_or(0);
+            let run = Run {
+                origin: lo,
+                samples: vec![0.0; len],
+            };
+            self.runs.insert(a, run);
+        } else {
+            let floor = a
+                .checked_sub(1)
+                .and_then(|i| self.runs.get(i))
+                .map_or(0, Run::end);
+            let mut merged: Vec<Run> = self.runs.drain(a..b).collect();
+            let lo = merged.iter().map(|r| r.origin).fold(lo, i64::min);
+            let hi = merged.iter().map(Run::end).fold(hi, i64::max);
+            let longest = (0..merged.len())
+                .max_by_key(|&i| merged.get(i).map_or(0, |r| r.samples.len()))
+                .unwrap_or(0);
+            let mut base = merged.swap_remove(longest);
+            if lo < base.origin {
+                let need = base.origin - lo;
+                let grow = need.max(base.samples.len() as i64).min(base.origin - floor);
+                let mut grown = vec![0.0f32; usize::try_from(grow).unwrap_or(0)];
+                grown.extend_from_slice(&base.samples);
+                base = Run {
+                    origin: base.origin - grow,
+                    samples: grown,
+                };
+            }
+            if hi > base.end() {
+                let len = usize::try_from(hi - base.origin).unwrap_or(0);
+                base.samples.resize(len, 0.0);
+            }
+            for r in merged {
+                // Runs do not overlap, so these samples of the base are still silence.
+                copy_into(&mut base, &r);
+            }
+            self.runs.insert(a, base);
         }
-        if lo < self.origin {
-            let need = usize::try_from(self.origin - lo).unwrap_or(0);
-            let grow = need
-                .max(self.samples.len())
-                .min(usize::try_from(self.origin).unwrap_or(0));
-            let mut grown = vec![0.0f32; grow];
-            grown.extend_from_slice(&self.samples);
-            self.samples = grown;
-            self.origin -= grow as i64;
-        }
-        let end = usize::try_from(hi - self.origin).unwrap_or(0);
-        if end > self.samples.len() {
-            self.samples.resize(end, 0.0);
-        }
+        a
     }
 
     /// The signal over what the presented segments own: empty (sample rate 0) when none was
-    /// added.
-    pub fn finish(self) -> Pcm {
+    /// added, [`Error::TimingGaps`] when it spans more than twice the samples added.
+    pub fn finish(self) -> Result<Pcm> {
+        self.layout.check()?;
         let Some((lo, hi)) = self.layout.output() else {
-            return Pcm::default();
+            return Ok(Pcm::default());
         };
-        let mut samples = self.samples;
-        let front = usize::try_from(lo - self.origin).unwrap_or(0);
         let len = usize::try_from(hi - lo).unwrap_or(0);
-        samples.drain(..front.min(samples.len()));
-        samples.resize(len, 0.0);
-        Pcm {
+        let mut runs = self.runs;
+        // The longest run becomes the output, so that the usual single run is not copied.
+        let longest = (0..runs.len()).max_by_key(|&i| runs.get(i).map_or(0, |r| r.samples.len()));
+        let mut out = match longest {
+            Some(i) => runs.swap_remove(i),
+            None => Run {
+                origin: lo,
+                samples: Vec::new(),
+            },
+        };
+        if out.origin < lo {
+            let front = usize::try_from(lo - out.origin).unwrap_or(0);
+            out.samples.drain(..front.min(out.samples.len()));
+            out.origin = lo;
+        }
+        out.samples
+            .truncate(usize::try_from(hi - out.origin).unwrap_or(0));
+        if out.origin > lo {
+            let front = usize::try_from(out.origin - lo).unwrap_or(0).min(len);
+            out.samples.splice(0..0, std::iter::repeat_n(0.0, front));
+            out.origin = lo;
+        }
+        out.samples.resize(len, 0.0);
+        for r in &runs {
+            copy_into(&mut out, r);
+        }
+        Ok(Pcm {
             sample_rate: self.layout.sample_rate.unwrap_or(0),
             start: lo as u64,
-            samples,
-        }
+            samples: out.samples,
+        })
+    }
+}
+
+/// Copies the samples of `from` into `into` where their positions overlap.
+fn copy_into(into: &mut Run, from: &Run) {
+    let (lo, hi) = (into.origin.max(from.origin), into.end().min(from.end()));
+    if lo >= hi {
+        return;
+    }
+    let at = |r: &Run| usize::try_from(lo - r.origin).unwrap_or(0);
+    let n = usize::try_from(hi - lo).unwrap_or(0);
+    let (i, f) = (at(into), at(from));
+    if let (Some(dst), Some(src)) = (into.samples.get_mut(i..i + n), from.samples.get(f..f + n)) {
+        dst.copy_from_slice(src);
     }
 }
 
@@ -225,9 +295,9 @@ impl PcmSegment {
     }
 }
 
-/// The geometry of a mix: the segments' sample rate, span and owned range, checked as each
-/// comes ([`PcmMix`] for the rules). The same segments placed in the same order give the same
-/// answers, with or without their samples.
+/// The geometry of a mix: the segments' sample rate, span and owned range, the sample rate
+/// checked as each comes and the span once all have ([`PcmMix`] for the rules). The same
+/// segments placed in the same order give the same answers, with or without their samples.
 #[derive(Clone, Debug, Default)]
 struct Layout {
     /// The first segment's, which every other must share.
@@ -239,8 +309,6 @@ struct Layout {
     own: Option<(i64, i64)>,
     /// Samples added so far, leads included.
     added: u64,
-    /// Samples the caller vouches will be added in all ([`render_pcm`] knows them up front).
-    held: u64,
 }
 
 /// A range of stream positions and the blocks (index, timestamp) that set its ends.
@@ -289,8 +357,7 @@ impl Layout {
                 .ok_or(Error::Parameter("segment position overflows"))
         };
         let (own_lo, own_hi) = (at(seg.own.start)?.max(0), at(seg.own.end)?);
-        let added = self.added + seg.len as u64;
-        let held = self.held.max(added);
+        let added = self.added.saturating_add(seg.len as u64);
         // What this segment claims from position 0 on: its samples and, when presented, the
         // range it owns (which an adapter may declare past its samples: silence), even empty.
         let (ext_lo, ext_hi) = (pos.max(0), at(seg.len)?);
@@ -316,18 +383,6 @@ impl Layout {
             if hi > s.hi {
                 (s.hi, s.last) = (hi, block);
             }
-            let len = u64::try_from(s.hi.saturating_sub(s.lo)).unwrap_or(u64::MAX);
-            if len > held.saturating_mul(GAP_ALLOWANCE) {
-                // Refused: the layout is left as it was.
-                return Err(Error::TimingGaps {
-                    first_block: s.first.0,
-                    first_ms: s.first.1,
-                    last_block: s.last.0,
-                    last_ms: s.last.1,
-                    span: len,
-                    held,
-                });
-            }
         }
         self.sample_rate = Some(sample_rate);
         (self.added, self.own, self.span) = (added, own, span);
@@ -335,6 +390,26 @@ impl Layout {
             lo: ext_lo,
             skip: usize::try_from(ext_lo.abs_diff(pos)).unwrap_or(usize::MAX),
         })
+    }
+
+    /// Refuses a span longer than [`GAP_ALLOWANCE`] times the samples added: checked once
+    /// every segment has come, so that a gap the segments after it justify is silence.
+    fn check(&self) -> Result<()> {
+        let Some(s) = self.span else {
+            return Ok(());
+        };
+        let len = u64::try_from(s.hi.saturating_sub(s.lo)).unwrap_or(u64::MAX);
+        if len > self.added.saturating_mul(GAP_ALLOWANCE) {
+            return Err(Error::TimingGaps {
+                first_block: s.first.0,
+                first_ms: s.first.1,
+                last_block: s.last.0,
+                last_ms: s.last.1,
+                span: len,
+                held: self.added,
+            });
+        }
+        Ok(())
     }
 
     /// The stream positions the output covers: what the presented segments own, or `None`
@@ -370,21 +445,23 @@ impl PcmPlan {
         Ok(())
     }
 
-    /// What [`PcmMix::finish`] would give for the same segments, less the samples: empty at
-    /// sample rate 0 when no presented segment came.
-    pub(crate) fn shape(&self) -> Shape {
+    /// What [`PcmMix::finish`] would give for the same segments, less the samples (or the
+    /// error it would give): empty at sample rate 0 when no presented segment came.
+    pub(crate) fn shape(&self) -> Result<Shape> {
+        self.layout.check()?;
         let ((lo, hi), sample_rate) = match self.layout.output() {
             Some(range) => (range, self.layout.sample_rate.unwrap_or(0)),
             None => ((0, 0), 0),
         };
-        Shape::Pcm {
+        Ok(Shape::Pcm {
             sample_rate,
             start: lo as u64,
             samples: hi.abs_diff(lo),
-        }
+        })
     }
 
-    /// A stream that renders this plan's output into `emit`.
+    /// A stream that renders this plan's output into `emit`; for a plan whose
+    /// [`shape`](PcmPlan::shape) was given, so that the output is within the allowance.
     pub(crate) fn stream<F: FnMut(&[f32]) -> Result<()>>(&self, emit: F) -> PcmStream<'_, F> {
         // From the end: the lowest position any segment after each one lands a sample at.
         let mut release = vec![i64::MAX; self.landing.len()];
@@ -689,10 +766,68 @@ mod tests {
     fn a_refused_segment_leaves_the_mix_as_it_was() {
         let mut m = PcmMix::default();
         m.add(&presented(0, 0, 0..10, 10)).unwrap();
-        let far = presented(1, 10_000_000, 0..0, 0);
-        assert!(matches!(m.add(&far), Err(Error::TimingGaps { .. })));
-        // Not 10,000,000 samples of silence for the range the refused segment owned.
-        assert_eq!(m.finish().samples, [1.0; 10]);
+        let other_rate = Rendered {
+            output: PcmSegment {
+                sample_rate: 2000,
+                ..presented(1, 10, 0..10, 10).output
+            },
+            ..presented(1, 10, 0..10, 10)
+        };
+        assert!(matches!(m.add(&other_rate), Err(Error::Mismatch { .. })));
+        assert_eq!(m.finish().unwrap().samples, [1.0; 10]);
+    }
+
+    #[test]
+    fn a_gap_is_held_as_nothing_until_the_mix_knows_it_is_justified() {
+        let mut m = PcmMix::default();
+        m.add(&presented(0, 0, 0..10, 10)).unwrap();
+        m.add(&presented(1, 10_000_000, 0..0, 0)).unwrap();
+        m.add(&presented(2, 5_000_000, 0..10, 10)).unwrap();
+        // Two runs of the samples added, not 10,000,000 samples of silence between them.
+        let held: usize = m.runs.iter().map(|r| r.samples.len()).sum();
+        assert_eq!((m.runs.len(), held), (2, 20));
+        assert!(matches!(
+            m.finish(),
+            Err(Error::TimingGaps {
+                first_block: 0,
+                last_block: 1,
+                span: 10_000_000,
+                held: 20,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_gap_early_in_a_track_is_silence_when_the_segments_after_it_justify_it() {
+        // 10 samples, a gap of 30, then ten more segments of 10: 20 samples spanning 50 when
+        // the second comes, 120 spanning 140 in all. Segments in any order, runs merging as
+        // they meet.
+        let at = |index: usize, start: i64| presented(index, start, 0..10, 10);
+        let mut segs = vec![at(0, 0)];
+        segs.extend((0..10).map(|j| at(j + 1, 40 + 10 * j as i64)));
+        let mut want = vec![1.0; 10];
+        want.extend([0.0; 30]);
+        want.extend([1.0; 100]);
+        let mut reversed = segs.clone();
+        reversed.reverse();
+        for segs in [&segs, &reversed] {
+            let (streamed, _) = streamed(segs).unwrap();
+            for pcm in [render_pcm(segs).unwrap(), mix(segs).unwrap(), streamed] {
+                assert_eq!((pcm.start, &pcm.samples), (0, &want));
+            }
+        }
+        // Without the last segment: 100 samples spanning 130, still within twice.
+        assert_eq!(render_pcm(&segs[..10]).unwrap().samples.len(), 130);
+        // Two segments alone spanning more than twice their samples are still refused.
+        assert!(matches!(
+            render_pcm(&[at(0, 0), at(1, 40)]),
+            Err(Error::TimingGaps {
+                span: 50,
+                held: 20,
+                ..
+            })
+        ));
     }
 
     fn mix(segs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
@@ -700,7 +835,7 @@ mod tests {
         for s in segs {
             m.add(s)?;
         }
-        Ok(m.finish())
+        m.finish()
     }
 
     /// The plan `segs`' extents lay out.
@@ -726,7 +861,7 @@ mod tests {
             sample_rate,
             start,
             samples: count,
-        } = plan.shape()
+        } = plan.shape()?
         else {
             panic!("a plan of samples");
         };

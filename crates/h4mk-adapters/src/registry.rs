@@ -247,7 +247,7 @@ impl NamedDecoder for DspAdapter {
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded> {
         let mut mix = PcmMix::default();
         decode_steps(self, steps, present, |r| mix.add(&r))?;
-        Ok(Decoded::Pcm(mix.finish()))
+        Ok(Decoded::Pcm(mix.finish()?))
     }
 
     /// Frames overlap by `frame_size - hop` samples (docs/ADAPTERS.md §3.6).
@@ -260,7 +260,7 @@ impl NamedDecoder for DspAdapter {
     fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
         let mut plan = PcmPlan::default();
         decode_steps(&mut Extents(self), steps, present, |r| plan.add(&r))?;
-        Ok(Prepared::new(plan.shape(), How::Pcm(plan), steps, present))
+        Ok(Prepared::new(plan.shape()?, How::Pcm(plan), steps, present))
     }
 
     /// Decodes the plan again and writes each sample once no later block adds to it: what is

@@ -3,7 +3,15 @@
 use h4mk_adapters::{BlockKind, DspAdapter, DspState, EncoderConfig, Error, ModelAdapter, encode};
 
 /// A DSP1 header (docs/ADAPTERS.md §3.1).
-fn header(kind: u8, n: u16, hop: u16, frames: u16, rate: u32, first: u32, length: u32) -> Vec<u8> {
+pub(crate) fn header(
+    kind: u8,
+    n: u16,
+    hop: u16,
+    frames: u16,
+    rate: u32,
+    first: u32,
+    length: u32,
+) -> Vec<u8> {
     let mut b = b"DSP1".to_vec();
     b.extend_from_slice(&[kind, 0]);
     for v in [n, hop, frames] {

@@ -26,6 +26,7 @@ mod replay;
 mod robustness;
 mod roundtrip;
 mod stream;
+mod timing;
 
 // The fixtures' folder and names, one copy shared by every layer's tests.
 #[allow(dead_code)]

@@ -58,7 +58,11 @@ fn tracks(signals: &[(u32, Vec<f32>, usize)]) -> Vec<u8> {
 /// Checks that `steps` written by `decoder` as it goes match `decode` written whole: the same
 /// bytes and shape, or the same error (in `prepare`, or, for an output WAV cannot hold, in
 /// `write` before any byte). Returns true when there was output.
-fn check(decoder: &mut dyn NamedDecoder, steps: &[DecodeStep<'_>], present: Present) -> bool {
+pub(crate) fn check(
+    decoder: &mut dyn NamedDecoder,
+    steps: &[DecodeStep<'_>],
+    present: Present,
+) -> bool {
     let what = format!("{} steps, {present:?}", steps.len());
     let whole = decoder.decode(steps, present);
     let prepared = decoder.prepare(steps, present);

@@ -13,6 +13,7 @@ mod remux;
 mod salvage;
 mod snapshots;
 mod structure;
+mod timing;
 
 // DSP0 block bytes, as the adapters' tests and the fuzz seeds build them.
 #[allow(dead_code, unreachable_pub)]

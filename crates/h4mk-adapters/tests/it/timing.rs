@@ -1,0 +1,125 @@
+//! Where a decode places its blocks in time: a gap left by blocks a track lost is silence
+//! when the rest of the track justifies it, and timing that spreads a few blocks far apart is
+//! still refused.
+
+use h4mk_adapters::{
+    AdapterRegistry, Block, BlockKind, Decoded, EncoderConfig, Error, Pcm, Present, encode,
+    signal::sample_mix,
+};
+use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
+
+use crate::dsp1::header;
+use crate::stream::check;
+
+const RATE: u32 = 16_000;
+
+/// A one-track container of `blocks` (in decode order), handed over in presentation order.
+fn container(blocks: &[Block]) -> Vec<u8> {
+    let track = TrackSpec {
+        track_id: 1,
+        name: "signal".into(),
+        kind: "audio".into(),
+        codec: "dsp1".into(),
+        sample_rate: RATE,
+        channels: 1,
+        note: String::new(),
+    };
+    let options = MuxOptions::default();
+    let mut mux = Muxer::new(Vec::new(), vec![track], &Sidecars::default(), options).unwrap();
+    let ranks = h4mk_gop::presentation_ranks(blocks.iter().map(|b| b.kind));
+    let mut ranked: Vec<_> = ranks.into_iter().zip(blocks).collect();
+    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
+    for (_, b) in ranked {
+        mux.push(1, b.ts_ms, b.kind, &b.bytes).unwrap();
+    }
+    mux.finish().unwrap().0
+}
+
+/// Track 1 of `file` decoded whole through the registry's `dsp` decoder, after checking that
+/// writing it as it decodes gives the same bytes or the same error.
+fn decode_whole(file: &[u8]) -> Result<Pcm, Error> {
+    let demux = Demuxer::open(file).unwrap();
+    let steps = demux.range(1, 0, u32::MAX).unwrap();
+    let present = Present::Range {
+        start_ms: 0,
+        end_ms: u32::MAX,
+    };
+    let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
+    check(decoder.as_mut(), &steps, present);
+    match decoder.decode(&steps, present)? {
+        Decoded::Pcm(pcm) => Ok(pcm),
+        Decoded::Bytes(_) => panic!("dsp decodes to samples"),
+    }
+}
+
+#[test]
+fn blocks_a_track_lost_early_leave_silence_and_the_rest_where_it_was() {
+    // Keyframes every 6 blocks, B-blocks between anchors: as `salvage` leaves a track whose
+    // P-block 3 was damaged, blocks 1 to 5 (presentation order) are gone, block 6 (I) next.
+    let config = EncoderConfig {
+        b_blocks: 2,
+        key_interval: 6,
+        ..EncoderConfig::default()
+    };
+    let blocks = encode(&sample_mix(RATE, 3.0), RATE, &config).unwrap();
+    let mut by_time: Vec<u32> = blocks.iter().map(|b| b.ts_ms).collect();
+    by_time.sort_unstable();
+    let (first_gone, sixth) = (by_time[1], by_time[6]);
+    let kept: Vec<Block> = blocks
+        .iter()
+        .filter(|b| !(first_gone..sixth).contains(&b.ts_ms))
+        .cloned()
+        .collect();
+    assert_eq!(kept.len(), blocks.len() - 5);
+    let whole = decode_whole(&container(&blocks)).unwrap();
+    // Before the fix: refused, the span so far (blocks 0 and 6) being more than twice the
+    // samples of those two blocks.
+    let gapped = decode_whole(&container(&kept)).unwrap();
+    assert_eq!(
+        (gapped.start, gapped.samples.len(), gapped.sample_rate),
+        (whole.start, whole.samples.len(), whole.sample_rate)
+    );
+    // At the defaults (N = 1024, H = 512, 8 frames a block), block 0 owns 0..3584 and lends
+    // its next 512 samples to block 1; block 6's frames start at 6 * 4096 - 512 and their
+    // first 512 samples lack the tail of block 5.
+    let (n_h, own0, six) = (512, 3584, 6 * 4096 - 512);
+    let bits = |p: &[f32]| p.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&gapped.samples[..own0]), bits(&whole.samples[..own0]));
+    assert!(gapped.samples[own0..own0 + n_h].iter().any(|&s| s != 0.0));
+    assert!(gapped.samples[own0 + n_h..six].iter().all(|&s| s == 0.0));
+    assert_eq!(
+        bits(&gapped.samples[six + n_h..]),
+        bits(&whole.samples[six + n_h..])
+    );
+}
+
+#[test]
+fn two_tiny_blocks_claiming_positions_far_apart_are_refused() {
+    // Two keyframes of one 16-sample frame each, 100,000,000 frames apart, each at the pts
+    // its position gives: 32 samples rendered, 800 million spanned.
+    let block = |first_frame: u32| {
+        let mut bytes = header(b'I', 16, 8, 1, RATE, first_frame, 8);
+        bytes.push(0);
+        let own_start = u64::from(first_frame) * 8 - 8;
+        Block {
+            ts_ms: (own_start * 1000 / u64::from(RATE)) as u32,
+            kind: BlockKind::Key,
+            bytes,
+        }
+    };
+    let file = container(&[block(1), block(100_000_001)]);
+    let err = decode_whole(&file).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TimingGaps {
+                first_block: 0,
+                last_block: 1,
+                held: 32,
+                span: 800_000_016,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,81 @@
+//! Where `h4mk decode` places a track's blocks in time, end to end through the built binary: a
+//! gap `salvage` leaves decodes as silence with every later block where it was.
+
+use std::path::Path;
+
+use h4mk_adapters::signal::sample_mix;
+use h4mk_adapters::{Pcm, read_wav, write_wav};
+use h4mk_gop::BlockKind;
+use h4mk_mt::Demuxer;
+
+use crate::TempDir;
+use crate::binary::{h4mk, json_of as json, succeeded as ok};
+
+/// Sample rate of the test signal.
+const RATE: u32 = 48_000;
+
+/// Writes 2.5 s of the test signal to `DIR/in.wav` and encodes it to `DIR/song.h4mk` with
+/// `extra` options.
+fn encode_song(dir: &Path, extra: &[&str]) {
+    let file = std::fs::File::create(dir.join("in.wav")).unwrap();
+    write_wav(file, &Pcm::new(RATE, sample_mix(RATE, 2.5))).unwrap();
+    let mut args = vec!["encode", "--adapter", "dsp"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["in.wav", "-o", "song.h4mk"]);
+    ok(&h4mk(dir, &args));
+}
+
+/// `h4mk decode --json --adapter dsp --track TRACKS [ARGS...] FILE -o OUT`: the report, and
+/// the WAV file's samples.
+fn decode(
+    dir: &Path,
+    tracks: &str,
+    args: &[&str],
+    file: &str,
+    out: &str,
+) -> (serde_json::Value, Pcm) {
+    let mut argv = vec!["decode", "--json", "--adapter", "dsp", "--track", tracks];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&[file, "-o", out]);
+    let report = json(&h4mk(dir, &argv));
+    let wav = read_wav(std::fs::File::open(dir.join(out)).unwrap()).unwrap();
+    (report, wav)
+}
+
+#[test]
+fn a_track_salvage_dropped_blocks_from_early_on_decodes_with_silence_in_their_place() {
+    let dir = TempDir::new("timing_salvaged_gap");
+    let d = dir.path();
+    encode_song(d, &["--b-blocks", "2", "--key-interval", "6"]);
+    // Damage the first P-block: salvage drops it and the four B-blocks that depend on it,
+    // blocks 1 to 5 of the track, leaving keyframes 0 and 6 side by side.
+    let mut bytes = std::fs::read(d.join("song.h4mk")).unwrap();
+    let (p_block, blocks) = {
+        let demux = Demuxer::open(&bytes).unwrap();
+        let blocks: Vec<_> = demux.blocks().map(Result::unwrap).collect();
+        let p = blocks
+            .iter()
+            .find(|b| b.kind == BlockKind::Predictive)
+            .unwrap();
+        (p.offset as usize + p.opaque.len() / 2, blocks.len())
+    };
+    bytes[p_block] ^= 0xff;
+    std::fs::write(d.join("damaged.h4mk"), &bytes).unwrap();
+    ok(&h4mk(d, &["salvage", "damaged.h4mk", "-o", "fixed.h4mk"]));
+    let fixed = std::fs::read(d.join("fixed.h4mk")).unwrap();
+    assert_eq!(Demuxer::open(&fixed).unwrap().blocks().count(), blocks - 5);
+    ok(&h4mk(d, &["verify", "fixed.h4mk"]));
+
+    // Before the fix: refused, blocks 0 and 6 spanning more than twice their samples.
+    let (report, gapped) = decode(d, "1", &[], "fixed.h4mk", "fixed.wav");
+    let (_, whole) = decode(d, "1", &[], "song.h4mk", "whole.wav");
+    assert_eq!(report["start_sample"], 0);
+    assert_eq!(gapped.samples.len(), whole.samples.len());
+    // At the defaults (N = 1024, H = 512, 8 frames a block), block 0 owns 0..3584 and lends
+    // its next 512 samples to block 1; block 6's frames start at 6 * 4096 - 512 and their
+    // first 512 samples lack the tail of block 5.
+    let (n_h, own0, six) = (512, 3584, 6 * 4096 - 512);
+    assert_eq!(gapped.samples[..own0], whole.samples[..own0]);
+    assert!(gapped.samples[own0 + n_h..six].iter().all(|&s| s == 0.0));
+    assert_eq!(gapped.samples[six + n_h..], whole.samples[six + n_h..]);
+}

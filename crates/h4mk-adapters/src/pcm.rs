@@ -70,7 +70,10 @@ pub struct PcmSegment {
     pub sample_rate: u32,
     /// Stream position of `samples[0]` (negative for the first block, whose first frame starts
     /// before the signal), or `None` when the format carries no timing (DSP0): then the
-    /// segment is placed at its block's timestamp.
+    /// segment is placed at its block's timestamp. A mix moves every timed segment by the
+    /// whole milliseconds between the first one's timestamp and the time its first owned
+    /// sample implies (0 when they agree, docs/ADAPTERS.md §3.6), so the timestamps decide
+    /// where a track sits in time.
     pub start: Option<i64>,
     /// The part of `samples` this block owns; the rest overlaps its neighbours.
     pub own: Range<usize>,
@@ -302,6 +305,8 @@ impl PcmSegment {
 struct Layout {
     /// The first segment's, which every other must share.
     sample_rate: Option<u32>,
+    /// Samples every timed segment is moved by, set by the first ([`pts_shift`]).
+    shift: Option<i64>,
     /// What the added segments cover (from position 0 on), with the blocks that set either
     /// end; `None` before the first segment with samples at or after position 0.
     span: Option<Span>,
@@ -309,6 +314,26 @@ struct Layout {
     own: Option<(i64, i64)>,
     /// Samples added so far, leads included.
     added: u64,
+}
+
+/// The samples that move a timed segment to where its block's timestamp puts it: the whole
+/// milliseconds from the time of the first sample it owns (rounded down, as the DSP1 encoder
+/// derives a block's timestamp) to its timestamp, as samples (rounded down, so the same
+/// shift in milliseconds moves every track alike). 0 for every block whose timestamp its
+/// position gives; `None` when the shift does not fit.
+///
+/// The container's timestamps are the authority on where a block sits in time, the codec's
+/// positions only within that: a track whose timestamps were all moved (`h4mk remux
+/// --start-at-zero`) decodes moved as well. [`Layout`] takes the shift from the first timed
+/// segment placed and moves every later one by the same, so a track decodes as one piece.
+fn pts_shift(start: i64, own_start: usize, ts_ms: u32, sample_rate: u32) -> Option<i64> {
+    if sample_rate == 0 {
+        return Some(0);
+    }
+    let rate = i128::from(sample_rate);
+    let owned = (i128::from(start) + i128::try_from(own_start).ok()?).max(0);
+    let offset_ms = i128::from(ts_ms) - owned * 1000 / rate;
+    i64::try_from((offset_ms * rate).div_euclid(1000)).ok()
 }
 
 /// A range of stream positions and the blocks (index, timestamp) that set its ends.
@@ -346,15 +371,25 @@ impl Layout {
                 reference: sample_rate.into(),
             });
         }
-        let pos = match seg.start {
-            Some(p) => p,
-            None => (u64::from(ts_ms) * u64::from(sample_rate) / 1000) as i64,
+        const OVERFLOW: Error = Error::Parameter("segment position overflows");
+        let (pos, shift) = match seg.start {
+            Some(p) => {
+                let shift = match self.shift {
+                    Some(shift) => shift,
+                    None => pts_shift(p, seg.own.start, ts_ms, sample_rate).ok_or(OVERFLOW)?,
+                };
+                (p.checked_add(shift).ok_or(OVERFLOW)?, Some(shift))
+            }
+            None => (
+                (u64::from(ts_ms) * u64::from(sample_rate) / 1000) as i64,
+                self.shift,
+            ),
         };
         let at = |offset: usize| {
             i64::try_from(offset)
                 .ok()
                 .and_then(|o| pos.checked_add(o))
-                .ok_or(Error::Parameter("segment position overflows"))
+                .ok_or(OVERFLOW)
         };
         let (own_lo, own_hi) = (at(seg.own.start)?.max(0), at(seg.own.end)?);
         let added = self.added.saturating_add(seg.len as u64);
@@ -384,7 +419,7 @@ impl Layout {
                 (s.hi, s.last) = (hi, block);
             }
         }
-        self.sample_rate = Some(sample_rate);
+        (self.sample_rate, self.shift) = (Some(sample_rate), shift);
         (self.added, self.own, self.span) = (added, own, span);
         Ok(Placed {
             lo: ext_lo,
@@ -710,15 +745,19 @@ mod tests {
         ));
     }
 
+    /// A presented segment of block `index` at the timestamp its owned range gives (at 1000
+    /// samples a second, a sample is a millisecond).
     fn presented(
         index: usize,
         start: i64,
         own: Range<usize>,
         samples: usize,
     ) -> Rendered<PcmSegment> {
+        let owned = start.saturating_add(own.start as i64).max(0);
+        let ts_ms = u32::try_from(owned).unwrap_or(u32::MAX);
         Rendered {
             index,
-            ..rendered(0, Some(start), own, vec![1.0; samples])
+            ..rendered(ts_ms, Some(start), own, vec![1.0; samples])
         }
     }
 

@@ -1,6 +1,6 @@
 //! Where a decode places its blocks in time: a gap left by blocks a track lost is silence
-//! when the rest of the track justifies it, and timing that spreads a few blocks far apart is
-//! still refused.
+//! when the rest of the track justifies it, timing that spreads a few blocks far apart is
+//! still refused, and a track whose timestamps were all moved decodes moved as well.
 
 use h4mk_adapters::{
     AdapterRegistry, Block, BlockKind, Decoded, EncoderConfig, Error, Pcm, Present, encode,
@@ -13,14 +13,15 @@ use crate::stream::check;
 
 const RATE: u32 = 16_000;
 
-/// A one-track container of `blocks` (in decode order), handed over in presentation order.
-fn container(blocks: &[Block]) -> Vec<u8> {
+/// A one-track container of `blocks` (in decode order) at `rate`, handed over in
+/// presentation order.
+fn container(rate: u32, blocks: &[Block]) -> Vec<u8> {
     let track = TrackSpec {
         track_id: 1,
         name: "signal".into(),
         kind: "audio".into(),
         codec: "dsp1".into(),
-        sample_rate: RATE,
+        sample_rate: rate,
         channels: 1,
         note: String::new(),
     };
@@ -52,16 +53,26 @@ fn decode_whole(file: &[u8]) -> Result<Pcm, Error> {
     }
 }
 
-#[test]
-fn blocks_a_track_lost_early_leave_silence_and_the_rest_where_it_was() {
-    // Keyframes every 6 blocks, B-blocks between anchors: as `salvage` leaves a track whose
-    // P-block 3 was damaged, blocks 1 to 5 (presentation order) are gone, block 6 (I) next.
+fn bits(samples: &[f32]) -> Vec<u32> {
+    samples.iter().map(|s| s.to_bits()).collect()
+}
+
+/// Blocks of `seconds` of the sample mix at `rate`, a keyframe every 6 blocks and two B-blocks
+/// between anchors, in decode order.
+fn blocks_of(rate: u32, seconds: f64) -> Vec<Block> {
     let config = EncoderConfig {
         b_blocks: 2,
         key_interval: 6,
         ..EncoderConfig::default()
     };
-    let blocks = encode(&sample_mix(RATE, 3.0), RATE, &config).unwrap();
+    encode(&sample_mix(rate, seconds), rate, &config).unwrap()
+}
+
+#[test]
+fn blocks_a_track_lost_early_leave_silence_and_the_rest_where_it_was() {
+    // Keyframes every 6 blocks, B-blocks between anchors: as `salvage` leaves a track whose
+    // P-block 3 was damaged, blocks 1 to 5 (presentation order) are gone, block 6 (I) next.
+    let blocks = blocks_of(RATE, 3.0);
     let mut by_time: Vec<u32> = blocks.iter().map(|b| b.ts_ms).collect();
     by_time.sort_unstable();
     let (first_gone, sixth) = (by_time[1], by_time[6]);
@@ -71,10 +82,10 @@ fn blocks_a_track_lost_early_leave_silence_and_the_rest_where_it_was() {
         .cloned()
         .collect();
     assert_eq!(kept.len(), blocks.len() - 5);
-    let whole = decode_whole(&container(&blocks)).unwrap();
+    let whole = decode_whole(&container(RATE, &blocks)).unwrap();
     // Before the fix: refused, the span so far (blocks 0 and 6) being more than twice the
     // samples of those two blocks.
-    let gapped = decode_whole(&container(&kept)).unwrap();
+    let gapped = decode_whole(&container(RATE, &kept)).unwrap();
     assert_eq!(
         (gapped.start, gapped.samples.len(), gapped.sample_rate),
         (whole.start, whole.samples.len(), whole.sample_rate)
@@ -83,7 +94,6 @@ fn blocks_a_track_lost_early_leave_silence_and_the_rest_where_it_was() {
     // its next 512 samples to block 1; block 6's frames start at 6 * 4096 - 512 and their
     // first 512 samples lack the tail of block 5.
     let (n_h, own0, six) = (512, 3584, 6 * 4096 - 512);
-    let bits = |p: &[f32]| p.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&gapped.samples[..own0]), bits(&whole.samples[..own0]));
     assert!(gapped.samples[own0..own0 + n_h].iter().any(|&s| s != 0.0));
     assert!(gapped.samples[own0 + n_h..six].iter().all(|&s| s == 0.0));
@@ -107,7 +117,7 @@ fn two_tiny_blocks_claiming_positions_far_apart_are_refused() {
             bytes,
         }
     };
-    let file = container(&[block(1), block(100_000_001)]);
+    let file = container(RATE, &[block(1), block(100_000_001)]);
     let err = decode_whole(&file).unwrap_err();
     assert!(
         matches!(
@@ -122,4 +132,41 @@ fn two_tiny_blocks_claiming_positions_far_apart_are_refused() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_track_whose_timestamps_were_all_moved_decodes_moved_by_as_many_milliseconds() {
+    // At 22,050 Hz a millisecond is not a whole number of samples.
+    for rate in [16_000, 22_050] {
+        let blocks = blocks_of(rate, 3.0);
+        // A cut from the second keyframe (presentation block 6) on, then the same with every
+        // pts moved earlier by the keyframe's, as `remux --start-at-zero` writes it.
+        let key = blocks
+            .iter()
+            .filter(|b| b.kind == BlockKind::Key)
+            .nth(1)
+            .unwrap();
+        let moved_by = key.ts_ms;
+        let cut: Vec<Block> = blocks
+            .iter()
+            .filter(|b| b.ts_ms >= moved_by)
+            .cloned()
+            .collect();
+        let moved: Vec<Block> = cut
+            .iter()
+            .map(|b| Block {
+                ts_ms: b.ts_ms - moved_by,
+                ..b.clone()
+            })
+            .collect();
+        let at_pts = decode_whole(&container(rate, &cut)).unwrap();
+        // Before the fix: the same start, the blocks' own positions being all that counted.
+        let at_zero = decode_whole(&container(rate, &moved)).unwrap();
+        // The same samples, `moved_by` ms (rounded up to a whole sample) earlier: within a
+        // millisecond of the start.
+        assert_eq!(bits(&at_zero.samples), bits(&at_pts.samples), "{rate} Hz");
+        let shift = (u64::from(moved_by) * u64::from(rate)).div_ceil(1000);
+        assert_eq!(at_zero.start, at_pts.start - shift, "{rate} Hz");
+        assert!(at_zero.start * 1000 < u64::from(rate), "{rate} Hz");
+    }
 }

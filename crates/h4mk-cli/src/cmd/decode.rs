@@ -55,10 +55,12 @@ Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decod
 dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its first sample
 (the block before the first one output is decoded too, for the samples they overlap), while
 DSP0 blocks, which carry no timing, are placed at their pts, and blocks closer together than
-a frame overlap more than that one lead covers. Several tracks (--track 1,2) are decoded
-side by side into the channels of one WAV file, in the order given (at most 64): they must
-share a sample rate, the file spans every track's samples, and a channel is silent where its
-track has none; a track with no block in the span asked for is an error, as for one track.
+a frame overlap more than that one lead covers. A track sits in time where its pts put it:
+DSP1 blocks whose pts were all moved (remux --start-at-zero) decode moved as much. Several
+tracks (--track 1,2) are decoded side by side into the channels of one WAV file, in the
+order given (at most 64): they must share a sample rate, the file spans every track's
+samples, and a channel is silent where its track has none; a track with no block in the
+span asked for is an error, as for one track.
 -o - writes to standard output (and prints no report). The JSON report gives the steps
 decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
 count, the sample count of each channel and the stream position of the first sample.

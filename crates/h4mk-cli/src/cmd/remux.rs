@@ -31,8 +31,9 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   the block just before A (audio overlaps it) with what it needs, and every block between:
   a run from a keyframe, so the new file decodes that span, from its first sample, as the
   old one does. A span inside one block, or after a track's last block, keeps the block
-  `h4mk chain` shows at A. Blocks keep their pts (--start-at-zero moves them all earlier by the
-  lowest one kept, so the new file starts at 0 ms, as mkvmerge and ffmpeg cut); a track
+  `h4mk chain` shows at A. Blocks keep their pts (--start-at-zero moves them all earlier by
+  the lowest one kept, so the new file starts at 0 ms, as mkvmerge and ffmpeg cut, and
+  decodes to the same samples that much earlier: decode places blocks by pts); a track
   with no block by B, or no keyframe at all, is kept with none. A cut reads the
   span, to the first block of each picked track after it (to the end of the file for a
   track with keyframes but none after it, or a cut open to the end), every chunk CRC on

@@ -968,7 +968,7 @@ fn silent_dsp1(
 
 /// The samples of every channel of a 16-bit WAV file as `decode` writes it (a 44-byte
 /// header: the channel count at byte 22, the samples from byte 44).
-fn channels_of(path: &Path) -> Vec<Vec<i16>> {
+pub(crate) fn channels_of(path: &Path) -> Vec<Vec<i16>> {
     let wav = std::fs::read(path).unwrap();
     assert_eq!(&wav[..4], b"RIFF");
     assert_eq!(&wav[36..40], b"data");

@@ -1,5 +1,6 @@
 //! Where `h4mk decode` places a track's blocks in time, end to end through the built binary: a
-//! gap `salvage` leaves decodes as silence with every later block where it was.
+//! gap `salvage` leaves decodes as silence with every later block where it was, and a cut
+//! `remux --start-at-zero` moved decodes moved, in step with a track that was not.
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use h4mk_gop::BlockKind;
 use h4mk_mt::Demuxer;
 
 use crate::TempDir;
+use crate::audio::channels_of;
 use crate::binary::{h4mk, json_of as json, succeeded as ok};
 
 /// Sample rate of the test signal.
@@ -78,4 +80,88 @@ fn a_track_salvage_dropped_blocks_from_early_on_decodes_with_silence_in_their_pl
     assert_eq!(gapped.samples[..own0], whole.samples[..own0]);
     assert!(gapped.samples[own0 + n_h..six].iter().all(|&s| s == 0.0));
     assert_eq!(gapped.samples[six + n_h..], whole.samples[six + n_h..]);
+}
+
+#[test]
+fn a_cut_moved_to_start_at_zero_decodes_moved_and_in_step_with_the_track_it_was_cut_from() {
+    let dir = TempDir::new("timing_start_at_zero");
+    let d = dir.path();
+    encode_song(d, &["--b-blocks", "2", "--key-interval", "6"]);
+    // The cut keeps from keyframe 6 (501 ms, its first sample owned at 24064) on.
+    let remux = json(&h4mk(
+        d,
+        &[
+            "remux",
+            "--json",
+            "--from-ms",
+            "1013",
+            "--to-ms",
+            "2000",
+            "--start-at-zero",
+            "song.h4mk",
+            "-o",
+            "zero.h4mk",
+        ],
+    ));
+    let shifted_ms = remux["shifted_ms"].as_u64().unwrap();
+    assert_eq!(shifted_ms, 501);
+    let shift = (shifted_ms * u64::from(RATE) / 1000) as usize;
+
+    // Its first block decodes within a millisecond of sample 0 (24064 before the fix).
+    let (first, _) = decode(
+        d,
+        "1",
+        &["--from-ms", "0", "--to-ms", "0"],
+        "zero.h4mk",
+        "0.wav",
+    );
+    let start = first["start_sample"].as_u64().unwrap() as usize;
+    assert_eq!(start, 24_064 - shift);
+    // The whole cut is the whole track's samples from there, `shift` earlier (but for the
+    // first 512, which lack the tail of the block before the cut).
+    let (_, cut) = decode(d, "1", &[], "zero.h4mk", "cut.wav");
+    let (_, whole) = decode(d, "1", &[], "song.h4mk", "whole.wav");
+    let from = start + shift + 512;
+    assert_eq!(
+        cut.samples[512..],
+        whole.samples[from..from + cut.samples.len() - 512]
+    );
+
+    // Beside the track it was cut from, as channel 2: each block plays at its pts, so the
+    // channels are in step by them, channel 2 the same samples `shift` earlier (before the
+    // fix, at the same samples: the pts were ignored), and silent before the cut's first.
+    ok(&h4mk(
+        d,
+        &[
+            "remux",
+            "song.h4mk",
+            "zero.h4mk",
+            "--map",
+            "0:1",
+            "--map",
+            "1:1=2",
+            "-o",
+            "both.h4mk",
+        ],
+    ));
+    ok(&h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1,2",
+            "both.h4mk",
+            "-o",
+            "both.wav",
+        ],
+    ));
+    let [one, two] = <[Vec<i16>; 2]>::try_from(channels_of(&d.join("both.wav"))).unwrap();
+    let exact = start + 512..start + cut.samples.len();
+    assert!(two[..start].iter().all(|&s| s == 0));
+    assert_eq!(
+        two[exact.clone()],
+        one[exact.start + shift..exact.end + shift]
+    );
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use h4mk_mt::DecodeStep;
+use h4mk_mt::{DecodeStep, TrackSpec};
 
 use crate::adapter::Present;
 use crate::container::decode_steps;
@@ -71,6 +71,13 @@ pub trait NamedDecoder: Send {
     /// Decodes `steps` (a demuxer's plan, in decode order) and renders the blocks `present`
     /// selects.
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded>;
+
+    /// Tells the decoder the track its plans come from, before it decodes one: what the track
+    /// declares (its sample rate, say) serves blocks that do not carry it. A decoder not told
+    /// uses its own defaults; by default it ignores the track.
+    fn set_track(&mut self, track: &TrackSpec) {
+        let _ = track;
+    }
 
     /// True when a block's output overlaps its neighbours', so that rendering a range exactly
     /// needs the block before it as a lead ([`Present::Lead`]).
@@ -248,6 +255,11 @@ impl NamedDecoder for DspAdapter {
         let mut mix = PcmMix::default();
         decode_steps(self, steps, present, |r| mix.add(&r))?;
         Ok(Decoded::Pcm(mix.finish()?))
+    }
+
+    /// DSP0 blocks carry no sample rate: they render at the track's (docs/ADAPTERS.md §2).
+    fn set_track(&mut self, track: &TrackSpec) {
+        self.set_dsp0_sample_rate(track.sample_rate);
     }
 
     /// Frames overlap by `frame_size - hop` samples (docs/ADAPTERS.md §3.6).

@@ -41,7 +41,9 @@ pub struct Dsp0Synthesis {
     /// Samples per rendered frame; even, at most [`Limits::max_frame_size`]. Bins above
     /// `frame_size / 2` are an error at [`finalize`](ModelAdapter::finalize).
     pub frame_size: usize,
-    /// Sample rate given to the rendered PCM.
+    /// Sample rate given to the rendered PCM, not 0 (refused at
+    /// [`finalize`](ModelAdapter::finalize)). The registry's `dsp` decoder takes the track's
+    /// declared one ([`NamedDecoder::set_track`](crate::NamedDecoder::set_track)).
     pub sample_rate: u32,
 }
 
@@ -100,6 +102,12 @@ impl DspAdapter {
     /// The adapter's options.
     pub fn options(&self) -> &DspOptions {
         &self.options
+    }
+
+    /// Renders DSP0 states at `sample_rate` from now on (a track's, which DSP0 blocks do not
+    /// carry).
+    pub(crate) fn set_dsp0_sample_rate(&mut self, sample_rate: u32) {
+        self.options.dsp0.sample_rate = sample_rate;
     }
 }
 
@@ -292,6 +300,11 @@ impl DspAdapter {
         if n < 2 || !n.is_multiple_of(2) || n > self.options.limits.max_frame_size {
             return Err(Error::Parameter(
                 "DSP0 frame size must be even, >= 2 and within the limits",
+            ));
+        }
+        if sample_rate == 0 {
+            return Err(Error::Parameter(
+                "DSP0 blocks render at the track's sample rate, and it is 0",
             ));
         }
         if let Some(b) = state.bins.iter().find(|b| usize::from(b.index) > n / 2) {

@@ -276,3 +276,60 @@ fn back_to_back_blocks_at_rounded_timestamps_decode_one_at_a_time_as_all_at_once
         .unwrap();
     assert_eq!(decoded, Decoded::Pcm(whole));
 }
+
+#[test]
+fn the_registry_renders_dsp0_at_the_sample_rate_the_track_declares() {
+    use h4mk_adapters::{AdapterRegistry, BlockKind, Decoded, Present};
+    use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
+
+    let file_at = |sample_rate| {
+        let track = TrackSpec {
+            track_id: 1,
+            name: "dsp0".into(),
+            kind: "audio".into(),
+            codec: "dsp0".into(),
+            sample_rate,
+            channels: 1,
+            note: String::new(),
+        };
+        let sidecars = Sidecars::default();
+        let mut mux =
+            Muxer::new(Vec::new(), vec![track], &sidecars, MuxOptions::default()).unwrap();
+        for ts_ms in [0, 46] {
+            mux.push(1, ts_ms, BlockKind::Key, &dsp0(&[(10, 30_000, 0)]))
+                .unwrap();
+        }
+        mux.finish().unwrap().0
+    };
+    let present = Present::Range {
+        start_ms: 0,
+        end_ms: u32::MAX,
+    };
+    // What a decoder told the track (or not) makes of it, decoded whole and written as it
+    // goes alike: (sample rate, samples).
+    let decode = |file: &[u8], tell: bool| {
+        let demux = Demuxer::open(file).unwrap();
+        let steps = demux.range(1, 0, u32::MAX).unwrap();
+        let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
+        if tell {
+            decoder.set_track(&demux.tracks()[0]);
+        }
+        crate::stream::check(decoder.as_mut(), &steps, present);
+        match decoder.decode(&steps, present) {
+            Ok(Decoded::Pcm(pcm)) => Ok((pcm.sample_rate, pcm.samples.len())),
+            Ok(Decoded::Bytes(_)) => panic!("dsp decodes to samples"),
+            Err(e) => Err(e.innermost().to_string()),
+        }
+    };
+    // The second 1024-sample frame at 46 ms: sample 1014 at 22,050 Hz, 2208 at 48 kHz (the
+    // default, for a decoder not told the track; before the fix, whatever the track said).
+    let slow = file_at(22_050);
+    assert_eq!(decode(&slow, true), Ok((22_050, 1014 + 1024)));
+    assert_eq!(decode(&slow, false), Ok((48_000, 2208 + 1024)));
+    // A track that declares 0 has no rate to render DSP0 blocks at.
+    let err = decode(&file_at(0), true).unwrap_err();
+    assert!(
+        err.ends_with("DSP0 blocks render at the track's sample rate, and it is 0"),
+        "{err}"
+    );
+}

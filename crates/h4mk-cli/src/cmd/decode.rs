@@ -54,13 +54,14 @@ What is decoded:
 Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decode order; the
 dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its first sample
 (the block before the first one output is decoded too, for the samples they overlap), while
-DSP0 blocks, which carry no timing, are placed at their pts, and blocks closer together than
-a frame overlap more than that one lead covers. A track sits in time where its pts put it:
-DSP1 blocks whose pts were all moved (remux --start-at-zero) decode moved as much. Several
-tracks (--track 1,2) are decoded side by side into the channels of one WAV file, in the
-order given (at most 64): they must share a sample rate, the file spans every track's
-samples, and a channel is silent where its track has none; a track with no block in the
-span asked for is an error, as for one track.
+DSP0 blocks, which carry no timing or sample rate, are placed at their pts at the rate the
+track declares (refused when 0), and blocks closer together than a frame overlap more than
+that one lead covers. A track sits in time where its pts put it: DSP1 blocks whose pts were
+all moved (remux --start-at-zero) decode moved as much. Several tracks (--track 1,2) are
+decoded side by side into the channels of one WAV file, in the order given (at most 64):
+they must share a sample rate, the file spans every track's samples, and a channel is
+silent where its track has none; a track with no block in the span asked for is an error,
+as for one track.
 -o - writes to standard output (and prints no report). The JSON report gives the steps
 decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
 count, the sample count of each channel and the stream position of the first sample.
@@ -165,6 +166,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let mut decodes = Vec::with_capacity(args.track.len());
     for &track in &args.track {
         let mut decoder = registry.get(&args.adapter)?;
+        if let Some(spec) = demux.tracks().iter().find(|t| t.track_id == track) {
+            decoder.set_track(spec);
+        }
         let outcome = prepare(&demux, decoder.as_mut(), track, span)
             .with_context(|| format!("{name}: track {track}, adapter {}", args.adapter))?;
         decodes.push((track, decoder, outcome));

@@ -442,9 +442,10 @@ fn a_damaged_block_before_a_range_only_costs_its_overlap() {
     assert!(exact_pcm[512..] == without_pcm[512..]);
 }
 
-/// Builds `DIR/NAME.h4mk` from a manifest of one 48 kHz DSP track with `blocks`, each
-/// (pts, type, bin): a DSP0 block (docs/ADAPTERS.md §2) with that one bin at magnitude 5000.
-fn dsp0_track(dir: &Path, name: &str, blocks: &[(u32, &str, u16)]) {
+/// Builds `DIR/NAME.h4mk` from a manifest of one DSP track declaring `rate` with `blocks`,
+/// each (pts, type, bin): a DSP0 block (docs/ADAPTERS.md §2) with that one bin at magnitude
+/// 5000.
+fn dsp0_track(dir: &Path, name: &str, rate: u32, blocks: &[(u32, &str, u16)]) {
     use base64::Engine;
     let blocks: Vec<_> = blocks
         .iter()
@@ -456,7 +457,7 @@ fn dsp0_track(dir: &Path, name: &str, blocks: &[(u32, &str, u16)]) {
         .collect();
     let manifest = serde_json::json!({
         "tracks": [{"track_id": 1, "name": "a", "kind": "audio", "codec": "dsp",
-                    "sample_rate": 48000, "channels": 1, "note": ""}],
+                    "sample_rate": rate, "channels": 1, "note": ""}],
         "blocks": blocks,
     });
     let json = format!("{name}.json");
@@ -470,7 +471,7 @@ fn keyframes_too_far_apart_to_fill_fail_naming_them_and_leave_nothing() {
     let d = dir.path();
     // Two DSP0 keyframes three days apart: DSP0 blocks carry no timing, so each is placed at
     // its pts, and joining them would take 13 G samples of silence.
-    dsp0_track(d, "far", &[(0, "I", 1), (268_000_000, "I", 1)]);
+    dsp0_track(d, "far", 48_000, &[(0, "I", 1), (268_000_000, "I", 1)]);
     // Either keyframe alone decodes.
     for ms in ["0", "268000000"] {
         let args = ["decode", "--adapter", "dsp", "--track", "1", "--at-ms", ms];
@@ -508,12 +509,45 @@ fn keyframes_too_far_apart_to_fill_fail_naming_them_and_leave_nothing() {
 }
 
 #[test]
+fn dsp0_blocks_render_at_the_sample_rate_their_track_declares() {
+    let dir = TempDir::new("audio_dsp0_rate");
+    let d = dir.path();
+    // Two 1024-sample frames at 0 and 46 ms of a track declaring 22,050 Hz: the second at
+    // sample 46 * 22050 / 1000 = 1014. Before the fix: 48 kHz, the second at 2208.
+    dsp0_track(d, "slow", 22_050, &[(0, "I", 10), (46, "I", 10)]);
+    let args = ["decode", "--json", "--adapter", "dsp", "--track", "1"];
+    let report = json(&h4mk(
+        d,
+        &[&args[..], &["slow.h4mk", "-o", "slow.wav"]].concat(),
+    ));
+    assert_eq!(report["sample_rate"], 22_050);
+    assert_eq!(report["samples"], 1014 + 1024);
+    assert_eq!(read(&d.join("slow.wav")).sample_rate, 22_050);
+    // A track that declares 0 has no rate to render DSP0 blocks at: refused, nothing written.
+    dsp0_track(d, "none", 0, &[(0, "I", 10)]);
+    let before = dir.files();
+    let o = h4mk(d, &[&args[..], &["none.h4mk", "-o", "none.wav"]].concat());
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.ends_with("DSP0 blocks render at the track's sample rate, and it is 0\n"),
+        "{stderr}"
+    );
+    assert_eq!(dir.files(), before);
+}
+
+#[test]
 fn at_a_time_two_blocks_share_only_the_target_is_output() {
     let dir = TempDir::new("audio_twin_pts");
     let d = dir.path();
     // One bin each: I at 0 ms, then two P-blocks at 30 ms. At 30 ms the second one shows: the
     // state after all three, presented alone.
-    dsp0_track(d, "twin", &[(0, "I", 4), (30, "P", 8), (30, "P", 16)]);
+    dsp0_track(
+        d,
+        "twin",
+        48_000,
+        &[(0, "I", 4), (30, "P", 8), (30, "P", 16)],
+    );
     let args = [
         "decode",
         "--json",

@@ -1,6 +1,7 @@
 //! PCM buffers and the overlap-add that joins the per-block output of
 //! [`DspAdapter`](crate::DspAdapter) into one signal.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::adapter::Rendered;
@@ -118,10 +119,11 @@ const GAP_ALLOWANCE: u64 = 2;
 #[derive(Debug, Default)]
 pub struct PcmMix {
     layout: Layout,
-    /// The sums so far, sorted by position, neither overlapping nor touching: each covers
-    /// samples of the added segments, and may reach before them by slack left for segments
-    /// that start earlier.
-    runs: Vec<Run>,
+    /// The sums so far, by position (each keyed by its origin), neither overlapping nor
+    /// touching: each covers samples of the added segments, and may reach before them by
+    /// slack left for segments that start earlier. A map, so that segments placed out of
+    /// order (timing a file sets) cost a lookup each, not a shift of every run after them.
+    runs: BTreeMap<i64, Run>,
 }
 
 /// Sums over contiguous stream positions: `samples[0]` is at `origin` (at least 0).
@@ -148,8 +150,8 @@ impl PcmMix {
         if src.is_empty() {
             return Ok(());
         }
-        let i = self.cover(placed.lo, placed.lo.saturating_add(src.len() as i64));
-        if let Some(run) = self.runs.get_mut(i) {
+        let origin = self.cover(placed.lo, placed.lo.saturating_add(src.len() as i64));
+        if let Some(run) = self.runs.get_mut(&origin) {
             let at = usize::try_from(placed.lo - run.origin).unwrap_or(0);
             let dst = run.samples.get_mut(at..).unwrap_or(&mut []);
             for (d, s) in dst.iter_mut().zip(src) {
@@ -159,53 +161,68 @@ impl PcmMix {
         Ok(())
     }
 
-    /// The index of the run that holds `lo..hi` (the samples of a segment, from position 0 on): a new one,
-    /// or the runs that overlap or touch it merged into the longest of them, so that each
-    /// sample is moved a few times at most. Growth at the front doubles (up to the run
-    /// before), so segments that each start a little earlier cost amortised constant time.
-    fn cover(&mut self, lo: i64, hi: i64) -> usize {
-        let a = self.runs.partition_point(|r| r.end() < lo);
-        let b = self.runs.partition_point(|r| r.origin <= hi);
-        if a >= b {
+    /// The origin of the run that holds `lo..hi` (the samples of a segment, from position 0
+    /// on): a new one, or the runs that overlap or touch it merged into the longest of them,
+    /// so that each sample is moved a few times at most. Growth at the front doubles (up to
+    /// the run before), so segments that each start a little earlier cost amortised constant
+    /// time.
+    fn cover(&mut self, lo: i64, hi: i64) -> i64 {
+        // Runs are disjoint and sorted: those that start by `hi`, back to the first that ends
+        // before `lo`, overlap or touch `lo..hi`.
+        let touching: Vec<i64> = self
+            .runs
+            .range(..=hi)
+            .rev()
+            .take_while(|(_, r)| r.end() >= lo)
+            .map(|(&origin, _)| origin)
+            .collect();
+        let Some(&first) = touching.last() else {
             let len = usize::try_from(hi - lo).unwrap_or(0);
             let run = Run {
                 origin: lo,
                 samples: vec![0.0; len],
             };
-            self.runs.insert(a, run);
-        } else {
-            let floor = a
-                .checked_sub(1)
-                .and_then(|i| self.runs.get(i))
-                .map_or(0, Run::end);
-            let mut merged: Vec<Run> = self.runs.drain(a..b).collect();
-            let lo = merged.iter().map(|r| r.origin).fold(lo, i64::min);
-            let hi = merged.iter().map(Run::end).fold(hi, i64::max);
-            let longest = (0..merged.len())
-                .max_by_key(|&i| merged.get(i).map_or(0, |r| r.samples.len()))
-                .unwrap_or(0);
-            let mut base = merged.swap_remove(longest);
-            if lo < base.origin {
-                let need = base.origin - lo;
-                let grow = need.max(base.samples.len() as i64).min(base.origin - floor);
-                let mut grown = vec![0.0f32; usize::try_from(grow).unwrap_or(0)];
-                grown.extend_from_slice(&base.samples);
-                base = Run {
-                    origin: base.origin - grow,
-                    samples: grown,
-                };
-            }
-            if hi > base.end() {
-                let len = usize::try_from(hi - base.origin).unwrap_or(0);
-                base.samples.resize(len, 0.0);
-            }
-            for r in merged {
-                // Runs do not overlap, so these samples of the base are still silence.
-                copy_into(&mut base, &r);
-            }
-            self.runs.insert(a, base);
+            self.runs.insert(lo, run);
+            return lo;
+        };
+        let floor = self
+            .runs
+            .range(..first)
+            .next_back()
+            .map_or(0, |(_, r)| r.end());
+        let mut merged: Vec<Run> = touching
+            .iter()
+            .filter_map(|origin| self.runs.remove(origin))
+            .collect();
+        let lo = merged.iter().map(|r| r.origin).fold(lo, i64::min);
+        let hi = merged.iter().map(Run::end).fold(hi, i64::max);
+        let longest = merged
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, r)| r.samples.len())
+            .map_or(0, |(i, _)| i);
+        let mut base = merged.swap_remove(longest);
+        if lo < base.origin {
+            let need = base.origin - lo;
+            let grow = need.max(base.samples.len() as i64).min(base.origin - floor);
+            let mut grown = vec![0.0f32; usize::try_from(grow).unwrap_or(0)];
+            grown.extend_from_slice(&base.samples);
+            base = Run {
+                origin: base.origin - grow,
+                samples: grown,
+            };
         }
-        a
+        if hi > base.end() {
+            let len = usize::try_from(hi - base.origin).unwrap_or(0);
+            base.samples.resize(len, 0.0);
+        }
+        for r in merged {
+            // Runs do not overlap, so these samples of the base are still silence.
+            copy_into(&mut base, &r);
+        }
+        let origin = base.origin;
+        self.runs.insert(origin, base);
+        origin
     }
 
     /// The signal over what the presented segments own: empty (sample rate 0) when none was
@@ -218,9 +235,12 @@ impl PcmMix {
         let len = usize::try_from(hi - lo).unwrap_or(0);
         let mut runs = self.runs;
         // The longest run becomes the output, so that the usual single run is not copied.
-        let longest = (0..runs.len()).max_by_key(|&i| runs.get(i).map_or(0, |r| r.samples.len()));
-        let mut out = match longest {
-            Some(i) => runs.swap_remove(i),
+        let longest = runs
+            .values()
+            .max_by_key(|r| r.samples.len())
+            .map(|r| r.origin);
+        let mut out = match longest.and_then(|origin| runs.remove(&origin)) {
+            Some(run) => run,
             None => Run {
                 origin: lo,
                 samples: Vec::new(),
@@ -239,7 +259,7 @@ impl PcmMix {
             out.origin = lo;
         }
         out.samples.resize(len, 0.0);
-        for r in &runs {
+        for r in runs.values() {
             copy_into(&mut out, r);
         }
         Ok(Pcm {
@@ -823,7 +843,7 @@ mod tests {
         m.add(&presented(1, 10_000_000, 0..0, 0)).unwrap();
         m.add(&presented(2, 5_000_000, 0..10, 10)).unwrap();
         // Two runs of the samples added, not 10,000,000 samples of silence between them.
-        let held: usize = m.runs.iter().map(|r| r.samples.len()).sum();
+        let held: usize = m.runs.values().map(|r| r.samples.len()).sum();
         assert_eq!((m.runs.len(), held), (2, 20));
         assert!(matches!(
             m.finish(),
@@ -834,6 +854,23 @@ mod tests {
                 held: 20,
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn segments_far_apart_in_reverse_order_cost_a_lookup_each() {
+        // Hostile timing: each segment before the last, none touching. Kept in a vector, each
+        // run would shift every one after it (about 160 GB moved here); in a map it is placed.
+        const N: i64 = 100_000;
+        let mut m = PcmMix::default();
+        for i in 0..N {
+            let index = usize::try_from(i).unwrap();
+            m.add(&presented(index, (N - i) * 1_000, 0..1, 1)).unwrap();
+        }
+        assert_eq!(m.runs.len(), 100_000);
+        assert!(matches!(
+            m.finish(),
+            Err(Error::TimingGaps { held: 100_000, .. })
         ));
     }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use h4mk_adapters::{
     AdapterRegistry, Block, DspAdapter, EncoderConfig, NullAdapter, PcmMix, Present, Step,
-    decode_plan, decode_plan_each, encode,
+    decode_plan, decode_plan_each, encode, in_presentation_order,
 };
 use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
@@ -56,10 +56,7 @@ fn container(blocks: &[Block]) -> Vec<u8> {
     };
     let sidecars = Sidecars::default();
     let mut mux = Muxer::new(Vec::new(), vec![track], &sidecars, MuxOptions::default()).unwrap();
-    let ranks = h4mk_gop::presentation_ranks(blocks.iter().map(|b| b.kind));
-    let mut ranked: Vec<_> = ranks.into_iter().zip(blocks).collect();
-    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
-    for (_, b) in ranked {
+    for b in in_presentation_order(blocks) {
         mux.push(1, b.ts_ms, b.kind, &b.bytes).unwrap();
     }
     mux.finish().unwrap().0

@@ -67,6 +67,27 @@ pub struct Block {
     pub bytes: Vec<u8>,
 }
 
+/// Blocks given in decode order (an encoder's: an anchor, then the B-blocks before it) put in
+/// presentation order, the order a muxer takes a track's blocks in: by pts, ties in the order
+/// of [`h4mk_gop::presentation_ranks`] (a B-block before the anchor it follows in decode
+/// order).
+///
+/// ```
+/// use h4mk_adapters::{Block, BlockKind, in_presentation_order};
+///
+/// let block = |ts_ms, kind| Block { ts_ms, kind, bytes: Vec::new() };
+/// // Decode order: I0, then P20 and the B-block at 10 ms that needs it.
+/// let decoded = [block(0, BlockKind::Key), block(20, BlockKind::Predictive), block(10, BlockKind::Bidirectional)];
+/// let pts: Vec<u32> = in_presentation_order(&decoded).iter().map(|b| b.ts_ms).collect();
+/// assert_eq!(pts, [0, 10, 20]);
+/// ```
+pub fn in_presentation_order(blocks: &[Block]) -> Vec<&Block> {
+    let ranks = h4mk_gop::presentation_ranks(blocks.iter().map(|b| b.kind));
+    let mut ranked: Vec<(u64, &Block)> = ranks.into_iter().zip(blocks).collect();
+    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
+    ranked.into_iter().map(|(_, b)| b).collect()
+}
+
 /// A borrowed block: its timestamp and bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockRef<'a> {

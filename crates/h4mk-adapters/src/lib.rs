@@ -69,6 +69,7 @@ mod wav;
 
 pub use adapter::{
     Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan, decode_plan_each,
+    in_presentation_order,
 };
 pub use channels::{Channel, channels_shape, write_wav_channels};
 pub use container::{decode_chain, decode_range, decode_steps};

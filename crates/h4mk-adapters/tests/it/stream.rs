@@ -3,7 +3,7 @@
 
 use h4mk_adapters::{
     AdapterRegistry, BlockKind, Channel, Decoded, EncoderConfig, Error, NamedDecoder, Present,
-    Shape, encode, signal::sample_mix, write_wav_channels,
+    Shape, encode, in_presentation_order, signal::sample_mix, write_wav_channels,
 };
 use h4mk_mt::{DecodeStep, Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
@@ -45,10 +45,7 @@ fn tracks(signals: &[(u32, Vec<f32>, usize)]) -> Vec<u8> {
         };
         let blocks = encode(signal, *rate, &config).unwrap();
         // In presentation order, as `h4mk encode` hands them over.
-        let ranks = h4mk_gop::presentation_ranks(blocks.iter().map(|b| b.kind));
-        let mut ranked: Vec<_> = ranks.into_iter().zip(&blocks).collect();
-        ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
-        for (_, b) in ranked {
+        for b in in_presentation_order(&blocks) {
             mux.push(track_id, b.ts_ms, b.kind, &b.bytes).unwrap();
         }
     }

@@ -4,7 +4,7 @@
 
 use h4mk_adapters::{
     AdapterRegistry, Block, BlockKind, Decoded, EncoderConfig, Error, Pcm, Present, encode,
-    signal::sample_mix,
+    in_presentation_order, signal::sample_mix,
 };
 use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
@@ -27,10 +27,7 @@ fn container(rate: u32, blocks: &[Block]) -> Vec<u8> {
     };
     let options = MuxOptions::default();
     let mut mux = Muxer::new(Vec::new(), vec![track], &Sidecars::default(), options).unwrap();
-    let ranks = h4mk_gop::presentation_ranks(blocks.iter().map(|b| b.kind));
-    let mut ranked: Vec<_> = ranks.into_iter().zip(blocks).collect();
-    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
-    for (_, b) in ranked {
+    for b in in_presentation_order(blocks) {
         mux.push(1, b.ts_ms, b.kind, &b.bytes).unwrap();
     }
     mux.finish().unwrap().0

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
-use h4mk_adapters::{AdapterRegistry, Block, BlockKind, Encoder, EncoderConfig, WavStream};
-use h4mk_gop::{MAX_TIMESTAMP_MS, presentation_ranks};
+use h4mk_adapters::{
+    AdapterRegistry, Block, BlockKind, Encoder, EncoderConfig, WavStream, in_presentation_order,
+};
+use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
@@ -31,13 +33,10 @@ fn mux_group<W: Write>(
     blocks: Vec<Block>,
     tally: &mut Tally,
 ) -> Result<()> {
-    let ranks = presentation_ranks(blocks.iter().map(|b| b.kind));
-    let mut ranked: Vec<_> = ranks.into_iter().zip(blocks).collect();
-    ranked.sort_by_key(|(rank, b)| (b.ts_ms, *rank));
-    for (_, b) in ranked {
+    for b in in_presentation_order(&blocks) {
         mux.push(track_id, b.ts_ms, b.kind, &b.bytes)
             .with_context(|| format!("block at pts {} ms", b.ts_ms))?;
-        tally.add(&b);
+        tally.add(b);
     }
     Ok(())
 }

@@ -409,6 +409,16 @@ pub struct Demuxer<'a> {
     problems: Problems,
 }
 
+/// The blocks of one track a plan may need, as [`Demuxer::windows`] gathers them.
+#[derive(Debug)]
+pub(crate) struct Window<'a> {
+    /// From the walk's start up to the window's end pts (on to the anchor B-blocks wait for).
+    pub(crate) blocks: Vec<BlockRef<'a>>,
+    /// True when the track has a block past the window: the walk met one of its blocks with a
+    /// later pts.
+    pub(crate) goes_on: bool,
+}
+
 impl<'a> Demuxer<'a> {
     /// Opens with default options (strict, CRCs checked, default limits).
     pub fn open(data: &'a [u8]) -> Result<Self> {
@@ -760,7 +770,7 @@ impl<'a> Demuxer<'a> {
         plan: impl Fn(&[BlockRef<'a>]) -> Result<Vec<DecodeStep<'a>>>,
     ) -> Result<Vec<DecodeStep<'a>>> {
         let windows = self.windows(&[track], |_| &pick, |_| t_ms)?;
-        let window = windows.first().map_or(&[][..], Vec::as_slice);
+        let window = windows.first().map_or(&[][..], |w| w.blocks.as_slice());
         let steps = plan(window)?;
         self.check_window(window, &steps)?;
         Ok(steps)
@@ -779,7 +789,7 @@ impl<'a> Demuxer<'a> {
         tracks: &[u16],
         pick: impl Fn(u16) -> P,
         until: impl Fn(u16) -> u32,
-    ) -> Result<Vec<Vec<BlockRef<'a>>>> {
+    ) -> Result<Vec<Window<'a>>> {
         loop {
             let mut starts = Vec::with_capacity(tracks.len());
             for &track in tracks {
@@ -790,6 +800,7 @@ impl<'a> Demuxer<'a> {
             let unlisted = tracks.iter().zip(&windows).find_map(|(&track, window)| {
                 let table = self.index().track(track)?;
                 let b = window
+                    .blocks
                     .iter()
                     .find(|b| b.kind == BlockKind::Key && !table.lists(b.offset))?;
                 Some(IndexProblem::Unlisted {
@@ -861,7 +872,7 @@ impl<'a> Demuxer<'a> {
     /// turn CRCs off), the block of a track its window stops before included: a damaged tag,
     /// track id or pts would otherwise hide a block of the track and change the plan without a
     /// word. The blocks returned are checked once planned, by [`Demuxer::check_window`].
-    fn walk_windows(&self, starts: &[(u16, u64, u32)]) -> Result<Vec<Vec<BlockRef<'a>>>> {
+    fn walk_windows(&self, starts: &[(u16, u64, u32)]) -> Result<Vec<Window<'a>>> {
         /// One track's window as the walk fills it.
         struct Open<'a> {
             start: u64,
@@ -942,7 +953,15 @@ impl<'a> Demuxer<'a> {
                 window.waiting = true;
             }
         }
-        Ok(open.into_iter().map(|w| w.blocks).collect())
+        // A window completes at a block of its track past its end; one the walk leaves open
+        // met none before the index.
+        Ok(open
+            .into_iter()
+            .map(|w| Window {
+                blocks: w.blocks,
+                goes_on: w.done,
+            })
+            .collect())
     }
 
     /// Checks the CRC of the window's blocks from the plan's first step on (all of them when

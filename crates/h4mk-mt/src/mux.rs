@@ -93,7 +93,7 @@ pub struct TrackSummary {
 /// };
 /// let tracks = vec![track(1, "left"), track(2, "right")];
 /// let mut mux = Muxer::new(Vec::new(), tracks, &Sidecars::default(), MuxOptions::default())?;
-/// // Blocks as an encoder hands them over, each track in its own decode order.
+/// // Blocks as they are produced, each track's in presentation order (pts never decrease).
 /// mux.push(1, 0, BlockKind::Key, b"left I")?;
 /// mux.push(2, 0, BlockKind::Key, b"right I")?;
 /// mux.push(1, 20, BlockKind::Predictive, b"left P")?;

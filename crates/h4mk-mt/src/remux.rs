@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::RangeInclusive;
 
-use crate::demux::{Blocks, Demuxer, plan_chain, plan_range};
+use crate::demux::{Blocks, Demuxer, Window, plan_chain, plan_range};
 use crate::error::{Error, Result};
 use crate::index::TrackIndex;
 use crate::mux::{MuxOptions, MuxSummary, Muxer};
@@ -58,8 +58,9 @@ pub struct RemuxSummary {
 /// file order: from a keyframe to the plan's last block. So the new track decodes the span
 /// as the old one does, even by a decoder that renders each block over the tail of the one
 /// before (audio). A span inside one block keeps that block, the one [`Demuxer::chain`] shows
-/// at its start (and what it needs), as does a span after a track's last block. A track
-/// with no block by the span's end, or no keyframe in its seek table, is kept with none.
+/// at its start (and what it needs), when the track goes on after the span. A track that
+/// ends before the span, has no block by its end, or has no keyframe in its seek table, is
+/// kept with none.
 /// Without a span, every block is kept.
 ///
 /// Each input's blocks are handed over from one pass in file order. Without a span every
@@ -393,7 +394,7 @@ impl<'a> Feed<'a> {
 /// `t0_ms..=t1_ms` keeps (`None` for none): every block of the track between the first and
 /// the last of [`Demuxer::range`]'s plan for the span, made from the block just before the
 /// first one presented when the track has one that plans (the block shown at `t0_ms` when
-/// none is presented). A decoder whose outputs overlap (an
+/// none is presented and the track goes on past the span). A decoder whose outputs overlap (an
 /// audio block's first samples add to the tail of the block before it, docs/ADAPTERS.md §3.6)
 /// renders that block first, so the cut decodes the span exactly as the whole track does,
 /// from its first sample.
@@ -529,7 +530,17 @@ fn keyed_runs(
     let mut plans = Vec::with_capacity(tracks.len());
     // Tracks whose lead needs a window from an earlier keyframe, with the lead's pts.
     let mut earlier: Vec<(usize, u16, u32)> = Vec::new();
-    for (i, (&track, window)) in tracks.iter().zip(&windows).enumerate() {
+    for (
+        i,
+        (
+            &track,
+            Window {
+                blocks: window,
+                goes_on,
+            },
+        ),
+    ) in tracks.iter().zip(&windows).enumerate()
+    {
         let t1_ms = t1_ms(track);
         let plan = plan_range(window, t0_ms, t1_ms)?;
         let first_ms = plan
@@ -537,10 +548,11 @@ fn keyed_runs(
             .map(|s| s.block.ts_ms)
             .filter(|t| (t0_ms..=t1_ms).contains(t))
             .min();
-        // The lead is the block shown just before the first one presented, or, when no
-        // block starts in the span, the one shown at its start, which covers all of it.
+        // The lead is the block shown just before the first one presented, or, when no block
+        // starts in the span but the track goes on after it, the one shown at its start,
+        // which covers all of it. A track that ended before the span keeps nothing.
         let lead_ms = first_ms
-            .map_or(Some(t0_ms), |ms| ms.checked_sub(1))
+            .map_or(goes_on.then_some(t0_ms), |ms| ms.checked_sub(1))
             .and_then(|before| plan_chain(window, before).ok())
             .and_then(|chain| chain.last().map(|s| s.block.ts_ms));
         let mut later = false;
@@ -574,8 +586,17 @@ fn keyed_runs(
                 .map_or(t0_ms, |&(_, _, lead_ms)| lead_ms)
         };
         let leads = demux.windows(&ids, |track| from(lead_of(track)), &t1_ms)?;
-        for (&(i, track, lead_ms), lead_window) in earlier.iter().zip(&leads) {
-            let (Some(slot), Some(window)) = (plans.get_mut(i), windows.get(i)) else {
+        for (
+            &(i, track, lead_ms),
+            Window {
+                blocks: lead_window,
+                ..
+            },
+        ) in earlier.iter().zip(&leads)
+        {
+            let (Some(slot), Some(Window { blocks: window, .. })) =
+                (plans.get_mut(i), windows.get(i))
+            else {
                 continue;
             };
             // With sound blocks the lead's plan presents the lead at least; an empty one

@@ -30,8 +30,8 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   track, the blocks that present every pts from A to B (as `h4mk range` plans them), from
   the block just before A (audio overlaps it) with what it needs, and every block between:
   a run from a keyframe, so the new file decodes that span, from its first sample, as the
-  old one does. A span inside one block, or after a track's last block, keeps the block
-  `h4mk chain` shows at A. Blocks keep their pts (--start-at-zero moves them all earlier by
+  old one does. A span inside one block keeps that block (what `h4mk chain` shows at A)
+  when the track goes on after it; a track that ends before A keeps nothing. Blocks keep their pts (--start-at-zero moves them all earlier by
   the lowest one kept, so the new file starts at 0 ms, as mkvmerge and ffmpeg cut, and
   decodes to the same samples that much earlier: decode places blocks by pts); a track
   with no block by B, or no keyframe at all, is kept with none. A cut reads the

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 
 use crate::plan::{Case, case};
 use crate::reference_fixtures::{REFERENCE, read_reference};
-use crate::support::{Input, fix_crcs, mux, reference_mux};
+use crate::support::{Input, fix_crcs, mux, reference_mux, spec};
 
 fn pick(input: usize, track: u16, as_track: u16) -> Pick {
     Pick {
@@ -236,14 +236,15 @@ proptest! {
         prop_assert!(o.verify().is_ok());
         for &track in &case.ids {
             let plan = d[0].range(track, t0, t1).unwrap();
-            // The block just before the first presented one (the one shown at t0 when none
-            // is), when it plans, and what it needs.
+            // The block just before the first presented one (the one shown at t0 when none is
+            // and the track goes on after the span), when it plans, and what it needs.
+            let goes_on = track_blocks(&d[0], track).iter().any(|b| b.ts_ms > t1);
             let lead = plan
                 .iter()
                 .map(|s| s.block.ts_ms)
                 .filter(|t| (t0..=t1).contains(t))
                 .min()
-                .map_or(Some(t0), |first| first.checked_sub(1))
+                .map_or(goes_on.then_some(t0), |first| first.checked_sub(1))
                 .and_then(|before| d[0].chain(track, before).ok())
                 .and_then(|chain| Some(chain.last()?.block.ts_ms));
             let kept_plan = match lead {
@@ -417,11 +418,7 @@ fn long_and_short(n: u32) -> Vec<u8> {
         opaque: b"short".to_vec(),
     }];
     inputs.extend(every_20_ms(n));
-    mux(
-        &[crate::support::spec(1), crate::support::spec(2)],
-        &inputs,
-        MuxOptions::default(),
-    )
+    mux(&[spec(1), spec(2)], &inputs, MuxOptions::default())
 }
 
 #[test]
@@ -495,7 +492,7 @@ fn a_track_that_ends_on_a_b_block_is_refused_with_its_input() {
         kind,
         opaque: vec![1],
     });
-    let bytes = crate::support::reference_mux(&[crate::support::spec(1)], &inputs, true);
+    let bytes = reference_mux(&[spec(1)], &inputs, true);
     let good = read_reference("bframes", "h4mk");
     let d = [
         Demuxer::open(&good).unwrap(),
@@ -527,7 +524,7 @@ fn sparse_tracks_and_tracks_that_start_late_hold_nothing_back() {
             opaque: b"sparse".to_vec(),
         });
     }
-    let specs = [crate::support::spec(1), crate::support::spec(2)];
+    let specs = [spec(1), spec(2)];
     let sparse = mux(&specs, &inputs, MuxOptions::default());
     let late_inputs: Vec<Input> = inputs
         .iter()
@@ -567,7 +564,7 @@ fn an_input_out_of_pts_order_is_refused_naming_the_block() {
         h4mk_format::WriterOptions::default(),
     )
     .unwrap();
-    let specs = [crate::support::spec(1), crate::support::spec(2)];
+    let specs = [spec(1), spec(2)];
     w.write_chunk(
         h4mk_format::Tag::TRAK,
         0,
@@ -626,7 +623,7 @@ fn a_span_that_ends_before_it_starts_is_the_caller_s_error() {
 #[test]
 fn a_cut_does_not_walk_the_file_for_an_empty_track() {
     // Track 1 every 20 ms for 40 s, track 2 listed but empty; a block near the end damaged.
-    let specs = [crate::support::spec(1), crate::support::spec(2)];
+    let specs = [spec(1), spec(2)];
     let mut bytes = mux(&specs, &every_20_ms(2_000), MuxOptions::default());
     let near_end = {
         let d = Demuxer::open(&bytes).unwrap();
@@ -651,7 +648,7 @@ fn a_cut_open_to_the_end_reads_to_the_end_of_the_file() {
             .into_iter()
             .map(|b| Input { track: 2, ..b }),
     );
-    let specs = [crate::support::spec(1), crate::support::spec(2)];
+    let specs = [spec(1), spec(2)];
     let mut bytes = mux(&specs, &inputs, MuxOptions::default());
     let last = {
         let d = Demuxer::open(&bytes).unwrap();
@@ -690,7 +687,7 @@ fn one_track(blocks: &[(BlockKind, u32)]) -> Vec<u8> {
             opaque: ts_ms.to_le_bytes().to_vec(),
         })
         .collect();
-    reference_mux(&[crate::support::spec(1)], &inputs, true)
+    reference_mux(&[spec(1)], &inputs, true)
 }
 
 /// Sets the pts in the flags of the block at payload offset `at` (its CRC left as it was).
@@ -769,8 +766,9 @@ fn a_track_out_of_pts_order_is_refused_by_a_cut_open_to_the_end_too() {
     }
 }
 
-/// A span where no block starts keeps the block shown at its start, as `chain` plans it: a
-/// cut inside one block, or after a track's last block, used to keep nothing and exit 0.
+/// A span where no block starts keeps the block shown at its start, as `chain` plans it, when
+/// the track goes on after the span: a cut inside one block used to keep nothing and exit 0.
+/// A track that ends before the span keeps nothing, so it cannot set a cut's zero point.
 #[test]
 fn a_span_inside_one_block_keeps_that_block() {
     use BlockKind::{Bidirectional as B, Key as I, Predictive as P};
@@ -781,9 +779,11 @@ fn a_span_inside_one_block_keeps_that_block() {
         ((120, 150), &[0, 100][..]),
         // Inside B250, decoded after its forward anchor P300.
         ((260, 290), &[200, 250, 300]),
-        // After the last block, to a time or to the end.
-        ((450, 500), &[200, 250, 300, 400]),
-        ((450, u32::MAX), &[200, 250, 300, 400]),
+        // Inside P300, the track going on with P400.
+        ((320, 380), &[200, 250, 300]),
+        // After the last block, to a time or to the end: nothing.
+        ((450, 500), &[]),
+        ((450, u32::MAX), &[]),
         // A block starting in the span: the block before it is kept as before.
         ((150, 250), &[0, 100, 200, 250, 300]),
     ] {
@@ -792,13 +792,48 @@ fn a_span_inside_one_block_keeps_that_block() {
         let o = Demuxer::open(&out).unwrap();
         let kept: Vec<u32> = track_blocks(&o, 1).iter().map(|b| b.ts_ms).collect();
         assert_eq!(kept, expected, "{span:?}");
-        // The cut shows at its start what the whole track shows there.
-        let at_start = o.chain(1, span.0).unwrap();
-        assert_eq!(plan_seen(&at_start), plan_seen(&shown), "{span:?}");
+        // A cut that keeps the track shows at its start what the whole track shows there.
+        if !expected.is_empty() {
+            let at_start = o.chain(1, span.0).unwrap();
+            assert_eq!(plan_seen(&at_start), plan_seen(&shown), "{span:?}");
+        }
     }
     // A span before a track's first block keeps nothing of it.
     let late = one_track(&[(I, 500), (P, 600)]);
     let d = [Demuxer::open(&late).unwrap()];
     let out = remux_to_vec(&d, &[pick(0, 1, 1)], Some((100, 200))).unwrap();
     assert!(track_blocks(&Demuxer::open(&out).unwrap(), 1).is_empty());
+}
+
+/// A track that ended before a cut keeps nothing, so moving the cut to start at zero moves it
+/// by the other track's first kept pts, not by the ended track's last block.
+#[test]
+fn a_track_that_ended_before_a_cut_does_not_set_its_zero_point() {
+    use BlockKind::{Key as I, Predictive as P};
+    let block = |track, ts_ms: u32, kind| Input {
+        track,
+        ts_ms,
+        kind,
+        opaque: ts_ms.to_le_bytes().to_vec(),
+    };
+    // Track 1 from 0 to 900 ms; track 2 from 0 to 9,900 ms, a keyframe every second.
+    let mut inputs: Vec<Input> = (0..10u32)
+        .map(|i| block(1, i * 100, if i == 0 { I } else { P }))
+        .collect();
+    inputs.extend((0..100u32).map(|i| block(2, i * 100, if i % 10 == 0 { I } else { P })));
+    inputs.sort_by_key(|b| (b.ts_ms, b.track));
+    let bytes = mux(&[spec(1), spec(2)], &inputs, MuxOptions::default());
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let opts = RemuxOptions {
+        span: Some((5_000, 6_000)),
+        start_at_zero: true,
+        ..RemuxOptions::default()
+    };
+    let picks = every_track(&d[0], 0);
+    let (out, summary) = remux(Vec::new(), &d, &picks, &Sidecars::default(), opts).unwrap();
+    // Track 2 is kept from the keyframe at 4,000 ms its lead (P4900) needs.
+    assert_eq!(summary.shifted_ms, 4_000);
+    let o = Demuxer::open(&out).unwrap();
+    assert!(track_blocks(&o, 1).is_empty());
+    assert_eq!(track_blocks(&o, 2).first().map(|b| b.ts_ms), Some(0));
 }

@@ -336,7 +336,9 @@ struct Layout {
 /// milliseconds from the time of the first sample it owns (rounded down, as the DSP1 encoder
 /// derives a block's timestamp) to its timestamp, as samples (rounded down, so the same
 /// shift in milliseconds moves every track alike). 0 for every block whose timestamp its
-/// position gives; `None` when the shift does not fit.
+/// position gives, rounded down, to the nearest or up: an offset of 0 or 1 ms is how an
+/// encoder rounded, not a move, so that whichever block a decode places first, the track
+/// lands in the same place. `None` when the shift does not fit.
 ///
 /// The container's timestamps are the authority on where a block sits in time, the codec's
 /// positions only within that: a track whose timestamps were all moved (`h4mk remux
@@ -349,6 +351,9 @@ fn pts_shift(start: i64, own_start: usize, ts_ms: u32, sample_rate: u32) -> Opti
     let rate = i128::from(sample_rate);
     let owned = (i128::from(start) + i128::try_from(own_start).ok()?).max(0);
     let offset_ms = i128::from(ts_ms) - owned * 1000 / rate;
+    if (0..=1).contains(&offset_ms) {
+        return Some(0);
+    }
     i64::try_from((offset_ms * rate).div_euclid(1000)).ok()
 }
 

@@ -167,3 +167,56 @@ fn a_track_whose_timestamps_were_all_moved_decodes_moved_by_as_many_milliseconds
         assert!(at_zero.start * 1000 < u64::from(rate), "{rate} Hz");
     }
 }
+
+/// An encoder that rounds timestamps to the nearest millisecond, or up, rather than down
+/// puts some blocks 1 ms after the time their position gives. That is rounding, not a move: a
+/// decode from any block lands every sample where the whole decode does, as before the pts
+/// rule (a reviewer's file at 44,100 Hz decoded from 371 ms came out 44 samples late).
+#[test]
+fn timestamps_rounded_up_by_an_encoder_do_not_move_a_track() {
+    let rate = 44_100;
+    let blocks = blocks_of(rate, 3.0);
+    let floor_file = container(rate, &blocks);
+    // Every other block in presentation order 1 ms later, as rounding up would put it.
+    let mut by_time: Vec<u32> = blocks.iter().map(|b| b.ts_ms).collect();
+    by_time.sort_unstable();
+    let rounded: Vec<Block> = blocks
+        .iter()
+        .map(|b| {
+            let rank = by_time.iter().position(|&t| t == b.ts_ms).unwrap();
+            Block {
+                ts_ms: b.ts_ms + u32::from(rank % 2 == 1),
+                ..b.clone()
+            }
+        })
+        .collect();
+    let rounded_file = container(rate, &rounded);
+    let whole = decode_whole(&floor_file).unwrap();
+    let again = decode_whole(&rounded_file).unwrap();
+    assert_eq!(
+        (again.start, bits(&again.samples)),
+        (whole.start, bits(&whole.samples))
+    );
+    // From each block on: the first block placed differs, the positions do not.
+    let demux = Demuxer::open(&rounded_file).unwrap();
+    let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
+    for b in demux.blocks().map(Result::unwrap).skip(1) {
+        let steps = demux.range(1, b.ts_ms, u32::MAX).unwrap();
+        let present = Present::Range {
+            start_ms: b.ts_ms,
+            end_ms: u32::MAX,
+        };
+        let Decoded::Pcm(part) = decoder.decode(&steps, present).unwrap() else {
+            panic!("dsp decodes to samples");
+        };
+        // Exact from the first block's second frame on (no lead is decoded here).
+        let at = usize::try_from(part.start - whole.start).unwrap();
+        let exact = 1024;
+        assert_eq!(
+            bits(&part.samples[exact..]),
+            bits(&whole.samples[at + exact..at + part.samples.len()]),
+            "from {} ms",
+            b.ts_ms
+        );
+    }
+}

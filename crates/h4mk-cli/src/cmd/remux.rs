@@ -31,13 +31,14 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   the block just before A (audio overlaps it) with what it needs, and every block between:
   a run from a keyframe, so the new file decodes that span, from its first sample, as the
   old one does. A span inside one block keeps that block (what `h4mk chain` shows at A)
-  when the track goes on after it; a track that ends before A keeps nothing. Blocks keep their pts (--start-at-zero moves them all earlier by
-  the lowest one kept, so the new file starts at 0 ms, as mkvmerge and ffmpeg cut, and
-  decodes to the same samples that much earlier: decode places blocks by pts); a track
-  with no block by B, or no keyframe at all, is kept with none. A cut reads the
-  span, to the first block of each picked track after it (to the end of the file for a
-  track with keyframes but none after it, or a cut open to the end), every chunk CRC on
-  the way checked; without a cut, every input is read whole, its file CRC checked too.
+  when the track goes on after it; a track that ends before A keeps nothing. Blocks keep
+  their pts (--start-at-zero moves them all earlier by the lowest one kept, so the new
+  file starts at 0 ms, as mkvmerge and ffmpeg cut, and decodes to the same samples that
+  much earlier: decode places blocks by pts); a track with no block by B, or no keyframe
+  at all, is kept with none. A cut reads the span, to the first block of each picked
+  track after it (to the end of the file for a track with keyframes but none after it, or
+  a cut open to the end), every chunk CRC on the way checked; without a cut, every input
+  is read whole, its file CRC checked too.
   Each input must be in pts order, as the reference writes it (h4mk verify says when one
   is not).
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from

@@ -1,5 +1,6 @@
 //! `h4mk list`: every block of a file, in file order.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,16 +35,27 @@ pub(crate) struct Args {
     json: bool,
 }
 
-pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     if let Some(track) = args.track {
         require_track(&demux, &input.name(), track)?;
     }
     let wanted = |t: u16| args.track.is_none_or(|w| w == t);
+    let declared: BTreeSet<u16> = demux.tracks().iter().map(|t| t.track_id).collect();
+    // Tracks of blocks listed that the track list does not declare, and how many blocks.
+    let mut undeclared = (BTreeSet::new(), 0u64);
     let blocks = demux
         .blocks()
-        .filter(|b| b.as_ref().map_or(true, |b| wanted(b.track)));
+        .filter(|b| b.as_ref().map_or(true, |b| wanted(b.track)))
+        .inspect(|b| {
+            if let Ok(b) = b
+                && !declared.contains(&b.track)
+            {
+                undeclared.0.insert(b.track);
+                undeclared.1 += 1;
+            }
+        });
     if args.json {
         let blocks = blocks
             .map(|b| {
@@ -57,6 +69,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             })
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| input.name())?;
+        warn_undeclared(err, &input, &undeclared)?;
         let report = ListReport {
             file: input.name(),
             track: args.track,
@@ -89,5 +102,28 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         Some(t) => writeln!(out, "{name}: {n} block{} of track {t}", plural(n))?,
         None => writeln!(out, "{name}: {n} block{}", plural(n))?,
     }
+    warn_undeclared(err, &input, &undeclared)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns, on `err`, of listed blocks whose tracks the track list does not declare, as `info`
+/// and `verify` report them: no other command can reach them.
+fn warn_undeclared(
+    err: &mut dyn Write,
+    input: &Input,
+    (tracks, blocks): &(BTreeSet<u16>, u64),
+) -> Result<()> {
+    if *blocks > 0 {
+        let ids: Vec<String> = tracks.iter().map(u16::to_string).collect();
+        writeln!(
+            err,
+            "h4mk: warning: {}: {blocks} block{} of track{} {} that the track list does not \
+             declare (h4mk verify says more)",
+            crate::one_line(&input.name()),
+            plural(*blocks),
+            plural(tracks.len() as u64),
+            ids.join(", ")
+        )?;
+    }
+    Ok(())
 }

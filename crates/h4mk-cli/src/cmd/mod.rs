@@ -54,7 +54,7 @@ impl Command {
     pub(crate) fn run(self, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
         match self {
             Command::Info(args) => info::run(&args, out),
-            Command::List(args) => list::run(&args, out),
+            Command::List(args) => list::run(&args, out, err),
             Command::Chain(args) => plan::run_chain(&args, out, err),
             Command::Range(args) => plan::run_range(&args, out, err),
             Command::Verify(args) => verify::run(&args, out, err),

@@ -89,7 +89,7 @@ fn write_file(path: &Path, chunks: &[Chunk<'_>]) {
     std::fs::write(path, w.finish().unwrap()).unwrap();
 }
 
-/// Builds each case, runs `verify` (strict, lenient, and lenient in JSON) and `info` over it,
+/// Builds each case, runs `verify` (strict, lenient, and lenient in JSON), `info` and `list` over it,
 /// and snapshots the lot as `structure@CASE`.
 fn check(case: &str, chunks: &[Chunk<'_>]) {
     let dir = TempDir::new(&format!("structure_{case}"));
@@ -101,6 +101,7 @@ fn check(case: &str, chunks: &[Chunk<'_>]) {
         &["verify", "--lenient", "{}"],
         &["verify", "--lenient", "--json", "{}"],
         &["info", "{}"],
+        &["list", "{}"],
     ] {
         let o = h4mk(args, &file);
         text += &format!(

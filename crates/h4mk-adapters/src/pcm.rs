@@ -108,8 +108,8 @@ const GAP_ALLOWANCE: u64 = 2;
 /// dropped, so a decode holds its output and the few segments still to come, not every
 /// segment of the plan (feed it from [`crate::decode_plan_each`]).
 ///
-/// Segments added in the same order give the same samples, bit for bit, as `render_pcm`, in
-/// any order. They must share a sample rate ([`Error::Mismatch`], when added), and the range
+/// Segments may come in any order, and give the same samples, bit for bit, as `render_pcm`
+/// given them in the same order. They must share a sample rate ([`Error::Mismatch`], when added), and the range
 /// the mix spans (what the segments' samples cover and what the presented ones own, from
 /// position 0 on) may not be longer than twice the samples of all the segments added
 /// ([`Error::TimingGaps`] from [`finish`](PcmMix::finish), naming the blocks at either end),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::RangeInclusive;
 
-use crate::demux::{Blocks, Demuxer, Window, plan_chain, plan_range};
+use crate::demux::{Blocks, Demuxer, plan_chain, plan_range};
 use crate::error::{Error, Result};
 use crate::index::TrackIndex;
 use crate::mux::{MuxOptions, MuxSummary, Muxer};
@@ -530,18 +530,8 @@ fn keyed_runs(
     let mut plans = Vec::with_capacity(tracks.len());
     // Tracks whose lead needs a window from an earlier keyframe, with the lead's pts.
     let mut earlier: Vec<(usize, u16, u32)> = Vec::new();
-    for (
-        i,
-        (
-            &track,
-            Window {
-                blocks: window,
-                goes_on,
-            },
-        ),
-    ) in tracks.iter().zip(&windows).enumerate()
-    {
-        let t1_ms = t1_ms(track);
+    for (i, (&track, w)) in tracks.iter().zip(&windows).enumerate() {
+        let (window, t1_ms) = (&w.blocks, t1_ms(track));
         let plan = plan_range(window, t0_ms, t1_ms)?;
         let first_ms = plan
             .iter()
@@ -552,7 +542,7 @@ fn keyed_runs(
         // starts in the span but the track goes on after it, the one shown at its start,
         // which covers all of it. A track that ended before the span keeps nothing.
         let lead_ms = first_ms
-            .map_or(goes_on.then_some(t0_ms), |ms| ms.checked_sub(1))
+            .map_or(w.goes_on.then_some(t0_ms), |ms| ms.checked_sub(1))
             .and_then(|before| plan_chain(window, before).ok())
             .and_then(|chain| chain.last().map(|s| s.block.ts_ms));
         let mut later = false;
@@ -586,27 +576,18 @@ fn keyed_runs(
                 .map_or(t0_ms, |&(_, _, lead_ms)| lead_ms)
         };
         let leads = demux.windows(&ids, |track| from(lead_of(track)), &t1_ms)?;
-        for (
-            &(i, track, lead_ms),
-            Window {
-                blocks: lead_window,
-                ..
-            },
-        ) in earlier.iter().zip(&leads)
-        {
-            let (Some(slot), Some(Window { blocks: window, .. })) =
-                (plans.get_mut(i), windows.get(i))
-            else {
+        for (&(i, track, lead_ms), lead) in earlier.iter().zip(&leads) {
+            let (Some(slot), Some(first)) = (plans.get_mut(i), windows.get(i)) else {
                 continue;
             };
             // With sound blocks the lead's plan presents the lead at least; an empty one
             // comes of damage or disorder before the run, and the first plan stands.
-            match plan_range(lead_window, lead_ms, t1_ms(track)) {
+            match plan_range(&lead.blocks, lead_ms, t1_ms(track)) {
                 Ok(plan) if !plan.is_empty() => {
-                    demux.check_window(lead_window, &plan)?;
+                    demux.check_window(&lead.blocks, &plan)?;
                     *slot = plan;
                 }
-                _ => demux.check_window(window, slot)?,
+                _ => demux.check_window(&first.blocks, slot)?,
             }
         }
     }

@@ -166,7 +166,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let mut decodes = Vec::with_capacity(args.track.len());
     for &track in &args.track {
         let mut decoder = registry.get(&args.adapter)?;
-        if let Some(spec) = demux.tracks().iter().find(|t| t.track_id == track) {
+        if let Some(spec) = demux.track(track) {
             decoder.set_track(spec);
         }
         let outcome = prepare(&demux, decoder.as_mut(), track, span)

@@ -290,6 +290,11 @@ fn written_as_it_goes(adapter: &mut DspAdapter, steps: &[(Op, &[u8])]) {
             start_ms: 10,
             end_ms: u32::MAX,
         },
+        Present::Cut {
+            lead_ms: 0,
+            from_ms: 15,
+            to_ms: 45,
+        },
     ];
     for present in presents {
         let whole = adapter.decode(&plan, present).map(|decoded| {

@@ -123,6 +123,16 @@ pub fn chain_plan(data: &[u8]) {
                     end_ms: t1,
                 },
             );
+            // The same plan cut to the time after t0: every block rendered and presented.
+            model.check_decode(
+                &source,
+                &steps,
+                Present::Cut {
+                    lead_ms: t0,
+                    from_ms: t0.saturating_add(1),
+                    to_ms: t1,
+                },
+            );
         }
     }
 }
@@ -369,6 +379,9 @@ impl<'b> Model<'b> {
                 Present::Lead {
                     lead_ms, end_ms, ..
                 } => (lead_ms..=end_ms).contains(&self.blocks[i].ts_ms),
+                Present::Cut { lead_ms, to_ms, .. } => {
+                    (lead_ms..=to_ms).contains(&self.blocks[i].ts_ms)
+                }
             })
             .collect();
         want.sort_unstable();

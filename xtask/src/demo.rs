@@ -89,7 +89,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         ],
     )?;
     let range = run(
-        "Decode 1000..=2000 ms to WAV (the JSON report says where its samples start)",
+        "Decode 1000 to 2000 ms to WAV, cut to the sample (the JSON report says where its samples start)",
         &[
             "decode",
             "--adapter",
@@ -160,7 +160,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         ],
     )?;
     run(
-        "The same range decoded from the cut",
+        "The same time decoded from the cut",
         &[
             "decode",
             "--adapter",
@@ -227,10 +227,17 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     };
     let range_snr = snr_db(reference, &part.samples);
     // A decode from the middle adds in the tail of the block before it: its samples are those
-    // of the whole decode, bit for bit.
+    // of the whole decode, bit for bit, exactly the second asked for.
+    let rate = u64::from(input.sample_rate);
+    if (start as u64, part.samples.len() as u64) != (rate, rate) {
+        bail!(
+            "range.wav holds {} samples from sample {start}, not the second from 1000 ms",
+            part.samples.len()
+        );
+    }
     let same = decoded.samples.get(start..start + part.samples.len()) == Some(&part.samples[..]);
     println!(
-        "1000..=2000 ms: SNR {range_snr:.1} dB over {} samples from sample {start}; {}",
+        "1000..2000 ms: SNR {range_snr:.1} dB over {} samples from sample {start}; {}",
         part.samples.len(),
         if same {
             "the same samples as the whole decode's"
@@ -244,7 +251,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     let cut_same =
         std::fs::read(dir.join("cut_range.wav"))? == std::fs::read(dir.join("range.wav"))?;
     println!(
-        "1000..=2000 ms from the cut: {}",
+        "1000..2000 ms from the cut: {}",
         if cut_same {
             "the same bytes as from the whole container"
         } else {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 
-use crate::adapter::Rendered;
+use crate::adapter::{Present, Rendered};
 use crate::error::{Error, Result};
 use crate::registry::Shape;
 
@@ -162,6 +162,15 @@ impl Run {
 }
 
 impl PcmMix {
+    /// A mix whose output is cut to the times [`Present::Cut`] gives, or the default mix, which
+    /// keeps what the presented segments own, for any other `present`.
+    pub fn for_present(present: Present) -> Self {
+        PcmMix {
+            layout: Layout::for_present(present),
+            runs: BTreeMap::new(),
+        }
+    }
+
     /// Adds one rendered segment into the mix. A segment refused (a sample rate that differs,
     /// a position that overflows) leaves the mix as it was. A lead's samples count in the span
     /// like any others, so a lead far from the presented segments is refused, not skipped.
@@ -330,6 +339,13 @@ struct Layout {
     own: Option<(i64, i64)>,
     /// Samples added so far, leads included.
     added: u64,
+    /// The times the output is cut to, in milliseconds ([`Present::Cut`]).
+    cut: Option<(u32, u32)>,
+}
+
+/// The stream position of a time, in whole samples (rounded down).
+fn position_of(ms: u32, sample_rate: u32) -> i64 {
+    (u64::from(ms) * u64::from(sample_rate) / 1000) as i64
 }
 
 /// The samples that move a timed segment to where its block's timestamp puts it: the whole
@@ -401,10 +417,7 @@ impl Layout {
                 };
                 (p.checked_add(shift).ok_or(OVERFLOW)?, Some(shift))
             }
-            None => (
-                (u64::from(ts_ms) * u64::from(sample_rate) / 1000) as i64,
-                self.shift,
-            ),
+            None => (position_of(ts_ms, sample_rate), self.shift),
         };
         let at = |offset: usize| {
             i64::try_from(offset)
@@ -468,10 +481,31 @@ impl Layout {
         Ok(())
     }
 
-    /// The stream positions the output covers: what the presented segments own, or `None`
-    /// when no presented segment came (the output is then empty, at sample rate 0).
+    /// A layout whose output is cut as `present` asks ([`Present::Cut`]), or not at all.
+    fn for_present(present: Present) -> Self {
+        let cut = match present {
+            Present::Cut { from_ms, to_ms, .. } => Some((from_ms, to_ms)),
+            _ => None,
+        };
+        Layout {
+            cut,
+            ..Layout::default()
+        }
+    }
+
+    /// The stream positions the output covers: what the presented segments own, within the
+    /// cut, or `None` when no presented segment came or none owns a position of the cut (the
+    /// output is then empty, at sample rate 0).
     fn output(&self) -> Option<(i64, i64)> {
-        self.own.filter(|(lo, hi)| lo <= hi)
+        let (lo, hi) = self.own?;
+        let (lo, hi) = match (self.cut, self.sample_rate) {
+            (Some((from, to)), Some(rate)) => (
+                lo.max(position_of(from, rate)),
+                hi.min(position_of(to, rate)),
+            ),
+            _ => (lo, hi),
+        };
+        (lo <= hi).then_some((lo, hi))
     }
 }
 
@@ -493,6 +527,14 @@ struct Landing {
 }
 
 impl PcmPlan {
+    /// A plan for the output [`PcmMix::for_present`] gives.
+    pub(crate) fn for_present(present: Present) -> Self {
+        PcmPlan {
+            layout: Layout::for_present(present),
+            landing: Vec::new(),
+        }
+    }
+
     /// Adds the extent of the next segment, as [`PcmMix::add`] would add the segment.
     pub(crate) fn add(&mut self, r: &Rendered<SegmentExtent>) -> Result<()> {
         let placed = self.layout.place(r.index, r.ts_ms, r.lead, &r.output)?;
@@ -908,16 +950,20 @@ mod tests {
     }
 
     fn mix(segs: &[Rendered<PcmSegment>]) -> Result<Pcm> {
-        let mut m = PcmMix::default();
+        mix_for(segs, Present::All)
+    }
+
+    fn mix_for(segs: &[Rendered<PcmSegment>], present: Present) -> Result<Pcm> {
+        let mut m = PcmMix::for_present(present);
         for s in segs {
             m.add(s)?;
         }
         m.finish()
     }
 
-    /// The plan `segs`' extents lay out.
-    fn plan_of(segs: &[Rendered<PcmSegment>]) -> Result<PcmPlan> {
-        let mut plan = PcmPlan::default();
+    /// The plan `segs`' extents lay out for `present`.
+    fn plan_of(segs: &[Rendered<PcmSegment>], present: Present) -> Result<PcmPlan> {
+        let mut plan = PcmPlan::for_present(present);
         for s in segs {
             plan.add(&Rendered {
                 index: s.index,
@@ -933,7 +979,12 @@ mod tests {
     /// What a plan laid out from `segs`' extents streams from `segs`, and the most samples
     /// the stream held at once.
     fn streamed(segs: &[Rendered<PcmSegment>]) -> Result<(Pcm, usize)> {
-        let plan = plan_of(segs)?;
+        streamed_for(segs, Present::All)
+    }
+
+    /// What [`streamed`] gives for a plan laid out for `present`.
+    fn streamed_for(segs: &[Rendered<PcmSegment>], present: Present) -> Result<(Pcm, usize)> {
+        let plan = plan_of(segs, present)?;
         let Shape::Pcm {
             sample_rate,
             start,
@@ -997,7 +1048,7 @@ mod tests {
     #[test]
     fn a_stream_whose_segments_differ_from_their_extents_is_refused() {
         let segs = [presented(0, 0, 0..4, 4), presented(1, 4, 0..4, 4)];
-        let plan = plan_of(&segs).unwrap();
+        let plan = plan_of(&segs, Present::All).unwrap();
         let mut stream = plan.stream(|_| Ok(()));
         stream.add(&segs[0]).unwrap();
         assert!(stream.add(&presented(1, 4, 0..4, 5)).is_err(), "longer");
@@ -1139,6 +1190,41 @@ mod tests {
                 }
                 (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
                 (a, b) => prop_assert!(false, "mix {:?}, stream {:?}", a, b),
+            }
+        }
+
+        /// A cut keeps what the whole mix gives at the positions of its times, bit for bit,
+        /// held whole or streamed, and fails as the whole does.
+        #[test]
+        fn a_cut_keeps_what_the_whole_gives_there(
+            segs in proptest::collection::vec(any_segment(), 0..12),
+            from_ms in 0..160u32,
+            len_ms in 0..160u32,
+        ) {
+            let to_ms = from_ms + len_ms;
+            let cut = Present::Cut { lead_ms: 0, from_ms, to_ms };
+            let bits = |s: &[f32]| s.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+            match (mix(&segs), mix_for(&segs, cut), streamed_for(&segs, cut)) {
+                (Ok(whole), Ok(got), Ok((streamed, _))) => {
+                    // Sample rate 1000: a millisecond is a sample.
+                    let lo = (whole.start as i64).max(i64::from(from_ms));
+                    let hi = (whole.start as i64 + whole.samples.len() as i64).min(i64::from(to_ms));
+                    let want = match usize::try_from(lo - whole.start as i64) {
+                        Ok(at) if lo < hi && whole.sample_rate != 0 => &whole.samples[at..][..(hi - lo) as usize],
+                        _ => &[],
+                    };
+                    prop_assert_eq!(bits(&got.samples), bits(want));
+                    prop_assert_eq!(bits(&streamed.samples), bits(want));
+                    if !want.is_empty() {
+                        prop_assert_eq!((got.sample_rate, got.start), (1000, lo as u64));
+                        prop_assert_eq!((streamed.sample_rate, streamed.start), (1000, lo as u64));
+                    }
+                }
+                (Err(a), Err(b), Err(c)) => {
+                    prop_assert_eq!(a.to_string(), b.to_string());
+                    prop_assert_eq!(a.to_string(), c.to_string());
+                }
+                (a, b, c) => prop_assert!(false, "whole {:?}, cut {:?}, streamed {:?}", a, b, c),
             }
         }
     }

@@ -252,7 +252,7 @@ impl NamedDecoder for DspAdapter {
     /// decoded: the decode holds its output and the few blocks still waiting, not every
     /// block's samples.
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded> {
-        let mut mix = PcmMix::default();
+        let mut mix = PcmMix::for_present(present);
         decode_steps(self, steps, present, |r| mix.add(&r))?;
         Ok(Decoded::Pcm(mix.finish()?))
     }
@@ -270,7 +270,7 @@ impl NamedDecoder for DspAdapter {
     /// Decodes the plan without rendering it (no inverse FFT): where each presented block's
     /// samples go lays out the output.
     fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
-        let mut plan = PcmPlan::default();
+        let mut plan = PcmPlan::for_present(present);
         decode_steps(&mut Extents(self), steps, present, |r| plan.add(&r))?;
         Ok(Prepared::new(plan.shape()?, How::Pcm(plan), steps, present))
     }

@@ -9,12 +9,14 @@
 //!
 //! Audio is exact from its first sample: a block's first `N - H` samples overlap the tail of
 //! the block before it (docs/ADAPTERS.md §3.6), which a plan that starts at the blocks asked
-//! for leaves out. So when the track has a block just before the first one asked for, the
-//! decode plans from that block and renders it as a lead ([`Present::Lead`]): one decode,
-//! exact from the first sample, for adapters whose outputs overlap
-//! ([`NamedDecoder::overlaps`]). If that decode fails (the lead or its chain is damaged, which
-//! is not the output's concern), the plan asked for is decoded as it is; bytes (the null
-//! adapter) are always the plan's blocks as the demuxer gives them.
+//! for leaves out. So for adapters whose outputs overlap ([`NamedDecoder::overlaps`]), a time
+//! range (`--from-ms A --to-ms B`) is a cut ([`Present::Cut`]): planned from the block before
+//! the last one that starts before A, and cut to the samples from A up to B, in one decode.
+//! `--at-ms` plans from the block before its target and renders it as a lead
+//! ([`Present::Lead`]). If such a decode fails (a block before the time asked for, or its
+//! chain, is damaged, which is not the output's concern), the plan that starts later is
+//! decoded; bytes (the null adapter) are always the blocks of `h4mk range` or `h4mk chain`,
+//! as the demuxer gives them.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -47,8 +49,10 @@ use crate::report::DecodeReport;
 What is decoded:
   --at-ms T             what the track shows at T ms: the chain to its last block with
                         pts <= T (as `h4mk chain` prints it); only that block is output.
-  --from-ms A --to-ms B every block with A <= pts <= B (as `h4mk range` prints it); either
-                        alone runs from 0 or to the track's last block, as for remux.
+  --from-ms A --to-ms B audio (dsp): the signal from A ms up to B ms, cut to the sample
+                        (B - A ms long where the track has samples throughout); bytes
+                        (null): every block with A <= pts <= B (as `h4mk range` prints it).
+                        Either alone runs from 0 or to the track's end, as for remux.
   neither               the whole track (every block from its first to its last).
 
 Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decode order; the
@@ -60,8 +64,8 @@ that one lead covers. A track sits in time where its pts put it: DSP1 blocks who
 all moved (remux --start-at-zero) decode moved as much. Several tracks (--track 1,2) are
 decoded side by side into the channels of one WAV file, in the order given (at most 64):
 they must share a sample rate, the file spans every track's samples, and a channel is
-silent where its track has none; a track with no block in the span asked for is an error,
-as for one track.
+silent where its track has none; a track with no block (bytes) or no sample (audio) in the
+time asked for is an error, as for one track.
 -o - writes to standard output (and prints no report). The JSON report gives the steps
 decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
 count, the sample count of each channel and the stream position of the first sample.
@@ -85,10 +89,12 @@ pub(crate) struct Args {
     /// Decode what the track shows at this time, in milliseconds.
     #[arg(long = "at-ms", value_name = "T", conflicts_with_all = ["from_ms", "to_ms"])]
     at_ms: Option<u32>,
-    /// The first time to present, in milliseconds (0 when left out).
+    /// Where to start, in milliseconds (0 when left out): audio starts at that sample, bytes
+    /// with the first block at or after it.
     #[arg(long = "from-ms", value_name = "A")]
     from_ms: Option<u32>,
-    /// The last time to present, in milliseconds, inclusive (the track's end when left out).
+    /// Where to stop, in milliseconds (the track's end when left out): audio ends just before
+    /// that sample, bytes with the last block at or before it.
     #[arg(long = "to-ms", value_name = "B")]
     to_ms: Option<u32>,
     /// Write the output to this file (`-` for standard output).
@@ -357,6 +363,9 @@ fn prepare<'d>(
             (steps.clone(), Present::Index(steps.len() - 1), ts, ts)
         }
         Span::Range(a, b) => {
+            if let Some(cut) = cut(demux, decoder, track, (a, b))? {
+                return Ok(cut);
+            }
             let steps = demux.range(track, a, b)?;
             let Some(last) = steps.iter().map(|s| s.block.ts_ms).max() else {
                 let to = if b == u32::MAX {
@@ -408,6 +417,77 @@ fn prepare<'d>(
         from_ms,
         to_ms,
     })
+}
+
+/// The time from `a` up to `b` ms (`u32::MAX`: to the end) of `track`, cut to the sample
+/// ([`Present::Cut`]), for a decoder whose outputs overlap (audio): planned from the block
+/// before the last one that starts before `a`, so that every sample is exact. If that plan
+/// does not decode (the lead or its chain is damaged), the plan from the block that starts
+/// before `a`, then the plan from `a`, are tried in turn, as [`with_lead`] does; the last
+/// one's error is the decode's. `None` when the outputs do not overlap, or are bytes: the
+/// blocks from `a` to `b` are then decoded whole.
+fn cut<'d>(
+    demux: &Demuxer<'d>,
+    decoder: &mut dyn NamedDecoder,
+    track: u16,
+    (a, b): (u32, u32),
+) -> Result<Option<Outcome<'d>>> {
+    if !decoder.overlaps() {
+        return Ok(None);
+    }
+    // The last block that starts before `a` is the one whose samples reach it.
+    let before = |t: u32| -> Option<u32> {
+        let t = t.checked_sub(1)?;
+        Some(demux.chain(track, t).ok()?.last()?.block.ts_ms)
+    };
+    let first = before(a);
+    let lead = first.and_then(before);
+    let starts: Vec<u32> = [lead, first, Some(a)].into_iter().flatten().collect();
+    let mut outcome = None;
+    for (n, &start) in starts.iter().enumerate() {
+        let steps = demux.range(track, start, b)?;
+        let present = Present::Cut {
+            lead_ms: start,
+            from_ms: a,
+            to_ms: b,
+        };
+        let prepared = match decoder.prepare(&steps, present) {
+            Ok(prepared) => prepared,
+            Err(_) if n + 1 < starts.len() => continue,
+            Err(e) => return Err(in_plan(&steps, e)),
+        };
+        outcome = Some((steps, present, prepared));
+        break;
+    }
+    let Some((steps, present, prepared)) = outcome else {
+        return Ok(None);
+    };
+    let Shape::Pcm { samples, .. } = prepared.shape() else {
+        return Ok(None);
+    };
+    let to = if b == u32::MAX {
+        "the end".to_owned()
+    } else {
+        format!("{b} ms")
+    };
+    if samples == 0 {
+        bail!("nothing to decode from {a} ms to {to}: the track has no samples in that time");
+    }
+    // The blocks output: those whose samples reach into the cut.
+    let shown = first.unwrap_or(a);
+    let presented = steps
+        .iter()
+        .filter(|s| (shown..=b).contains(&s.block.ts_ms))
+        .count();
+    let last = steps.iter().map(|s| s.block.ts_ms).max().unwrap_or(a);
+    Ok(Some(Outcome {
+        plan: steps,
+        present,
+        prepared,
+        presented,
+        from_ms: a,
+        to_ms: if b == u32::MAX { last } else { b },
+    }))
 }
 
 fn range(start_ms: u32, end_ms: u32) -> Present {

@@ -148,8 +148,9 @@ fn encode_verify_and_decode_a_range_a_time_and_the_whole_track() {
     assert!(piped.stdout == std::fs::read(d.join("whole.wav")).unwrap());
 }
 
-/// `--from-ms` or `--to-ms` alone runs from 0 or to the track's last block, as for `remux`;
-/// a whole decode reports the track's own first pts, not 0.
+/// `--to-ms` alone runs from 0, as for `remux` (`--from-ms` alone, to the end:
+/// `a_time_range_is_the_whole_decode_cut_to_the_sample`); a whole decode reports the track's
+/// own first pts, not 0.
 #[test]
 fn either_end_of_a_range_alone_runs_from_the_start_or_to_the_end() {
     let dir = TempDir::new("audio_open_range");
@@ -168,22 +169,16 @@ fn either_end_of_a_range_alone_runs_from_the_start_or_to_the_end() {
         let ms = |key: &str| track[key].as_u64().unwrap();
         (ms("first_pts_ms"), ms("last_pts_ms"))
     };
-    let (_, last) = pts("song.h4mk");
-    let last = last.to_string();
-    for (alone, both) in [
-        (
-            &["--from-ms", "1000"][..],
-            ["--from-ms", "1000", "--to-ms", &last],
-        ),
-        (&["--to-ms", "1000"], ["--from-ms", "0", "--to-ms", "1000"]),
-    ] {
-        let (open, open_wav) = decode("song.h4mk", alone, "open.wav");
-        let (mut closed, closed_wav) = decode("song.h4mk", &both, "closed.wav");
-        assert!(open_wav == closed_wav, "{alone:?}");
-        // The same report, the range included, but for the output's name.
-        closed["output"] = open["output"].clone();
-        assert_eq!(open, closed, "{alone:?}");
-    }
+    let (open, open_wav) = decode("song.h4mk", &["--to-ms", "1000"], "open.wav");
+    let (mut closed, closed_wav) = decode(
+        "song.h4mk",
+        &["--from-ms", "0", "--to-ms", "1000"],
+        "closed.wav",
+    );
+    assert!(open_wav == closed_wav);
+    // The same report, the range included, but for the output's name.
+    closed["output"] = open["output"].clone();
+    assert_eq!(open, closed);
 
     // A track that starts late: a cut of the song from 1500 ms (from the keyframe at
     // 1365 ms it needs), its pts kept.
@@ -387,6 +382,94 @@ fn damaged_files_fail_with_one_line_and_leave_nothing() {
     }
 }
 
+/// A time range of audio is the whole decode's samples from A up to B, bit for bit: from
+/// inside a block, with B-blocks, at 48 kHz and at 44.1 kHz (where a millisecond is not a
+/// whole number of samples), open at either end and past the track's end. Before, it was the
+/// blocks whose pts are in the range: from the first block at or after A to the end of the
+/// last one at or before B.
+#[test]
+fn a_time_range_is_the_whole_decode_cut_to_the_sample() {
+    let dir = TempDir::new("audio_cut");
+    let d = dir.path();
+    for (rate, extra) in [
+        (48_000, &["--b-blocks", "2", "--key-interval", "6"][..]),
+        (44_100, &[][..]),
+    ] {
+        let file = std::fs::File::create(d.join("in.wav")).unwrap();
+        write_wav(file, &Pcm::new(rate, sample_mix(rate, SECONDS))).unwrap();
+        encode(d, extra, "song.h4mk");
+        let decode = |args: &[&str]| {
+            let mut argv = vec!["decode", "--json", "--adapter", "dsp", "--track", "1"];
+            argv.extend_from_slice(args);
+            argv.extend_from_slice(&["song.h4mk", "-o", "out.wav"]);
+            (json(&h4mk(d, &argv)), read(&d.join("out.wav")))
+        };
+        let (report, whole) = decode(&[]);
+        let first = report["start_sample"].as_u64().unwrap();
+        let end = first + whole.samples.len() as u64;
+        let last_pts = report["to_ms"].clone();
+        let at = |ms: u32| u64::from(ms) * u64::from(rate) / 1000;
+        for (a, b) in [
+            (Some(0), Some(1)),
+            (Some(1013), Some(1500)),
+            (Some(1), Some(2000)),
+            (Some(700), None),
+            (None, Some(1234)),
+            (Some(2400), Some(9999)),
+        ] {
+            let (a_arg, b_arg) = (a.map(|a: u32| a.to_string()), b.map(|b: u32| b.to_string()));
+            let mut args = Vec::new();
+            if let Some(a) = &a_arg {
+                args.extend(["--from-ms", a.as_str()]);
+            }
+            if let Some(b) = &b_arg {
+                args.extend(["--to-ms", b.as_str()]);
+            }
+            let (report, cut) = decode(&args);
+            let lo = at(a.unwrap_or(0)).max(first);
+            let hi = b.map_or(end, |b| at(b).min(end));
+            assert_eq!(report["start_sample"], lo, "{rate} Hz {args:?}");
+            assert_eq!(report["samples"], hi - lo, "{rate} Hz {args:?}");
+            let want = &whole.samples[(lo - first) as usize..(hi - first) as usize];
+            assert!(cut.samples == want, "{rate} Hz {args:?}: other samples");
+            assert_eq!(report["from_ms"], a.unwrap_or(0), "{rate} Hz {args:?}");
+            let to_ms = b.map_or(last_pts.clone(), serde_json::Value::from);
+            assert_eq!(report["to_ms"], to_ms, "{rate} Hz {args:?}");
+        }
+    }
+
+    // A range with no sample in it is refused, naming it, and leaves no file.
+    std::fs::remove_file(d.join("out.wav")).unwrap();
+    for (a, b) in [("1000", "1000"), ("9000", "9999")] {
+        let o = h4mk(
+            d,
+            &[
+                "decode",
+                "--adapter",
+                "dsp",
+                "--track",
+                "1",
+                "--from-ms",
+                a,
+                "--to-ms",
+                b,
+                "song.h4mk",
+                "-o",
+                "out.wav",
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{a}..{b}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "nothing to decode from {a} ms to {b} ms: the track has no samples in that time"
+            )),
+            "{stderr}"
+        );
+        assert!(!d.join("out.wav").exists());
+    }
+}
+
 #[test]
 fn a_damaged_block_before_a_range_only_costs_its_overlap() {
     let dir = TempDir::new("audio_damaged_lead");
@@ -394,7 +477,8 @@ fn a_damaged_block_before_a_range_only_costs_its_overlap() {
     write_input(d);
     encode(d, &[], "song.h4mk");
     // A range from the second keyframe: it decodes without the block before, which only lends
-    // its tail to the range's first samples.
+    // its tail to the keyframe's first samples (and owns the few before the keyframe's first,
+    // less than a millisecond, which the pts rounded down).
     let list = json(&h4mk(d, &["list", "--json", "song.h4mk"]));
     let blocks = list["blocks"].as_array().unwrap();
     let key = blocks
@@ -430,14 +514,17 @@ fn a_damaged_block_before_a_range_only_costs_its_overlap() {
     let [(exact, exact_pcm), (without, without_pcm)] = &reports[..] else {
         unreachable!()
     };
-    assert_eq!(exact["start_sample"], without["start_sample"]);
-    assert_eq!(exact_pcm.len(), without_pcm.len());
-    // With the block before as a lead the decode plans from it; without, from the keyframe.
+    let start = |r: &serde_json::Value| r["start_sample"].as_u64().unwrap() as usize;
+    let late = start(without) - start(exact);
+    assert!(late < 48, "{exact} {without}");
+    assert_eq!(exact_pcm.len(), late + without_pcm.len());
+    // With the blocks before, the decode plans from them; without, from the keyframe.
     assert!(
         exact["steps"].as_u64() > without["steps"].as_u64(),
         "{exact} {without}"
     );
     // The frame overlap (frame size 1024 - hop 512 at the defaults) is all that differs.
+    let exact_pcm = &exact_pcm[late..];
     assert!(exact_pcm[..512] != without_pcm[..512]);
     assert!(exact_pcm[512..] == without_pcm[512..]);
 }

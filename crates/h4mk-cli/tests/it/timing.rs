@@ -108,13 +108,7 @@ fn a_cut_moved_to_start_at_zero_decodes_moved_and_in_step_with_the_track_it_was_
     let shift = (shifted_ms * u64::from(RATE) / 1000) as usize;
 
     // Its first block decodes within a millisecond of sample 0 (24064 before the fix).
-    let (first, _) = decode(
-        d,
-        "1",
-        &["--from-ms", "0", "--to-ms", "0"],
-        "zero.h4mk",
-        "0.wav",
-    );
+    let (first, _) = decode(d, "1", &["--at-ms", "0"], "zero.h4mk", "0.wav");
     let start = first["start_sample"].as_u64().unwrap() as usize;
     assert_eq!(start, 24_064 - shift);
     // The whole cut is the whole track's samples from there, `shift` earlier (but for the

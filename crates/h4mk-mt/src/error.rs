@@ -169,8 +169,19 @@ pub enum Error {
         /// Its type.
         kind: BlockKind,
     },
-    /// A block whose pts is before its track's previous block.
-    #[error("track {track}: pts {ts_ms} ms goes back from the previous block's {prev_ts_ms} ms")]
+    /// A block whose pts is before its track's previous block. For a B-block, the message
+    /// says that blocks go in presentation order: an encoder gives them in decode order (the
+    /// anchor first), which `h4mk_adapters::in_presentation_order` and
+    /// [`h4mk_gop::presentation_ranks`] put in presentation order.
+    #[error(
+        "track {track}: pts {ts_ms} ms goes back from the previous block's {prev_ts_ms} ms{}",
+        if *kind == BlockKind::Bidirectional {
+            " (blocks are handed over in presentation order: a B-block before the anchor it \
+             follows in decode order)"
+        } else {
+            ""
+        }
+    )]
     PtsBackwards {
         /// The track.
         track: u16,
@@ -178,6 +189,8 @@ pub enum Error {
         ts_ms: u32,
         /// The track's previous pts.
         prev_ts_ms: u32,
+        /// The block's type.
+        kind: BlockKind,
     },
     /// A block whose pts is before the pts its track was advanced to.
     #[error(
@@ -272,7 +285,12 @@ impl Error {
         })
     }
 
-    /// The byte offset the error is about, when it is about a place in a file.
+    /// The byte offset the error is about, when it is about a place in a file: where its chunk
+    /// starts (its header) for an error about a chunk, and where a block's CORE payload starts
+    /// (12 bytes later: the offset [`BlockRef`](crate::BlockRef), seek tables and `h4mk list`
+    /// give) for an error about a block of a decode plan (`MissingForwardAnchor`,
+    /// `MissingKeyframe`, `BlocksUnsorted`). Each message says which: "CORE chunk at offset
+    /// …" or "P-block at offset …".
     pub fn offset(&self) -> Option<u64> {
         match self {
             Error::Format(e) => e.offset(),

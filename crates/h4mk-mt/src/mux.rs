@@ -371,6 +371,7 @@ impl<'a, W: Write> Muxer<'a, W> {
                     track,
                     ts_ms,
                     prev_ts_ms,
+                    kind,
                 });
             }
             _ => {}
@@ -1044,6 +1045,12 @@ mod tests {
             &mut m,
             (1, 49, BlockKind::Predictive),
             "track 1: pts 49 ms goes back from the previous block's 50 ms",
+        );
+        check_refused(
+            &mut m,
+            (1, 49, BlockKind::Bidirectional),
+            "track 1: pts 49 ms goes back from the previous block's 50 ms (blocks are handed \
+             over in presentation order: a B-block before the anchor it follows in decode order)",
         );
         m.push(1, 60, BlockKind::Bidirectional, b"b").unwrap();
         assert_eq!(

@@ -245,11 +245,15 @@ fn by_input_id(e: Error, track: u16) -> Error {
             Error::FirstBlockNotKey { track, ts_ms, kind }
         }
         Error::PtsBackwards {
-            ts_ms, prev_ts_ms, ..
+            ts_ms,
+            prev_ts_ms,
+            kind,
+            ..
         } => Error::PtsBackwards {
             track,
             ts_ms,
             prev_ts_ms,
+            kind,
         },
         Error::PtsTooLarge { ts_ms, max, .. } => Error::PtsTooLarge { track, ts_ms, max },
         Error::BlockTooLarge {

@@ -125,6 +125,9 @@ pub fn encode_i16(samples: &[i16], sample_rate: u32, config: &EncoderConfig) -> 
 ///
 /// A signal too long to hold in memory is encoded in pieces with [`Encoder`], to the same
 /// blocks.
+///
+/// A muxer takes a track's blocks in presentation order (`h4mk_mt::Muxer::push`): put them in
+/// it with [`in_presentation_order`](crate::in_presentation_order) first.
 pub fn encode(samples: &[f32], sample_rate: u32, config: &EncoderConfig) -> Result<Vec<Block>> {
     let mut encoder = Encoder::new(sample_rate, config)?;
     let mut blocks = encoder.push(samples)?;

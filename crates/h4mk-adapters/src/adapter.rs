@@ -52,8 +52,9 @@ pub trait ModelAdapter {
 
     /// Forget anything carried between blocks; the driver calls it once before each plan (a
     /// seek, a range), not at every keyframe inside one: a B-block just before an open-GOP
-    /// keyframe still needs the anchor before it.
-    fn reset(&mut self);
+    /// keyframe still needs the anchor before it. By default, nothing: an adapter that
+    /// carries nothing between calls has nothing to forget.
+    fn reset(&mut self) {}
 }
 
 /// An owned block, as the encoder produces it and a container stores it.

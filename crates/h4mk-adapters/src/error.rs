@@ -241,6 +241,12 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An adapter's own error ([`Error::Adapter`]), from a message or from an error of the
+    /// adapter's crate.
+    pub fn adapter(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Adapter(e.into())
+    }
+
     /// The error inside [`Error::InBlock`] wrappers, or `self`.
     pub fn innermost(&self) -> &Error {
         match self {

@@ -31,6 +31,9 @@
 //! - [`signal`]: built-in sample audio and an SNR measure, for demos and tests.
 //! - [`Error`]: errors about block bytes name the byte offset inside the block; [`Limits`]
 //!   caps what a block can make an adapter allocate.
+//! - [`DecodeStep`], [`Demuxer`] and [`TrackSpec`], which the decoders take, are h4mk-mt's,
+//!   re-exported so that an adapter's crate need not depend on that one; [`NamedDecoder`]
+//!   shows an adapter of another crate chosen by name.
 //!
 //! Block formats and the error budget are in `docs/ADAPTERS.md`.
 //!
@@ -79,6 +82,7 @@ pub use dsp::{
 };
 pub use error::{Error, Result};
 pub use h4mk_gop::{BlockKind, Step};
+pub use h4mk_mt::{DecodeStep, Demuxer, TrackSpec};
 pub use limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 pub use null::{NullAdapter, NullState};
 pub use pcm::{Pcm, PcmMix, PcmSegment, render_pcm};

@@ -67,6 +67,68 @@ impl Decoded {
 /// channels of one file.
 ///
 /// A decoder is `Send`, so that channels decode on threads of their own.
+///
+/// An adapter of another crate needs only [`decode`](NamedDecoder::decode), which
+/// [`decode_steps`] runs, to be chosen by name:
+///
+/// ```
+/// use h4mk_adapters::{
+///     AdapterRegistry, BlockKind, DecodeStep, Decoded, Demuxer, Error, ModelAdapter,
+///     NamedDecoder, Present, Result, TrackSpec, decode_steps,
+/// };
+/// use h4mk_mt::{MuxOptions, Muxer, Sidecars};
+///
+/// /// A toy codec: a keyframe is a row of bytes, a P- or B-block adds its bytes to the anchor
+/// /// before it.
+/// struct Delta;
+///
+/// impl ModelAdapter for Delta {
+///     type State = Vec<u8>;
+///     type Output = Vec<u8>;
+///
+///     fn decode_key(&mut self, block: &[u8]) -> Result<Vec<u8>> {
+///         Ok(block.to_vec())
+///     }
+///     fn apply_predictive(&mut self, anchor: &Vec<u8>, block: &[u8]) -> Result<Vec<u8>> {
+///         if block.len() != anchor.len() {
+///             return Err(Error::adapter("a delta is not as long as its anchor"));
+///         }
+///         Ok(anchor.iter().zip(block).map(|(a, d)| a.wrapping_add(*d)).collect())
+///     }
+///     fn apply_bidirectional(&mut self, prev: &Vec<u8>, _: &Vec<u8>, block: &[u8]) -> Result<Vec<u8>> {
+///         self.apply_predictive(prev, block)
+///     }
+///     fn finalize(&mut self, state: &Vec<u8>) -> Result<Vec<u8>> {
+///         Ok(state.clone())
+///     }
+/// }
+///
+/// impl NamedDecoder for Delta {
+///     /// The presented blocks' rows, one after another.
+///     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded> {
+///         let mut rows = Vec::new();
+///         decode_steps(self, steps, present, |r| Ok(rows.extend(r.output)))?;
+///         Ok(Decoded::Bytes(rows))
+///     }
+/// }
+///
+/// let mut registry = AdapterRegistry::default();
+/// registry.register("delta", "rows of bytes, each a delta of the one before", || Box::new(Delta));
+///
+/// let track = TrackSpec::new(1, "rows", "control", "delta");
+/// let mut mux = Muxer::new(Vec::new(), vec![track], &Sidecars::default(), MuxOptions::default())?;
+/// mux.push(1, 0, BlockKind::Key, &[1, 2, 3])?;
+/// mux.push(1, 10, BlockKind::Predictive, &[1, 1, 1])?;
+/// let (bytes, _) = mux.finish()?;
+///
+/// // What track 1 shows at 15 ms, by the adapter's name.
+/// let file = Demuxer::open(&bytes)?;
+/// let plan = file.chain(1, 15)?;
+/// let mut delta = registry.get("delta")?;
+/// let shown = delta.decode(&plan, Present::Index(plan.len() - 1))?;
+/// assert_eq!(shown, Decoded::Bytes(vec![2, 3, 4]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait NamedDecoder: Send {
     /// Decodes `steps` (a demuxer's plan, in decode order) and renders the blocks `present`
     /// selects.

@@ -29,7 +29,9 @@
 //!   [`index::scan_index`].
 //! - [`Error`]: one enum; errors about a file name the offset (and tag, track, pts).
 //! - [`BlockKind`] and [`SeekEntry`], which the muxer takes and the demuxer gives, are
-//!   h4mk-gop's, re-exported so that a user of this crate alone need not name that one.
+//!   h4mk-gop's, and [`ParseOptions`], [`Limits`], [`Mode`] ([`Demuxer::open_with`]) and
+//!   [`Tag`] ([`Sidecars::get`]) h4mk-format's, re-exported so that a user of this crate
+//!   alone need not depend on those (and keep their versions in step).
 //!
 //! ```
 //! use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, Muxer};
@@ -78,6 +80,7 @@ mod track;
 
 pub use demux::{Blocks, DecodeStep, Demuxer, Problem, Report, plan_chain, plan_range};
 pub use error::{Error, Result};
+pub use h4mk_format::{Limits, Mode, ParseOptions, Tag};
 pub use h4mk_gop::{BlockKind, SeekEntry};
 pub use index::{IndexProblem, IndexStatus};
 pub use mux::{MuxOptions, MuxSummary, Muxer, TrackSummary};

@@ -66,6 +66,27 @@ pub struct TrackSpec {
     pub note: String,
 }
 
+impl TrackSpec {
+    /// A track with the reference's defaults for what is not given: 48000 Hz, 1 channel, no
+    /// note (as its writer fills a track spec in).
+    ///
+    /// ```
+    /// let track = h4mk_mt::TrackSpec::new(1, "voice", "audio", "my-codec");
+    /// assert_eq!((track.sample_rate, track.channels, track.note.as_str()), (48_000, 1, ""));
+    /// ```
+    pub fn new(track_id: u16, name: &str, kind: &str, codec: &str) -> Self {
+        TrackSpec {
+            track_id,
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            codec: codec.to_owned(),
+            sample_rate: default_sample_rate(),
+            channels: default_channels(),
+            note: String::new(),
+        }
+    }
+}
+
 /// A track list read from a TRAK chunk, with what the reference reader would object to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrackList {

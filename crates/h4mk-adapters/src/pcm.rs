@@ -165,8 +165,14 @@ impl PcmMix {
     /// A mix whose output is cut to the times [`Present::Cut`] gives, or the default mix, which
     /// keeps what the presented segments own, for any other `present`.
     pub fn for_present(present: Present) -> Self {
+        PcmMix::placed(present, None)
+    }
+
+    /// [`PcmMix::for_present`], moving every timed segment by `shift` samples when it is given
+    /// (a track's, from its first block) rather than by what the first one placed gives.
+    pub(crate) fn placed(present: Present, shift: Option<i64>) -> Self {
         PcmMix {
-            layout: Layout::for_present(present),
+            layout: Layout::new(present, shift),
             runs: BTreeMap::new(),
         }
     }
@@ -358,9 +364,11 @@ fn position_of(ms: u32, sample_rate: u32) -> i64 {
 ///
 /// The container's timestamps are the authority on where a block sits in time, the codec's
 /// positions only within that: a track whose timestamps were all moved (`h4mk remux
-/// --start-at-zero`) decodes moved as well. [`Layout`] takes the shift from the first timed
-/// segment placed and moves every later one by the same, so a track decodes as one piece.
-fn pts_shift(start: i64, own_start: usize, ts_ms: u32, sample_rate: u32) -> Option<i64> {
+/// --start-at-zero`) decodes moved as well. [`Layout`] takes the shift from the track's first
+/// block when the decoder was told it (`NamedDecoder::set_first_block`), so that every
+/// decode of the track agrees, or else from the first timed segment placed, and moves every
+/// segment by the same, so a track decodes as one piece.
+pub(crate) fn pts_shift(start: i64, own_start: usize, ts_ms: u32, sample_rate: u32) -> Option<i64> {
     if sample_rate == 0 {
         return Some(0);
     }
@@ -481,14 +489,17 @@ impl Layout {
         Ok(())
     }
 
-    /// A layout whose output is cut as `present` asks ([`Present::Cut`]), or not at all.
-    fn for_present(present: Present) -> Self {
+    /// A layout whose output is cut as `present` asks ([`Present::Cut`]), or not at all, and
+    /// that moves every timed segment by `shift` samples, or by what the first one placed
+    /// gives when `None` ([`pts_shift`]).
+    fn new(present: Present, shift: Option<i64>) -> Self {
         let cut = match present {
             Present::Cut { from_ms, to_ms, .. } => Some((from_ms, to_ms)),
             _ => None,
         };
         Layout {
             cut,
+            shift,
             ..Layout::default()
         }
     }
@@ -527,10 +538,10 @@ struct Landing {
 }
 
 impl PcmPlan {
-    /// A plan for the output [`PcmMix::for_present`] gives.
-    pub(crate) fn for_present(present: Present) -> Self {
+    /// A plan for the output [`PcmMix::placed`] gives.
+    pub(crate) fn placed(present: Present, shift: Option<i64>) -> Self {
         PcmPlan {
-            layout: Layout::for_present(present),
+            layout: Layout::new(present, shift),
             landing: Vec::new(),
         }
     }
@@ -963,7 +974,7 @@ mod tests {
 
     /// The plan `segs`' extents lay out for `present`.
     fn plan_of(segs: &[Rendered<PcmSegment>], present: Present) -> Result<PcmPlan> {
-        let mut plan = PcmPlan::for_present(present);
+        let mut plan = PcmPlan::placed(present, None);
         for s in segs {
             plan.add(&Rendered {
                 index: s.index,

@@ -141,6 +141,15 @@ pub trait NamedDecoder: Send {
         let _ = track;
     }
 
+    /// Tells the decoder the track's first block (its first keyframe: pts and bytes) before it
+    /// decodes a plan of the track. A decoder that places blocks in time by their pts, and by
+    /// positions they carry, takes from it how far the pts move the track, so that every
+    /// decode of the track, of any part of it, places it alike; without it, a decode takes
+    /// that from the first block it places (docs/ADAPTERS.md §3.6). By default it is ignored.
+    fn set_first_block(&mut self, ts_ms: u32, block: &[u8]) {
+        let _ = (ts_ms, block);
+    }
+
     /// True when a block's output overlaps its neighbours', so that rendering a range exactly
     /// needs the block before it as a lead ([`Present::Lead`]).
     fn overlaps(&self) -> bool {
@@ -314,7 +323,7 @@ impl NamedDecoder for DspAdapter {
     /// decoded: the decode holds its output and the few blocks still waiting, not every
     /// block's samples.
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded> {
-        let mut mix = PcmMix::for_present(present);
+        let mut mix = PcmMix::placed(present, self.shift());
         decode_steps(self, steps, present, |r| mix.add(&r))?;
         Ok(Decoded::Pcm(mix.finish()?))
     }
@@ -322,6 +331,12 @@ impl NamedDecoder for DspAdapter {
     /// DSP0 blocks carry no sample rate: they render at the track's (docs/ADAPTERS.md §2).
     fn set_track(&mut self, track: &TrackSpec) {
         self.set_dsp0_sample_rate(track.sample_rate);
+    }
+
+    /// DSP1 positions move by the whole milliseconds this block's pts gives (docs/ADAPTERS.md
+    /// §3.6); a block that does not decode, or DSP0, which carries no position, sets nothing.
+    fn set_first_block(&mut self, ts_ms: u32, block: &[u8]) {
+        self.set_shift_from(ts_ms, block);
     }
 
     /// Frames overlap by `frame_size - hop` samples (docs/ADAPTERS.md §3.6).
@@ -332,7 +347,7 @@ impl NamedDecoder for DspAdapter {
     /// Decodes the plan without rendering it (no inverse FFT): where each presented block's
     /// samples go lays out the output.
     fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
-        let mut plan = PcmPlan::for_present(present);
+        let mut plan = PcmPlan::placed(present, self.shift());
         decode_steps(&mut Extents(self), steps, present, |r| plan.add(&r))?;
         Ok(Prepared::new(plan.shape()?, How::Pcm(plan), steps, present))
     }

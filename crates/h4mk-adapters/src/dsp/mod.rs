@@ -73,6 +73,9 @@ pub struct DspAdapter {
     options: DspOptions,
     planner: RealFftPlanner<f32>,
     synthesis: Option<stft::Synthesis>,
+    /// Samples every timed segment of a decode moves by, from the track's first block
+    /// (`NamedDecoder::set_first_block`); `None`: from the first segment a decode places.
+    shift: Option<i64>,
 }
 
 impl fmt::Debug for DspAdapter {
@@ -96,6 +99,7 @@ impl DspAdapter {
             options,
             planner: RealFftPlanner::new(),
             synthesis: None,
+            shift: None,
         }
     }
 
@@ -108,6 +112,19 @@ impl DspAdapter {
     /// carry).
     pub(crate) fn set_dsp0_sample_rate(&mut self, sample_rate: u32) {
         self.options.dsp0.sample_rate = sample_rate;
+    }
+
+    /// Moves every timed segment of later decodes by the shift the keyframe `block` at pts
+    /// `ts_ms` gives ([`crate::pcm::pts_shift`]); none when it does not decode or is untimed.
+    pub(crate) fn set_shift_from(&mut self, ts_ms: u32, block: &[u8]) {
+        let extent = self.decode_key(block).and_then(|s| self.extent(&s)).ok();
+        self.shift =
+            extent.and_then(|e| crate::pcm::pts_shift(e.start?, e.own.start, ts_ms, e.sample_rate));
+    }
+
+    /// What [`DspAdapter::set_shift_from`] set.
+    pub(crate) fn shift(&self) -> Option<i64> {
+        self.shift
     }
 }
 

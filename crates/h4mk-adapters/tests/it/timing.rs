@@ -220,3 +220,77 @@ fn timestamps_rounded_up_by_an_encoder_do_not_move_a_track() {
         );
     }
 }
+
+/// Pts rounded up by an encoder, then all moved by the same whole milliseconds (`h4mk remux
+/// --start-at-zero`): blocks are `S` or `S - 1` ms before the time their position gives. Told
+/// the track's first block, every decode moves the track by what that block gives, so a
+/// decode from any block lands every sample where the whole decode does; without it, a
+/// decode takes the shift from the first block it places, and decodes from every other
+/// block came out a millisecond apart.
+#[test]
+fn every_decode_of_a_moved_track_places_it_by_its_first_block() {
+    let rate = 44_100;
+    let blocks = blocks_of(rate, 3.0);
+    let mut by_time: Vec<u32> = blocks.iter().map(|b| b.ts_ms).collect();
+    by_time.sort_unstable();
+    let key = by_time[6];
+    // Every other block 1 ms later, then the cut from the second keyframe moved to 0.
+    let moved: Vec<Block> = blocks
+        .iter()
+        .filter(|b| b.ts_ms >= key)
+        .map(|b| {
+            let rank = by_time.iter().position(|&t| t == b.ts_ms).unwrap();
+            Block {
+                ts_ms: b.ts_ms + u32::from(rank % 2 == 1) - key,
+                ..b.clone()
+            }
+        })
+        .collect();
+    let file = container(rate, &moved);
+    let demux = Demuxer::open(&file).unwrap();
+    let first = demux
+        .block_at(demux.seek_table(1).unwrap()[0].offset)
+        .unwrap();
+    let decode = |from_ms: u32, told: bool| {
+        let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
+        if told {
+            decoder.set_first_block(first.ts_ms, first.opaque);
+        }
+        let steps = demux.range(1, from_ms, u32::MAX).unwrap();
+        let present = Present::Range {
+            start_ms: from_ms,
+            end_ms: u32::MAX,
+        };
+        check(decoder.as_mut(), &steps, present);
+        match decoder.decode(&steps, present).unwrap() {
+            Decoded::Pcm(pcm) => pcm,
+            Decoded::Bytes(_) => panic!("dsp decodes to samples"),
+        }
+    };
+    let whole = decode(0, true);
+    // Within a millisecond of 0.
+    assert!(whole.start * 1000 < u64::from(rate));
+    let mut apart = 0;
+    for b in demux.blocks().map(Result::unwrap).skip(1) {
+        for told in [true, false] {
+            let part = decode(b.ts_ms, told);
+            // Exact from the first block's second frame on (no lead is decoded here).
+            let exact = 1024;
+            let lands = part.start.checked_sub(whole.start).is_some_and(|at| {
+                let at = usize::try_from(at).unwrap();
+                whole.samples.get(at + exact..at + part.samples.len()) == part.samples.get(exact..)
+            });
+            if told {
+                assert!(
+                    lands,
+                    "from {} ms: not where the whole decode puts it",
+                    b.ts_ms
+                );
+            } else if !lands {
+                apart += 1;
+            }
+        }
+    }
+    // Before the fix, what every decode did.
+    assert!(apart > 0);
+}

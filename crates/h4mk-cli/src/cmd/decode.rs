@@ -175,6 +175,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         if let Some(spec) = demux.track(track) {
             decoder.set_track(spec);
         }
+        // Every decode of the track is placed in time from its first block, whatever part of
+        // it is asked for; a damaged first block leaves that to the first block decoded.
+        if let Some(first) = demux.seek_table(track)?.first()
+            && let Ok(block) = demux.block_at(first.offset)
+        {
+            decoder.set_first_block(block.ts_ms, block.opaque);
+        }
         let outcome = prepare(&demux, decoder.as_mut(), track, span)
             .with_context(|| format!("{name}: track {track}, adapter {}", args.adapter))?;
         decodes.push((track, decoder, outcome));

@@ -159,3 +159,62 @@ fn a_cut_moved_to_start_at_zero_decodes_moved_and_in_step_with_the_track_it_was_
         one[exact.start + shift..exact.end + shift]
     );
 }
+
+/// A file whose pts were rounded up by its encoder (every other block 1 ms late), cut and
+/// moved to start at zero: every block is `S` or `S - 1` ms before the time its position
+/// gives. Each time range decodes to the whole decode's samples there, bit for bit: every
+/// decode of a track is placed by the track's first block. Before, each took its shift from
+/// the first block it placed, and ranges whose lead was a late block came out a millisecond
+/// off.
+#[test]
+fn time_ranges_of_a_moved_track_with_rounded_pts_are_the_whole_decode_there() {
+    let dir = TempDir::new("timing_rounded_moved");
+    let d = dir.path();
+    encode_song(d, &["--b-blocks", "2", "--key-interval", "6"]);
+    let song = std::fs::read(d.join("song.h4mk")).unwrap();
+    let demux = Demuxer::open(&song).unwrap();
+    let mut mux = h4mk_mt::Muxer::new(
+        Vec::new(),
+        demux.tracks().to_vec(),
+        &demux.sidecars(),
+        h4mk_mt::MuxOptions::default(),
+    )
+    .unwrap();
+    for (rank, b) in demux.blocks().map(Result::unwrap).enumerate() {
+        mux.push(b.track, b.ts_ms + (rank % 2) as u32, b.kind, b.opaque)
+            .unwrap();
+    }
+    std::fs::write(d.join("rounded.h4mk"), mux.finish().unwrap().0).unwrap();
+    ok(&h4mk(
+        d,
+        &[
+            "remux",
+            "--from-ms",
+            "1013",
+            "--start-at-zero",
+            "rounded.h4mk",
+            "-o",
+            "zero.h4mk",
+        ],
+    ));
+    let (report, whole) = decode(d, "1", &[], "zero.h4mk", "whole.wav");
+    let first = report["start_sample"].as_u64().unwrap();
+    let at = |ms: u32| u64::from(ms) * u64::from(RATE) / 1000;
+    for from in (0..900).step_by(37) {
+        let (a, b) = (from.to_string(), (from + 250).to_string());
+        let (report, cut) = decode(
+            d,
+            "1",
+            &["--from-ms", &a, "--to-ms", &b],
+            "zero.h4mk",
+            "cut.wav",
+        );
+        let lo = at(from).max(first);
+        assert_eq!(report["start_sample"], lo, "from {from} ms");
+        let skip = usize::try_from(lo - first).unwrap();
+        assert!(
+            cut.samples[..] == whole.samples[skip..skip + cut.samples.len()],
+            "from {from} ms: other samples"
+        );
+    }
+}

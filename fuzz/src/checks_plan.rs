@@ -379,9 +379,7 @@ impl<'b> Model<'b> {
                 Present::Lead {
                     lead_ms, end_ms, ..
                 } => (lead_ms..=end_ms).contains(&self.blocks[i].ts_ms),
-                Present::Cut { lead_ms, to_ms, .. } => {
-                    (lead_ms..=to_ms).contains(&self.blocks[i].ts_ms)
-                }
+                Present::Cut { lead_ms, .. } => self.blocks[i].ts_ms >= lead_ms,
             })
             .collect();
         want.sort_unstable();

@@ -150,21 +150,23 @@ pub enum Present {
         /// Last timestamp presented (inclusive).
         end_ms: u32,
     },
-    /// The output from time `from_ms` up to time `to_ms`, cut to the sample: every block whose
-    /// timestamp is in `lead_ms..=to_ms` is rendered and presented, and an output of samples
-    /// keeps only the stream positions from `from_ms · rate / 1000` up to `to_ms · rate /
-    /// 1000` (each rounded down). Outputs that are not samples are not cut.
+    /// The output from time `from_ms` up to time `to_ms`, cut to the sample: every block of the
+    /// plan whose timestamp is `lead_ms` or later is rendered and presented, and an output of
+    /// samples keeps only the stream positions from `from_ms · rate / 1000` up to `to_ms ·
+    /// rate / 1000` (each rounded down) that the presented blocks span. Outputs that are not
+    /// samples are not cut.
     ///
     /// Every sample kept is exact when `lead_ms` is the timestamp of the block before the last
     /// one that starts before `from_ms`: that block's tail completes the first samples of the
     /// next (docs/ADAPTERS.md §3.6), and the blocks before it own nothing after `from_ms`.
+    /// A plan that runs to the first block at or after `to_ms` spans every position up to
+    /// it, silence where no block owns one.
     Cut {
         /// First timestamp rendered.
         lead_ms: u32,
         /// Where the output starts, in milliseconds.
         from_ms: u32,
-        /// Where the output ends, in milliseconds (not included); also the last timestamp
-        /// rendered.
+        /// Where the output ends, in milliseconds (not included).
         to_ms: u32,
     },
 }
@@ -179,7 +181,7 @@ impl Present {
             Present::Lead {
                 lead_ms, end_ms, ..
             } => (lead_ms..=end_ms).contains(&ts_ms),
-            Present::Cut { lead_ms, to_ms, .. } => (lead_ms..=to_ms).contains(&ts_ms),
+            Present::Cut { lead_ms, .. } => ts_ms >= lead_ms,
         }
     }
 

@@ -323,7 +323,7 @@ impl NamedDecoder for DspAdapter {
     /// decoded: the decode holds its output and the few blocks still waiting, not every
     /// block's samples.
     fn decode(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Decoded> {
-        let mut mix = PcmMix::placed(present, self.shift());
+        let mut mix = PcmMix::placed(present, self.offset_ms());
         decode_steps(self, steps, present, |r| mix.add(&r))?;
         Ok(Decoded::Pcm(mix.finish()?))
     }
@@ -336,7 +336,7 @@ impl NamedDecoder for DspAdapter {
     /// DSP1 positions move by the whole milliseconds this block's pts gives (docs/ADAPTERS.md
     /// §3.6); a block that does not decode, or DSP0, which carries no position, sets nothing.
     fn set_first_block(&mut self, ts_ms: u32, block: &[u8]) {
-        self.set_shift_from(ts_ms, block);
+        self.set_offset_from(ts_ms, block);
     }
 
     /// Frames overlap by `frame_size - hop` samples (docs/ADAPTERS.md §3.6).
@@ -347,7 +347,7 @@ impl NamedDecoder for DspAdapter {
     /// Decodes the plan without rendering it (no inverse FFT): where each presented block's
     /// samples go lays out the output.
     fn prepare(&mut self, steps: &[DecodeStep<'_>], present: Present) -> Result<Prepared> {
-        let mut plan = PcmPlan::placed(present, self.shift());
+        let mut plan = PcmPlan::placed(present, self.offset_ms());
         decode_steps(&mut Extents(self), steps, present, |r| plan.add(&r))?;
         Ok(Prepared::new(plan.shape()?, How::Pcm(plan), steps, present))
     }

@@ -73,9 +73,9 @@ pub struct DspAdapter {
     options: DspOptions,
     planner: RealFftPlanner<f32>,
     synthesis: Option<stft::Synthesis>,
-    /// Samples every timed segment of a decode moves by, from the track's first block
+    /// The track's pts offset in milliseconds, from its first block
     /// (`NamedDecoder::set_first_block`); `None`: from the first segment a decode places.
-    shift: Option<i64>,
+    offset_ms: Option<i64>,
 }
 
 impl fmt::Debug for DspAdapter {
@@ -99,7 +99,7 @@ impl DspAdapter {
             options,
             planner: RealFftPlanner::new(),
             synthesis: None,
-            shift: None,
+            offset_ms: None,
         }
     }
 
@@ -114,17 +114,18 @@ impl DspAdapter {
         self.options.dsp0.sample_rate = sample_rate;
     }
 
-    /// Moves every timed segment of later decodes by the shift the keyframe `block` at pts
-    /// `ts_ms` gives ([`crate::pcm::pts_shift`]); none when it does not decode or is untimed.
-    pub(crate) fn set_shift_from(&mut self, ts_ms: u32, block: &[u8]) {
+    /// Places later decodes by the pts offset of the keyframe `block` at pts `ts_ms`
+    /// ([`crate::pcm::pts_offset_ms`]); by the first segment each places when it does not
+    /// decode or is untimed.
+    pub(crate) fn set_offset_from(&mut self, ts_ms: u32, block: &[u8]) {
         let extent = self.decode_key(block).and_then(|s| self.extent(&s)).ok();
-        self.shift =
-            extent.and_then(|e| crate::pcm::pts_shift(e.start?, e.own.start, ts_ms, e.sample_rate));
+        self.offset_ms = extent
+            .and_then(|e| crate::pcm::pts_offset_ms(e.start?, e.own.start, ts_ms, e.sample_rate));
     }
 
-    /// What [`DspAdapter::set_shift_from`] set.
-    pub(crate) fn shift(&self) -> Option<i64> {
-        self.shift
+    /// What [`DspAdapter::set_offset_from`] set.
+    pub(crate) fn offset_ms(&self) -> Option<i64> {
+        self.offset_ms
     }
 }
 

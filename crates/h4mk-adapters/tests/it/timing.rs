@@ -221,11 +221,44 @@ fn timestamps_rounded_up_by_an_encoder_do_not_move_a_track() {
     }
 }
 
+/// Track 1 of `file` from `from_ms` to its end through the registry's `dsp` decoder, told the
+/// track's first block or not, after checking that writing it as it decodes gives the same.
+fn decode_from(file: &[u8], from_ms: u32, told: bool) -> Pcm {
+    let demux = Demuxer::open(file).unwrap();
+    let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
+    if told {
+        let first = demux
+            .block_at(demux.seek_table(1).unwrap()[0].offset)
+            .unwrap();
+        decoder.set_first_block(first.ts_ms, first.opaque);
+    }
+    let steps = demux.range(1, from_ms, u32::MAX).unwrap();
+    let present = Present::Range {
+        start_ms: from_ms,
+        end_ms: u32::MAX,
+    };
+    check(decoder.as_mut(), &steps, present);
+    match decoder.decode(&steps, present).unwrap() {
+        Decoded::Pcm(pcm) => pcm,
+        Decoded::Bytes(_) => panic!("dsp decodes to samples"),
+    }
+}
+
+/// Whether `part` (a decode from a block, with no lead) has the samples `whole` has at its
+/// positions, from its first block's second frame on.
+fn lands_in(part: &Pcm, whole: &Pcm) -> bool {
+    let exact = 1024;
+    part.start.checked_sub(whole.start).is_some_and(|at| {
+        let at = usize::try_from(at).unwrap();
+        whole.samples.get(at + exact..at + part.samples.len()) == part.samples.get(exact..)
+    })
+}
+
 /// Pts rounded up by an encoder, then all moved by the same whole milliseconds (`h4mk remux
 /// --start-at-zero`): blocks are `S` or `S - 1` ms before the time their position gives. Told
 /// the track's first block, every decode moves the track by what that block gives, so a
 /// decode from any block lands every sample where the whole decode does; without it, a
-/// decode takes the shift from the first block it places, and decodes from every other
+/// decode takes the offset from the first block it places, and decodes from every other
 /// block came out a millisecond apart.
 #[test]
 fn every_decode_of_a_moved_track_places_it_by_its_first_block() {
@@ -247,50 +280,53 @@ fn every_decode_of_a_moved_track_places_it_by_its_first_block() {
         })
         .collect();
     let file = container(rate, &moved);
-    let demux = Demuxer::open(&file).unwrap();
-    let first = demux
-        .block_at(demux.seek_table(1).unwrap()[0].offset)
-        .unwrap();
-    let decode = |from_ms: u32, told: bool| {
-        let mut decoder = AdapterRegistry::default().get("dsp").unwrap();
-        if told {
-            decoder.set_first_block(first.ts_ms, first.opaque);
-        }
-        let steps = demux.range(1, from_ms, u32::MAX).unwrap();
-        let present = Present::Range {
-            start_ms: from_ms,
-            end_ms: u32::MAX,
-        };
-        check(decoder.as_mut(), &steps, present);
-        match decoder.decode(&steps, present).unwrap() {
-            Decoded::Pcm(pcm) => pcm,
-            Decoded::Bytes(_) => panic!("dsp decodes to samples"),
-        }
-    };
-    let whole = decode(0, true);
+    let whole = decode_from(&file, 0, true);
     // Within a millisecond of 0.
     assert!(whole.start * 1000 < u64::from(rate));
     let mut apart = 0;
-    for b in demux.blocks().map(Result::unwrap).skip(1) {
-        for told in [true, false] {
-            let part = decode(b.ts_ms, told);
-            // Exact from the first block's second frame on (no lead is decoded here).
-            let exact = 1024;
-            let lands = part.start.checked_sub(whole.start).is_some_and(|at| {
-                let at = usize::try_from(at).unwrap();
-                whole.samples.get(at + exact..at + part.samples.len()) == part.samples.get(exact..)
-            });
-            if told {
-                assert!(
-                    lands,
-                    "from {} ms: not where the whole decode puts it",
-                    b.ts_ms
-                );
-            } else if !lands {
-                apart += 1;
-            }
-        }
+    for b in Demuxer::open(&file)
+        .unwrap()
+        .blocks()
+        .map(Result::unwrap)
+        .skip(1)
+    {
+        assert!(
+            lands_in(&decode_from(&file, b.ts_ms, true), &whole),
+            "from {} ms: not where the whole decode puts it",
+            b.ts_ms
+        );
+        apart += usize::from(!lands_in(&decode_from(&file, b.ts_ms, false), &whole));
     }
     // Before the fix, what every decode did.
     assert!(apart > 0);
+}
+
+/// Pts that drift from the positions, as an encoder that adds up a rounded block duration
+/// writes them (each block's a little earlier than the last's, a millisecond every few
+/// blocks): the track moves by one offset, its first block's, so every block stays where its
+/// position puts it next to the others, and the decode is the one of exact pts, bit for bit.
+#[test]
+fn pts_that_drift_by_rounding_leave_a_track_whole() {
+    let blocks = blocks_of(RATE, 3.0);
+    let mut by_time: Vec<u32> = blocks.iter().map(|b| b.ts_ms).collect();
+    by_time.sort_unstable();
+    let drifted: Vec<Block> = blocks
+        .iter()
+        .map(|b| {
+            let rank = by_time.iter().position(|&t| t == b.ts_ms).unwrap();
+            Block {
+                ts_ms: b.ts_ms - u32::try_from(rank / 3).unwrap(),
+                ..b.clone()
+            }
+        })
+        .collect();
+    let exact = decode_from(&container(RATE, &blocks), 0, true);
+    for told in [true, false] {
+        let whole = decode_from(&container(RATE, &drifted), 0, told);
+        assert_eq!(
+            (whole.start, bits(&whole.samples)),
+            (exact.start, bits(&exact.samples)),
+            "told {told}"
+        );
+    }
 }

@@ -49,19 +49,24 @@ use crate::report::DecodeReport;
 What is decoded:
   --at-ms T             what the track shows at T ms: the chain to its last block with
                         pts <= T (as `h4mk chain` prints it); only that block is output.
-  --from-ms A --to-ms B audio (dsp): the signal from A ms up to B ms, cut to the sample
-                        (B - A ms long where the track has samples throughout); bytes
-                        (null): every block with A <= pts <= B (as `h4mk range` prints it).
-                        Either alone runs from 0 or to the track's end, as for remux.
+  --from-ms A --to-ms B audio (dsp): the signal from A ms up to B ms, cut to the sample:
+                        samples A*rate/1000 up to B*rate/1000 (each rounded down) where the
+                        track has them, silence in a gap inside it, bit for bit what the
+                        whole track's decode gives there; bytes (null): every block with
+                        A <= pts <= B (as `h4mk range` prints it). Either alone runs from
+                        0 or to the track's end, as for remux.
   neither               the whole track (every block from its first to its last).
 
 Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decode order; the
 dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its first sample
-(the block before the first one output is decoded too, for the samples they overlap), while
+(the block before the first one output is decoded too, for the samples they overlap: for a
+range, two blocks before A; when a block there is damaged, the decode starts after it, with
+a warning saying what that cost), while
 DSP0 blocks, which carry no timing or sample rate, are placed at their pts at the rate the
 track declares (refused when 0), and blocks closer together than a frame overlap more than
 that one lead covers. A track sits in time where its pts put it: DSP1 blocks whose pts were
-all moved (remux --start-at-zero) decode moved as much. Several tracks (--track 1,2) are
+all moved (remux --start-at-zero) decode moved as much, every decode of a track placed by
+its first keyframe. Several tracks (--track 1,2) are
 decoded side by side into the channels of one WAV file, in the order given (at most 64):
 they must share a sample rate, the file spans every track's samples, and a channel is
 silent where its track has none; a track with no block (bytes) or no sample (audio) in the
@@ -135,6 +140,8 @@ struct Outcome<'d> {
     /// The presented range, as planned: for a whole track, its first to its last pts.
     from_ms: u32,
     to_ms: u32,
+    /// What a damaged block before the time asked for cost the output, if it did.
+    warning: Option<String>,
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
@@ -175,10 +182,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         if let Some(spec) = demux.track(track) {
             decoder.set_track(spec);
         }
-        // Every decode of the track is placed in time from its first block, whatever part of
-        // it is asked for; a damaged first block leaves that to the first block decoded.
-        if let Some(first) = demux.seek_table(track)?.first()
-            && let Ok(block) = demux.block_at(first.offset)
+        // Every decode of the track is placed in time from its first intact keyframe,
+        // whatever part of it is asked for.
+        if let Some(block) = demux
+            .seek_table(track)?
+            .iter()
+            .find_map(|key| demux.block_at(key.offset).ok())
         {
             decoder.set_first_block(block.ts_ms, block.opaque);
         }
@@ -211,6 +220,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         WavWriter::new(io::sink(), sample_rate, channels, samples)
             .with_context(|| format!("{name}: {}", tracks_phrase(&args.track)))?;
     }
+    let warnings: Vec<String> = decodes
+        .iter()
+        .filter_map(|(.., o)| o.warning.clone())
+        .collect();
     let out_name = display_name(&args.output);
     let bytes = write_to(&args.output, out, |w| {
         let mut counted = Counting { inner: w, bytes: 0 };
@@ -218,6 +231,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         Ok(counted.bytes)
     })?;
     warn_if_rebuilt(&demux, &input, err)?;
+    for w in &warnings {
+        writeln!(err, "h4mk: warning: {}: {w}", crate::one_line(&name))?;
+    }
     if is_stdout(&args.output) {
         return Ok(ExitCode::SUCCESS);
     }
@@ -406,16 +422,22 @@ fn prepare<'d>(
         .collect();
     let first = presented.iter().copied().min().unwrap_or(from_ms);
     let last = presented.iter().copied().max().unwrap_or(to_ms);
-    let (plan, present, prepared) =
-        match with_lead(demux, decoder, track, (first, last), presented.len()) {
-            Some(lead) => lead,
-            None => {
-                let prepared = decoder
-                    .prepare(&steps, present)
-                    .map_err(|e| in_plan(&steps, e))?;
-                (steps, present, prepared)
-            }
-        };
+    let lead = with_lead(demux, decoder, track, (first, last), presented.len());
+    let (plan, present, prepared, warning) = match lead {
+        Ok(Some((steps, present, prepared))) => (steps, present, prepared, None),
+        lead => {
+            let prepared = decoder
+                .prepare(&steps, present)
+                .map_err(|e| in_plan(&steps, e))?;
+            let warning = lead.err().map(|e| {
+                format!(
+                    "track {track}: the block before {first} ms does not decode ({e:#}); the \
+                     output's first samples lack its overlap"
+                )
+            });
+            (steps, present, prepared, warning)
+        }
+    };
     Ok(Outcome {
         plan,
         present,
@@ -423,6 +445,7 @@ fn prepare<'d>(
         presented: presented.len(),
         from_ms,
         to_ms,
+        warning,
     })
 }
 
@@ -430,9 +453,9 @@ fn prepare<'d>(
 /// ([`Present::Cut`]), for a decoder whose outputs overlap (audio): planned from the block
 /// before the last one that starts before `a`, so that every sample is exact. If that plan
 /// does not decode (the lead or its chain is damaged), the plan from the block that starts
-/// before `a`, then the plan from `a`, are tried in turn, as [`with_lead`] does; the last
-/// one's error is the decode's. `None` when the outputs do not overlap, or are bytes: the
-/// blocks from `a` to `b` are then decoded whole.
+/// before `a`, then the plan from `a`, are tried in turn, as [`with_lead`] does, with a
+/// warning; the last one's error is the decode's. `None` when the outputs do not overlap, or
+/// are bytes: the blocks from `a` to `b` are then decoded whole.
 fn cut<'d>(
     demux: &Demuxer<'d>,
     decoder: &mut dyn NamedDecoder,
@@ -442,58 +465,128 @@ fn cut<'d>(
     if !decoder.overlaps() {
         return Ok(None);
     }
-    // The last block that starts before `a` is the one whose samples reach it.
-    let before = |t: u32| -> Option<u32> {
-        let t = t.checked_sub(1)?;
-        Some(demux.chain(track, t).ok()?.last()?.block.ts_ms)
-    };
-    let first = before(a);
-    let lead = first.and_then(before);
-    let starts: Vec<u32> = [lead, first, Some(a)].into_iter().flatten().collect();
-    let mut outcome = None;
-    for (n, &start) in starts.iter().enumerate() {
-        let steps = demux.range(track, start, b)?;
-        let present = Present::Cut {
-            lead_ms: start,
-            from_ms: a,
-            to_ms: b,
-        };
-        let prepared = match decoder.prepare(&steps, present) {
-            Ok(prepared) => prepared,
-            Err(_) if n + 1 < starts.len() => continue,
-            Err(e) => return Err(in_plan(&steps, e)),
-        };
-        outcome = Some((steps, present, prepared));
-        break;
-    }
-    let Some((steps, present, prepared)) = outcome else {
-        return Ok(None);
-    };
-    let Shape::Pcm { samples, .. } = prepared.shape() else {
-        return Ok(None);
-    };
     let to = if b == u32::MAX {
         "the end".to_owned()
     } else {
         format!("{b} ms")
     };
+    if a == b {
+        bail!(
+            "nothing to decode from {a} ms to {to}: audio runs from A up to B, not including \
+             B, so the range is empty"
+        );
+    }
+    // The pts of the last block that starts before `t`: its samples reach `t`.
+    let before = |t: u32| -> Result<Option<u32>> {
+        let Some(t) = t.checked_sub(1) else {
+            return Ok(None);
+        };
+        Ok(demux.chain(track, t)?.last().map(|s| s.block.ts_ms))
+    };
+    let mut damage = None;
+    let first = before(a).unwrap_or_else(|e| {
+        damage = Some(e);
+        None
+    });
+    let lead = first.map(before).transpose().unwrap_or_else(|e| {
+        damage.get_or_insert(e);
+        None
+    });
+    let starts: Vec<u32> = [lead.flatten(), first, Some(a)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let plan_to = |decoder: &mut dyn NamedDecoder, start: u32, end: u32| -> Result<_> {
+        let steps = demux.range(track, start, end)?;
+        let present = Present::Cut {
+            lead_ms: start,
+            from_ms: a,
+            to_ms: b,
+        };
+        let prepared = decoder
+            .prepare(&steps, present)
+            .map_err(|e| in_plan(&steps, e))?;
+        Ok((steps, present, prepared))
+    };
+    let mut planned = None;
+    for (n, &start) in starts.iter().enumerate() {
+        match plan_to(decoder, start, b) {
+            Ok(plan) => {
+                planned = Some((start, plan));
+                break;
+            }
+            Err(e) if n + 1 < starts.len() => {
+                damage.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let Some((start_ms, (mut steps, mut present, mut prepared))) = planned else {
+        return Ok(None);
+    };
+    let Shape::Pcm {
+        sample_rate,
+        start,
+        samples,
+    } = prepared.shape()
+    else {
+        return Ok(None);
+    };
+    // A gap before `b` (blocks a damaged file lost) is silence in the whole decode when the
+    // track goes on after it: planned on to the keyframe after `b`, the cut spans it too.
+    let reaches = |rate: u32, end: u64| rate > 0 && end * 1000 >= u64::from(b) * u64::from(rate);
+    if b != u32::MAX
+        && !reaches(sample_rate, start + samples)
+        && let Some(key) = demux.seek_table(track)?.iter().find(|k| k.ts_ms > b)
+        && let Ok(plan) = plan_to(decoder, start_ms, key.ts_ms)
+    {
+        (steps, present, prepared) = plan;
+    }
+    let Shape::Pcm {
+        sample_rate,
+        start,
+        samples,
+    } = prepared.shape()
+    else {
+        return Ok(None);
+    };
     if samples == 0 {
         bail!("nothing to decode from {a} ms to {to}: the track has no samples in that time");
     }
+    let end = start + samples;
+    let warning = damage.map(|e| {
+        let late = if start * 1000 > u64::from(a) * u64::from(sample_rate) {
+            format!(
+                " from sample {start}, {} ms,",
+                start * 1000 / u64::from(sample_rate)
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "track {track}: a block before {a} ms does not decode ({e:#}); the output starts{late} \
+             with the blocks after it, and its first samples lack their overlap"
+        )
+    });
     // The blocks output: those whose samples reach into the cut.
     let shown = first.unwrap_or(a);
     let presented = steps
         .iter()
-        .filter(|s| (shown..=b).contains(&s.block.ts_ms))
+        .filter(|s| s.block.ts_ms >= shown && (s.block.ts_ms < b || b == u32::MAX))
         .count();
-    let last = steps.iter().map(|s| s.block.ts_ms).max().unwrap_or(a);
     Ok(Some(Outcome {
         plan: steps,
         present,
         prepared,
         presented,
         from_ms: a,
-        to_ms: if b == u32::MAX { last } else { b },
+        // Open to the end: where the output ends.
+        to_ms: if b == u32::MAX {
+            u32::try_from((end * 1000).div_ceil(u64::from(sample_rate))).unwrap_or(u32::MAX)
+        } else {
+            b
+        },
+        warning,
     }))
 }
 
@@ -521,39 +614,43 @@ fn in_plan(steps: &[DecodeStep<'_>], e: h4mk_adapters::Error) -> anyhow::Error {
 
 /// The plan of the `presented` blocks of `track`, from `first_ms` to `last_ms`, with the
 /// block just before them as a lead, prepared as PCM; `None` when the decoder's outputs do
-/// not overlap, the track has no block before `first_ms`, that plan does not decode or gives
-/// bytes, or other blocks share those timestamps (a lead presents blocks by time, so an
-/// `--at-ms` target with a twin at its pts would come out mixed with it).
+/// not overlap, the track has no block before `first_ms`, that plan gives bytes, or other
+/// blocks share those timestamps (a lead presents blocks by time, so an `--at-ms` target with
+/// a twin at its pts would come out mixed with it); an error when the lead, or its chain,
+/// does not decode.
 fn with_lead<'d>(
     demux: &Demuxer<'d>,
     decoder: &mut dyn NamedDecoder,
     track: u16,
     (first_ms, last_ms): (u32, u32),
     presented: usize,
-) -> Option<(Vec<DecodeStep<'d>>, Present, Prepared)> {
-    if !decoder.overlaps() {
-        return None;
-    }
-    let before = first_ms.checked_sub(1)?;
-    let lead_ms = demux.chain(track, before).ok()?.last()?.block.ts_ms;
-    let steps = demux.range(track, lead_ms, last_ms).ok()?;
+) -> Result<Option<(Vec<DecodeStep<'d>>, Present, Prepared)>> {
+    let Some(before) = first_ms.checked_sub(1).filter(|_| decoder.overlaps()) else {
+        return Ok(None);
+    };
+    let Some(lead_ms) = demux.chain(track, before)?.last().map(|s| s.block.ts_ms) else {
+        return Ok(None);
+    };
+    let steps = demux.range(track, lead_ms, last_ms)?;
     let in_span = steps
         .iter()
         .filter(|s| (first_ms..=last_ms).contains(&s.block.ts_ms))
         .count();
     if in_span != presented {
-        return None;
+        return Ok(None);
     }
     let present = Present::Lead {
         lead_ms,
         start_ms: first_ms,
         end_ms: last_ms,
     };
-    let prepared = decoder.prepare(&steps, present).ok()?;
-    match prepared.shape() {
+    let prepared = decoder
+        .prepare(&steps, present)
+        .map_err(|e| in_plan(&steps, e))?;
+    Ok(match prepared.shape() {
         Shape::Pcm { .. } => Some((steps, present, prepared)),
         Shape::Bytes { .. } => None,
-    }
+    })
 }
 
 /// A writer that counts the bytes written through it.

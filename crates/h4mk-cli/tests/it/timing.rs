@@ -80,6 +80,25 @@ fn a_track_salvage_dropped_blocks_from_early_on_decodes_with_silence_in_their_pl
     assert_eq!(gapped.samples[..own0], whole.samples[..own0]);
     assert!(gapped.samples[own0 + n_h..six].iter().all(|&s| s == 0.0));
     assert_eq!(gapped.samples[six + n_h..], whole.samples[six + n_h..]);
+
+    // A time range is the whole decode of the salvaged file there, the gap included: before,
+    // a range inside it was refused, and one running into it stopped where it starts.
+    let at = |ms: u32| (u64::from(ms) * u64::from(RATE) / 1000) as usize;
+    for (a, b) in [(100, 200), (50, 300), (300, 600), (80, 90)] {
+        let (a_ms, b_ms) = (a.to_string(), b.to_string());
+        let (_, cut) = decode(
+            d,
+            "1",
+            &["--from-ms", &a_ms, "--to-ms", &b_ms],
+            "fixed.h4mk",
+            "cut.wav",
+        );
+        assert!(
+            cut.samples[..] == gapped.samples[at(a)..at(b)],
+            "{a}..{b} ms: {} samples",
+            cut.samples.len()
+        );
+    }
 }
 
 #[test]
@@ -215,6 +234,30 @@ fn time_ranges_of_a_moved_track_with_rounded_pts_are_the_whole_decode_there() {
         assert!(
             cut.samples[..] == whole.samples[skip..skip + cut.samples.len()],
             "from {from} ms: other samples"
+        );
+    }
+
+    // Beside another track, with its first keyframe damaged, the track's decodes are placed
+    // by its next keyframe: from the second group of blocks on, the same samples. Before,
+    // each took the first block it placed, and ranges led by a late block came out a
+    // millisecond off.
+    let map = ["--map", "0:1", "--map", "1:1=2"];
+    let mut args = vec!["remux", "song.h4mk", "zero.h4mk", "-o", "mix.h4mk"];
+    args.extend(map);
+    ok(&h4mk(d, &args));
+    let mut damaged = std::fs::read(d.join("mix.h4mk")).unwrap();
+    let key = Demuxer::open(&damaged).unwrap().seek_table(2).unwrap()[0].offset as usize;
+    damaged[key + 40] ^= 0x10;
+    std::fs::write(d.join("damaged.h4mk"), damaged).unwrap();
+    for from in (600..1400).step_by(37) {
+        let (a, b) = (from.to_string(), (from + 250).to_string());
+        let args = ["--from-ms", a.as_str(), "--to-ms", b.as_str()];
+        let (report, cut) = decode(d, "2", &args, "damaged.h4mk", "cut.wav");
+        assert_eq!(report["start_sample"], at(from), "from {from} ms");
+        let skip = usize::try_from(at(from) - first).unwrap();
+        assert!(
+            cut.samples[..] == whole.samples[skip..skip + cut.samples.len()],
+            "from {from} ms, first keyframe damaged: other samples"
         );
     }
 }

@@ -52,7 +52,8 @@ What is decoded:
   --from-ms A --to-ms B audio (dsp): the signal from A ms up to B ms, cut to the sample:
                         samples A*rate/1000 up to B*rate/1000 (each rounded down) where the
                         track has them, silence in a gap inside it, bit for bit what the
-                        whole track's decode gives there; bytes (null): every block with
+                        whole track's decode gives there (but for DSP0 blocks closer
+                        together than a frame, below); bytes (null): every block with
                         A <= pts <= B (as `h4mk range` prints it). Either alone runs from
                         0 or to the track's end, as for remux.
   neither               the whole track (every block from its first to its last).

@@ -525,30 +525,28 @@ fn cut<'d>(
     let Some((start_ms, (mut steps, mut present, mut prepared))) = planned else {
         return Ok(None);
     };
-    let Shape::Pcm {
-        sample_rate,
-        start,
-        samples,
-    } = prepared.shape()
-    else {
+    let audio = |prepared: &Prepared| match prepared.shape() {
+        Shape::Pcm {
+            sample_rate,
+            start,
+            samples,
+        } => Some((sample_rate, start, samples)),
+        Shape::Bytes { .. } => None,
+    };
+    let Some((rate, start, samples)) = audio(&prepared) else {
         return Ok(None);
     };
     // A gap before `b` (blocks a damaged file lost) is silence in the whole decode when the
     // track goes on after it: planned on to the keyframe after `b`, the cut spans it too.
-    let reaches = |rate: u32, end: u64| rate > 0 && end * 1000 >= u64::from(b) * u64::from(rate);
+    let reaches_b = rate > 0 && (start + samples) * 1000 >= u64::from(b) * u64::from(rate);
     if b != u32::MAX
-        && !reaches(sample_rate, start + samples)
+        && !reaches_b
         && let Some(key) = demux.seek_table(track)?.iter().find(|k| k.ts_ms > b)
         && let Ok(plan) = plan_to(decoder, start_ms, key.ts_ms)
     {
         (steps, present, prepared) = plan;
     }
-    let Shape::Pcm {
-        sample_rate,
-        start,
-        samples,
-    } = prepared.shape()
-    else {
+    let Some((sample_rate, start, samples)) = audio(&prepared) else {
         return Ok(None);
     };
     if samples == 0 {

@@ -429,10 +429,10 @@ fn prepare<'d>(
             let prepared = decoder
                 .prepare(&steps, present)
                 .map_err(|e| in_plan(&steps, e))?;
-            let warning = lead.err().map(|e| {
+            let warning = lead.err().filter(|e| !is_gap(e)).map(|e| {
                 format!(
-                    "track {track}: the block before {first} ms does not decode ({e:#}); the \
-                     output's first samples lack its overlap"
+                    "track {track}: decoding from the block before {first} ms failed ({e:#}); \
+                     the output's first samples lack its overlap"
                 )
             });
             (steps, present, prepared, warning)
@@ -516,7 +516,9 @@ fn cut<'d>(
                 break;
             }
             Err(e) if n + 1 < starts.len() => {
-                damage.get_or_insert(e);
+                if !is_gap(&e) {
+                    damage.get_or_insert(e);
+                }
             }
             Err(e) => return Err(e),
         }
@@ -536,8 +538,9 @@ fn cut<'d>(
         return Ok(None);
     };
     // A gap before `b` (blocks a damaged file lost) is silence in the whole decode when the
-    // track goes on after it: planned on to the keyframe after `b`, the cut spans it too.
-    let reaches_b = rate > 0 && (start + samples) * 1000 >= u64::from(b) * u64::from(rate);
+    // track goes on after it: planned on to the keyframe after `b`, the cut spans it too. The
+    // output ends at `b`'s position rounded down, as the cut keeps it.
+    let reaches_b = rate > 0 && start + samples >= u64::from(b) * u64::from(rate) / 1000;
     if b != u32::MAX
         && !reaches_b
         && let Some(key) = demux.seek_table(track)?.iter().find(|k| k.ts_ms > b)
@@ -553,18 +556,20 @@ fn cut<'d>(
     }
     let end = start + samples;
     let warning = damage.map(|e| {
-        let late = if start * 1000 > u64::from(a) * u64::from(sample_rate) {
+        let late = start.saturating_sub(u64::from(a) * u64::from(sample_rate) / 1000);
+        let cost = if late > 0 {
             format!(
-                " from sample {start}, {} ms,",
-                start * 1000 / u64::from(sample_rate)
+                "the output starts {late} samples ({:.1} ms) after {a} ms, and its first \
+                 samples lack the overlap of the blocks before them",
+                late as f64 * 1000.0 / f64::from(sample_rate)
             )
         } else {
-            String::new()
+            format!(
+                "the output starts at {a} ms, but up to a frame of it may lack the overlap of \
+                 the blocks before it"
+            )
         };
-        format!(
-            "track {track}: a block before {a} ms does not decode ({e:#}); the output starts{late} \
-             with the blocks after it, and its first samples lack their overlap"
-        )
+        format!("track {track}: decoding from before {a} ms failed ({e:#}); {cost}")
     });
     // The blocks output: those whose samples reach into the cut.
     let shown = first.unwrap_or(a);
@@ -586,6 +591,17 @@ fn cut<'d>(
         },
         warning,
     }))
+}
+
+/// True when a plan failed for timing that spreads its blocks too far apart (a lead before a
+/// gap that `salvage` left, say), not for damage: a plan that starts after the gap renders
+/// the same samples, and nothing is lost.
+fn is_gap(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<h4mk_adapters::Error>()
+            .map(h4mk_adapters::Error::innermost),
+        Some(h4mk_adapters::Error::TimingGaps { .. })
+    )
 }
 
 fn range(start_ms: u32, end_ms: u32) -> Present {

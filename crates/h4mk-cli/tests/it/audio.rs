@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use h4mk_adapters::signal::{sample_mix, snr_db};
-use h4mk_adapters::{AdapterRegistry, Decoded, Pcm, Present, read_wav, write_wav};
+use h4mk_adapters::{AdapterRegistry, Decoded, Demuxer, Pcm, Present, read_wav, write_wav};
 
 use crate::TempDir;
 use crate::binary::{h4mk, json_of as json, succeeded as ok};
@@ -398,6 +398,7 @@ fn a_time_range_is_the_whole_decode_cut_to_the_sample() {
         let file = std::fs::File::create(d.join("in.wav")).unwrap();
         write_wav(file, &Pcm::new(rate, sample_mix(rate, SECONDS))).unwrap();
         encode(d, extra, "song.h4mk");
+        let song = std::fs::read(d.join("song.h4mk")).unwrap();
         let decode = |args: &[&str]| {
             let mut argv = vec!["decode", "--json", "--adapter", "dsp", "--track", "1"];
             argv.extend_from_slice(args);
@@ -425,6 +426,20 @@ fn a_time_range_is_the_whole_decode_cut_to_the_sample() {
                 args.extend(["--to-ms", b.as_str()]);
             }
             let (report, cut) = decode(&args);
+            // The plan is the range from the block before the last one that starts before A,
+            // and no more (a clean track has no gap to plan past B for).
+            let demux = Demuxer::open(&song).unwrap();
+            let before = |t: u32| {
+                let t = t.checked_sub(1)?;
+                Some(demux.chain(1, t).unwrap().last()?.block.ts_ms)
+            };
+            let from = a.unwrap_or(0);
+            let start_ms = before(from)
+                .and_then(before)
+                .or(before(from))
+                .unwrap_or(from);
+            let planned = demux.range(1, start_ms, b.unwrap_or(u32::MAX)).unwrap();
+            assert_eq!(report["steps"], planned.len(), "{rate} Hz {args:?}");
             let lo = at(a.unwrap_or(0)).max(first);
             let hi = b.map_or(end, |b| at(b).min(end));
             assert_eq!(report["start_sample"], lo, "{rate} Hz {args:?}");
@@ -524,9 +539,11 @@ fn a_damaged_block_before_a_range_only_costs_its_overlap() {
     // The fallback says what it cost, on standard error; the intact file decodes quietly.
     assert_eq!(quiet, "");
     assert!(
-        warned.starts_with("h4mk: warning: damaged.h4mk: track 1: a block before ")
-            && warned.contains(" does not decode (")
-            && warned.contains("its first samples lack their overlap")
+        warned.starts_with("h4mk: warning: damaged.h4mk: track 1: decoding from before ")
+            && warned.contains(" failed (")
+            && warned.contains(&format!(
+                " after {key_ms} ms, and its first samples lack the overlap"
+            ))
             && warned.lines().count() == 1,
         "{warned}"
     );

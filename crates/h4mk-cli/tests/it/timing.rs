@@ -81,6 +81,23 @@ fn a_track_salvage_dropped_blocks_from_early_on_decodes_with_silence_in_their_pl
     assert!(gapped.samples[own0 + n_h..six].iter().all(|&s| s == 0.0));
     assert_eq!(gapped.samples[six + n_h..], whole.samples[six + n_h..]);
 
+    // What the first block after the gap shows: its lead, the block before the gap, is too far
+    // from it to plan with, so it is decoded without, exactly and with no warning (before,
+    // one said the lead did not decode).
+    let six_ms = (six as u64 * 1000 / u64::from(RATE) + 1).to_string();
+    let args = [
+        "decode",
+        "--adapter",
+        "dsp",
+        "--track",
+        "1",
+        "--at-ms",
+        &six_ms,
+    ];
+    let o = h4mk(d, &[&args[..], &["fixed.h4mk", "-o", "at.wav"]].concat());
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+    ok(&o);
+
     // A time range is the whole decode of the salvaged file there, the gap included: before,
     // a range inside it was refused, and one running into it stopped where it starts.
     let at = |ms: u32| (u64::from(ms) * u64::from(RATE) / 1000) as usize;

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use h4mk_format::Tag;
 
 use crate::UsageError;
-use crate::cmd::{open, plural, require_track, write_json};
+use crate::cmd::{open, plural, require_track_or_blocks, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{
     AtomicFile, Unfinished, file_id, input_id, is_stdout, refuse_input_as_output, write_to,
@@ -40,7 +40,8 @@ Examples:
 pub(crate) struct Args {
     /// The container (`-` for standard input).
     file: PathBuf,
-    /// The track whose blocks to extract.
+    /// The track whose blocks to extract (one the track list leaves out too, when it has
+    /// blocks: they are extracted as stored, with a warning).
     #[arg(
         long,
         value_name = "N",
@@ -86,7 +87,7 @@ impl Sidecar {
     }
 }
 
-pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     if let Some(output) = &args.output {
         refuse_input_as_output(&args.file, output)?;
     }
@@ -113,7 +114,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         report.items = 1;
         report.bytes = payload.len() as u64;
     } else if let Some(track) = args.track {
-        require_track(&demux, &input.name(), track)?;
+        if require_track_or_blocks(&demux, &name, track)? {
+            writeln!(
+                err,
+                "h4mk: warning: {}: track {track} is not in the track list; its blocks are \
+                 extracted as stored (h4mk verify says more)",
+                crate::one_line(&name)
+            )?;
+        }
         let blocks = demux
             .blocks()
             .filter(|b| b.as_ref().map_or(true, |b| b.track == track));

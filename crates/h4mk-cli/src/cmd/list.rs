@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cmd::{open, plural, require_track, write_json};
+use crate::cmd::{open, plural, require_track_or_blocks, write_json};
 use crate::input::Input;
 use crate::report::{BlockReport, ListReport};
 
@@ -27,7 +27,8 @@ Examples:
 pub(crate) struct Args {
     /// The container (`-` for standard input).
     file: PathBuf,
-    /// List only the blocks of this track.
+    /// List only the blocks of this track (one the track list leaves out too, when it has
+    /// blocks, with a warning).
     #[arg(long, value_name = "N")]
     track: Option<u16>,
     /// Print a JSON report instead of text.
@@ -39,7 +40,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     if let Some(track) = args.track {
-        require_track(&demux, &input.name(), track)?;
+        // An unlisted track's blocks are listed with the warning below.
+        require_track_or_blocks(&demux, &input.name(), track)?;
     }
     let wanted = |t: u16| args.track.is_none_or(|w| w == t);
     let declared: BTreeSet<u16> = demux.tracks().iter().map(|t| t.track_id).collect();

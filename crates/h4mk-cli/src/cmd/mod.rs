@@ -59,7 +59,7 @@ impl Command {
             Command::Range(args) => plan::run_range(&args, out, err),
             Command::Verify(args) => verify::run(&args, out, err),
             Command::Salvage(args) => salvage::run(&args, out, err),
-            Command::Extract(args) => extract::run(&args, out),
+            Command::Extract(args) => extract::run(&args, out, err),
             Command::Build(args) => build::run(&args, out),
             Command::Remux(args) => remux::run(&args, out, err),
             Command::Decode(args) => decode::run(&args, out, err),
@@ -96,9 +96,26 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
 /// fault.
 fn require_track(demux: &Demuxer<'_>, name: &str, track: u16) -> Result<()> {
     if demux.track(track).is_none() {
-        return Err(UsageError(format!("{name}: track {track} is not in the track list")).into());
+        return Err(not_listed(name, track));
     }
     Ok(())
+}
+
+/// [`require_track`] for the commands that walk every block (`list`, `extract`): a track the
+/// track list leaves out but that has blocks (a writer that forgot it, an edited file) is
+/// read as stored, so that no block is out of reach. True when the track is not listed.
+fn require_track_or_blocks(demux: &Demuxer<'_>, name: &str, track: u16) -> Result<bool> {
+    if demux.track(track).is_some() {
+        return Ok(false);
+    }
+    if demux.blocks().any(|b| b.is_ok_and(|b| b.track == track)) {
+        return Ok(true);
+    }
+    Err(not_listed(name, track))
+}
+
+fn not_listed(name: &str, track: u16) -> anyhow::Error {
+    UsageError(format!("{name}: track {track} is not in the track list")).into()
 }
 
 /// The most channels a command makes tracks of or decodes side by side (an encoder or a decode

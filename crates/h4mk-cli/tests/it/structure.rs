@@ -4,6 +4,7 @@
 //! is about, and its JSON report must give that offset.
 
 use std::path::Path;
+use std::process::ExitCode;
 
 use h4mk_format::{FileHeader, Tag, Writer, WriterOptions};
 use h4mk_gop::{BlockKind, GopFlags, SeekEntry, SeekTableBuf};
@@ -156,6 +157,63 @@ fn block_of_undeclared_track() {
             Chunk::Seek(1, &[(0, 0)]),
         ],
     );
+}
+
+/// A track the track list leaves out is still reachable block by block: `list --track` and
+/// `extract --track` read its blocks as stored, with a warning (both refused it before, so no
+/// command could get its bytes out); a track with neither a listing nor blocks is refused.
+#[test]
+fn blocks_of_an_undeclared_track_can_be_listed_and_extracted() {
+    let dir = TempDir::new("structure_undeclared_extract");
+    let file = dir.path().join("undeclared.h4mk");
+    write_file(
+        &file,
+        &[
+            Chunk::Tracks(&[1]),
+            Chunk::Block(1, 0, I, b"k"),
+            Chunk::Block(9, 5, I, b"x"),
+            Chunk::Seek(1, &[(0, 0)]),
+        ],
+    );
+    let listed = h4mk(&["list", "--track", "9", "{}"], &file);
+    assert_eq!(listed.code, ExitCode::SUCCESS, "{}", listed.stderr);
+    assert!(
+        listed
+            .stdout
+            .contains("         197      9           5  I              1")
+    );
+    assert!(
+        listed
+            .stderr
+            .contains("1 block of track 9 that the track list does not declare")
+    );
+    let out = dir.path().join("x.bin");
+    let out = out.to_str().unwrap();
+    let extracted = h4mk(&["extract", "--track", "9", "-o", out, "{}"], &file);
+    assert_eq!(extracted.code, ExitCode::SUCCESS, "{}", extracted.stderr);
+    assert_eq!(
+        extracted.stderr,
+        "h4mk: warning: undeclared.h4mk: track 9 is not in the track list; its blocks are \
+         extracted as stored (h4mk verify says more)\n"
+    );
+    // Its one block: length 1, then its byte.
+    assert_eq!(std::fs::read(out).unwrap(), [1, 0, 0, 0, b'x']);
+    let reference = h4mk(&["extract", "--track", "1", "-o", out, "{}"], &file);
+    assert_eq!(
+        (reference.code, reference.stderr.as_str()),
+        (ExitCode::SUCCESS, "")
+    );
+    for args in [
+        &["list", "--track", "7", "{}"][..],
+        &["extract", "--track", "7", "-o", out, "{}"],
+    ] {
+        let refused = h4mk(args, &file);
+        assert_eq!(refused.code, ExitCode::from(2), "{args:?}");
+        assert_eq!(
+            refused.stderr, "h4mk: error: undeclared.h4mk: track 7 is not in the track list\n",
+            "{args:?}"
+        );
+    }
 }
 
 #[test]

@@ -237,14 +237,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     if is_stdout(&args.output) {
         return Ok(ExitCode::SUCCESS);
     }
-    let pcm = match shape {
-        Shape::Pcm {
-            sample_rate,
-            start,
-            samples,
-        } => Some((sample_rate, start, samples)),
-        Shape::Bytes { .. } => None,
-    };
+    let pcm = audio(shape);
     let (at_ms, report_from, report_to) = match span {
         Span::At(t) => (Some(t), None, None),
         Span::Range(..) | Span::Whole => (None, Some(from_ms), Some(to_ms)),
@@ -526,15 +519,7 @@ fn cut<'d>(
     let Some((start_ms, (mut steps, mut present, mut prepared))) = planned else {
         return Ok(None);
     };
-    let audio = |prepared: &Prepared| match prepared.shape() {
-        Shape::Pcm {
-            sample_rate,
-            start,
-            samples,
-        } => Some((sample_rate, start, samples)),
-        Shape::Bytes { .. } => None,
-    };
-    let Some((rate, start, samples)) = audio(&prepared) else {
+    let Some((rate, start, samples)) = audio(prepared.shape()) else {
         return Ok(None);
     };
     // A gap before `b` (blocks a damaged file lost) is silence in the whole decode when the
@@ -548,7 +533,7 @@ fn cut<'d>(
     {
         (steps, present, prepared) = plan;
     }
-    let Some((sample_rate, start, samples)) = audio(&prepared) else {
+    let Some((sample_rate, start, samples)) = audio(prepared.shape()) else {
         return Ok(None);
     };
     if samples == 0 {
@@ -591,6 +576,18 @@ fn cut<'d>(
         },
         warning,
     }))
+}
+
+/// An audio output's sample rate, first sample and sample count; `None` for bytes.
+fn audio(shape: Shape) -> Option<(u32, u64, u64)> {
+    match shape {
+        Shape::Pcm {
+            sample_rate,
+            start,
+            samples,
+        } => Some((sample_rate, start, samples)),
+        Shape::Bytes { .. } => None,
+    }
 }
 
 /// True when a plan failed for timing that spreads its blocks too far apart (a lead before a

@@ -53,9 +53,9 @@ pub struct RemuxSummary {
 /// when asked to start at zero).
 ///
 /// With a [`RemuxOptions::span`] of `(t0_ms, t1_ms)`, each track keeps the blocks its
-/// [`Demuxer::range`] plan for the span needs, from the block just before the span (and what
-/// that block needs) when the track has one, and every block of the track between them in
-/// file order: from a keyframe to the plan's last block. So the new track decodes the span
+/// [`Demuxer::range`] plan for the span needs, from the block just before the span and the
+/// one before that (and what they need) when the track has them, and every block of the
+/// track between them in file order: from a keyframe to the plan's last block. So the new track decodes the span
 /// as the old one does, even by a decoder that renders each block over the tail of the one
 /// before (audio). A span inside one block keeps that block, the one [`Demuxer::chain`] shows
 /// at its start (and what it needs), when the track goes on after the span. A track that
@@ -106,8 +106,9 @@ pub struct RemuxSummary {
 /// assert_eq!(summary.written.blocks, 4);
 ///
 /// // Track 1 of another file (a block every 20 ms, a keyframe every 500 ms) cut to 10 to
-/// // 10.1 s and moved to start at zero: the block at 9,980 ms comes first when decoding
-/// // (audio overlaps it), so the cut starts at the keyframe it needs, 9,500 ms, now 0 ms.
+/// // 10.1 s and moved to start at zero: the blocks at 9,960 and 9,980 ms come first when
+/// // decoding (audio overlaps them), so the cut starts at the keyframe they need, 9,500 ms,
+/// // now 0 ms.
 /// let three = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/reference/three_tracks_2000.h4mk"))?;
 /// let inputs = [Demuxer::open(&three)?];
 /// let picks = [Pick { input: 0, track: 1, as_track: 1 }];
@@ -396,12 +397,13 @@ impl<'a> Feed<'a> {
 
 /// For each of the distinct, sorted `tracks`, the payload offsets of the blocks a cut to
 /// `t0_ms..=t1_ms` keeps (`None` for none): every block of the track between the first and
-/// the last of [`Demuxer::range`]'s plan for the span, made from the block just before the
-/// first one presented when the track has one that plans (the block shown at `t0_ms` when
-/// none is presented and the track goes on past the span). A decoder whose outputs overlap (an
-/// audio block's first samples add to the tail of the block before it, docs/ADAPTERS.md §3.6)
-/// renders that block first, so the cut decodes the span exactly as the whole track does,
-/// from its first sample.
+/// the last of [`Demuxer::range`]'s plan for the span, made from the block before the block
+/// just before the first one presented when the track has one that plans (the block shown at
+/// `t0_ms` when none is presented and the track goes on past the span, and the one before
+/// it). A decoder whose outputs overlap (an audio block's first samples add to the tail of
+/// the block before it, docs/ADAPTERS.md §3.6) renders both to cut the span from its first
+/// sample (`h4mk decode --from-ms`), so the cut decodes the span exactly as the whole track
+/// does.
 ///
 /// The plans are made over windows gathered in one walk for all the tracks
 /// ([`Demuxer::windows`]), and a second one for the tracks whose lead block's own plan may
@@ -545,10 +547,19 @@ fn keyed_runs(
         // The lead is the block shown just before the first one presented, or, when no block
         // starts in the span but the track goes on after it, the one shown at its start,
         // which covers all of it. A track that ended before the span keeps nothing.
-        let lead_ms = first_ms
+        let reaching_ms = first_ms
             .map_or(w.goes_on.then_some(t0_ms), |ms| ms.checked_sub(1))
             .and_then(|before| plan_chain(window, before).ok())
             .and_then(|chain| chain.last().map(|s| s.block.ts_ms));
+        // A decode of the span renders the block before that one too: its tail completes the
+        // first samples of the block that reaches the span (an audio cut, docs/ADAPTERS.md
+        // §3.6). Damage there leaves the run to start at the block that reaches the span.
+        let lead_ms = reaching_ms.map(|ms| {
+            ms.checked_sub(1)
+                .and_then(|before| demux.chain(track, before).ok())
+                .and_then(|chain| chain.last().map(|s| s.block.ts_ms))
+                .unwrap_or(ms)
+        });
         let mut later = false;
         let lead = lead_ms.and_then(|lead_ms| {
             let table = demux.index().track(track)?;

@@ -28,7 +28,8 @@ Tracks: without --map, every track of every input, in the order given, each unde
   two ids.
 Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep, of each
   track, the blocks that present every pts from A to B (as `h4mk range` plans them), from
-  the block just before A (audio overlaps it) with what it needs, and every block between:
+  the block just before A and the one before that (an audio decode of the span renders
+  both: their samples overlap) with what they need, and every block between:
   a run from a keyframe, so the new file decodes that span, from its first sample, as the
   old one does. A span inside one block keeps that block (what `h4mk chain` shows at A)
   when the track goes on after it; a track that ends before A keeps nothing. Blocks keep

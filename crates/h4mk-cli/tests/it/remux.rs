@@ -110,12 +110,16 @@ fn a_cut_decodes_its_span_as_the_whole_file_does() {
             .next()
             .unwrap()
     };
-    // From a time between blocks, from a P-block's pts and from a keyframe's: the decode of
-    // the span renders the block before it first (its samples overlap), which the cut keeps.
+    // From a time between blocks, from a P-block's pts, from a keyframe's and from just after
+    // it: the decode of the span renders the block that reaches its start and the block
+    // before that one (its tail completes the first samples), which the cut keeps. Before,
+    // from just after a keyframe the cut kept only the keyframe, and the first 500 or so
+    // samples decoded from the cut lacked their overlap.
     let between = after(2500, "") + 1;
     assert!(after(between, "") > between);
     let all = blocks.len() as u64;
-    for from in [between, after(2500, "P"), after(2500, "I")] {
+    let key = after(2500, "I");
+    for from in [between, after(2500, "P"), key, key + 1] {
         let (from, to) = (from.to_string(), (from + 1500).to_string());
         let cut = json_of(&h4mk(
             d,

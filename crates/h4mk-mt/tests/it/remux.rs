@@ -237,16 +237,18 @@ proptest! {
         for &track in &case.ids {
             let plan = d[0].range(track, t0, t1).unwrap();
             // The block just before the first presented one (the one shown at t0 when none is
-            // and the track goes on after the span), when it plans, and what it needs.
+            // and the track goes on after the span), when it plans, then the block before
+            // that one, whose tail an audio decode of the span renders, and what they need.
             let goes_on = track_blocks(&d[0], track).iter().any(|b| b.ts_ms > t1);
+            let shown_at = |t: u32| Some(d[0].chain(track, t).ok()?.last()?.block.ts_ms);
+            let shown_before = |t: u32| shown_at(t.checked_sub(1)?);
             let lead = plan
                 .iter()
                 .map(|s| s.block.ts_ms)
                 .filter(|t| (t0..=t1).contains(t))
                 .min()
-                .map_or(goes_on.then_some(t0), |first| first.checked_sub(1))
-                .and_then(|before| d[0].chain(track, before).ok())
-                .and_then(|chain| Some(chain.last()?.block.ts_ms));
+                .map_or(goes_on.then(|| shown_at(t0)).flatten(), shown_before)
+                .map(|reaching| shown_before(reaching).unwrap_or(reaching));
             let kept_plan = match lead {
                 Some(lead) => d[0].range(track, lead, t1).unwrap(),
                 None => plan.clone(),

@@ -150,8 +150,9 @@ pub trait NamedDecoder: Send {
         let _ = (ts_ms, block);
     }
 
-    /// True when a block's output overlaps its neighbours', so that rendering a range exactly
-    /// needs the block before it as a lead ([`Present::Lead`]).
+    /// True when a block's output overlaps its neighbours', so that rendering exactly from a
+    /// block needs the block before it ([`Present::Lead`]; [`Present::Cut`] for a time range,
+    /// which `h4mk decode` plans for such decoders).
     fn overlaps(&self) -> bool {
         false
     }

@@ -283,7 +283,9 @@ pub struct DecodeReport {
     /// The first time presented, for a range (0 for the whole track).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_ms: Option<u32>,
-    /// The last time presented, for a range (the last pts for the whole track).
+    /// The last time presented, for a range of blocks (the last pts for the whole track); for
+    /// an audio range, where the output ends (not included): B, or, open to the end, where
+    /// the samples end, rounded up to the millisecond.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_ms: Option<u32>,
     /// Blocks in the decode plan.

@@ -61,16 +61,17 @@ What is decoded:
 Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decode order;
 the dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its first
 sample (the block before the first one output is decoded too, for the samples they overlap:
-for a range, from the block before the one that reaches A; when a block there is damaged,
-the decode starts after it, with a warning saying what that cost), while DSP0 blocks, which
-carry no timing or sample rate, are placed at their pts at the rate the track declares
-(refused when 0), and blocks closer together than a frame overlap more than that one lead
-covers. A track sits in time where its pts put it: DSP1 blocks whose pts were all moved
-(remux --start-at-zero) decode moved as much, every decode of a track placed by its first
-keyframe. Several tracks (--track 1,2) are decoded side by side into the channels of one
-WAV file, in the order given (at most 64): they must share a sample rate, the file spans
-every track's samples, and a channel is silent where its track has none; a track with no
-block (bytes) or no sample (audio) in the time asked for is an error, as for one track.
+for a range, from the block before the one that reaches A; when a block there does not
+decode, the decode starts after it where it can, with a warning saying what that cost),
+while DSP0 blocks, which carry no timing or sample rate, are placed at their pts at the
+rate the track declares (refused when 0), and blocks closer together than a frame overlap
+more than the blocks decoded before cover. A track sits in time where its pts put it: DSP1
+blocks whose pts were all moved (remux --start-at-zero) decode moved as much, every decode
+of a track placed by its first keyframe. Several tracks (--track 1,2) are decoded side by
+side into the channels of one WAV file, in the order given (at most 64): they must share a
+sample rate, the file spans every track's samples, and a channel is silent where its track
+has none; a track with no block (bytes) or no sample (audio) in the time asked for is an
+error, as for one track.
 -o - writes to standard output (and prints no report). The JSON report gives the steps
 decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
 count, the sample count of each channel and the stream position of the first sample.

@@ -543,7 +543,7 @@ impl Layout {
 /// The output of a plan, laid out from its segments' extents before any is rendered: a
 /// [`PcmStream`] then hands the samples over in order as soon as no later segment can add to
 /// them, instead of holding the whole signal.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct PcmPlan {
     layout: Layout,
     /// For each segment, in the order added: where its samples land.

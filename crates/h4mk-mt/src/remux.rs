@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::RangeInclusive;
 
-use crate::demux::{Blocks, Demuxer, plan_chain, plan_range};
+use crate::demux::{Blocks, DecodeStep, Demuxer, plan_chain, plan_range};
 use crate::error::{Error, Result};
 use crate::index::TrackIndex;
 use crate::mux::{MuxOptions, MuxSummary, Muxer};
@@ -553,11 +553,17 @@ fn keyed_runs(
             .and_then(|chain| chain.last().map(|s| s.block.ts_ms));
         // A decode of the span renders the block before that one too: its tail completes the
         // first samples of the block that reaches the span (an audio cut, docs/ADAPTERS.md
-        // §3.6). Damage there leaves the run to start at the block that reaches the span.
+        // §3.6). It is in the window unless it is before the window's keyframe, and then
+        // walked to; damage there leaves the run to start at the block that reaches the span.
+        let shown = |chain: Vec<DecodeStep<'_>>| chain.last().map(|s| s.block.ts_ms);
         let lead_ms = reaching_ms.map(|ms| {
             ms.checked_sub(1)
-                .and_then(|before| demux.chain(track, before).ok())
-                .and_then(|chain| chain.last().map(|s| s.block.ts_ms))
+                .and_then(|before| {
+                    plan_chain(window, before)
+                        .ok()
+                        .and_then(shown)
+                        .or_else(|| demux.chain(track, before).ok().and_then(shown))
+                })
                 .unwrap_or(ms)
         });
         let mut later = false;

@@ -529,7 +529,7 @@ fn cut<'d>(
     let reaches_b = rate > 0 && start + samples >= u64::from(b) * u64::from(rate) / 1000;
     if b != u32::MAX
         && !reaches_b
-        && let Some(key) = demux.seek_table(track)?.iter().find(|k| k.ts_ms > b)
+        && let Some(key) = demux.index().track(track).and_then(|t| t.first_from(b + 1))
         && let Ok(plan) = plan_to(decoder, start_ms, key.ts_ms)
     {
         (steps, present, prepared) = plan;

@@ -14,13 +14,26 @@ const MAX_INITIAL_CAPACITY: usize = 1 << 16;
 /// The most bytes of a `fmt ` chunk read (`WAVE_FORMAT_EXTENSIBLE` takes 40).
 const MAX_FMT_LEN: u32 = 1 << 10;
 
-/// Reads a WAV file (integer PCM of 8 to 32 bits or 32-bit float, any number of channels)
-/// into mono `f32` by averaging the channels.
+/// Data chunk lengths from this one up are read as an upper bound, not as a promise: writers
+/// that cannot seek back to their header leave such a placeholder there (sox `0x7FFFF000`,
+/// arecord `0x80000000`, ffmpeg `0xFFFFFFFF`), and the samples end where the stream does.
+pub const STREAMED_LENGTHS_FROM: u32 = 0x7FFF_F000;
+
+/// Reads a WAV file (integer PCM of 8 to 32 bits, or 32- or 64-bit float, any number of
+/// channels) into mono `f32` by averaging the channels.
 ///
 /// `WAVE_FORMAT_EXTENSIBLE` samples narrower than their containers (24 bits in 32) are read
-/// at the container's width, exactly; a data chunk whose length is `0xFFFFFFFF`, as writers
-/// to a pipe leave it, runs to the end of the stream, in whole frames, up to `u32::MAX` bytes
-/// (the most a WAV header can state; a longer stream is refused, not cut short).
+/// at the container's width, exactly; 64-bit float samples (what `scipy.io.wavfile` writes
+/// of `float64` arrays) are rounded to `f32`, as every sample ends up. A data chunk is read
+/// in whole frames: a partial frame at its end is left out, as ffmpeg does.
+///
+/// A data chunk whose length is `0xFFFFFFFF`, as ffmpeg leaves it writing to a pipe, or 0, as
+/// ffmpeg also reads it, runs to the end of the stream, up to `u32::MAX` bytes (the most a WAV header can state; a longer
+/// stream is refused, not cut short). A length of 2 GiB less 4 KiB or more
+/// ([`STREAMED_LENGTHS_FROM`]: sox leaves `0x7FFFF000` writing to a pipe, arecord
+/// `0x80000000`) is taken as at most that many bytes: the samples may end before it, where
+/// the stream does. A shorter length that the file does not hold is a file cut short, an
+/// error.
 ///
 /// This holds every sample; [`WavStream`] reads them a piece at a time.
 pub fn read_wav<R: Read>(reader: R) -> Result<Pcm> {
@@ -164,15 +177,17 @@ impl<R: Read> WavStream<R> {
                 if self.data.streamed.is_some() && self.data.delivered.ended.get() => {}
             Stop::Failed(e) => return Err(self.data.error(e)),
         }
-        if let (Some(wav), Some(cap)) = (self.wav.take(), self.data.streamed) {
+        if let (Some(wav), Some(cap)) = (self.wav.take(), self.data.streamed)
+            && self.data.past_cap > 0
+        {
             // The samples stopped at the cap: one more whole frame tells a stream too long.
             let mut rest = wav.into_inner();
             let mut more = Vec::new();
             (&mut rest).take(self.data.frame).read_to_end(&mut more)?;
-            if self.data.frame > 0 && more.len() as u64 == self.data.frame {
+            if more.len() as u64 == self.data.frame {
                 return Err(Error::Limit {
                     what: "bytes of streamed WAV data in whole frames, counted to a frame past the cap",
-                    value: cap + self.data.frame,
+                    value: cap + self.data.past_cap,
                     max: cap,
                 });
             }
@@ -260,8 +275,8 @@ fn read_frames<T: hound::Sample, S: Read>(
 }
 
 /// The stream handed to `hound`: a canonical header (RIFF, `fmt `, `data`), then the data
-/// chunk's bytes, counted.
-type Source<R> = io::Chain<Cursor<Vec<u8>>, Counted<io::Take<R>>>;
+/// chunk's bytes, counted as they are in the file, and narrowed when they are 64-bit floats.
+type Source<R> = io::Chain<Cursor<Vec<u8>>, Narrowed<Counted<io::Take<R>>>>;
 
 /// The `fmt ` and `data` chunks of a RIFF WAVE stream, as a stream that holds only those two.
 ///
@@ -271,9 +286,12 @@ type Source<R> = io::Chain<Cursor<Vec<u8>>, Counted<io::Take<R>>>;
 /// that left the pad out is tolerated, as most readers do: a non-zero byte where the pad
 /// should be is taken as the start of the next chunk.
 ///
-/// A data chunk of unknown length (`0xFFFFFFFF`) is declared to `hound` as the most whole
+/// A data chunk of unknown length (`0xFFFFFFFF` or 0) is declared to `hound` as the most whole
 /// frames that fit `cap` bytes, and read up to one frame past them, so that a longer stream
-/// can be told.
+/// can be told; one with a placeholder length ([`STREAMED_LENGTHS_FROM`]) as its whole
+/// frames, which the stream may end before. Any data chunk is declared to `hound` in whole
+/// frames (it refuses a partial one), and 64-bit floats as the 32-bit floats they are read as
+/// (it reads no wider float).
 fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChunk)> {
     let malformed = |what| Error::Wav(hound::Error::FormatError(what));
     let mut head = [0u8; 12];
@@ -322,11 +340,21 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                     .map_or(0, |a| u64::from(u16::from_le_bytes([a[0], a[1]])));
                 let sample = frame.checked_div(channels).unwrap_or(1).max(1);
                 let unit = lcm(frame.max(1), sample * channels.max(1));
-                let streamed = (len == u32::MAX).then(|| {
-                    let cap = cap.min(u64::from(u32::MAX));
-                    cap - cap % unit
-                });
-                let declared = streamed.map_or(len, |fit| fit as u32); // fit <= u32::MAX
+                let whole = |bytes: u64| bytes - bytes % unit;
+                // After the frame is read: `unit` counts the file's bytes.
+                let narrow = narrow_f64(&mut fmt).map_err(malformed)?;
+                // ffmpeg reads a length of 0 as unknown too: a writer that never came back.
+                let unknown = len == u32::MAX || len == 0;
+                let streamed = if unknown {
+                    Some(whole(cap.min(u64::from(u32::MAX))))
+                } else {
+                    (len >= STREAMED_LENGTHS_FROM).then(|| whole(u64::from(len)))
+                };
+                // In the file's bytes, then as `hound` reads them (narrowed 64-bit floats take
+                // half), in whole frames of both: `unit` is a whole number of 8-byte samples
+                // when they are narrowed (`narrow_f64`).
+                let in_file = streamed.unwrap_or_else(|| whole(u64::from(len)));
+                let declared = (in_file / narrow.factor()) as u32; // in_file <= u32::MAX
                 let fmt_len = fmt.len() as u32; // at most MAX_FMT_LEN
                 let fmt_pad = usize::from(fmt_len % 2 == 1);
                 let riff_len = (4 + 8 + fmt_len + fmt_pad as u32 + 8).saturating_add(declared);
@@ -339,18 +367,22 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                 canonical.resize(canonical.len() + fmt_pad, 0);
                 canonical.extend_from_slice(b"data");
                 canonical.extend_from_slice(&declared.to_le_bytes());
+                // One frame past the cap tells a stream of unknown length too long.
+                let past_cap = if unknown { frame } else { 0 };
                 let data = DataChunk {
                     offset: header_at,
-                    len: u64::from(declared),
-                    frame,
+                    len: streamed.unwrap_or(u64::from(len)),
+                    frame: frame / narrow.factor(),
                     streamed,
+                    past_cap,
                     delivered: Rc::default(),
                 };
                 let counted = Counted {
-                    inner: reader.take(u64::from(declared) + streamed.map_or(0, |_| frame)),
+                    inner: reader.take(in_file + past_cap),
                     count: Rc::clone(&data.delivered),
                 };
-                return Ok((Cursor::new(canonical).chain(counted), data));
+                let samples = Narrowed::new(counted, narrow);
+                return Ok((Cursor::new(canonical).chain(samples), data));
             }
             b"fmt " => {
                 if len > MAX_FMT_LEN {
@@ -389,19 +421,24 @@ struct DataChunk {
     offset: u64,
     /// The bytes declared, or for a stream of unknown length, its cap in whole frames.
     len: u64,
-    /// Bytes per frame, as the `fmt ` chunk states.
+    /// Bytes per frame, as `hound` reads them (the `fmt ` chunk's, halved for narrowed
+    /// 64-bit floats).
     frame: u64,
-    /// The cap in whole frames of a data chunk of unknown length.
+    /// The cap, in the file's bytes of whole frames, of a data chunk whose samples may end
+    /// before it: one of unknown length or with a placeholder length.
     streamed: Option<u64>,
+    /// The bytes read past the cap to tell a stream too long: a frame for a data chunk of
+    /// unknown length, none for a placeholder length (its samples end there).
+    past_cap: u64,
     delivered: Rc<Delivered>,
 }
 
 impl DataChunk {
-    /// The error for a sample read that failed: the file cut short when the data chunk
-    /// delivered fewer bytes than it declares, else hound's own.
+    /// The error for a sample read that failed: the file cut short when its source ended
+    /// before the data chunk's declared length, else hound's own.
     fn error(&self, e: hound::Error) -> Error {
         let present = self.delivered.bytes.get();
-        if self.streamed.is_none() && present < self.len {
+        if self.streamed.is_none() && self.delivered.ended.get() && present < self.len {
             return Error::WavTruncated {
                 offset: self.offset,
                 declared: self.len,
@@ -436,6 +473,136 @@ impl<R: Read> Read for Counted<R> {
         }
         Ok(n)
     }
+}
+
+/// Whether a data chunk's samples are read as they are or narrowed from 64-bit floats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Narrow {
+    AsTheyAre,
+    F64ToF32,
+}
+
+impl Narrow {
+    /// Bytes in the file for each byte `hound` reads.
+    fn factor(self) -> u64 {
+        match self {
+            Narrow::AsTheyAre => 1,
+            Narrow::F64ToF32 => 2,
+        }
+    }
+}
+
+/// Makes a `fmt ` body of 64-bit float samples (`WAVE_FORMAT_IEEE_FLOAT`, or
+/// `WAVE_FORMAT_EXTENSIBLE` with that subformat) declare the 32-bit floats [`Narrowed`]
+/// turns them into, which `hound` 3.5 reads (it refuses wider floats); says whether it did.
+fn narrow_f64(fmt: &mut [u8]) -> std::result::Result<Narrow, &'static str> {
+    const IEEE_FLOAT: [u8; 2] = 3u16.to_le_bytes();
+    const EXTENSIBLE: [u8; 2] = 0xFFFE_u16.to_le_bytes();
+    let u16_at = |fmt: &[u8], at: usize| {
+        fmt.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let float = match fmt.get(..2) {
+        Some(tag) if tag == IEEE_FLOAT => true,
+        // The subformat GUID starts with the format tag.
+        Some(tag) if tag == EXTENSIBLE => fmt.get(24..26) == Some(&IEEE_FLOAT[..]),
+        _ => false,
+    };
+    if !float || u16_at(fmt, 14) != Some(64) {
+        return Ok(Narrow::AsTheyAre);
+    }
+    let channels = u16_at(fmt, 2).unwrap_or(0);
+    if u16_at(fmt, 12) != channels.checked_mul(8) || channels == 0 {
+        return Err("64-bit float samples whose frame is not 8 bytes a channel");
+    }
+    let rate = fmt
+        .get(4..8)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let frame = channels * 4; // channels * 8 fitted a u16
+    let put = |fmt: &mut [u8], at: usize, bytes: &[u8]| {
+        if let Some(field) = fmt.get_mut(at..at + bytes.len()) {
+            field.copy_from_slice(bytes);
+        }
+    };
+    put(fmt, 8, &rate.saturating_mul(u32::from(frame)).to_le_bytes());
+    put(fmt, 12, &frame.to_le_bytes());
+    put(fmt, 14, &32u16.to_le_bytes());
+    if fmt.get(..2) == Some(&EXTENSIBLE[..]) {
+        put(fmt, 18, &32u16.to_le_bytes());
+    }
+    Ok(Narrow::F64ToF32)
+}
+
+/// A data chunk's bytes as `hound` reads them: as they are, or 64-bit floats rounded to
+/// 32-bit ones. A partial sample at the end is left out, as `hound` leaves out a partial
+/// frame.
+struct Narrowed<R> {
+    inner: R,
+    narrow: Narrow,
+    /// Bytes of a 64-bit sample read so far, before it is whole.
+    partial: Vec<u8>,
+    /// Narrowed bytes not yet handed out, from `ready_at` on.
+    ready: Vec<u8>,
+    ready_at: usize,
+}
+
+impl<R: Read> Narrowed<R> {
+    fn new(inner: R, narrow: Narrow) -> Self {
+        Narrowed {
+            inner,
+            narrow,
+            partial: Vec::with_capacity(8),
+            ready: Vec::new(),
+            ready_at: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Narrowed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.narrow == Narrow::AsTheyAre {
+            return self.inner.read(buf);
+        }
+        let mut raw = [0u8; 4096];
+        while self.ready_at == self.ready.len() && !buf.is_empty() {
+            let n = self.inner.read(&mut raw)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.ready.clear();
+            self.ready_at = 0;
+            let mut fresh = raw.get(..n).unwrap_or_default();
+            if !self.partial.is_empty() {
+                let take = (8 - self.partial.len()).min(fresh.len());
+                let (head, rest) = fresh.split_at(take);
+                self.partial.extend_from_slice(head);
+                fresh = rest;
+                if let Ok(sample) = <[u8; 8]>::try_from(self.partial.as_slice()) {
+                    self.ready.extend_from_slice(&narrowed(sample));
+                    self.partial.clear();
+                }
+            }
+            let mut whole = fresh.chunks_exact(8);
+            for sample in &mut whole {
+                if let Ok(sample) = <[u8; 8]>::try_from(sample) {
+                    self.ready.extend_from_slice(&narrowed(sample));
+                }
+            }
+            self.partial.extend_from_slice(whole.remainder());
+        }
+        let ready = self.ready.get(self.ready_at..).unwrap_or_default();
+        let n = ready.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), ready.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        self.ready_at += n;
+        Ok(n)
+    }
+}
+
+/// A little-endian 64-bit float sample as the little-endian 32-bit float nearest to it.
+fn narrowed(sample: [u8; 8]) -> [u8; 4] {
+    (f64::from_le_bytes(sample) as f32).to_le_bytes()
 }
 
 /// Makes a `WAVE_FORMAT_EXTENSIBLE` `fmt ` body declare its samples as wide as their
@@ -947,6 +1114,149 @@ mod tests {
         }
         file.extend_from_slice(tail);
         file
+    }
+
+    /// A WAV file of `data` with this `fmt ` body, its data chunk declaring `data_len` bytes.
+    fn wav_file(fmt: &[u8], data: &[u8], data_len: u32) -> Vec<u8> {
+        let mut file = Vec::new();
+        file.extend_from_slice(b"RIFF\0\0\0\0WAVEfmt ");
+        file.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+        file.extend_from_slice(fmt);
+        file.extend_from_slice(b"data");
+        file.extend_from_slice(&data_len.to_le_bytes());
+        file.extend_from_slice(data);
+        file
+    }
+
+    /// A `fmt ` body: format tag, channels, 8 kHz, bits per sample (the frame their
+    /// containers' width); for `WAVE_FORMAT_EXTENSIBLE` (0xFFFE), `subformat`'s tag.
+    fn fmt_body(tag: u16, channels: u16, bits: u16, subformat: u16) -> Vec<u8> {
+        let frame = channels * bits / 8;
+        let mut fmt = Vec::new();
+        fmt.extend_from_slice(&tag.to_le_bytes());
+        fmt.extend_from_slice(&channels.to_le_bytes());
+        fmt.extend_from_slice(&8000u32.to_le_bytes());
+        fmt.extend_from_slice(&(8000 * u32::from(frame)).to_le_bytes());
+        fmt.extend_from_slice(&frame.to_le_bytes());
+        fmt.extend_from_slice(&bits.to_le_bytes());
+        if tag == 0xFFFE {
+            fmt.extend_from_slice(&22u16.to_le_bytes());
+            fmt.extend_from_slice(&bits.to_le_bytes());
+            fmt.extend_from_slice(&0u32.to_le_bytes());
+            fmt.extend_from_slice(&subformat.to_le_bytes());
+            fmt.extend_from_slice(b"\0\0\0\0\x10\0\x80\0\0\xAA\0\x38\x9B\x71");
+        }
+        fmt
+    }
+
+    /// A reader that hands out at most 3 bytes a call, as a pipe may.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(3);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// `scipy.io.wavfile.write` writes `float64` arrays as 64-bit float WAV, which `hound`
+    /// refuses ("bits per sample is not 32"); they are read as the nearest `f32`, plain or
+    /// `WAVE_FORMAT_EXTENSIBLE`, however the stream is cut, a partial last sample left out.
+    #[test]
+    fn sixty_four_bit_floats_are_read_as_the_nearest_f32() {
+        let left = [0.1f64, -0.75, 1.0 / 3.0, 4.8, -1e-9];
+        let right = [0.5f64, 0.2, -0.3, 0.0, 1e-300];
+        let data: Vec<u8> = left
+            .iter()
+            .zip(&right)
+            .flat_map(|(l, r)| [l.to_le_bytes(), r.to_le_bytes()])
+            .flatten()
+            .collect();
+        for fmt in [fmt_body(3, 2, 64, 0), fmt_body(0xFFFE, 2, 64, 3)] {
+            for tail in [&[][..], &[1, 2, 3][..]] {
+                let file = wav_file(&fmt, &[&data[..], tail].concat(), data.len() as u32);
+                let mut wav = WavStream::new(Trickle(&file)).unwrap();
+                assert_eq!(wav.declared_samples(), Some(5));
+                let mut channels = vec![Vec::new(), Vec::new()];
+                while wav.read_channels(&mut channels, 2).unwrap() > 0 {}
+                let want = |s: &[f64]| s.iter().map(|&x| x as f32).collect::<Vec<_>>();
+                assert_eq!(channels, [want(&left), want(&right)]);
+                // Unknown length: the samples run to the end, the partial one left out.
+                let streamed = wav_file(&fmt, &[&data[..], &[9; 15]].concat(), u32::MAX);
+                let mut wav = WavStream::new(Trickle(&streamed)).unwrap();
+                let mut mixed = Vec::new();
+                while wav.read(&mut mixed, 3).unwrap() > 0 {}
+                assert_eq!(mixed.len(), 5, "15 bytes of a 16-byte frame are left out");
+            }
+        }
+        // A frame that is not 8 bytes a channel is refused rather than misread.
+        let mut odd = fmt_body(3, 2, 64, 0);
+        odd[12] = 12;
+        let err = WavStream::new(&wav_file(&odd, &data, data.len() as u32)[..]).unwrap_err();
+        assert!(err.to_string().contains("wav error"), "{err}");
+    }
+
+    /// A data chunk whose length is not a whole number of frames (a recorder stopped inside
+    /// one) was refused by `hound` ("invalid data chunk length"); its whole frames are read.
+    #[test]
+    fn a_partial_frame_at_the_end_of_the_data_is_left_out() {
+        let fmt = fmt_body(1, 2, 16, 0);
+        let data: Vec<u8> = [1000i16, -1000, 2000, -2000]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .chain([7, 7])
+            .collect();
+        let pcm = read_wav(&wav_file(&fmt, &data, 10)[..]).unwrap();
+        assert_eq!(pcm.samples, [0.0, 0.0]);
+        let file = wav_file(&fmt, &data, 10);
+        let mut wav = WavStream::new(&file[..]).unwrap();
+        assert_eq!(wav.declared_samples(), Some(2));
+        let mut channels = vec![Vec::new(), Vec::new()];
+        while wav.read_channels(&mut channels, 5).unwrap() > 0 {}
+        assert_eq!(channels[0], [1000.0 / 32768.0, 2000.0 / 32768.0]);
+    }
+
+    /// sox writing WAV to a pipe leaves `0x7FFFF000` as the data length, arecord
+    /// `0x80000000`: such a file was refused as cut short ("declares 2147479552 bytes, but
+    /// the file ends after 288000"). From [`STREAMED_LENGTHS_FROM`] on, the length is an upper
+    /// bound, and 0 is unknown, as ffmpeg reads it; below it, a file that ends early is still
+    /// cut short.
+    #[test]
+    fn a_placeholder_data_length_is_read_to_the_end_of_the_stream() {
+        let frames = [[16_384i16, 0], [0, 16_384], [-16_384, 0]];
+        let data = &streamed_stereo(&frames, &[5])[44..];
+        for len in [0, 0x7FFF_F000, 0x8000_0000, u32::MAX - 1] {
+            let file = wav_file(&fmt_body(1, 2, 16, 0), data, len);
+            let mut wav = WavStream::new(&file[..]).unwrap();
+            assert_eq!((wav.declared_samples(), wav.declared_end()), (None, None));
+            let mut samples = Vec::new();
+            while wav.read(&mut samples, 2).unwrap() > 0 {}
+            assert_eq!(samples, [0.25, 0.25, -0.25], "{len:#x}");
+        }
+        // The bound holds: data past it is not samples.
+        let file = wav_file(&fmt_body(1, 2, 16, 0), data, 0x7FFF_F000);
+        let mut wav = WavStream::with_stream_cap(&file[..], 4).unwrap();
+        let mut samples = Vec::new();
+        while wav.read(&mut samples, 2).unwrap() > 0 {}
+        assert_eq!(samples.len(), 3, "the cap is for unknown lengths only");
+        let short = wav_file(&fmt_body(1, 2, 16, 0), data, STREAMED_LENGTHS_FROM - 2);
+        let err = read_wav(&short[..]).unwrap_err();
+        assert!(
+            matches!(err, Error::WavTruncated { present: 13, .. }),
+            "{err:?}"
+        );
+    }
+
+    /// An error of `hound`'s while reading samples was reported as the file cut short when
+    /// fewer bytes than declared had been read, which is always so before the last sample:
+    /// a 64-bit integer file, complete, was "cut short after 0 of them".
+    #[test]
+    fn a_sample_hound_cannot_read_is_not_called_a_file_cut_short() {
+        let data = [0u8; 64];
+        let err = read_wav(&wav_file(&fmt_body(1, 1, 64, 0), &data, 64)[..]).unwrap_err();
+        assert!(matches!(err, Error::Wav(_)), "{err:?}");
     }
 
     /// A stream longer than a 32-bit length can state was cut at 4 GiB without a word (about

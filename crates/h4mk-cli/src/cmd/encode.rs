@@ -82,7 +82,8 @@ Examples:
   h4mk encode --adapter dsp --split-channels stereo.wav -o stereo.h4mk
   h4mk encode --adapter dsp --track-id 3 --name voice --locator --json voice.wav -o voice.h4mk")]
 pub(crate) struct Args {
-    /// The WAV file (integer or float PCM, any channel count; `-` for standard input).
+    /// The WAV file (integer PCM of 8 to 32 bits or 32- or 64-bit float, any channel count;
+    /// `-` for standard input).
     input: PathBuf,
     /// The adapter to encode with: only `dsp` encodes (`null` only decodes).
     #[arg(long, value_name = "NAME")]

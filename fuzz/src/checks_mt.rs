@@ -723,7 +723,7 @@ fn exercise(file: &Demuxer<'_>, data: &[u8], compare: bool) {
             Err(e) => check_offset(e.offset(), data, &e),
         }
     }
-    for t in &file.index().tracks {
+    for t in file.index().tracks() {
         for e in &t.entries {
             assert!(
                 e.offset <= data.len() as u64,

@@ -28,8 +28,8 @@ use h4mk_gop::{BlockInfo, BlockKind, SeekEntry};
 
 use crate::error::{Error, Result};
 use crate::index::{
-    Index, IndexBuilder, IndexProblem, IndexStatus, Locator, TrackIndex, XLOC, XSEK, XSEK_MAGIC,
-    check_entry, find_index, scan_index, tsek_entries,
+    Index, IndexBuilder, IndexProblem, IndexStatus, Locator, TrackIndex, TrackSlots, XLOC, XSEK,
+    XSEK_MAGIC, check_entry, find_index, scan_index, tsek_entries,
 };
 use crate::router::{BlockRef, route};
 use crate::sidecar::Sidecars;
@@ -399,6 +399,8 @@ pub struct Demuxer<'a> {
     /// The same bytes with CRC checks off, for walking past chunks a plan does not return.
     raw: ContainerRef<'a>,
     tracks: Vec<TrackSpec>,
+    /// Where each track is in `tracks`.
+    slots: TrackSlots,
     trak_offset: Option<u64>,
     sidecars: Sidecars<'a>,
     index: Index,
@@ -511,6 +513,7 @@ impl<'a> Demuxer<'a> {
         Ok(Demuxer {
             file,
             raw,
+            slots: TrackSlots::new(list.tracks.iter().map(|t| t.track_id)),
             tracks: list.tracks,
             trak_offset: trak.map(|t| t.offset),
             sidecars,
@@ -538,7 +541,7 @@ impl<'a> Demuxer<'a> {
 
     /// The track with id `track`.
     pub fn track(&self, track: u16) -> Option<&TrackSpec> {
-        self.tracks.iter().find(|t| t.track_id == track)
+        self.tracks.get(self.slots.get(track)?)
     }
 
     /// The sidecars found before the first block.
@@ -1255,13 +1258,13 @@ impl StructureCheck {
                 };
                 Cow::Owned(seen)
             }
-            _ => Cow::Borrowed(&demux.index.tracks),
+            _ => Cow::Borrowed(demux.index.tracks()),
         };
         if !self.indexing {
             return;
         }
         let scanned = self.builder.finish(demux.index.core_offset);
-        let tables = stored.iter().zip(&scanned.tracks).zip(&self.tables);
+        let tables = stored.iter().zip(scanned.tracks()).zip(&self.tables);
         for ((stored, found), table) in tables {
             let Some(entry) = (0..stored.entries.len().max(found.entries.len()))
                 .find(|&i| stored.entries.get(i) != found.entries.get(i))

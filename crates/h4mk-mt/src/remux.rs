@@ -1,7 +1,8 @@
 //! Remuxing: tracks of one or more files written into a new one, whole or cut to a time span,
 //! their blocks' bytes untouched.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
 use std::ops::RangeInclusive;
 
@@ -171,18 +172,25 @@ pub fn remux<'a, W: Write>(
     for feed in &mut feeds {
         feed.load().map_err(in_input(feed.input))?;
     }
+    // The feeds by the pts of their next block, the first feed first on a tie: a heap, since
+    // finding the lowest by a scan of every feed made merging K inputs cost K per block
+    // (1.4 s for 1,000 inputs of 1,000 blocks).
+    let mut next: BinaryHeap<Reverse<(u32, usize)>> = feeds
+        .iter()
+        .enumerate()
+        .filter_map(|(k, f)| Some(Reverse((f.head?.ts_ms, k))))
+        .collect();
+    let lowest_next = |next: &BinaryHeap<Reverse<(u32, usize)>>| next.peek().map(|r| r.0.0);
     // Each input is in pts order, so its first block kept has its lowest pts kept.
     let shifted_ms = if opts.start_at_zero {
-        lowest_next(&feeds).unwrap_or(0)
+        lowest_next(&next).unwrap_or(0)
     } else {
         0
     };
-    // The feed whose next block has the lowest pts, the first such feed on a tie.
-    while let Some(feed) = feeds
-        .iter_mut()
-        .filter(|f| f.head.is_some())
-        .min_by_key(|f| f.head.map(|b| b.ts_ms))
-    {
+    while let Some(Reverse((_, k))) = next.pop() {
+        let Some(feed) = feeds.get_mut(k) else {
+            continue;
+        };
         let input = feed.input;
         if let Some((block, kept)) = feed
             .head
@@ -201,10 +209,13 @@ pub fn remux<'a, W: Write>(
             }
         }
         feed.load().map_err(in_input(input))?;
+        if let Some(head) = feed.head {
+            next.push(Reverse((head.ts_ms, k)));
+        }
         // Every input is read in pts order: no block still to come is before the lowest of
         // the blocks next in line, so nothing before it waits for a track that is silent
         // (sparse, or starting late).
-        if let Some(floor) = lowest_next(&feeds) {
+        if let Some(floor) = lowest_next(&next) {
             mux.advance_all(floor.saturating_sub(shifted_ms))?;
         }
     }
@@ -216,11 +227,6 @@ pub fn remux<'a, W: Write>(
             shifted_ms,
         },
     ))
-}
-
-/// The lowest pts of the blocks next in line, if any is left.
-fn lowest_next(feeds: &[Feed<'_>]) -> Option<u32> {
-    feeds.iter().filter_map(|f| f.head.map(|b| b.ts_ms)).min()
 }
 
 fn input<'d, 'a>(inputs: &'d [Demuxer<'a>], input: usize) -> Result<&'d Demuxer<'a>> {

@@ -73,7 +73,7 @@ fn a_file_without_tables_is_rebuilt_and_answers_the_same() {
             bare.len() - 4
         )
     );
-    assert_eq!(full.index().tracks, rebuilt.index().tracks);
+    assert_eq!(full.index().tracks(), rebuilt.index().tracks());
     assert_eq!(answers(&full), answers(&rebuilt));
     // Verify names the reason, and where the missing table should end.
     let report = rebuilt.verify();

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use h4mk_adapters::{
-    AdapterRegistry, Block, DspAdapter, EncoderConfig, NullAdapter, PcmMix, Present, Step,
-    decode_plan, decode_plan_each, encode, in_presentation_order,
+    AdapterRegistry, Block, BlockKind, DspAdapter, EncoderConfig, NullAdapter, PcmMix, Present,
+    Step, decode_plan, decode_plan_each, encode, in_presentation_order,
 };
 use h4mk_mt::{Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
@@ -146,5 +146,51 @@ fn decode(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, decode);
+/// One keyframe and `p_blocks` P-blocks of 16 bytes, 1 ms apart, as one track's container.
+fn one_long_group(p_blocks: u32) -> Vec<u8> {
+    let blocks: Vec<Block> = (0..=p_blocks)
+        .map(|ts_ms| Block {
+            ts_ms,
+            kind: if ts_ms == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            },
+            bytes: vec![ts_ms as u8; 16],
+        })
+        .collect();
+    container(&blocks)
+}
+
+/// `h4mk decode --adapter null` of a whole track that is one group of blocks, at two lengths:
+/// the time per block should not grow with the group. It grew with it, 8 s for 40,000
+/// P-blocks, when each state copied its anchor's chain and the registry's decoder rendered
+/// each block as its whole chain to drop it.
+fn null_long_group(c: &mut Criterion) {
+    let mut group = c.benchmark_group("null_one_group");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3));
+    for p_blocks in [2_000u32, 20_000] {
+        let file = one_long_group(p_blocks);
+        let demux = Demuxer::open(&file).unwrap();
+        let track = demux.range(1, 0, u32::MAX).unwrap();
+        let all = Present::Range {
+            start_ms: 0,
+            end_ms: u32::MAX,
+        };
+        let mut null = AdapterRegistry::default().get("null").unwrap();
+        group.throughput(Throughput::Elements(u64::from(p_blocks) + 1));
+        group.bench_function(format!("{p_blocks}_p_blocks"), |b| {
+            b.iter(|| {
+                let prepared = null.prepare(black_box(&track), all).unwrap();
+                null.write(&track, all, prepared, &mut std::io::sink())
+                    .unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode, null_long_group);
 criterion_main!(benches);

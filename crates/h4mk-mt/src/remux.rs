@@ -167,7 +167,7 @@ pub fn remux<'a, W: Write>(
     // A track with nothing to hand over ends at once, and every track ends with its last
     // block: no block waits for a track that will send no more.
     for (input, as_track) in empty {
-        mux.end_track(as_track).map_err(in_input(input))?;
+        mux.end_track(as_track).map_err(refused(input, None))?;
     }
     for feed in &mut feeds {
         feed.load().map_err(in_input(feed.input))?;
@@ -197,7 +197,8 @@ pub fn remux<'a, W: Write>(
             .take()
             .and_then(|b| Some((b, feed.tracks.get(&b.track)?)))
         {
-            let refused = |e| in_input(input)(by_input_id(e, block.track));
+            let refused = refused(input, Some(block.track));
+            let refused = &refused;
             for &as_track in &kept.as_tracks {
                 // No block kept is before the lowest first one, so nothing saturates.
                 let ts_ms = block.ts_ms.saturating_sub(shifted_ms);
@@ -241,6 +242,19 @@ fn in_input(input: usize) -> impl Fn(Error) -> Error {
     move |e| Error::InInput {
         input,
         source: Box::new(e),
+    }
+}
+
+/// Wraps a muxer's error as being about `input`, naming the block's track by its id there
+/// (`track`), unless the output failed (a write, the disk full): that is about the output,
+/// which a reviewer's full disk showed named as the input.
+fn refused(input: usize, track: Option<u16>) -> impl Fn(Error) -> Error {
+    move |e| match e {
+        Error::Format(h4mk_format::Error::Io(_)) => e,
+        e => in_input(input)(match track {
+            Some(track) => by_input_id(e, track),
+            None => e,
+        }),
     }
 }
 

@@ -168,6 +168,55 @@ fn errors_name_the_input() {
     assert!(matches!(e, Error::InInput { input: 1, .. }), "{e}");
 }
 
+/// A sink that takes `room` bytes, then fails as a full disk does.
+struct FullAfter {
+    room: usize,
+}
+
+impl std::io::Write for FullAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::other("No space left on device"));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A write that failed while a block was handed over was reported as that input's error: a
+/// reviewer's full disk was named as the input file.
+#[test]
+fn a_failed_write_is_the_output_s_error_not_an_input_s() {
+    let bytes = read_reference("three_tracks_2000", "h4mk");
+    let d = [Demuxer::open(&bytes).unwrap()];
+    // One track, whose blocks are written as they are handed over, and all three, whose
+    // blocks wait for the others'.
+    let picks = [vec![pick(0, 1, 1)], every_track(&d[0], 0)];
+    for (room, picks) in [100, 1_000, 10_000]
+        .into_iter()
+        .flat_map(|room| picks.iter().map(move |p| (room, p)))
+    {
+        let e = remux(
+            FullAfter { room },
+            &d,
+            picks,
+            &d[0].sidecars(),
+            RemuxOptions::default(),
+        )
+        .map(|_| ())
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::Format(h4mk_format::Error::Io(_))),
+            "room {room}: {e:?}"
+        );
+    }
+}
+
 #[test]
 fn a_track_that_opens_on_a_p_block_is_refused_with_its_input() {
     // The reference writes what it is given: a file whose only track opens on a P-block. Its

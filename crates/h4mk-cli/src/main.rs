@@ -3,6 +3,9 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
 /// Standard error, remembering whether anything was written to it.
 struct Stderr {
     wrote: bool,
@@ -21,8 +24,18 @@ impl Write for Stderr {
 
 fn main() -> ExitCode {
     // Interrupted (Ctrl-C, SIGTERM, SIGHUP), h4mk removes what it was writing, as it does when
-    // a write fails, and ends with the status a shell gives an interrupted command.
-    let _ = ctrlc::set_handler(|| h4mk_cli::output::remove_unfinished_and_exit(130));
+    // a write fails, and ends with the status a shell gives a command that signal ended
+    // (128 + its number: 130, 143, 129).
+    if let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                h4mk_cli::output::remove_unfinished_and_exit(128 + signal)
+            }
+        });
+    }
+    // A mapped input cut short by another program raises SIGBUS on the next read past its new
+    // end: the same cleanup, with a message.
+    h4mk_cli::input::clean_up_on_sigbus();
     // Standard output is line-buffered: without a buffer, listing a million blocks would make a
     // million write calls.
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());

@@ -231,10 +231,26 @@ fn remove_path(path: &Path) {
 /// registered after the sweep. For a signal handler, which runs beside the main thread.
 pub fn remove_unfinished_and_exit(code: i32) -> ! {
     let registry = unfinished();
+    remove_all(&registry);
+    std::process::exit(code)
+}
+
+/// Removes every unfinished path if the registry is free, from a handler in signal context
+/// (`input::clean_up_on_sigbus`): it does not wait for the lock, and removing allocates
+/// nothing for a path shorter than 384 bytes.
+pub(crate) fn remove_unfinished_now() {
+    match UNFINISHED.try_lock() {
+        Ok(registry) => remove_all(&registry),
+        Err(std::sync::TryLockError::Poisoned(registry)) => remove_all(&registry.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => {}
+    }
+}
+
+/// Removes the registered paths, the newest first.
+fn remove_all(registry: &BTreeMap<u64, PathBuf>) {
     for path in registry.values().rev() {
         remove_path(path);
     }
-    std::process::exit(code)
 }
 
 /// An output file under construction.

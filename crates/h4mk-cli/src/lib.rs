@@ -114,7 +114,13 @@ where
             ExitCode::from(EXIT_DAMAGED)
         }
         Err(e) => {
-            let hint = if is_salvageable(&e) { SALVAGE_HINT } else { "" };
+            let hint = if is_salvageable(&e) {
+                SALVAGE_HINT
+            } else if is_mapping_cut_short(&e) {
+                CUT_SHORT_HINT
+            } else {
+                ""
+            };
             let _ = writeln!(err, "h4mk: error: {}{hint}", one_line(&format!("{e:#}")));
             let usage = e.downcast_ref::<UsageError>().is_some();
             ExitCode::from(if usage { EXIT_USAGE } else { EXIT_DAMAGED })
@@ -124,6 +130,23 @@ where
 
 /// What an error for a file cut short or with a damaged chunk adds, on its one line.
 const SALVAGE_HINT: &str = " (h4mk salvage rebuilds a sound file from the intact chunks)";
+
+/// What an error from a write of mapped bytes that another program cut away adds.
+const CUT_SHORT_HINT: &str = " (an input file was cut short by another program while h4mk read it)";
+
+/// True when `e` is the system's refusal to write bytes from an address it cannot read
+/// (`EFAULT`): h4mk hands it only slices of its inputs' mappings, so the file under one was
+/// cut short. A read of such bytes raises SIGBUS instead (`input::clean_up_on_sigbus`); a
+/// write of them said only "Bad address (os error 14)", naming nothing.
+fn is_mapping_cut_short(e: &anyhow::Error) -> bool {
+    const EFAULT: i32 = 14;
+    cfg!(unix)
+        && e.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.raw_os_error() == Some(EFAULT))
+        })
+}
 
 /// True when `e` comes of a chunk whose CRC fails or of a file that ends too soon: damage
 /// that `salvage` works around, as opposed to a file that is not H4MK or breaks a limit.
@@ -218,4 +241,21 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write of mapped bytes another program cut away fails with `EFAULT`, which said only
+    /// "Bad address (os error 14)"; it now says why, however deep in the chain it is.
+    #[test]
+    fn a_write_from_a_mapping_cut_short_is_named_as_such() {
+        let efault = || std::io::Error::from_raw_os_error(14);
+        let wrapped = anyhow::Error::new(h4mk_format::Error::Io(efault())).context("writing x");
+        assert!(is_mapping_cut_short(&anyhow::Error::new(efault())));
+        assert!(is_mapping_cut_short(&wrapped));
+        let full = std::io::Error::from_raw_os_error(28); // ENOSPC
+        assert!(!is_mapping_cut_short(&anyhow::Error::new(full)));
+    }
 }

@@ -34,7 +34,7 @@ pub struct Channel<'a> {
 /// header goes out first, and an error after it (one [`NamedDecoder::prepare`] did not
 /// foresee, or the output's) ends the file short. A channel's error is wrapped in
 /// [`Error::InChannel`]; the output's, and a thread the system refuses, are not.
-pub fn write_wav_channels(channels: Vec<Channel<'_>>, out: &mut dyn Write) -> Result<Shape> {
+pub fn write_wav_channels(channels: Vec<Channel<'_>>, out: &mut dyn Write) -> Result<WavWritten> {
     let shapes: Vec<Shape> = channels.iter().map(|c| c.prepared.shape()).collect();
     let shape = channels_shape(&shapes)?;
     let Shape::Pcm {
@@ -99,8 +99,18 @@ pub fn write_wav_channels(channels: Vec<Channel<'_>>, out: &mut dyn Write) -> Re
             wav.push(&frame_run)?;
         }
     })?;
+    let clipped = wav.clipped();
     wav.finish()?;
-    Ok(shape)
+    Ok(WavWritten { shape, clipped })
+}
+
+/// What [`write_wav_channels`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WavWritten {
+    /// The file's shape, as [`channels_shape`] gives it.
+    pub shape: Shape,
+    /// Samples past 16-bit full scale, clipped to it ([`WavWriter::clipped`](crate::WavWriter::clipped)).
+    pub clipped: u64,
 }
 
 /// The shape of the file [`write_wav_channels`] writes for plans of these shapes: their sample

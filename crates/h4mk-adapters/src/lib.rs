@@ -74,7 +74,7 @@ pub use adapter::{
     Block, BlockRef, BlockSource, ModelAdapter, Present, Rendered, decode_plan, decode_plan_each,
     in_presentation_order,
 };
-pub use channels::{Channel, channels_shape, write_wav_channels};
+pub use channels::{Channel, WavWritten, channels_shape, write_wav_channels};
 pub use container::{decode_chain, decode_range, decode_steps};
 pub use dsp::{
     Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, Encoder,

@@ -63,6 +63,12 @@ pub(crate) fn sample_to_i16(s: f32) -> i16 {
     (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16
 }
 
+/// Whether [`sample_to_i16`] clips `s`: scaled and rounded, it is past a 16-bit integer.
+pub(crate) fn clips_at_16_bits(s: f32) -> bool {
+    let scaled = (s * 32_768.0).round();
+    !(-32_768.0..=32_767.0).contains(&scaled)
+}
+
 /// The PCM one block renders to: its frames, windowed and overlap-added, including the tail
 /// that overlaps the next block.
 #[derive(Clone, Debug, PartialEq)]

@@ -5,7 +5,7 @@ use std::io::{self, Cursor, Read, Write};
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::pcm::{Pcm, sample_to_i16};
+use crate::pcm::{Pcm, clips_at_16_bits, sample_to_i16};
 
 /// The most samples reserved up front from a count a WAV header declares; beyond it, storage
 /// grows as samples actually arrive.
@@ -699,6 +699,8 @@ pub struct WavWriter<W> {
     /// Samples still to come.
     left: u64,
     buf: Vec<u8>,
+    /// Samples past 16-bit full scale, clipped to it.
+    clipped: u64,
 }
 
 impl<W: Write> WavWriter<W> {
@@ -763,6 +765,7 @@ impl<W: Write> WavWriter<W> {
             writer,
             left: samples,
             buf: Vec::new(),
+            clipped: 0,
         })
     }
 
@@ -781,9 +784,16 @@ impl<W: Write> WavWriter<W> {
             for &s in piece {
                 self.buf.extend_from_slice(&sample_to_i16(s).to_le_bytes());
             }
+            self.clipped += piece.iter().filter(|&&s| clips_at_16_bits(s)).count() as u64;
             self.writer.write_all(&self.buf)?;
         }
         Ok(())
+    }
+
+    /// How many samples written so far were past 16-bit full scale (a decoded signal can
+    /// overshoot what was encoded), and were clipped to it.
+    pub fn clipped(&self) -> u64 {
+        self.clipped
     }
 
     /// Flushes the file; fewer samples than the header announced is an error.

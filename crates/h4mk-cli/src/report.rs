@@ -308,6 +308,9 @@ pub struct DecodeReport {
     /// Stream position of the first sample written, for audio (0 from the start of the track).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sample: Option<u64>,
+    /// Samples past full scale, clipped to 16 bits, for audio (of every channel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clipped: Option<u64>,
 }
 
 /// The result of `h4mk encode`.

@@ -274,7 +274,7 @@ fn tracks_written_as_channels_interleave_what_each_writes_alone() {
         ];
         let shapes: Vec<Shape> = channels.iter().map(|c| c.prepared.shape()).collect();
         let mut out = Vec::new();
-        let shape = write_wav_channels(channels, &mut out).unwrap();
+        let shape = write_wav_channels(channels, &mut out).unwrap().shape;
         let (count, got_rate, interleaved) = samples_of(&out);
         assert_eq!((count, got_rate), (2, rate));
 
@@ -385,7 +385,8 @@ fn a_channel_with_no_samples_is_silent_and_widens_nothing() {
         vec![held(100, vec![0.5; 1000]), held(5000, Vec::new())],
         &mut out,
     )
-    .unwrap();
+    .unwrap()
+    .shape;
     assert_eq!(
         shape,
         Shape::Pcm {
@@ -399,6 +400,28 @@ fn a_channel_with_no_samples_is_silent_and_widens_nothing() {
     assert_eq!(interleaved.len(), 2000);
     assert!(interleaved.chunks(2).all(|f| f == [16_384, 0]));
     // Only silence: no frame.
-    let shape = write_wav_channels(vec![held(7, Vec::new())], &mut Vec::new()).unwrap();
+    let shape = write_wav_channels(vec![held(7, Vec::new())], &mut Vec::new())
+        .unwrap()
+        .shape;
     assert!(matches!(shape, Shape::Pcm { samples: 0, .. }), "{shape:?}");
+}
+
+/// A decoded signal can overshoot full scale (a float WAV peaking at 4.8 encodes fine): its
+/// samples are clipped to 16 bits, and how many is now counted, so that `h4mk decode` can say
+/// so, as sox does, where it said nothing.
+#[test]
+fn samples_clipped_to_sixteen_bits_are_counted() {
+    let mut out = Vec::new();
+    let written = write_wav_channels(
+        vec![
+            held(0, vec![1.5, -1.0, 0.9999, 0.5]),
+            held(0, vec![-2.0, 1.0, 0.0, -1.00002]),
+        ],
+        &mut out,
+    )
+    .unwrap();
+    // 1.5 and -2.0 are past it, 1.0 rounds to 32768 and -1.00002 to -32769; -1.0 is -32768.
+    assert_eq!(written.clipped, 4);
+    let silent = write_wav_channels(vec![held(0, vec![0.25; 10])], &mut Vec::new()).unwrap();
+    assert_eq!(silent.clipped, 0);
 }

@@ -74,7 +74,8 @@ has none; a track with no block (bytes) or no sample (audio) in the time asked f
 error, as for one track.
 -o - writes to standard output (and prints no report). The JSON report gives the steps
 decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
-count, the sample count of each channel and the stream position of the first sample.
+count, the sample count of each channel, the stream position of the first sample and how
+many samples were past full scale and clipped to 16 bits (also a warning on standard error).
 
 Examples:
   h4mk decode --adapter dsp --track 1 song.h4mk -o song.wav
@@ -226,14 +227,24 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .filter_map(|(.., o)| o.warning.clone())
         .collect();
     let out_name = display_name(&args.output);
-    let bytes = write_to(&args.output, out, |w| {
+    let (bytes, clipped) = write_to(&args.output, out, |w| {
         let mut counted = Counting { inner: w, bytes: 0 };
-        write(decodes, &mut counted).with_context(|| format!("writing {out_name}"))?;
-        Ok(counted.bytes)
+        let clipped =
+            write(decodes, &mut counted).with_context(|| format!("writing {out_name}"))?;
+        Ok((counted.bytes, clipped))
     })?;
     warn_if_rebuilt(&demux, &input, err)?;
     for w in &warnings {
         writeln!(err, "h4mk: warning: {}: {w}", crate::one_line(&name))?;
+    }
+    if clipped > 0 {
+        // As sox does: a decode that overshoots full scale is not silent about it.
+        writeln!(
+            err,
+            "h4mk: warning: {}: {clipped} sample{} past full scale clipped to 16 bits",
+            crate::one_line(&out_name),
+            plural(clipped)
+        )?;
     }
     if is_stdout(&args.output) {
         return Ok(ExitCode::SUCCESS);
@@ -260,6 +271,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         channels: pcm.map(|_| channels),
         samples: pcm.map(|(.., samples)| samples),
         start_sample: pcm.map(|(_, start, _)| start),
+        clipped: pcm.map(|_| clipped),
     };
     if args.json {
         write_json(out, &report)?;
@@ -299,12 +311,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the decodes prepared for each track: one track as its decoder writes it, several as
-/// the channels of one WAV file, in the order given.
+/// Writes the decodes prepared for each track: bytes as their decoder writes them, audio as the
+/// channels of one WAV file, in the order given. Returns how many samples were clipped to 16
+/// bits.
 fn write(
     decodes: Vec<(u16, Box<dyn NamedDecoder>, Outcome<'_>)>,
     out: &mut dyn Write,
-) -> Result<()> {
+) -> Result<u64> {
     let mut plans = Vec::with_capacity(decodes.len());
     let mut writers = Vec::with_capacity(decodes.len());
     for (track, decoder, outcome) in decodes {
@@ -314,9 +327,20 @@ fn write(
     if let ([(_, steps)], [_]) = (plans.as_slice(), writers.as_slice())
         && let Some((mut decoder, present, prepared)) = writers.pop()
     {
-        return decoder
-            .write(steps, present, prepared, out)
-            .map_err(|e| in_plan(steps, e));
+        let Some((sample_rate, _, samples)) = audio(prepared.shape()) else {
+            decoder
+                .write(steps, present, prepared, out)
+                .map_err(|e| in_plan(steps, e))?;
+            return Ok(0);
+        };
+        // The samples as they come, into a WAV file here, to count those clipped.
+        let mut wav = WavWriter::new(out, sample_rate, 1, samples)?;
+        decoder
+            .write_samples(steps, present, prepared, &mut |s| wav.push(s))
+            .map_err(|e| in_plan(steps, e))?;
+        let clipped = wav.clipped();
+        wav.finish()?;
+        return Ok(clipped);
     }
     let channels = writers
         .into_iter()
@@ -329,7 +353,7 @@ fn write(
         })
         .collect();
     write_wav_channels(channels, out)
-        .map(drop)
+        .map(|written| written.clipped)
         .map_err(|e| match e {
             h4mk_adapters::Error::InChannel { channel, source } => {
                 match plans.get(channel.wrapping_sub(1)) {

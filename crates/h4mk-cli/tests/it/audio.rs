@@ -989,6 +989,54 @@ fn a_streamed_wav_with_an_unknown_data_length_is_read_to_its_end() {
     assert!(piped.stdout == containers[0]);
 }
 
+/// A float WAV file may peak past full scale (4.8 in a user's review), and it encodes as it
+/// is; decoded to 16 bits, 16,164 of its 48,000 samples were clipped without a word. The
+/// decode now says how many, on standard error and in its JSON report, as sox does; one that
+/// stays within full scale says nothing.
+#[test]
+fn a_decode_past_full_scale_says_how_many_samples_it_clipped() {
+    let dir = TempDir::new("audio_clipped");
+    let d = dir.path();
+    let mut fmt = pcm_fmt(1, 32, None);
+    fmt[0] = 3; // WAVE_FORMAT_IEEE_FLOAT
+    for (name, peak) in [("loud", 4.8f32), ("quiet", 0.5)] {
+        let data: Vec<u8> = tone_24(9600)
+            .iter()
+            .flat_map(|&s| (s as f32 / (1 << 22) as f32 * peak).to_le_bytes())
+            .collect();
+        std::fs::write(d.join(format!("{name}.wav")), riff(&fmt, &data, None)).unwrap();
+    }
+    encode_each(d, &["loud", "quiet"]);
+    let decode = |name: &str| {
+        let args = ["decode", "--adapter", "dsp", "--track", "1", "--json"];
+        let file = format!("{name}.h4mk");
+        let out = format!("{name}.out.wav");
+        h4mk(d, &[&args[..], &[&file, "-o", &out]].concat())
+    };
+    let loud = decode("loud");
+    let report = json(&loud);
+    let clipped = report["clipped"].as_u64().unwrap();
+    let decoded = read(&d.join("loud.out.wav"));
+    let at_rails = decoded
+        .samples
+        .iter()
+        .filter(|&&s| s <= -1.0 || s >= 32_767.0 / 32_768.0)
+        .count() as u64;
+    assert!(
+        clipped > 1000 && clipped <= at_rails,
+        "{clipped} of {at_rails}"
+    );
+    assert_eq!(
+        String::from_utf8(loud.stderr).unwrap(),
+        format!(
+            "h4mk: warning: loud.out.wav: {clipped} samples past full scale clipped to 16 bits\n"
+        )
+    );
+    let quiet = decode("quiet");
+    assert_eq!(json(&quiet)["clipped"], 0);
+    assert!(quiet.stderr.is_empty());
+}
+
 /// `scipy.io.wavfile.write` writes a `float64` array as 64-bit float WAV, which was refused
 /// ("bits per sample is not 32", or, read from a file, a false "the file ends after 0 of
 /// them"); it encodes as the 32-bit float file of the same samples does.

@@ -70,8 +70,9 @@ impl Tally {
 #[command(after_help = "\
 The track is {track_id: N, name: NAME, kind: \"audio\", codec: \"h4dsp1\", sample_rate: the
 WAV file's, channels: 1}. The encoder's defaults: 1024-sample frames with a 512-sample hop,
-the 96 strongest bins per frame, 8 frames per block, a keyframe every 16 blocks, no B-blocks.
-With --b-blocks B, B B-blocks sit between consecutive anchors; the decoded samples are the
+the 96 strongest bins per frame, 8 frames per block, a keyframe every 16 blocks, no B-blocks
+(--frame-size, --hop, --bins, --frames-per-block, --key-interval, --b-blocks; the track's note
+records the first four, docs/ADAPTERS.md §4 gives sizes and SNRs). With --b-blocks B, B B-blocks sit between consecutive anchors; the decoded samples are the
 same as without them, bit for bit. With --split-channels, channel k (from 1) becomes track
 N + k - 1, named \"NAME chK\"; `h4mk decode --track N,N+1,...` gives the channels back. Only the
 dsp adapter encodes.
@@ -79,6 +80,7 @@ dsp adapter encodes.
 Examples:
   h4mk encode --adapter dsp song.wav -o song.h4mk
   h4mk encode --adapter dsp --b-blocks 2 --key-interval 8 song.wav -o song.h4mk
+  h4mk encode --adapter dsp --bins 192 --frame-size 2048 --hop 1024 song.wav -o song.h4mk
   h4mk encode --adapter dsp --split-channels stereo.wav -o stereo.h4mk
   h4mk encode --adapter dsp --track-id 3 --name voice --locator --json voice.wav -o voice.h4mk")]
 pub(crate) struct Args {
@@ -106,6 +108,19 @@ pub(crate) struct Args {
     /// B-blocks between consecutive anchors (I- or P-blocks).
     #[arg(long = "b-blocks", value_name = "B", value_parser = clap::value_parser!(u32).range(..=1024))]
     b_blocks: Option<u32>,
+    /// Samples per STFT frame: even, 16 to 32768 [default: 1024].
+    #[arg(long = "frame-size", value_name = "N")]
+    frame_size: Option<usize>,
+    /// Samples from one frame to the next: divides the frame size, at most half of it
+    /// [default: 512].
+    #[arg(long, value_name = "H")]
+    hop: Option<usize>,
+    /// The strongest bins kept per frame: more is larger and closer [default: 96].
+    #[arg(long, value_name = "K")]
+    bins: Option<usize>,
+    /// Frames per block: 1 to 4096 [default: 8].
+    #[arg(long = "frames-per-block", value_name = "F")]
+    frames_per_block: Option<usize>,
     /// Add an XLOC index locator before the file CRC, so readers find the index in O(1).
     #[arg(long)]
     locator: bool,
@@ -153,7 +168,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             .key_interval
             .map_or(defaults.key_interval, |k| k as usize),
         b_blocks: args.b_blocks.map_or(defaults.b_blocks, |b| b as usize),
-        ..defaults
+        frame_size: args.frame_size.unwrap_or(defaults.frame_size),
+        hop: args.hop.unwrap_or(defaults.hop),
+        bins_per_frame: args.bins.unwrap_or(defaults.bins_per_frame),
+        frames_per_block: args.frames_per_block.unwrap_or(defaults.frames_per_block),
     };
     let lanes = if args.split_channels {
         wav.channels()

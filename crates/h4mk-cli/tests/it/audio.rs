@@ -989,6 +989,77 @@ fn a_streamed_wav_with_an_unknown_data_length_is_read_to_its_end() {
     assert!(piped.stdout == containers[0]);
 }
 
+/// The encoder's settings were fixed in the CLI, though docs/ADAPTERS.md §4 gives sizes and
+/// SNRs for others: `--frame-size`, `--hop`, `--bins` and `--frames-per-block` set them, the
+/// track's note records them, and the decode follows them; settings the encoder refuses are
+/// refused before anything is written.
+#[test]
+fn encoder_settings_are_flags_and_the_note_records_them() {
+    let dir = TempDir::new("audio_encoder_flags");
+    let d = dir.path();
+    let input = write_input(d);
+    let flags = [
+        "--frame-size",
+        "2048",
+        "--hop",
+        "512",
+        "--bins",
+        "2",
+        "--frames-per-block",
+        "4",
+    ];
+    encode(d, &flags, "song.h4mk");
+    let info = json(&h4mk(d, &["info", "--json", "song.h4mk"]));
+    assert_eq!(
+        info["tracks"][0]["note"],
+        "DSP1: 2048-sample frames, hop 512, 2 bins per frame, 4 frames per block"
+    );
+    let blocks = info["tracks"][0]["blocks"].as_u64().unwrap();
+    let (snr, start) = decoded_snr(d, &input, &[], "set.wav");
+    assert_eq!(start, 0);
+    encode(d, &[], "song.h4mk");
+    let (default_snr, _) = decoded_snr(d, &input, &[], "default.wav");
+    assert!(
+        snr + 10.0 < default_snr,
+        "{snr:.1} dB against {default_snr:.1} dB"
+    );
+    // Blocks of 4 hops of 512 samples, against 8: about twice as many.
+    let default_blocks = json(&h4mk(d, &["info", "--json", "song.h4mk"]))["tracks"][0]["blocks"]
+        .as_u64()
+        .unwrap();
+    assert!((2 * default_blocks - 1..=2 * default_blocks + 1).contains(&blocks));
+    for (bad, message) in [
+        (
+            ["--hop", "300"],
+            "hop must divide frame_size and be at most half of it",
+        ),
+        (
+            ["--frames-per-block", "0"],
+            "frames_per_block must be 1..=4096",
+        ),
+        (
+            ["--frame-size", "15"],
+            "frame_size must be even and 16..=32768",
+        ),
+    ] {
+        let run = h4mk(
+            d,
+            &[
+                &["encode", "--adapter", "dsp"][..],
+                &bad,
+                &["in.wav", "-o", "bad.h4mk"],
+            ]
+            .concat(),
+        );
+        assert_eq!(run.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8(run.stderr).unwrap(),
+            format!("h4mk: error: in.wav: encoding: invalid parameter: {message}\n")
+        );
+        assert!(!d.join("bad.h4mk").exists());
+    }
+}
+
 /// A float WAV file may peak past full scale (4.8 in a user's review), and it encodes as it
 /// is; decoded to 16 bits, 16,164 of its 48,000 samples were clipped without a word. The
 /// decode now says how many, on standard error and in its JSON report, as sox does; one that

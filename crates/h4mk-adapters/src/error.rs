@@ -216,6 +216,9 @@ pub enum Error {
     /// Reading or writing a WAV file failed.
     #[error("wav error")]
     Wav(#[from] hound::Error),
+    /// A WAV file in a format not read here (A-law, ADPCM, RF64): the message names it.
+    #[error("{0}")]
+    WavUnsupported(&'static str),
     /// A WAV file that ends inside its data chunk.
     #[error(
         "the WAV data chunk at offset {offset} declares {declared} bytes, but the file ends after {present} of them"

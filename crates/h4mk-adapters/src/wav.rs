@@ -298,6 +298,11 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
     reader
         .read_exact(&mut head)
         .map_err(|_| malformed("not a RIFF WAVE file"))?;
+    if matches!(head.get(..4), Some(b"RF64" | b"BW64")) && head.get(8..) == Some(b"WAVE") {
+        return Err(Error::WavUnsupported(
+            "RF64 and BW64 files (WAV past 4 GiB) are not read; only RIFF WAVE is",
+        ));
+    }
     if head.get(..4) != Some(b"RIFF") || head.get(8..) != Some(b"WAVE") {
         return Err(malformed("not a RIFF WAVE file"));
     }
@@ -325,6 +330,9 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
         match &[i0, i1, i2, i3] {
             b"data" => {
                 let mut fmt = fmt.ok_or_else(|| malformed("no fmt chunk before the data chunk"))?;
+                if let Some(what) = unread_format(&fmt) {
+                    return Err(Error::WavUnsupported(what));
+                }
                 whole_containers(&mut fmt);
                 let frame = fmt
                     .get(12..14)
@@ -597,6 +605,26 @@ impl<R: Read> Read for Narrowed<R> {
         }
         self.ready_at += n;
         Ok(n)
+    }
+}
+
+/// Why a `fmt ` body's samples are not read, for the formats writers use that are not PCM or
+/// float (`hound` says only "the wave format of the file is not supported"); `None` for the
+/// rest, which `hound` judges.
+fn unread_format(fmt: &[u8]) -> Option<&'static str> {
+    let tag = fmt.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]]))?;
+    // WAVE_FORMAT_EXTENSIBLE names its format in the first two bytes of its subformat.
+    let format = match tag {
+        0xFFFE => fmt.get(24..26).map(|b| u16::from_le_bytes([b[0], b[1]]))?,
+        tag => tag,
+    };
+    match format {
+        0x0002 => Some("MS ADPCM samples are not read; only integer PCM and float are"),
+        0x0006 => Some("A-law samples are not read; only integer PCM and float are"),
+        0x0007 => Some("µ-law samples are not read; only integer PCM and float are"),
+        0x0011 => Some("IMA ADPCM samples are not read; only integer PCM and float are"),
+        0x0055 => Some("MP3 samples are not read; only integer PCM and float are"),
+        _ => None,
     }
 }
 
@@ -1256,6 +1284,33 @@ mod tests {
         assert!(
             matches!(err, Error::WavTruncated { present: 13, .. }),
             "{err:?}"
+        );
+    }
+
+    /// Formats writers use that are not PCM or float were refused as "the wave format of the
+    /// file is not supported", RF64 as "not a RIFF WAVE file": each is now named.
+    #[test]
+    fn formats_not_read_are_named() {
+        let data = [0u8; 64];
+        for (tag, sub, what) in [
+            (6, 0, "A-law"),
+            (7, 0, "µ-law"),
+            (2, 0, "MS ADPCM"),
+            (0x11, 0, "IMA ADPCM"),
+            (0xFFFE, 6, "A-law"),
+        ] {
+            let err = read_wav(&wav_file(&fmt_body(tag, 1, 8, sub), &data, 64)[..]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("{what} samples are not read; only integer PCM and float are")
+            );
+        }
+        let mut rf64 = wav_file(&fmt_body(1, 1, 16, 0), &data, 64);
+        rf64[..4].copy_from_slice(b"RF64");
+        let err = read_wav(&rf64[..]).unwrap_err();
+        assert!(
+            matches!(err, Error::WavUnsupported(m) if m.starts_with("RF64")),
+            "{err}"
         );
     }
 

@@ -187,6 +187,14 @@ pub struct RunningCrc {
 }
 
 impl RunningCrc {
+    /// A running CRC that has been fed bytes whose CRC is `crc`.
+    pub(crate) fn resuming(crc: u32) -> Self {
+        RunningCrc {
+            value: crc,
+            ..RunningCrc::default()
+        }
+    }
+
     /// The CRC of everything fed so far.
     pub fn value(mut self) -> u32 {
         self.fold();

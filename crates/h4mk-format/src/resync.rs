@@ -147,6 +147,9 @@ pub struct Scanner<'a> {
     footer: Option<Footer>,
     candidates: u64,
     done: bool,
+    /// The prefix CRCs last computed for a candidate's start and end, `(offset, crc)`: the next
+    /// candidate's are usually a byte further, so each costs one byte step, not up to 63.
+    near: [(usize, u32); 2],
 }
 
 /// Distance between two CRC checkpoints.
@@ -176,6 +179,7 @@ impl<'a> Scanner<'a> {
             footer: None,
             candidates: 0,
             done: false,
+            near: [(0, 0); 2],
         }
     }
 
@@ -194,13 +198,28 @@ impl<'a> Scanner<'a> {
         self.candidates
     }
 
-    /// The CRC of `data[..end]`, from the checkpoint below `end` and at most 63 more bytes.
-    fn crc_upto(&self, end: usize) -> u32 {
+    /// The CRC of `data[..end]`, from the checkpoint below `end` and at most 63 more bytes, or
+    /// from the prefix CRC `near[which]` when that is nearer below `end`; it becomes
+    /// `near[which]`. On a run of bytes that frames a small candidate at every position (a
+    /// file's zeroed stretch: every length 0), a candidate cost about 128 bytes of hashing:
+    /// 78 ns a byte of input, 373 s for 4 GiB of zeros in a reviewer's run.
+    fn crc_upto(&mut self, end: usize, which: usize) -> u32 {
         let k = end / CHECKPOINT;
-        let mut h =
-            crc32fast::Hasher::new_with_initial(self.checkpoints.get(k).copied().unwrap_or(0));
-        h.update(self.data.get(k * CHECKPOINT..end).unwrap_or_default());
-        h.finalize()
+        let (from, initial) = match self.near.get(which) {
+            Some(&(at, crc)) if at <= end && at >= k * CHECKPOINT => (at, crc),
+            _ => (
+                k * CHECKPOINT,
+                self.checkpoints.get(k).copied().unwrap_or(0),
+            ),
+        };
+        // Byte by byte for a few bytes, where a crc32fast call costs more than the hashing.
+        let mut run = RunningCrc::resuming(initial);
+        run.update(self.data.get(from..end).unwrap_or_default());
+        let crc = run.value();
+        if let Some(near) = self.near.get_mut(which) {
+            *near = (end, crc);
+        }
+        crc
     }
 
     /// The intact chunk starting at `at`, if there is one.
@@ -215,8 +234,8 @@ impl<'a> Scanner<'a> {
         self.candidates += 1;
         // The candidate is intact when its bytes hash to the residue, that is when
         // crc(data[..at + size]) = combine(crc(data[..at]), RESIDUE, size).
-        let expected = combine(self.crc_upto(at), RESIDUE, size as u64);
-        if self.crc_upto(at + size) != expected {
+        let expected = combine(self.crc_upto(at, 0), RESIDUE, size as u64);
+        if self.crc_upto(at + size, 1) != expected {
             return None;
         }
         let payload = rest.get(CHUNK_HEADER_LEN..CHUNK_HEADER_LEN + len)?;
@@ -240,7 +259,7 @@ impl<'a> Scanner<'a> {
             self.footer = Some(Footer {
                 offset: self.pos as u64,
                 stored: u32::from_le_bytes(stored),
-                computed: self.crc_upto(self.pos),
+                computed: self.crc_upto(self.pos, 0),
             });
             return None;
         }
@@ -334,9 +353,26 @@ mod tests {
     #[test]
     fn crc_upto_matches_a_direct_hash_at_every_length() {
         let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + i / 3) as u8).collect();
-        let s = Scanner::new(&data);
+        let mut s = Scanner::new(&data);
         for end in 0..=data.len() {
-            assert_eq!(s.crc_upto(end), crc32(&data[..end]), "end {end}");
+            assert_eq!(s.crc_upto(end, 0), crc32(&data[..end]), "end {end}");
+        }
+        // From the last prefix CRC, wherever it was: ahead, behind, or in another 64 bytes.
+        for (k, end) in [
+            (0, 5),
+            (0, 4),
+            (0, 70),
+            (0, 69),
+            (1, 299),
+            (1, 3),
+            (1, 64),
+            (1, 300),
+        ] {
+            assert_eq!(
+                s.crc_upto(end, k),
+                crc32(&data[..end]),
+                "near {k}, end {end}"
+            );
         }
     }
 

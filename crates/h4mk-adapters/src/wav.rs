@@ -27,8 +27,8 @@ pub const STREAMED_LENGTHS_FROM: u32 = 0x7FFF_F000;
 /// of `float64` arrays) are rounded to `f32`, as every sample ends up. A data chunk is read
 /// in whole frames: a partial frame at its end is left out, as ffmpeg does.
 ///
-/// A data chunk whose length is `0xFFFFFFFF`, as ffmpeg leaves it writing to a pipe, or 0, as
-/// ffmpeg also reads it, runs to the end of the stream, up to `u32::MAX` bytes (the most a WAV header can state; a longer
+/// A data chunk whose length is `0xFFFFFFFF`, as ffmpeg leaves it writing to a pipe, runs to
+/// the end of the stream, up to `u32::MAX` bytes (the most a WAV header can state; a longer
 /// stream is refused, not cut short). A length of 2 GiB less 4 KiB or more
 /// ([`STREAMED_LENGTHS_FROM`]: sox leaves `0x7FFFF000` writing to a pipe, arecord
 /// `0x80000000`) is taken as at most that many bytes: the samples may end before it, where
@@ -127,13 +127,15 @@ impl<R: Read> WavStream<R> {
         self.declared
     }
 
-    /// Where the data chunk ends as its header states (the offset just past its last byte),
-    /// `None` when its length was left unknown: a file shorter than this is cut short.
+    /// Where the data chunk's last whole frame ends as its header states (the offset just past
+    /// it), `None` when its length was left unknown: a file shorter than this is cut short. A
+    /// partial frame it declares past that is left out whether or not the file holds it, as
+    /// a stream that ends there is read (a file said "cut short" where a pipe was read).
     pub fn declared_end(&self) -> Option<u64> {
         self.data
             .streamed
             .is_none()
-            .then(|| self.data.offset + 8 + self.data.len)
+            .then(|| self.data.offset + 8 + self.data.whole)
     }
 
     /// The number of channels.
@@ -286,7 +288,7 @@ type Source<R> = io::Chain<Cursor<Vec<u8>>, Narrowed<Counted<io::Take<R>>>>;
 /// that left the pad out is tolerated, as most readers do: a non-zero byte where the pad
 /// should be is taken as the start of the next chunk.
 ///
-/// A data chunk of unknown length (`0xFFFFFFFF` or 0) is declared to `hound` as the most whole
+/// A data chunk of unknown length (`0xFFFFFFFF`) is declared to `hound` as the most whole
 /// frames that fit `cap` bytes, and read up to one frame past them, so that a longer stream
 /// can be told; one with a placeholder length ([`STREAMED_LENGTHS_FROM`]) as its whole
 /// frames, which the stream may end before. Any data chunk is declared to `hound` in whole
@@ -351,8 +353,9 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                 let whole = |bytes: u64| bytes - bytes % unit;
                 // After the frame is read: `unit` counts the file's bytes.
                 let narrow = narrow_f64(&mut fmt).map_err(malformed)?;
-                // ffmpeg reads a length of 0 as unknown too: a writer that never came back.
-                let unknown = len == u32::MAX || len == 0;
+                // ffmpeg reads a length of 0 as unknown too, but then the chunks after an empty
+                // data chunk (a LIST, say) would be read as samples: 0 is empty, as sox reads it.
+                let unknown = len == u32::MAX;
                 let streamed = if unknown {
                     Some(whole(cap.min(u64::from(u32::MAX))))
                 } else {
@@ -380,6 +383,7 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                 let data = DataChunk {
                     offset: header_at,
                     len: streamed.unwrap_or(u64::from(len)),
+                    whole: in_file,
                     frame: frame / narrow.factor(),
                     streamed,
                     past_cap,
@@ -429,6 +433,8 @@ struct DataChunk {
     offset: u64,
     /// The bytes declared, or for a stream of unknown length, its cap in whole frames.
     len: u64,
+    /// The bytes of its whole frames (of `len`, or of the cap), which are read.
+    whole: u64,
     /// Bytes per frame, as `hound` reads them (the `fmt ` chunk's, halved for narrowed
     /// 64-bit floats).
     frame: u64,
@@ -446,7 +452,7 @@ impl DataChunk {
     /// before the data chunk's declared length, else hound's own.
     fn error(&self, e: hound::Error) -> Error {
         let present = self.delivered.bytes.get();
-        if self.streamed.is_none() && self.delivered.ended.get() && present < self.len {
+        if self.streamed.is_none() && self.delivered.ended.get() && present < self.whole {
             return Error::WavTruncated {
                 offset: self.offset,
                 declared: self.len,
@@ -1259,13 +1265,13 @@ mod tests {
     /// sox writing WAV to a pipe leaves `0x7FFFF000` as the data length, arecord
     /// `0x80000000`: such a file was refused as cut short ("declares 2147479552 bytes, but
     /// the file ends after 288000"). From [`STREAMED_LENGTHS_FROM`] on, the length is an upper
-    /// bound, and 0 is unknown, as ffmpeg reads it; below it, a file that ends early is still
-    /// cut short.
+    /// bound; below it, a file that ends early is still cut short, and a length of 0 is an
+    /// empty data chunk (ffmpeg reads on, but then takes the chunks after it for samples).
     #[test]
     fn a_placeholder_data_length_is_read_to_the_end_of_the_stream() {
         let frames = [[16_384i16, 0], [0, 16_384], [-16_384, 0]];
         let data = &streamed_stereo(&frames, &[5])[44..];
-        for len in [0, 0x7FFF_F000, 0x8000_0000, u32::MAX - 1] {
+        for len in [0x7FFF_F000, 0x8000_0000, u32::MAX - 1] {
             let file = wav_file(&fmt_body(1, 2, 16, 0), data, len);
             let mut wav = WavStream::new(&file[..]).unwrap();
             assert_eq!((wav.declared_samples(), wav.declared_end()), (None, None));

@@ -197,31 +197,51 @@ fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }
 }
 
-/// What the SIGBUS handler says: the one cause h4mk's reads can give it.
+/// What the SIGBUS handler says of a fault: the one cause h4mk's reads can give it.
 const CUT_SHORT_WHILE_READ: &[u8] = b"h4mk: error: an input file was cut short by another \
-program while h4mk read it (SIGBUS); what this run was writing is removed\n";
+program while h4mk read it (SIGBUS); any output file it was writing is removed\n";
 
 /// Makes SIGBUS, which a mapped input cut short by another program raises on the next read
 /// past its new end, end the run as a failed one does: a message, every unfinished output
 /// removed, exit status 1. Before, the process died with no message and left its temporary
 /// output behind (553 MB of it in a reviewer's run).
 ///
-/// SAFETY: the handler runs on the thread whose read faulted, in signal context, and must not
-/// return (the read would fault again). What it does is safe there because of where a fault
-/// can come from: a read of the mapping, in a parser or a copy of block bytes, never inside the
-/// allocator, the output registry's lock or a write to standard error. It writes a fixed
-/// message, removes the registered paths without allocating (a path shorter than 384 bytes is
-/// made a C string on the stack; the registry is only tried, never waited for, in case another
-/// thread's interrupt is sweeping it), and ends the process with `_exit`.
+/// A SIGBUS sent by a program (`kill -BUS`) rather than raised by a read ends the run as an
+/// interruption does: its outputs removed, no message, exit status 128 + 7.
+///
+/// SAFETY: the handler runs on the thread the signal hit, in signal context, and must not
+/// return (a read would fault again; the handler chained before it, std's stack-overflow
+/// check, has already reset the signal to its default for a fault that is not a guard page).
+/// A fault comes from a read of the mapping, in a parser or a copy of block bytes: never with
+/// the allocator's or the output registry's lock held, and the handler takes no other lock.
+/// It writes a fixed message with `write(2)` (std's standard error takes a lock and a
+/// `RefCell` the thread may hold, when the signal was sent by a program), removes the
+/// registered paths (`remove_file` makes a C string on the stack for a path shorter than 384
+/// bytes; a longer one allocates, which a fault never interrupts), waits for the registry when
+/// an interrupt's thread is sweeping it (that thread ends the process), and ends the process
+/// with `_exit`.
 #[allow(unsafe_code)]
 pub fn clean_up_on_sigbus() {
-    let handler = || {
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), CUT_SHORT_WHILE_READ);
+    let handler = |info: &libc::siginfo_t| {
+        // A code above 0 comes from the kernel (BUS_ADRERR and its kin); 0 and below from
+        // kill(2), sigqueue(3) and their kin.
+        if info.si_code > 0 {
+            // SAFETY: write(2) is async-signal-safe, and the buffer is static.
+            let _ = unsafe {
+                libc::write(
+                    libc::STDERR_FILENO,
+                    CUT_SHORT_WHILE_READ.as_ptr().cast(),
+                    CUT_SHORT_WHILE_READ.len(),
+                )
+            };
+            crate::output::remove_unfinished_now();
+            signal_hook::low_level::exit(1);
+        }
         crate::output::remove_unfinished_now();
-        signal_hook::low_level::exit(1);
+        signal_hook::low_level::exit(128 + libc::SIGBUS);
     };
     // SAFETY: see the function documentation. Registering fails only for a signal the
     // platform forbids, which SIGBUS is not; then the default action (ending the process)
     // stays.
-    let _ = unsafe { signal_hook::low_level::register(signal_hook::consts::SIGBUS, handler) };
+    let _ = unsafe { signal_hook_registry::register_sigaction(libc::SIGBUS, handler) };
 }

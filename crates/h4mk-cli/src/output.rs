@@ -235,14 +235,22 @@ pub fn remove_unfinished_and_exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// Removes every unfinished path if the registry is free, from a handler in signal context
-/// (`input::clean_up_on_sigbus`): it does not wait for the lock, and removing allocates
-/// nothing for a path shorter than 384 bytes.
+/// Removes every unfinished path, from a handler in signal context
+/// (`input::clean_up_on_sigbus`): removing allocates nothing for a path shorter than 384
+/// bytes. The registry is tried, not locked: when it is held, the holder is the thread of an
+/// interrupt sweeping it, which ends the process once done, so this waits for that (a sleep
+/// is async-signal-safe) rather than end the process in the middle of the sweep.
 pub(crate) fn remove_unfinished_now() {
-    match UNFINISHED.try_lock() {
-        Ok(registry) => remove_all(&registry),
-        Err(std::sync::TryLockError::Poisoned(registry)) => remove_all(&registry.into_inner()),
-        Err(std::sync::TryLockError::WouldBlock) => {}
+    loop {
+        match UNFINISHED.try_lock() {
+            Ok(registry) => return remove_all(&registry),
+            Err(std::sync::TryLockError::Poisoned(registry)) => {
+                return remove_all(&registry.into_inner());
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
     }
 }
 

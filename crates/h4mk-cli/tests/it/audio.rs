@@ -959,34 +959,61 @@ fn a_streamed_wav_with_an_unknown_data_length_is_read_to_its_end() {
     std::fs::write(d.join("streamed.wav"), streamed).unwrap();
     // sox writing to a pipe leaves 0x7FFFF000 there, arecord 0x80000000: such a file was
     // refused as cut short ("declares 2147479552 bytes, but the file ends after ...").
-    // A length of 0 is read as unknown, as ffmpeg reads it.
-    for (name, len) in [("sox", 0x7FFF_F000), ("arecord", 0x8000_0000), ("zero", 0)] {
+    for (name, len) in [("sox", 0x7FFF_F000), ("arecord", 0x8000_0000)] {
         let file = riff(&fmt, &[&stereo[..], &[7]].concat(), Some(len));
         std::fs::write(d.join(format!("{name}.wav")), file).unwrap();
     }
-    // A recorder stopped inside a frame: the length counts its first byte.
+    // A recorder stopped inside a frame: the length counts its first byte. And a length that
+    // counts a partial frame the file lacks (refused as cut short from a file, read from a
+    // pipe, in a review): the frame is left out either way.
     let partial = riff(&fmt, &[&stereo[..], &[7]].concat(), None);
     std::fs::write(d.join("partial.wav"), partial).unwrap();
-    let names = ["sized", "streamed", "sox", "arecord", "zero", "partial"];
+    let lacking = riff(&fmt, &stereo, Some(stereo.len() as u32 + 2));
+    std::fs::write(d.join("lacking.wav"), lacking).unwrap();
+    let names = ["sized", "streamed", "sox", "arecord", "partial", "lacking"];
     let containers = encode_each(d, &names);
     for (name, container) in names.iter().zip(&containers) {
         assert!(*container == containers[0], "{name}");
     }
-    // And sox's through a pipe, as `sox ... -t wav - | h4mk encode -` gives it.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h4mk"))
-        .current_dir(d)
-        .args(["encode", "--adapter", "dsp", "--name", "t", "-", "-o", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let sox = std::fs::read(d.join("sox.wav")).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feed = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &sox));
-    let piped = child.wait_with_output().unwrap();
-    feed.join().unwrap().unwrap();
-    assert!(piped.status.success());
-    assert!(piped.stdout == containers[0]);
+    // And sox's through a pipe, as `sox ... -t wav - | h4mk encode -` gives it, and the one
+    // lacking its partial frame.
+    for name in ["sox", "lacking"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h4mk"))
+            .current_dir(d)
+            .args(["encode", "--adapter", "dsp", "--name", "t", "-", "-o", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let wav = std::fs::read(d.join(format!("{name}.wav"))).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let feed = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &wav));
+        let piped = child.wait_with_output().unwrap();
+        feed.join().unwrap().unwrap();
+        assert!(piped.status.success(), "{name}");
+        assert!(piped.stdout == containers[0], "{name}");
+    }
+    // A length of 0 is an empty data chunk, as sox reads it: the chunks after it are not
+    // samples (a review found a LIST chunk after it read as 8 frames of noise).
+    let mut empty = riff(&fmt, &[], None);
+    empty.extend_from_slice(b"LIST\x1a\0\0\0INFOISFT\x0e\0\0\0Lavf59.27.100\0");
+    std::fs::write(d.join("empty.wav"), empty).unwrap();
+    let run = h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "empty.wav",
+            "-o",
+            "empty.h4mk",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(run.stderr).unwrap(),
+        "h4mk: error: empty.wav: no samples to encode\n"
+    );
 }
 
 /// The encoder's settings were fixed in the CLI, though docs/ADAPTERS.md §4 gives sizes and

@@ -134,8 +134,9 @@ pub(crate) fn seeds(root: &Path) -> Result<usize> {
 }
 
 /// Small WAV files in the `wav` target's layout (a piece-size byte, then the file): 16-bit
-/// mono as `write_wav` writes it, and 32-bit float stereo whose data length is left unknown
-/// (as `ffmpeg -f wav -` writes to a pipe), ending inside a frame. Each is long enough for a
+/// mono as `write_wav` writes it, 32-bit float stereo whose data length is left unknown
+/// (as `ffmpeg -f wav -` writes to a pipe), ending inside a frame, and 64-bit float stereo
+/// (`WAVE_FORMAT_EXTENSIBLE`) with sox's placeholder length, ending inside a sample. Each is long enough for a
 /// block at the encoder's defaults.
 fn wav_seeds() -> Result<Vec<(&'static str, Vec<u8>)>> {
     let signal = sample_mix(8000, 0.125);
@@ -152,7 +153,25 @@ fn wav_seeds() -> Result<Vec<(&'static str, Vec<u8>)>> {
         stereo.extend_from_slice(&(-s).to_le_bytes());
     }
     stereo.push(0);
-    Ok(vec![("mono16", mono), ("stereo-float-streamed", stereo)])
+    // 64-bit float stereo as WAVE_FORMAT_EXTENSIBLE, its data length sox's placeholder for a
+    // pipe, ending inside a sample.
+    let mut double = vec![150];
+    double.extend_from_slice(b"RIFF\xff\xff\xff\x7fWAVEfmt ");
+    for field in [40u32, 0x0002_FFFE, 8000, 128_000, 0x0040_0010, 0x0040_0016, 3] {
+        double.extend_from_slice(&field.to_le_bytes()); // cbSize 22, valid bits 64, mask 3
+    }
+    double.extend_from_slice(b"\x03\0\0\0\0\0\x10\0\x80\0\0\xaa\0\x38\x9b\x71"); // float
+    double.extend_from_slice(b"data\0\xf0\xff\x7f");
+    for s in signal.iter().take(250) {
+        double.extend_from_slice(&f64::from(*s).to_le_bytes());
+        double.extend_from_slice(&f64::from(-s).to_le_bytes());
+    }
+    double.extend_from_slice(&[1, 2, 3]);
+    Ok(vec![
+        ("mono16", mono),
+        ("stereo-float-streamed", stereo),
+        ("stereo-f64-extensible-placeholder", double),
+    ])
 }
 
 /// Small DSP streams in `dsp_decode`'s layout, each block with its op in decode order: DSP1 as

@@ -157,7 +157,15 @@ fn wav_seeds() -> Result<Vec<(&'static str, Vec<u8>)>> {
     // pipe, ending inside a sample.
     let mut double = vec![150];
     double.extend_from_slice(b"RIFF\xff\xff\xff\x7fWAVEfmt ");
-    for field in [40u32, 0x0002_FFFE, 8000, 128_000, 0x0040_0010, 0x0040_0016, 3] {
+    for field in [
+        40u32,
+        0x0002_FFFE,
+        8000,
+        128_000,
+        0x0040_0010,
+        0x0040_0016,
+        3,
+    ] {
         double.extend_from_slice(&field.to_le_bytes()); // cbSize 22, valid bits 64, mask 3
     }
     double.extend_from_slice(b"\x03\0\0\0\0\0\x10\0\x80\0\0\xaa\0\x38\x9b\x71"); // float

@@ -352,13 +352,9 @@ fn an_interrupted_write_leaves_nothing() {
     }
 }
 
-/// Interrupted at any point of an extraction of thousands of blocks, h4mk leaves the folder
-/// as it found it (here: absent), unless it finished first. The signal handler used to race
-/// the writing thread: 24 of 40 such runs left a block or temporary file (a review's figure).
-#[test]
-fn an_interrupted_extraction_leaves_nothing_whenever_it_comes() {
-    let dir = TempDir::new("outputs_interrupted_extract");
-    let d = dir.path();
+/// Builds `name` in `dir`: one track of 20,000 small blocks, a keyframe every fourth, long
+/// enough to extract that a signal or a cut can come part way through.
+fn build_many_blocks(dir: &Path, name: &str) {
     let blocks: Vec<String> = (0..20_000)
         .map(|i| {
             let kind = if i % 4 == 0 { "I" } else { "P" };
@@ -372,8 +368,18 @@ fn an_interrupted_extraction_leaves_nothing_whenever_it_comes() {
         r#"{{"tracks": [{{"track_id": 1, "name": "a", "kind": "k", "codec": "c"}}], "blocks": [{}]}}"#,
         blocks.join(", ")
     );
-    fs::write(d.join("m.json"), manifest).unwrap();
-    succeeded(&h4mk(d, &["build", "m.json", "-o", "many.h4mk"]));
+    fs::write(dir.join("m.json"), manifest).unwrap();
+    succeeded(&h4mk(dir, &["build", "m.json", "-o", name]));
+}
+
+/// Interrupted at any point of an extraction of thousands of blocks, h4mk leaves the folder
+/// as it found it (here: absent), unless it finished first. The signal handler used to race
+/// the writing thread: 24 of 40 such runs left a block or temporary file (a review's figure).
+#[test]
+fn an_interrupted_extraction_leaves_nothing_whenever_it_comes() {
+    let dir = TempDir::new("outputs_interrupted_extract");
+    let d = dir.path();
+    build_many_blocks(d, "many.h4mk");
     for run in 0..12u64 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
             .current_dir(d)
@@ -409,21 +415,7 @@ fn an_interrupted_extraction_leaves_nothing_whenever_it_comes() {
 fn an_input_cut_short_while_read_fails_and_leaves_nothing() {
     let dir = TempDir::new("outputs_input_cut_short");
     let d = dir.path();
-    let blocks: Vec<String> = (0..20_000)
-        .map(|i| {
-            let kind = if i % 4 == 0 { "I" } else { "P" };
-            format!(
-                r#"{{"track": 1, "pts_ms": {}, "type": "{kind}", "text": "block {i}"}}"#,
-                i * 10
-            )
-        })
-        .collect();
-    let manifest = format!(
-        r#"{{"tracks": [{{"track_id": 1, "name": "a", "kind": "k", "codec": "c"}}], "blocks": [{}]}}"#,
-        blocks.join(", ")
-    );
-    fs::write(d.join("m.json"), manifest).unwrap();
-    succeeded(&h4mk(d, &["build", "m.json", "-o", "full.h4mk"]));
+    build_many_blocks(d, "full.h4mk");
     let full = fs::read(d.join("full.h4mk")).unwrap();
     let mut caught = 0;
     let runs = 6u64;

@@ -237,7 +237,10 @@ pub fn parse_track_list(chunk: ChunkRef<'_>, limits: &Limits) -> Result<TrackLis
     }
     let tracks = parsed.map_err(|e| Error::TrackList {
         offset: chunk.offset,
-        detail: e.to_string(),
+        detail: format!(
+            "{e} (byte {} of the file)",
+            payload_offset(&chunk).saturating_add(json_byte(chunk.payload, e.line(), e.column()))
+        ),
     })?;
     let mut ids: Vec<u16> = tracks.iter().map(|t| t.track_id).collect();
     ids.sort_unstable();
@@ -251,6 +254,29 @@ pub fn parse_track_list(chunk: ChunkRef<'_>, limits: &Limits) -> Result<TrackLis
         tracks,
         problems: ctx.problems,
     })
+}
+
+/// Offset of a chunk's payload in the file.
+fn payload_offset(chunk: &ChunkRef<'_>) -> u64 {
+    chunk
+        .offset
+        .saturating_add(h4mk_format::CHUNK_HEADER_LEN as u64)
+}
+
+/// The index in `text` of the byte at serde_json's `line` and `column` (both from 1; column 0
+/// is before the line's first byte), as a `u64`: a JSON error's position, which a reader of a
+/// long one-line track list cannot count by hand.
+fn json_byte(text: &[u8], line: usize, column: usize) -> u64 {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    (line_start + column.saturating_sub(1)) as u64
 }
 
 fn default_sample_rate() -> u32 {
@@ -670,27 +696,45 @@ mod tests {
     fn errors_name_the_chunk() {
         check(
             r#"{"tracks": [{"name": "a", "kind": "k", "codec": "c"}]}"#,
-            Err("TRAK chunk at offset 16: missing field `track_id` at line 1 column 52".into()),
+            Err("TRAK chunk at offset 16: missing field `track_id` at line 1 column 52 (byte 79 of the file)".into()),
         );
         check(
             r#"{"tracks": [{"track_id": 70000, "name": "a", "kind": "k", "codec": "c"}]}"#,
-            Err("TRAK chunk at offset 16: invalid value: integer `70000`, expected u16 at line 1 column 30".into()),
+            Err("TRAK chunk at offset 16: invalid value: integer `70000`, expected u16 at line 1 column 30 (byte 57 of the file)".into()),
         );
         check(
             r#"{"tracks": [{"track_id": 1, "track_id": 2}]}"#,
-            Err("TRAK chunk at offset 16: duplicate field `track_id` at line 1 column 38".into()),
+            Err("TRAK chunk at offset 16: duplicate field `track_id` at line 1 column 38 (byte 65 of the file)".into()),
         );
         let two = r#"{"track_id": 4, "name": "a", "kind": "k", "codec": "c"}"#;
         check(
             &format!(r#"{{"tracks": [{two}, {two}]}}"#),
             Err("TRAK chunk at offset 16: track id 4 appears more than once".into()),
         );
-        check("[]", Err("TRAK chunk at offset 16: invalid type: sequence, expected an object with a \"tracks\" list at line 1 column 0".into()));
+        check("[]", Err("TRAK chunk at offset 16: invalid type: sequence, expected an object with a \"tracks\" list at line 1 column 0 (byte 28 of the file)".into()));
         check(
             "{} x",
-            Err("TRAK chunk at offset 16: trailing characters at line 1 column 4".into()),
+            Err("TRAK chunk at offset 16: trailing characters at line 1 column 4 (byte 31 of the file)".into()),
         );
-        check("{\"tracks\": null}", Err("TRAK chunk at offset 16: invalid type: null, expected a list of track objects at line 1 column 15".into()));
+        check("{\"tracks\": null}", Err("TRAK chunk at offset 16: invalid type: null, expected a list of track objects at line 1 column 15 (byte 42 of the file)".into()));
+    }
+
+    /// A JSON error named its line and column only; in a track list written on one long line
+    /// (as the reference writes it) the byte it names in the file is what a reader can find.
+    #[test]
+    fn a_json_error_names_its_byte_in_the_file() {
+        // Payload from byte 28; line 3 starts at payload byte 12, and its 4th byte is bad.
+        let json = "{\"tracks\":\n\n   xx}";
+        let err = parse_track_list(chunk(json.as_bytes()), &Limits::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("at line 3 column 4 (byte 43 of the file)"),
+            "{err}"
+        );
+        assert_eq!(json.as_bytes()[43 - 28], b'x');
+        assert_eq!(json_byte(b"ab\ncd\nef", 3, 2), 7);
+        assert_eq!(json_byte(b"ab", 1, 0), 0);
+        assert_eq!(json_byte(b"ab", 9, 1), 2, "a line past the end is its end");
     }
 
     #[test]

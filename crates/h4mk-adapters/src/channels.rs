@@ -9,7 +9,7 @@ use h4mk_mt::DecodeStep;
 use crate::adapter::Present;
 use crate::error::{Error, Result};
 use crate::registry::{NamedDecoder, Prepared, Shape};
-use crate::wav::WavWriter;
+use crate::wav::{SampleFormat, WavWriter};
 
 /// One channel of [`write_wav_channels`]: a decoder and a plan it
 /// [prepared](NamedDecoder::prepare), borrowed for the threads that decode it.
@@ -24,8 +24,9 @@ pub struct Channel<'a> {
     pub prepared: Prepared,
 }
 
-/// Writes audio plans as the channels of one 16-bit PCM WAV file, channel `k` from plan `k`,
-/// and returns the file's shape (its frames as `samples`).
+/// Writes audio plans as the channels of one WAV file of samples of `format`, channel `k` from
+/// plan `k`, and returns the file's shape (its frames as `samples`) and how many samples were
+/// clipped (to 16 bits).
 ///
 /// The plans must share their sample rate ([`Error::ChannelMismatch`]). The file covers every
 /// plan's samples, from the earliest first one to the latest last one, and a channel is silent
@@ -34,7 +35,11 @@ pub struct Channel<'a> {
 /// header goes out first, and an error after it (one [`NamedDecoder::prepare`] did not
 /// foresee, or the output's) ends the file short. A channel's error is wrapped in
 /// [`Error::InChannel`]; the output's, and a thread the system refuses, are not.
-pub fn write_wav_channels(channels: Vec<Channel<'_>>, out: &mut dyn Write) -> Result<WavWritten> {
+pub fn write_wav_channels(
+    channels: Vec<Channel<'_>>,
+    format: SampleFormat,
+    out: &mut dyn Write,
+) -> Result<WavWritten> {
     let shapes: Vec<Shape> = channels.iter().map(|c| c.prepared.shape()).collect();
     let shape = channels_shape(&shapes)?;
     let Shape::Pcm {
@@ -51,7 +56,7 @@ pub fn write_wav_channels(channels: Vec<Channel<'_>>, out: &mut dyn Write) -> Re
         value: channels.len() as u64,
         max: u16::MAX.into(),
     })?;
-    let mut wav = WavWriter::new(out, rate, count, frames)?;
+    let mut wav = WavWriter::with_format(out, rate, count, frames, format)?;
     std::thread::scope(|scope| {
         let mut feeds = Vec::with_capacity(count.into());
         for (k, (channel, shape)) in channels.into_iter().zip(shapes).enumerate() {

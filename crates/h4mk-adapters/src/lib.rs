@@ -87,4 +87,4 @@ pub use limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 pub use null::{NullAdapter, NullState};
 pub use pcm::{Pcm, PcmMix, PcmSegment, render_pcm};
 pub use registry::{AdapterRegistry, Decoded, NamedDecoder, Prepared, Shape};
-pub use wav::{STREAMED_LENGTHS_FROM, WavStream, WavWriter, read_wav, write_wav};
+pub use wav::{STREAMED_LENGTHS_FROM, SampleFormat, WavStream, WavWriter, read_wav, write_wav};

@@ -662,21 +662,42 @@ fn whole_containers(fmt: &mut [u8]) {
 const PCM_FMT_LEN: u32 = 16;
 const EXTENSIBLE_FMT_LEN: u32 = 40;
 
-/// The most 16-bit samples a WAV file whose `fmt ` chunk holds `fmt_len` bytes can hold: its
-/// RIFF length (4 bytes of `WAVE`, the `fmt ` chunk, the data chunk's 8 bytes of header, then
-/// 2 bytes a sample) is a u32, and `hound` lets it wrap silently past that.
-const fn max_wav_samples(fmt_len: u32) -> u32 {
-    (u32::MAX - 4 - 8 - fmt_len - 8) / 2
+/// How [`WavWriter`] writes each sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SampleFormat {
+    /// 16-bit integer PCM, clipped to full scale: what every player reads.
+    #[default]
+    I16,
+    /// 32-bit IEEE float, as decoded: nothing is clipped or rounded.
+    F32,
 }
 
-/// `samples` as a u32, if a WAV file with a `fmt ` chunk of `fmt_len` bytes can hold them.
-fn wav_samples(samples: u64, fmt_len: u32) -> Result<u32> {
-    let max = max_wav_samples(fmt_len);
+impl SampleFormat {
+    /// Bytes a sample.
+    const fn bytes(self) -> u32 {
+        match self {
+            SampleFormat::I16 => 2,
+            SampleFormat::F32 => 4,
+        }
+    }
+}
+
+/// The most samples of `format` a WAV file whose `fmt ` chunk holds `fmt_len` bytes can hold:
+/// its RIFF length (4 bytes of `WAVE`, the `fmt ` chunk, the data chunk's 8 bytes of header,
+/// then the samples) is a u32, and `hound` lets it wrap silently past that.
+const fn max_wav_samples(fmt_len: u32, format: SampleFormat) -> u32 {
+    (u32::MAX - 4 - 8 - fmt_len - 8) / format.bytes()
+}
+
+/// `samples` as a u32, if a WAV file of `format` with a `fmt ` chunk of `fmt_len` bytes can
+/// hold them.
+fn wav_samples(samples: u64, fmt_len: u32, format: SampleFormat) -> Result<u32> {
+    let max = max_wav_samples(fmt_len, format);
     u32::try_from(samples)
         .ok()
         .filter(|&n| n <= max)
         .ok_or(Error::Limit {
-            what: "samples in a 16-bit WAV file",
+            what: "samples in a WAV file",
             value: samples,
             max: max.into(),
         })
@@ -688,14 +709,24 @@ fn channel_mask(channels: u16) -> u32 {
     (1u32 << channels.min(18)) - 1
 }
 
-/// The most channels of 16-bit samples a WAV file's header can describe: its bytes a frame are
-/// a u16.
-const MAX_WAV_CHANNELS: u16 = u16::MAX / 2;
+/// The most channels a WAV file's header can describe with samples of `format`: its bytes a
+/// frame are a u16.
+const fn max_wav_channels(format: SampleFormat) -> u16 {
+    (u16::MAX as u32 / format.bytes()) as u16
+}
 
-/// `KSDATAFORMAT_SUBTYPE_PCM`: integer PCM samples, in `WAVEFORMATEXTENSIBLE`.
-const SUBTYPE_PCM: [u8; 16] = [
-    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
-];
+/// `KSDATAFORMAT_SUBTYPE_PCM` (integer samples) or `KSDATAFORMAT_SUBTYPE_IEEE_FLOAT`, in
+/// `WAVEFORMATEXTENSIBLE`: the format tag, then a GUID tail they share.
+const fn subtype(format: SampleFormat) -> [u8; 16] {
+    let tag = match format {
+        SampleFormat::I16 => 1,
+        SampleFormat::F32 => 3,
+    };
+    [
+        tag, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b,
+        0x71,
+    ]
+}
 
 /// Writes mono PCM as a 16-bit PCM WAV file, clipping to full scale.
 ///
@@ -708,9 +739,9 @@ pub fn write_wav<W: Write>(writer: W, pcm: &Pcm) -> Result<()> {
     wav.finish()
 }
 
-/// Writes a 16-bit PCM WAV file whose length is known before its samples come: the header at
-/// once, then the samples as they are pushed (interleaved, one per channel in each frame),
-/// converted as [`write_wav`] converts them. Neither the file nor its samples are held; a
+/// Writes a WAV file whose length is known before its samples come: the header at once, then
+/// the samples as they are pushed (interleaved, one per channel in each frame), converted as
+/// [`write_wav`] converts them to 16 bits, or as 32-bit floats ([`WavWriter::with_format`]). Neither the file nor its samples are held; a
 /// writer dropped before [`WavWriter::finish`] leaves a file shorter than its header says.
 ///
 /// ```
@@ -735,11 +766,25 @@ pub struct WavWriter<W> {
     buf: Vec<u8>,
     /// Samples past 16-bit full scale, clipped to it.
     clipped: u64,
+    format: SampleFormat,
 }
 
 impl<W: Write> WavWriter<W> {
-    /// Writes the header of a file of `frames` frames of `channels` samples at `sample_rate`.
-    pub fn new(mut writer: W, sample_rate: u32, channels: u16, frames: u64) -> Result<Self> {
+    /// Writes the header of a 16-bit file of `frames` frames of `channels` samples at
+    /// `sample_rate`.
+    pub fn new(writer: W, sample_rate: u32, channels: u16, frames: u64) -> Result<Self> {
+        Self::with_format(writer, sample_rate, channels, frames, SampleFormat::I16)
+    }
+
+    /// [`WavWriter::new`], with samples of `format`: 32-bit float keeps what a 16-bit file
+    /// would clip (`WAVE_FORMAT_IEEE_FLOAT`, or `WAVEFORMATEXTENSIBLE` past two channels).
+    pub fn with_format(
+        mut writer: W,
+        sample_rate: u32,
+        channels: u16,
+        frames: u64,
+        format: SampleFormat,
+    ) -> Result<Self> {
         if sample_rate == 0 {
             return Err(Error::Parameter(
                 "a WAV file's sample rate must be positive",
@@ -749,15 +794,16 @@ impl<W: Write> WavWriter<W> {
             return Err(Error::Parameter("a WAV file has at least one channel"));
         }
         // A frame's bytes are a u16 in the header.
-        if channels > MAX_WAV_CHANNELS {
+        let max_channels = max_wav_channels(format);
+        if channels > max_channels {
             return Err(Error::Limit {
-                what: "channels in a 16-bit WAV file",
+                what: "channels in a WAV file",
                 value: channels.into(),
-                max: MAX_WAV_CHANNELS.into(),
+                max: max_channels.into(),
             });
         }
-        // The header's byte rate, 2 bytes a sample, is a u32 too; a block can claim any rate.
-        let frame_bytes = 2 * u32::from(channels);
+        // The header's byte rate is a u32 too; a block can claim any rate.
+        let frame_bytes = format.bytes() * u32::from(channels);
         let max_rate = u32::MAX / frame_bytes;
         if sample_rate > max_rate {
             return Err(Error::Limit {
@@ -773,24 +819,30 @@ impl<W: Write> WavWriter<W> {
             PCM_FMT_LEN
         };
         let samples = frames.saturating_mul(channels.into());
-        let data_len = 2 * wav_samples(samples, fmt_len)?;
+        let data_len = format.bytes() * wav_samples(samples, fmt_len, format)?;
         let mut header = Vec::with_capacity(68);
         header.extend_from_slice(b"RIFF");
         header.extend_from_slice(&(4 + 8 + fmt_len + 8 + data_len).to_le_bytes());
         header.extend_from_slice(b"WAVEfmt ");
         header.extend_from_slice(&fmt_len.to_le_bytes());
-        let tag: u16 = if extensible { 0xFFFE } else { 1 }; // PCM
+        let subtype = subtype(format);
+        let tag = if extensible {
+            0xFFFE
+        } else {
+            u16::from(subtype[0]) // PCM or IEEE float
+        };
+        let bits = 8 * format.bytes() as u16; // 16 or 32
         header.extend_from_slice(&tag.to_le_bytes());
         header.extend_from_slice(&channels.to_le_bytes());
         header.extend_from_slice(&sample_rate.to_le_bytes());
         header.extend_from_slice(&(frame_bytes * sample_rate).to_le_bytes());
-        header.extend_from_slice(&(2 * channels).to_le_bytes()); // bytes a frame
-        header.extend_from_slice(&16u16.to_le_bytes());
+        header.extend_from_slice(&(frame_bytes as u16).to_le_bytes()); // fits: max_wav_channels
+        header.extend_from_slice(&bits.to_le_bytes());
         if extensible {
             header.extend_from_slice(&22u16.to_le_bytes()); // bytes that follow
-            header.extend_from_slice(&16u16.to_le_bytes()); // valid bits
+            header.extend_from_slice(&bits.to_le_bytes()); // valid bits
             header.extend_from_slice(&channel_mask(channels).to_le_bytes());
-            header.extend_from_slice(&SUBTYPE_PCM);
+            header.extend_from_slice(&subtype);
         }
         header.extend_from_slice(b"data");
         header.extend_from_slice(&data_len.to_le_bytes());
@@ -800,6 +852,7 @@ impl<W: Write> WavWriter<W> {
             left: samples,
             buf: Vec::new(),
             clipped: 0,
+            format,
         })
     }
 
@@ -814,18 +867,28 @@ impl<W: Write> WavWriter<W> {
         self.left -= n;
         for piece in samples.chunks(WRITE_PIECE) {
             self.buf.clear();
-            self.buf.reserve(2 * piece.len());
-            for &s in piece {
-                self.buf.extend_from_slice(&sample_to_i16(s).to_le_bytes());
+            match self.format {
+                SampleFormat::I16 => {
+                    self.buf.reserve(2 * piece.len());
+                    for &s in piece {
+                        self.buf.extend_from_slice(&sample_to_i16(s).to_le_bytes());
+                    }
+                    self.clipped += piece.iter().filter(|&&s| clips_at_16_bits(s)).count() as u64;
+                }
+                SampleFormat::F32 => {
+                    self.buf.reserve(4 * piece.len());
+                    for &s in piece {
+                        self.buf.extend_from_slice(&s.to_le_bytes());
+                    }
+                }
             }
-            self.clipped += piece.iter().filter(|&&s| clips_at_16_bits(s)).count() as u64;
             self.writer.write_all(&self.buf)?;
         }
         Ok(())
     }
 
     /// How many samples written so far were past 16-bit full scale (a decoded signal can
-    /// overshoot what was encoded), and were clipped to it.
+    /// overshoot what was encoded), and were clipped to it; none in a float file.
     pub fn clipped(&self) -> u64 {
         self.clipped
     }
@@ -899,7 +962,7 @@ mod tests {
             );
         }
         // The longest a file with the longer header holds, and one frame more.
-        let most = u64::from(max_wav_samples(EXTENSIBLE_FMT_LEN)) / 4;
+        let most = u64::from(max_wav_samples(EXTENSIBLE_FMT_LEN, SampleFormat::I16)) / 4;
         assert!(WavWriter::new(Vec::new(), 8000, 4, most).is_ok());
         assert!(WavWriter::new(Vec::new(), 8000, 4, most + 1).is_err());
         // The byte rate counts both channels.
@@ -1097,16 +1160,19 @@ mod tests {
     /// `hound` wrote a wrapped length (about 12.4 hours at 48 kHz, too large to build here).
     #[test]
     fn a_wav_too_long_for_its_header_is_refused() {
-        let most = u64::from(max_wav_samples(PCM_FMT_LEN));
+        let most = u64::from(max_wav_samples(PCM_FMT_LEN, SampleFormat::I16));
         assert_eq!(
-            wav_samples(most, PCM_FMT_LEN).unwrap(),
-            max_wav_samples(PCM_FMT_LEN)
+            wav_samples(most, PCM_FMT_LEN, SampleFormat::I16).unwrap(),
+            max_wav_samples(PCM_FMT_LEN, SampleFormat::I16)
         );
         // The header's RIFF length for that many: 36 + 2 per sample, still a u32.
-        assert!(36 + 2 * u64::from(max_wav_samples(PCM_FMT_LEN)) <= u64::from(u32::MAX));
+        assert!(
+            36 + 2 * u64::from(max_wav_samples(PCM_FMT_LEN, SampleFormat::I16))
+                <= u64::from(u32::MAX)
+        );
         for too_many in [most + 1, 1 << 31, u32::MAX.into(), u64::MAX] {
             assert!(matches!(
-                wav_samples(too_many, PCM_FMT_LEN),
+                wav_samples(too_many, PCM_FMT_LEN, SampleFormat::I16),
                 Err(Error::Limit { value, .. }) if value == too_many
             ));
             // Refused before a byte is written.
@@ -1121,9 +1187,12 @@ mod tests {
         assert_eq!(out[8..40], header[8..40]);
         assert_eq!(
             out[4..8],
-            (36 + 2 * max_wav_samples(PCM_FMT_LEN)).to_le_bytes()
+            (36 + 2 * max_wav_samples(PCM_FMT_LEN, SampleFormat::I16)).to_le_bytes()
         );
-        assert_eq!(out[40..], (2 * max_wav_samples(PCM_FMT_LEN)).to_le_bytes());
+        assert_eq!(
+            out[40..],
+            (2 * max_wav_samples(PCM_FMT_LEN, SampleFormat::I16)).to_le_bytes()
+        );
     }
 
     #[test]

@@ -308,9 +308,12 @@ pub struct DecodeReport {
     /// Stream position of the first sample written, for audio (0 from the start of the track).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_sample: Option<u64>,
-    /// Samples past full scale, clipped to 16 bits, for audio (of every channel).
+    /// Samples past full scale, clipped to 16 bits, for audio (of every channel; none in float).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clipped: Option<u64>,
+    /// How the samples were written, for audio: `s16` or `f32`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_format: Option<&'static str>,
 }
 
 /// The result of `h4mk encode`.

@@ -3,7 +3,8 @@
 
 use h4mk_adapters::{
     AdapterRegistry, BlockKind, Channel, Decoded, EncoderConfig, Error, NamedDecoder, Present,
-    Shape, encode, in_presentation_order, signal::sample_mix, write_wav_channels,
+    SampleFormat, Shape, WavStream, encode, in_presentation_order, signal::sample_mix,
+    write_wav_channels,
 };
 use h4mk_mt::{DecodeStep, Demuxer, MuxOptions, Muxer, Sidecars, TrackSpec};
 
@@ -274,7 +275,9 @@ fn tracks_written_as_channels_interleave_what_each_writes_alone() {
         ];
         let shapes: Vec<Shape> = channels.iter().map(|c| c.prepared.shape()).collect();
         let mut out = Vec::new();
-        let shape = write_wav_channels(channels, &mut out).unwrap().shape;
+        let shape = write_wav_channels(channels, SampleFormat::I16, &mut out)
+            .unwrap()
+            .shape;
         let (count, got_rate, interleaved) = samples_of(&out);
         assert_eq!((count, got_rate), (2, rate));
 
@@ -331,6 +334,7 @@ fn channels_that_cannot_share_a_file_are_refused_before_a_byte() {
     );
     let err = write_wav_channels(
         vec![channel(&plan_1, 0, 100), channel(&plan_2, 0, 100)],
+        SampleFormat::I16,
         &mut out,
     )
     .unwrap_err();
@@ -351,13 +355,18 @@ fn channels_that_cannot_share_a_file_are_refused_before_a_byte() {
         present,
         prepared,
     };
-    let err = write_wav_channels(vec![channel(&plan_1, 0, 100), bytes], &mut out).unwrap_err();
+    let err = write_wav_channels(
+        vec![channel(&plan_1, 0, 100), bytes],
+        SampleFormat::I16,
+        &mut out,
+    )
+    .unwrap_err();
     assert!(
         matches!(&err, Error::InChannel { channel: 2, source } if source.to_string()
             == "invalid parameter: the output is bytes, not audio samples"),
         "{err:?}"
     );
-    assert!(write_wav_channels(Vec::new(), &mut out).is_err());
+    assert!(write_wav_channels(Vec::new(), SampleFormat::I16, &mut out).is_err());
     assert!(out.is_empty());
 }
 
@@ -383,6 +392,7 @@ fn a_channel_with_no_samples_is_silent_and_widens_nothing() {
     let mut out = Vec::new();
     let shape = write_wav_channels(
         vec![held(100, vec![0.5; 1000]), held(5000, Vec::new())],
+        SampleFormat::I16,
         &mut out,
     )
     .unwrap()
@@ -400,9 +410,13 @@ fn a_channel_with_no_samples_is_silent_and_widens_nothing() {
     assert_eq!(interleaved.len(), 2000);
     assert!(interleaved.chunks(2).all(|f| f == [16_384, 0]));
     // Only silence: no frame.
-    let shape = write_wav_channels(vec![held(7, Vec::new())], &mut Vec::new())
-        .unwrap()
-        .shape;
+    let shape = write_wav_channels(
+        vec![held(7, Vec::new())],
+        SampleFormat::I16,
+        &mut Vec::new(),
+    )
+    .unwrap()
+    .shape;
     assert!(matches!(shape, Shape::Pcm { samples: 0, .. }), "{shape:?}");
 }
 
@@ -417,11 +431,45 @@ fn samples_clipped_to_sixteen_bits_are_counted() {
             held(0, vec![1.5, -1.0, 0.9999, 0.5]),
             held(0, vec![-2.0, 1.0, 0.0, -1.00002]),
         ],
+        SampleFormat::I16,
         &mut out,
     )
     .unwrap();
     // 1.5 and -2.0 are past it, 1.0 rounds to 32768 and -1.00002 to -32769; -1.0 is -32768.
     assert_eq!(written.clipped, 4);
-    let silent = write_wav_channels(vec![held(0, vec![0.25; 10])], &mut Vec::new()).unwrap();
+    let silent = write_wav_channels(
+        vec![held(0, vec![0.25; 10])],
+        SampleFormat::I16,
+        &mut Vec::new(),
+    )
+    .unwrap();
     assert_eq!(silent.clipped, 0);
+}
+
+/// As 32-bit floats, samples are written as decoded: nothing is clipped, and reading the file
+/// back gives them bit for bit, at one, two and three channels (`WAVE_FORMAT_IEEE_FLOAT`, then
+/// `WAVEFORMATEXTENSIBLE` with the float subtype).
+#[test]
+fn float_files_keep_every_sample_as_decoded() {
+    let signals = [
+        vec![1.5f32, -1.0, 0.9999, 0.123_456_79],
+        vec![-2.0, 1.0, 0.0, -1.000_02],
+        vec![4.8, -4.8, 1e-9, 0.5],
+    ];
+    for n in 1..=3 {
+        let mut out = Vec::new();
+        let channels = signals.iter().take(n).map(|s| held(0, s.clone())).collect();
+        let written = write_wav_channels(channels, SampleFormat::F32, &mut out).unwrap();
+        assert_eq!(written.clipped, 0);
+        assert_eq!(
+            u16::from_le_bytes([out[20], out[21]]),
+            if n > 2 { 0xFFFE } else { 3 }
+        );
+        let mut back = vec![Vec::new(); n];
+        WavStream::new(&out[..])
+            .unwrap()
+            .read_channels(&mut back, 100)
+            .unwrap();
+        assert_eq!(back, signals[..n], "{n} channels");
+    }
 }

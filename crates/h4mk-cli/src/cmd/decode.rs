@@ -3,7 +3,7 @@
 //! The demuxer plans (a chain for `--at-ms`, a range otherwise), and the adapter named by
 //! `--adapter` ([`AdapterRegistry`]) checks the plan ([`NamedDecoder::prepare`]) before the
 //! output is opened, then writes it through [`crate::output`] as it decodes
-//! ([`NamedDecoder::write`]: bytes for `null`, a 16-bit WAV file for `dsp`), holding only what
+//! ([`NamedDecoder::write`]: bytes for `null`; a WAV file for `dsp`), holding only what
 //! is not written yet. Several tracks are decoded side by side into the channels of one WAV
 //! file ([`write_wav_channels`]).
 //!
@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use h4mk_adapters::{
-    AdapterRegistry, Channel, NamedDecoder, Pcm, Prepared, Present, Shape, WavWriter,
+    AdapterRegistry, Channel, NamedDecoder, Pcm, Prepared, Present, SampleFormat, Shape, WavWriter,
     channels_shape, write_wav_channels,
 };
 use h4mk_mt::{DecodeStep, Demuxer};
@@ -59,7 +59,8 @@ What is decoded:
   neither               the whole track (every block from its first to its last).
 
 Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decode order;
-the dsp adapter writes mono 16-bit PCM WAV; for DSP1 blocks it is exact from its first
+the dsp adapter writes mono 16-bit PCM WAV (32-bit float with --sample-format f32, which
+keeps samples past full scale that 16 bits clip); for DSP1 blocks it is exact from its first
 sample (the block before the first one output is decoded too, for the samples they overlap:
 for a range, from the block before the one that reaches A; when a block there does not
 decode, the decode starts after it where it can, with a warning saying what that cost),
@@ -107,9 +108,31 @@ pub(crate) struct Args {
     /// Write the output to this file (`-` for standard output).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
+    /// How audio samples are written: 16-bit integers (clipped to full scale) or 32-bit floats
+    /// (as decoded) [default: s16].
+    #[arg(long = "sample-format", value_name = "FORMAT")]
+    sample_format: Option<WavFormat>,
     /// Print a JSON report instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// `--sample-format`'s values, as ffmpeg and sox name them.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum WavFormat {
+    /// 16-bit integer PCM.
+    S16,
+    /// 32-bit IEEE float.
+    F32,
+}
+
+impl From<WavFormat> for SampleFormat {
+    fn from(f: WavFormat) -> Self {
+        match f {
+            WavFormat::S16 => SampleFormat::I16,
+            WavFormat::F32 => SampleFormat::F32,
+        }
+    }
 }
 
 /// The registry's adapters, with their summaries, as the values `--adapter` takes.
@@ -170,6 +193,15 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         )
         .into());
     }
+    if args.sample_format.is_some() && args.adapter == "null" {
+        return Err(UsageError(
+            "--sample-format: --adapter null writes the blocks' bytes, not samples".to_owned(),
+        )
+        .into());
+    }
+    let format = args
+        .sample_format
+        .map_or(SampleFormat::I16, SampleFormat::from);
     refuse_input_as_output(&args.file, &args.output)?;
     let input = Input::open_h4mk(&args.file)?;
     let name = input.name();
@@ -219,7 +251,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     } = shape
     {
         let channels = u16::try_from(args.track.len()).unwrap_or(u16::MAX);
-        WavWriter::new(io::sink(), sample_rate, channels, samples)
+        WavWriter::with_format(io::sink(), sample_rate, channels, samples, format)
             .with_context(|| format!("{name}: {}", tracks_phrase(&args.track)))?;
     }
     let warnings: Vec<String> = decodes
@@ -230,7 +262,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let (bytes, clipped) = write_to(&args.output, out, |w| {
         let mut counted = Counting { inner: w, bytes: 0 };
         let clipped =
-            write(decodes, &mut counted).with_context(|| format!("writing {out_name}"))?;
+            write(decodes, format, &mut counted).with_context(|| format!("writing {out_name}"))?;
         Ok((counted.bytes, clipped))
     })?;
     warn_if_rebuilt(&demux, &input, err)?;
@@ -241,7 +273,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         // As sox does: a decode that overshoots full scale is not silent about it.
         writeln!(
             err,
-            "h4mk: warning: {}: {clipped} sample{} past full scale clipped to 16 bits",
+            "h4mk: warning: {}: {clipped} sample{} past full scale clipped to 16 bits \
+             (--sample-format f32 keeps them)",
             crate::one_line(&out_name),
             plural(clipped)
         )?;
@@ -272,6 +305,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         samples: pcm.map(|(.., samples)| samples),
         start_sample: pcm.map(|(_, start, _)| start),
         clipped: pcm.map(|_| clipped),
+        sample_format: pcm.map(|_| match format {
+            SampleFormat::I16 => "s16",
+            SampleFormat::F32 => "f32",
+        }),
     };
     if args.json {
         write_json(out, &report)?;
@@ -316,6 +353,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
 /// bits.
 fn write(
     decodes: Vec<(u16, Box<dyn NamedDecoder>, Outcome<'_>)>,
+    format: SampleFormat,
     out: &mut dyn Write,
 ) -> Result<u64> {
     let mut plans = Vec::with_capacity(decodes.len());
@@ -334,7 +372,7 @@ fn write(
             return Ok(0);
         };
         // The samples as they come, into a WAV file here, to count those clipped.
-        let mut wav = WavWriter::new(out, sample_rate, 1, samples)?;
+        let mut wav = WavWriter::with_format(out, sample_rate, 1, samples, format)?;
         decoder
             .write_samples(steps, present, prepared, &mut |s| wav.push(s))
             .map_err(|e| in_plan(steps, e))?;
@@ -352,7 +390,7 @@ fn write(
             prepared,
         })
         .collect();
-    write_wav_channels(channels, out)
+    write_wav_channels(channels, format, out)
         .map(|written| written.clipped)
         .map_err(|e| match e {
             h4mk_adapters::Error::InChannel { channel, source } => {

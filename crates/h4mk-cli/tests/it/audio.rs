@@ -1127,12 +1127,66 @@ fn a_decode_past_full_scale_says_how_many_samples_it_clipped() {
     assert_eq!(
         String::from_utf8(loud.stderr).unwrap(),
         format!(
-            "h4mk: warning: loud.out.wav: {clipped} samples past full scale clipped to 16 bits\n"
+            "h4mk: warning: loud.out.wav: {clipped} samples past full scale clipped to 16 bits \
+             (--sample-format f32 keeps them)\n"
         )
     );
     let quiet = decode("quiet");
     assert_eq!(json(&quiet)["clipped"], 0);
     assert!(quiet.stderr.is_empty());
+
+    // As 32-bit floats nothing is clipped: the samples are those of the 16-bit file where it
+    // did not clip, to 16 bits, and past full scale where it did.
+    let float = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "--json",
+            "--sample-format",
+            "f32",
+            "loud.h4mk",
+            "-o",
+            "loud.f32.wav",
+        ],
+    );
+    let report = json(&float);
+    assert_eq!(
+        (report["clipped"].as_u64(), report["sample_format"].as_str()),
+        (Some(0), Some("f32"))
+    );
+    assert!(float.stderr.is_empty());
+    let floats = read(&d.join("loud.f32.wav"));
+    assert_eq!(floats.samples.len(), decoded.samples.len());
+    let past = floats.samples.iter().filter(|s| s.abs() > 1.0).count() as u64;
+    assert!(
+        past <= clipped && past + 10 >= clipped,
+        "{past} past full scale, {clipped} clipped"
+    );
+    for (f, s) in floats.samples.iter().zip(&decoded.samples) {
+        let rounded = (f * 32_768.0).round().clamp(-32_768.0, 32_767.0) / 32_768.0;
+        assert_eq!(rounded, *s);
+    }
+    // The null adapter writes bytes: a sample format is a mistake.
+    let null = h4mk(
+        d,
+        &[
+            "decode",
+            "--adapter",
+            "null",
+            "--track",
+            "1",
+            "--sample-format",
+            "f32",
+            "loud.h4mk",
+            "-o",
+            "x",
+        ],
+    );
+    assert_eq!(null.status.code(), Some(2));
 }
 
 /// `scipy.io.wavfile.write` writes a `float64` array as 64-bit float WAV, which was refused

@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::{Context, Result, bail};
 
@@ -64,6 +65,9 @@ impl Input {
                 Bytes::Mapped(map(&file).with_context(|| format!("mapping {}", path.display()))?)
             }
         };
+        if matches!(bytes, Bytes::Mapped(_)) {
+            note_mapped(&display_name(path));
+        }
         Ok(Input {
             path: path.to_owned(),
             bytes,
@@ -197,9 +201,38 @@ fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }
 }
 
-/// What the SIGBUS handler says of a fault: the one cause h4mk's reads can give it.
+/// What the SIGBUS handler says of a fault when it cannot name the input: the one cause h4mk's
+/// reads can give it.
 const CUT_SHORT_WHILE_READ: &[u8] = b"h4mk: error: an input file was cut short by another \
 program while h4mk read it (SIGBUS); any output file it was writing is removed\n";
+
+/// The names of the inputs mapped so far, and the SIGBUS handler's message naming them, made
+/// as each is mapped so that the handler writes it without allocating.
+static MAPPED: Mutex<(Vec<String>, Vec<u8>)> = Mutex::new((Vec::new(), Vec::new()));
+
+fn note_mapped(name: &str) {
+    let mut mapped = MAPPED.lock().unwrap_or_else(PoisonError::into_inner);
+    mapped.0.push(crate::one_line(name));
+    let what = match mapped.0.as_slice() {
+        [one] => format!("{one}: cut short"),
+        names => format!("{}: one of these was cut short", names.join(", ")),
+    };
+    mapped.1 = format!(
+        "h4mk: error: {what} by another program while h4mk read it (SIGBUS); any output file \
+         it was writing is removed\n"
+    )
+    .into_bytes();
+}
+
+/// The mapped inputs' names, for an error that only says a mapping was cut short (`EFAULT`
+/// from a write of its bytes).
+pub(crate) fn mapped_names() -> String {
+    MAPPED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .0
+        .join(", ")
+}
 
 /// Makes SIGBUS, which a mapped input cut short by another program raises on the next read
 /// past its new end, end the run as a failed one does: a message, every unfinished output
@@ -226,14 +259,16 @@ pub fn clean_up_on_sigbus() {
         // A code above 0 comes from the kernel (BUS_ADRERR and its kin); 0 and below from
         // kill(2), sigqueue(3) and their kin.
         if info.si_code > 0 {
-            // SAFETY: write(2) is async-signal-safe, and the buffer is static.
-            let _ = unsafe {
-                libc::write(
-                    libc::STDERR_FILENO,
-                    CUT_SHORT_WHILE_READ.as_ptr().cast(),
-                    CUT_SHORT_WHILE_READ.len(),
-                )
-            };
+            // Tried, not waited for: it is held only while an input is being mapped.
+            let mapped = MAPPED.try_lock().ok();
+            let message = mapped
+                .as_ref()
+                .map(|m| &m.1[..])
+                .filter(|m| !m.is_empty())
+                .unwrap_or(CUT_SHORT_WHILE_READ);
+            // SAFETY: write(2) is async-signal-safe, and the buffer outlives the call.
+            let _ =
+                unsafe { libc::write(libc::STDERR_FILENO, message.as_ptr().cast(), message.len()) };
             crate::output::remove_unfinished_now();
             signal_hook::low_level::exit(1);
         }

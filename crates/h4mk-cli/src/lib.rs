@@ -117,7 +117,7 @@ where
             let hint = if is_salvageable(&e) {
                 SALVAGE_HINT
             } else if is_mapping_cut_short(&e) {
-                CUT_SHORT_HINT
+                &cut_short_hint()
             } else {
                 ""
             };
@@ -131,8 +131,14 @@ where
 /// What an error for a file cut short or with a damaged chunk adds, on its one line.
 const SALVAGE_HINT: &str = " (h4mk salvage rebuilds a sound file from the intact chunks)";
 
-/// What an error from a write of mapped bytes that another program cut away adds.
-const CUT_SHORT_HINT: &str = " (an input file was cut short by another program while h4mk read it)";
+/// What an error from a write of mapped bytes that another program cut away adds: which
+/// inputs were mapped.
+fn cut_short_hint() -> String {
+    format!(
+        " (an input file was cut short by another program while h4mk read it: {})",
+        input::mapped_names()
+    )
+}
 
 /// True when `e` is the system's refusal to write bytes from an address it cannot read
 /// (`EFAULT`): h4mk hands it only slices of its inputs' mappings, so the file under one was

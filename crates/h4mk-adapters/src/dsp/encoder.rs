@@ -59,7 +59,10 @@ impl EncoderConfig {
         Some(own_start.saturating_mul(1000) / u64::from(sample_rate.max(1)))
     }
 
-    fn validate(&self, sample_rate: u32) -> Result<()> {
+    /// Checks the configuration for a signal at `sample_rate`, as [`encode`] and
+    /// [`Encoder::new`] do before anything else: [`Error::Parameter`] naming the field at
+    /// fault, or [`Error::BlockUnderOneMs`] for blocks too short for millisecond timestamps.
+    pub fn validate(&self, sample_rate: u32) -> Result<()> {
         let limits = Limits::default();
         let n = self.frame_size;
         let checks = [

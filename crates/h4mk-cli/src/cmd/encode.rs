@@ -72,8 +72,10 @@ The track is {track_id: N, name: NAME, kind: \"audio\", codec: \"h4dsp1\", sampl
 WAV file's, channels: 1}. The encoder's defaults: 1024-sample frames with a 512-sample hop,
 the 96 strongest bins per frame, 8 frames per block, a keyframe every 16 blocks, no B-blocks
 (--frame-size, --hop, --bins, --frames-per-block, --key-interval, --b-blocks; the track's note
-records the first four, docs/ADAPTERS.md §4 gives sizes and SNRs). With --b-blocks B, B B-blocks sit between consecutive anchors; the decoded samples are the
-same as without them, bit for bit. With --split-channels, channel k (from 1) becomes track
+records the first four; docs/ADAPTERS.md §4 gives SNRs by bins per frame). A block spans at
+least one frame: frames per block times the hop is at least the frame size. With --b-blocks
+B, B B-blocks sit between consecutive anchors; the decoded samples are the same as without
+them, bit for bit. With --split-channels, channel k (from 1) becomes track
 N + k - 1, named \"NAME chK\"; `h4mk decode --track N,N+1,...` gives the channels back. Only the
 dsp adapter encodes.
 
@@ -108,7 +110,8 @@ pub(crate) struct Args {
     /// B-blocks between consecutive anchors (I- or P-blocks).
     #[arg(long = "b-blocks", value_name = "B", value_parser = clap::value_parser!(u32).range(..=1024))]
     b_blocks: Option<u32>,
-    /// Samples per STFT frame: even, 16 to 32768 [default: 1024].
+    /// Samples per STFT frame: even, 16 to 32768 (a larger frame needs a larger hop or more
+    /// frames per block) [default: 1024].
     #[arg(long = "frame-size", value_name = "N")]
     frame_size: Option<usize>,
     /// Samples from one frame to the next: divides the frame size, at most half of it
@@ -118,7 +121,7 @@ pub(crate) struct Args {
     /// The strongest bins kept per frame: more is larger and closer [default: 96].
     #[arg(long, value_name = "K")]
     bins: Option<usize>,
-    /// Frames per block: 1 to 4096 [default: 8].
+    /// Frames per block: at least the frame size over the hop, at most 4096 [default: 8].
     #[arg(long = "frames-per-block", value_name = "F")]
     frames_per_block: Option<usize>,
     /// Add an XLOC index locator before the file CRC, so readers find the index in O(1).
@@ -197,6 +200,20 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
                 args.track_id
             ))
         })?;
+    // Settings given on the command line that the encoder refuses are a usage error (exit 2),
+    // named by their flags; the defaults fail only for the input's rate (exit 1, below).
+    let given = [
+        args.frame_size.map(|_| "--frame-size"),
+        args.hop.map(|_| "--hop"),
+        args.bins.map(|_| "--bins"),
+        args.frames_per_block.map(|_| "--frames-per-block"),
+    ];
+    let given: Vec<&str> = given.into_iter().flatten().collect();
+    if !given.is_empty()
+        && let Err(e) = config.validate(sample_rate)
+    {
+        return Err(UsageError(format!("{}: {e}", given.join(", "))).into());
+    }
     let mut encoders = (0..lanes)
         .map(|_| Encoder::new(sample_rate, &config))
         .collect::<h4mk_adapters::Result<Vec<_>>>()

@@ -1078,10 +1078,10 @@ fn encoder_settings_are_flags_and_the_note_records_them() {
             ]
             .concat(),
         );
-        assert_eq!(run.status.code(), Some(1));
+        assert_eq!(run.status.code(), Some(2));
         assert_eq!(
             String::from_utf8(run.stderr).unwrap(),
-            format!("h4mk: error: in.wav: encoding: invalid parameter: {message}\n")
+            format!("h4mk: error: {}: invalid parameter: {message}\n", bad[0])
         );
         assert!(!d.join("bad.h4mk").exists());
     }

@@ -450,7 +450,9 @@ fn an_input_cut_short_while_read_fails_and_leaves_nothing() {
         caught += 1;
         assert_eq!(o.status.code(), Some(1), "run {run}: {stderr}");
         assert!(
-            stderr.starts_with("h4mk: error: an input file was cut short by another program"),
+            stderr
+                == "h4mk: error: many.h4mk: cut short by another program while h4mk read it \
+                    (SIGBUS); any output file it was writing is removed\n",
             "run {run}: {stderr}"
         );
         assert!(

@@ -112,6 +112,11 @@ pub(crate) struct Args {
     /// (as decoded) [default: s16].
     #[arg(long = "sample-format", value_name = "FORMAT")]
     sample_format: Option<WavFormat>,
+    /// Decode a damaged file as `h4mk salvage` rebuilds it, from every intact chunk, with a
+    /// warning saying what was lost; the rebuilt file is held in memory (about the input's
+    /// size), and offsets in messages are its own.
+    #[arg(long)]
+    salvage: bool,
     /// Print a JSON report instead of text.
     #[arg(long)]
     json: bool,
@@ -205,7 +210,15 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     refuse_input_as_output(&args.file, &args.output)?;
     let input = Input::open_h4mk(&args.file)?;
     let name = input.name();
-    let demux = open(&input)?;
+    let rebuilt = if args.salvage {
+        Some(salvaged(&input, err)?)
+    } else {
+        None
+    };
+    let demux = match &rebuilt {
+        Some(bytes) => Demuxer::open(bytes).with_context(|| format!("{name}, salvaged"))?,
+        None => open(&input)?,
+    };
     for &track in &args.track {
         require_track(&demux, &name, track)?;
     }
@@ -346,6 +359,29 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         crate::one_line(&report.output)
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `input` as `h4mk salvage` rebuilds it, in memory, after a warning on `err` saying what
+/// was lost when anything was; refused when nothing is recoverable.
+fn salvaged(input: &Input, err: &mut dyn Write) -> Result<Vec<u8>> {
+    let name = crate::one_line(&input.name());
+    let (bytes, report) = h4mk_mt::salvage(input, Vec::new()).with_context(|| name.clone())?;
+    if !report.recovered() {
+        bail!("{name}: nothing recoverable to decode");
+    }
+    if !report.is_complete() {
+        let skipped: u64 = report.skipped.iter().map(|s| s.len).sum();
+        let dropped = report.dropped.len() as u64;
+        writeln!(
+            err,
+            "h4mk: warning: {name}: damaged; decoding what salvage keeps: {} block{}, {dropped} \
+             lost or dropped, {skipped} byte{} skipped",
+            report.blocks_kept(),
+            plural(report.blocks_kept()),
+            plural(skipped)
+        )?;
+    }
+    Ok(bytes)
 }
 
 /// Writes the decodes prepared for each track: bytes as their decoder writes them, audio as the

@@ -380,6 +380,39 @@ fn damaged_files_fail_with_one_line_and_leave_nothing() {
         );
         assert_eq!(dir.files(), before, "{args:?}: a file was left behind");
     }
+
+    // With --salvage both decode what `h4mk salvage` keeps, bit for bit, saying what was lost
+    // in one warning; an intact file decodes as without it, with nothing said.
+    for file in ["flipped.h4mk", "cut.h4mk"] {
+        let repaired = file.replace(".h4mk", ".salvaged.h4mk");
+        h4mk(d, &["salvage", file, "-o", &repaired]);
+        ok(&decode_args(d, &[&repaired], "want.wav"));
+        let o = decode_args(d, &["--salvage", file], "got.wav");
+        let stderr = String::from_utf8(o.stderr.clone()).unwrap();
+        ok(&o);
+        assert_eq!(stderr.lines().count(), 1, "{file}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!(
+                "h4mk: warning: {file}: damaged; decoding what salvage keeps: "
+            )),
+            "{stderr}"
+        );
+        assert!(
+            std::fs::read(d.join("got.wav")).unwrap() == std::fs::read(d.join("want.wav")).unwrap()
+        );
+    }
+    let o = decode_args(d, &["--salvage", "song.h4mk"], "intact.wav");
+    assert!(o.stderr.is_empty());
+    ok(&decode_args(d, &["song.h4mk"], "plain.wav"));
+    assert!(
+        std::fs::read(d.join("intact.wav")).unwrap() == std::fs::read(d.join("plain.wav")).unwrap()
+    );
+}
+
+/// `decode --adapter dsp --track 1 ARGS... -o OUT` in `dir`.
+fn decode_args(dir: &Path, args: &[&str], out: &str) -> std::process::Output {
+    let base = ["decode", "--adapter", "dsp", "--track", "1"];
+    h4mk(dir, &[&base[..], args, &["-o", out]].concat())
 }
 
 /// A time range of audio is the whole decode's samples from A up to B, bit for bit: from

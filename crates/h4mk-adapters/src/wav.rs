@@ -661,6 +661,8 @@ fn whole_containers(fmt: &mut [u8]) {
 /// two channels, as `hound` writes it).
 const PCM_FMT_LEN: u32 = 16;
 const EXTENSIBLE_FMT_LEN: u32 = 40;
+/// A `fact` chunk: its header and the samples each channel holds.
+const FACT_CHUNK_LEN: u32 = 12;
 
 /// How [`WavWriter`] writes each sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -813,16 +815,20 @@ impl<W: Write> WavWriter<W> {
             });
         }
         let extensible = channels > 2;
-        let fmt_len = if extensible {
-            EXTENSIBLE_FMT_LEN
-        } else {
-            PCM_FMT_LEN
+        // A format other than PCM states its extra bytes (none: cbSize 0), and the samples a
+        // channel holds in a `fact` chunk; sox warns of a float file without them.
+        let float = format == SampleFormat::F32;
+        let fmt_len = match (extensible, float) {
+            (true, _) => EXTENSIBLE_FMT_LEN,
+            (false, false) => PCM_FMT_LEN,
+            (false, true) => PCM_FMT_LEN + 2,
         };
+        let fact_len = if float { FACT_CHUNK_LEN } else { 0 };
         let samples = frames.saturating_mul(channels.into());
-        let data_len = format.bytes() * wav_samples(samples, fmt_len, format)?;
-        let mut header = Vec::with_capacity(68);
+        let data_len = format.bytes() * wav_samples(samples, fmt_len + fact_len, format)?;
+        let mut header = Vec::with_capacity(80);
         header.extend_from_slice(b"RIFF");
-        header.extend_from_slice(&(4 + 8 + fmt_len + 8 + data_len).to_le_bytes());
+        header.extend_from_slice(&(4 + 8 + fmt_len + fact_len + 8 + data_len).to_le_bytes());
         header.extend_from_slice(b"WAVEfmt ");
         header.extend_from_slice(&fmt_len.to_le_bytes());
         let subtype = subtype(format);
@@ -843,6 +849,14 @@ impl<W: Write> WavWriter<W> {
             header.extend_from_slice(&bits.to_le_bytes()); // valid bits
             header.extend_from_slice(&channel_mask(channels).to_le_bytes());
             header.extend_from_slice(&subtype);
+        } else if float {
+            header.extend_from_slice(&0u16.to_le_bytes()); // cbSize: no extra bytes
+        }
+        if float {
+            header.extend_from_slice(b"fact");
+            header.extend_from_slice(&4u32.to_le_bytes());
+            // Frames: `samples` fits a u32 (wav_samples), and frames are no more.
+            header.extend_from_slice(&(frames as u32).to_le_bytes());
         }
         header.extend_from_slice(b"data");
         header.extend_from_slice(&data_len.to_le_bytes());

@@ -100,10 +100,13 @@ impl EncoderConfig {
                 max_rate: first_span as u64 * 1000,
             });
         }
-        if (self.frames_per_block - 1) * self.hop + n > limits.max_block_samples {
-            return Err(Error::Parameter(
-                "a block may render at most Limits::max_block_samples",
-            ));
+        let renders = (self.frames_per_block - 1) * self.hop + n;
+        if renders > limits.max_block_samples {
+            return Err(Error::Limit {
+                what: "samples a block renders ((frames_per_block - 1) * hop + frame_size)",
+                value: renders as u64,
+                max: limits.max_block_samples as u64,
+            });
         }
         Ok(())
     }

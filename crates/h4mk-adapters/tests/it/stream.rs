@@ -465,6 +465,18 @@ fn float_files_keep_every_sample_as_decoded() {
             u16::from_le_bytes([out[20], out[21]]),
             if n > 2 { 0xFFFE } else { 3 }
         );
+        // A `fmt ` chunk that states its extra bytes (cbSize 0 for plain float), then a
+        // `fact` chunk with the frames: sox warned of a float file without them.
+        let fmt_len = u32::from_le_bytes(out[16..20].try_into().unwrap()) as usize;
+        assert_eq!(fmt_len, if n > 2 { 40 } else { 18 });
+        assert_eq!(&out[36..38], if n > 2 { &[22, 0] } else { &[0, 0] });
+        let fact = 20 + fmt_len;
+        assert_eq!(&out[fact..fact + 8], b"fact\x04\0\0\0");
+        assert_eq!(out[fact + 8..fact + 12], 4u32.to_le_bytes());
+        assert_eq!(
+            u32::from_le_bytes(out[4..8].try_into().unwrap()) as usize,
+            out.len() - 8
+        );
         let mut back = vec![Vec::new(); n];
         WavStream::new(&out[..])
             .unwrap()

@@ -75,8 +75,9 @@ has none; a track with no block (bytes) or no sample (audio) in the time asked f
 error, as for one track.
 -o - writes to standard output (and prints no report). The JSON report gives the steps
 decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
-count, the sample count of each channel, the stream position of the first sample and how
-many samples were past full scale and clipped to 16 bits (also a warning on standard error).
+count, the sample count of each channel, the stream position of the first sample, the sample
+format (s16 or f32) and how many samples were past full scale and clipped to 16 bits (also a
+warning on standard error).
 
 Examples:
   h4mk decode --adapter dsp --track 1 song.h4mk -o song.wav
@@ -339,8 +340,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             } else {
                 String::new()
             };
+            let float = if format == SampleFormat::F32 {
+                " as 32-bit floats"
+            } else {
+                ""
+            };
             format!(
-                "{samples} samples{each} at {rate} Hz ({:.3} s from sample {start})",
+                "{samples} samples{each} at {rate} Hz{float} ({:.3} s from sample {start})",
                 Pcm::duration(samples, rate)
             )
         }

@@ -209,6 +209,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
         args.frames_per_block.map(|_| "--frames-per-block"),
     ];
     let given: Vec<&str> = given.into_iter().flatten().collect();
+    // The encoder keeps all a frame has for more bins, but the track's note would record
+    // the number asked for.
+    let has = config.frame_size / 2 + 1;
+    if args.bins.is_some_and(|b| b > has) && config.frame_size.is_multiple_of(2) {
+        return Err(UsageError(format!(
+            "--bins {}: a frame of {} samples has {has} bins",
+            config.bins_per_frame, config.frame_size
+        ))
+        .into());
+    }
     if !given.is_empty()
         && let Err(e) = config.validate(sample_rate)
     {

@@ -1118,6 +1118,27 @@ fn encoder_settings_are_flags_and_the_note_records_them() {
         );
         assert!(!d.join("bad.h4mk").exists());
     }
+    // More bins than a frame has kept them all, and the note recorded the number asked for.
+    let run = h4mk(
+        d,
+        &[
+            "encode",
+            "--adapter",
+            "dsp",
+            "--bins",
+            "514",
+            "in.wav",
+            "-o",
+            "bad.h4mk",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(run.stderr).unwrap(),
+        "h4mk: error: --bins 514: a frame of 1024 samples has 513 bins\n"
+    );
+    assert!(!d.join("bad.h4mk").exists());
+    encode(d, &["--bins", "513"], "all.h4mk");
 }
 
 /// A float WAV file may peak past full scale (4.8 in a user's review), and it encodes as it

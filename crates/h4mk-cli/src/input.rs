@@ -246,9 +246,11 @@ pub(crate) fn mapped_names() -> String {
 /// return (a read would fault again; the handler chained before it, std's stack-overflow
 /// check, has already reset the signal to its default for a fault that is not a guard page).
 /// A fault comes from a read of the mapping, in a parser or a copy of block bytes: never with
-/// the allocator's or the output registry's lock held, and the handler takes no other lock.
-/// It writes a fixed message with `write(2)` (std's standard error takes a lock and a
-/// `RefCell` the thread may hold, when the signal was sent by a program), removes the
+/// the allocator's lock, the output registry's or `MAPPED`'s held (`MAPPED` is held only while
+/// an input is mapped, and is only tried here: a compare-and-swap). The handler writes the
+/// message made as the inputs were mapped, or a fixed one, with `write(2)` (std's standard
+/// error takes a lock and a `RefCell` the thread may hold, when the signal was sent by a
+/// program), removes the
 /// registered paths (`remove_file` makes a C string on the stack for a path shorter than 384
 /// bytes; a longer one allocates, which a fault never interrupts), waits for the registry when
 /// an interrupt's thread is sweeping it (that thread ends the process), and ends the process

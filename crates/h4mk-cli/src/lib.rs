@@ -134,10 +134,13 @@ const SALVAGE_HINT: &str = " (h4mk salvage rebuilds a sound file from the intact
 /// What an error from a write of mapped bytes that another program cut away adds: which
 /// inputs were mapped.
 fn cut_short_hint() -> String {
-    format!(
-        " (an input file was cut short by another program while h4mk read it: {})",
-        input::mapped_names()
-    )
+    let names = input::mapped_names();
+    let which = if names.is_empty() {
+        String::new()
+    } else {
+        format!(": {names}")
+    };
+    format!(" (an input file was cut short by another program while h4mk read it{which})")
 }
 
 /// True when `e` is the system's refusal to write bytes from an address it cannot read

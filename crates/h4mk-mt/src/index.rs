@@ -19,7 +19,8 @@
 use std::fmt;
 
 use h4mk_format::{
-    CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkRef, ContainerRef, HEADER_LEN, Limits, Mode, Tag,
+    CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader, ChunkRef, ContainerRef, HEADER_LEN, Limits, Mode,
+    Tag,
 };
 use h4mk_gop::{BlockKind, MAX_SEEK_ENTRIES, SeekEntry, SeekTable, SeekTableBuf};
 
@@ -682,7 +683,9 @@ pub fn find_index(
 
 /// Rebuilds the index of `file` by walking every chunk from `from` (docs/FORMAT.md §7.2).
 ///
-/// In [`Mode::Strict`] the first damaged chunk is an error. In [`Mode::Lenient`] damaged
+/// In [`Mode::Strict`] the first damaged chunk is an error, but for an index chunk (`TSEK`,
+/// `XSEK`, `XLOC`) whose CRC fails: that is what the scan rebuilds, so it is handed to
+/// `damage` and the walk goes on after it (its framing held). In [`Mode::Lenient`] damaged
 /// chunks and blocks that do not route are skipped and handed to `damage` (which decides what
 /// to keep), and an error that loses the framing ends the walk (everything before it is
 /// indexed).
@@ -703,7 +706,15 @@ pub fn scan_index(
                 damage(Error::from(e));
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => match damaged_index_chunk_end(file, &e) {
+                // A strict walk stops at a damaged chunk: go on after this one.
+                Some(next) => {
+                    damage(Error::from(e));
+                    walk = file.chunks_from(next)?;
+                    continue;
+                }
+                None => return Err(e.into()),
+            },
         };
         if chunk.tag != Tag::CORE {
             continue;
@@ -717,6 +728,22 @@ pub fn scan_index(
         }
     }
     Ok(builder.finish(from))
+}
+
+/// Where the chunk after an index chunk whose CRC failed starts, when `e` is that failure:
+/// a strict scan reads past such a chunk rather than refuse a file whose only damage is in
+/// the index it rebuilds (a flipped bit in a `TSEK` made every reading command refuse it).
+fn damaged_index_chunk_end(file: &ContainerRef<'_>, e: &h4mk_format::Error) -> Option<u64> {
+    let h4mk_format::Error::ChunkCrc { tag, offset, .. } = *e else {
+        return None;
+    };
+    if ![Tag::TSEK, XSEK, XLOC].contains(&tag) {
+        return None;
+    }
+    // Framed before its CRC was checked: its length is within the file.
+    let at = usize::try_from(offset).ok()?;
+    let head = file.data().get(at..at.checked_add(CHUNK_HEADER_LEN)?)?;
+    Some(ChunkHeader::parse(offset, head.try_into().ok()?).end_offset())
 }
 
 /// The XLOC chunk that ends at the footer, if the bytes there carry its tag.

@@ -330,6 +330,46 @@ fn lenient_rebuild_reads_past_a_damaged_block() {
     assert_eq!(listed.len(), all.len() - 1);
 }
 
+/// A bit flipped in a seek table made a strict open refuse the whole file: the trailing
+/// tables were not found, and the scan that rebuilds them stopped at the damaged one. The scan
+/// now reads past a damaged index chunk, which is what it rebuilds, and reports it: the file
+/// answers as the intact one does. A damaged block on the scan's way still fails it.
+#[test]
+fn a_damaged_seek_table_is_rebuilt_by_a_strict_scan() {
+    let good = reference_mux(&tracks(), &inputs(), true);
+    let intact = Demuxer::open(&good).unwrap();
+    let tables: Vec<u64> = intact
+        .container()
+        .chunks()
+        .filter_map(|c| c.ok())
+        .filter(|c| c.tag == h4mk_format::Tag::TSEK)
+        .map(|c| c.offset)
+        .collect();
+    assert_eq!(tables.len(), 2);
+    for &table in &tables {
+        let mut bytes = good.clone();
+        bytes[usize::try_from(table).unwrap() + 16] ^= 0x01;
+        let d = Demuxer::open(&bytes).unwrap();
+        assert!(matches!(d.index_status(), IndexStatus::Rebuilt { .. }));
+        assert_eq!(d.index().tracks(), intact.index().tracks());
+        assert_eq!(answers(&d), answers(&intact));
+        assert!(
+            matches!(
+                d.problems(),
+                [Problem::Damage(Error::Format(h4mk_format::Error::ChunkCrc { tag, offset, .. }))]
+                    if *tag == h4mk_format::Tag::TSEK && *offset == table
+            ),
+            "{:?}",
+            d.problems()
+        );
+        // And a damaged block before it: the strict scan fails there, as before.
+        let block = intact.blocks().nth(5).unwrap().unwrap();
+        bytes[usize::try_from(block.offset).unwrap() + 9] ^= 0x01;
+        let err = Demuxer::open(&bytes).unwrap_err();
+        assert_eq!(err.offset(), Some(block.chunk_offset()));
+    }
+}
+
 #[test]
 fn errors_name_offsets_and_tracks() {
     let bytes = mux(&tracks(), &inputs(), MuxOptions::default());

@@ -60,13 +60,15 @@ impl Pcm {
 
 /// A sample as a 16-bit integer: scaled by 32768, rounded and clipped.
 pub(crate) fn sample_to_i16(s: f32) -> i16 {
-    (s * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16
+    sample_to_i16_clipping(s).0
 }
 
-/// Whether [`sample_to_i16`] clips `s`: scaled and rounded, it is past a 16-bit integer.
-pub(crate) fn clips_at_16_bits(s: f32) -> bool {
+/// [`sample_to_i16`], and whether it clipped `s`: scaled and rounded, it was past a 16-bit
+/// integer.
+pub(crate) fn sample_to_i16_clipping(s: f32) -> (i16, bool) {
     let scaled = (s * 32_768.0).round();
-    !(-32_768.0..=32_767.0).contains(&scaled)
+    let clipped = !(-32_768.0..=32_767.0).contains(&scaled);
+    (scaled.clamp(-32_768.0, 32_767.0) as i16, clipped)
 }
 
 /// The PCM one block renders to: its frames, windowed and overlap-added, including the tail

@@ -5,7 +5,7 @@ use std::io::{self, Cursor, Read, Write};
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
-use crate::pcm::{Pcm, clips_at_16_bits, sample_to_i16};
+use crate::pcm::{Pcm, sample_to_i16_clipping};
 
 /// The most samples reserved up front from a count a WAV header declares; beyond it, storage
 /// grows as samples actually arrive.
@@ -336,18 +336,14 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                     return Err(Error::WavUnsupported(what));
                 }
                 whole_containers(&mut fmt);
-                let frame = fmt
-                    .get(12..14)
-                    .map_or(1, |a| u64::from(u16::from_le_bytes([a[0], a[1]])));
+                let frame = fmt_u16(&fmt, 12).map_or(1, u64::from);
                 // A writer that could not seek back to the header (`ffmpeg ... -f wav -`)
                 // leaves the length at its largest: the samples run to the end, in whole
                 // frames.
                 // The cap is rounded to whole frames, and to whole frames as `hound` sizes
                 // them (the channels times the frame over the channels, which a malformed
                 // header can make differ), or `hound` refuses it.
-                let channels = fmt
-                    .get(2..4)
-                    .map_or(0, |a| u64::from(u16::from_le_bytes([a[0], a[1]])));
+                let channels = fmt_u16(&fmt, 2).map_or(0, u64::from);
                 let sample = frame.checked_div(channels).unwrap_or(1).max(1);
                 let unit = lcm(frame.max(1), sample * channels.max(1));
                 let whole = |bytes: u64| bytes - bytes % unit;
@@ -512,21 +508,17 @@ impl Narrow {
 fn narrow_f64(fmt: &mut [u8]) -> std::result::Result<Narrow, &'static str> {
     const IEEE_FLOAT: [u8; 2] = 3u16.to_le_bytes();
     const EXTENSIBLE: [u8; 2] = 0xFFFE_u16.to_le_bytes();
-    let u16_at = |fmt: &[u8], at: usize| {
-        fmt.get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
     let float = match fmt.get(..2) {
         Some(tag) if tag == IEEE_FLOAT => true,
         // The subformat GUID starts with the format tag.
         Some(tag) if tag == EXTENSIBLE => fmt.get(24..26) == Some(&IEEE_FLOAT[..]),
         _ => false,
     };
-    if !float || u16_at(fmt, 14) != Some(64) {
+    if !float || fmt_u16(fmt, 14) != Some(64) {
         return Ok(Narrow::AsTheyAre);
     }
-    let channels = u16_at(fmt, 2).unwrap_or(0);
-    if u16_at(fmt, 12) != channels.checked_mul(8) || channels == 0 {
+    let channels = fmt_u16(fmt, 2).unwrap_or(0);
+    if fmt_u16(fmt, 12) != channels.checked_mul(8) || channels == 0 {
         return Err("64-bit float samples whose frame is not 8 bytes a channel");
     }
     let rate = fmt
@@ -618,10 +610,9 @@ impl<R: Read> Read for Narrowed<R> {
 /// float (`hound` says only "the wave format of the file is not supported"); `None` for the
 /// rest, which `hound` judges.
 fn unread_format(fmt: &[u8]) -> Option<&'static str> {
-    let tag = fmt.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]]))?;
     // WAVE_FORMAT_EXTENSIBLE names its format in the first two bytes of its subformat.
-    let format = match tag {
-        0xFFFE => fmt.get(24..26).map(|b| u16::from_le_bytes([b[0], b[1]]))?,
+    let format = match fmt_u16(fmt, 0)? {
+        0xFFFE => fmt_u16(fmt, 24)?,
         tag => tag,
     };
     match format {
@@ -632,6 +623,12 @@ fn unread_format(fmt: &[u8]) -> Option<&'static str> {
         0x0055 => Some("MP3 samples are not read; only integer PCM and float are"),
         _ => None,
     }
+}
+
+/// The little-endian u16 at `at` of a `fmt ` body, if it holds one there.
+fn fmt_u16(fmt: &[u8], at: usize) -> Option<u16> {
+    fmt.get(at..at.checked_add(2)?)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
 /// A little-endian 64-bit float sample as the little-endian 32-bit float nearest to it.
@@ -885,9 +882,10 @@ impl<W: Write> WavWriter<W> {
                 SampleFormat::I16 => {
                     self.buf.reserve(2 * piece.len());
                     for &s in piece {
-                        self.buf.extend_from_slice(&sample_to_i16(s).to_le_bytes());
+                        let (sample, clipped) = sample_to_i16_clipping(s);
+                        self.buf.extend_from_slice(&sample.to_le_bytes());
+                        self.clipped += u64::from(clipped);
                     }
-                    self.clipped += piece.iter().filter(|&&s| clips_at_16_bits(s)).count() as u64;
                 }
                 SampleFormat::F32 => {
                     self.buf.reserve(4 * piece.len());

@@ -496,23 +496,7 @@ fn a_time_range_is_the_whole_decode_cut_to_the_sample() {
         ),
         ("9000", "9999", "the track has no samples in that time"),
     ] {
-        let o = h4mk(
-            d,
-            &[
-                "decode",
-                "--adapter",
-                "dsp",
-                "--track",
-                "1",
-                "--from-ms",
-                a,
-                "--to-ms",
-                b,
-                "song.h4mk",
-                "-o",
-                "out.wav",
-            ],
-        );
+        let o = decode_args(d, &["--from-ms", a, "--to-ms", b, "song.h4mk"], "out.wav");
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{a}..{b}: {stderr}");
         assert!(
@@ -1160,10 +1144,8 @@ fn a_decode_past_full_scale_says_how_many_samples_it_clipped() {
     }
     encode_each(d, &["loud", "quiet"]);
     let decode = |name: &str| {
-        let args = ["decode", "--adapter", "dsp", "--track", "1", "--json"];
         let file = format!("{name}.h4mk");
-        let out = format!("{name}.out.wav");
-        h4mk(d, &[&args[..], &[&file, "-o", &out]].concat())
+        decode_args(d, &["--json", &file], &format!("{name}.out.wav"))
     };
     let loud = decode("loud");
     let report = json(&loud);
@@ -1191,21 +1173,10 @@ fn a_decode_past_full_scale_says_how_many_samples_it_clipped() {
 
     // As 32-bit floats nothing is clipped: the samples are those of the 16-bit file where it
     // did not clip, to 16 bits, and past full scale where it did.
-    let float = h4mk(
+    let float = decode_args(
         d,
-        &[
-            "decode",
-            "--adapter",
-            "dsp",
-            "--track",
-            "1",
-            "--json",
-            "--sample-format",
-            "f32",
-            "loud.h4mk",
-            "-o",
-            "loud.f32.wav",
-        ],
+        &["--json", "--sample-format", "f32", "loud.h4mk"],
+        "loud.f32.wav",
     );
     let report = json(&float);
     assert_eq!(

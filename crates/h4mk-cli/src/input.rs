@@ -65,8 +65,8 @@ impl Input {
                 Bytes::Mapped(map(&file).with_context(|| format!("mapping {}", path.display()))?)
             }
         };
-        if matches!(bytes, Bytes::Mapped(_)) {
-            note_mapped(&display_name(path));
+        if let Bytes::Mapped(m) = &bytes {
+            note_mapped(m, &display_name(path));
         }
         Ok(Input {
             path: path.to_owned(),
@@ -201,37 +201,62 @@ fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }
 }
 
-/// What the SIGBUS handler says of a fault when it cannot name the input: the one cause h4mk's
-/// reads can give it.
+/// What the SIGBUS handler says of a fault at an address no mapping holds: the one cause
+/// h4mk's reads can give it.
 const CUT_SHORT_WHILE_READ: &[u8] = b"h4mk: error: an input file was cut short by another \
 program while h4mk read it (SIGBUS); any output file it was writing is removed\n";
 
-/// The names of the inputs mapped so far, and the SIGBUS handler's message naming them, made
-/// as each is mapped so that the handler writes it without allocating.
-static MAPPED: Mutex<(Vec<String>, Vec<u8>)> = Mutex::new((Vec::new(), Vec::new()));
+/// A mapped input, for the SIGBUS handler: where its bytes lie, and the message naming it,
+/// made when it was mapped so that the handler writes it without allocating.
+struct Mapped {
+    start: usize,
+    len: usize,
+    name: String,
+    message: Vec<u8>,
+}
 
-fn note_mapped(name: &str) {
-    let mut mapped = MAPPED.lock().unwrap_or_else(PoisonError::into_inner);
-    mapped.0.push(crate::one_line(name));
-    let what = match mapped.0.as_slice() {
-        [one] => format!("{one}: cut short"),
-        names => format!("{}: one of these was cut short", names.join(", ")),
-    };
-    mapped.1 = format!(
-        "h4mk: error: {what} by another program while h4mk read it (SIGBUS); any output file \
-         it was writing is removed\n"
+impl Mapped {
+    fn holds(&self, addr: usize) -> bool {
+        addr.checked_sub(self.start).is_some_and(|at| at < self.len)
+    }
+}
+
+/// The inputs mapped so far, newest last. A mapping that is gone stays listed: its addresses
+/// may be reused by a later one, which the handler looks up first.
+static MAPPED: Mutex<Vec<Mapped>> = Mutex::new(Vec::new());
+
+fn note_mapped(bytes: &[u8], name: &str) {
+    let name = crate::one_line(name);
+    let message = format!(
+        "h4mk: error: {name}: cut short by another program while h4mk read it (SIGBUS); any \
+         output file it was writing is removed\n"
     )
     .into_bytes();
+    let mut mapped = MAPPED.lock().unwrap_or_else(PoisonError::into_inner);
+    mapped.push(Mapped {
+        start: bytes.as_ptr() as usize,
+        len: bytes.len(),
+        name,
+        message,
+    });
 }
 
 /// The mapped inputs' names, for an error that only says a mapping was cut short (`EFAULT`
-/// from a write of its bytes).
+/// from a write of its bytes, which says not where).
 pub(crate) fn mapped_names() -> String {
-    MAPPED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .0
-        .join(", ")
+    let mapped = MAPPED.lock().unwrap_or_else(PoisonError::into_inner);
+    let names: Vec<&str> = mapped.iter().map(|m| m.name.as_str()).collect();
+    names.join(", ")
+}
+
+/// What the SIGBUS handler writes for a fault at `addr`: the message naming the input mapped
+/// there, newest mapping first, or [`CUT_SHORT_WHILE_READ`].
+fn sigbus_message(mapped: &[Mapped], addr: usize) -> &[u8] {
+    mapped
+        .iter()
+        .rev()
+        .find(|m| m.holds(addr))
+        .map_or(CUT_SHORT_WHILE_READ, |m| &m.message[..])
 }
 
 /// Makes SIGBUS, which a mapped input cut short by another program raises on the next read
@@ -247,10 +272,10 @@ pub(crate) fn mapped_names() -> String {
 /// check, has already reset the signal to its default for a fault that is not a guard page).
 /// A fault comes from a read of the mapping, in a parser or a copy of block bytes: never with
 /// the allocator's lock, the output registry's or `MAPPED`'s held (`MAPPED` is held only while
-/// an input is mapped, and is only tried here: a compare-and-swap). The handler writes the
-/// message made as the inputs were mapped, or a fixed one, with `write(2)` (std's standard
-/// error takes a lock and a `RefCell` the thread may hold, when the signal was sent by a
-/// program), removes the
+/// an input is noted, and is only tried here: a compare-and-swap). The handler looks up the
+/// input mapped at the address that faulted (`si_addr`) and writes the message made for it
+/// when it was mapped, or a fixed one, with `write(2)` (std's standard error takes a lock and
+/// a `RefCell` the thread may hold, when the signal was sent by a program), removes the
 /// registered paths (`remove_file` makes a C string on the stack for a path shorter than 384
 /// bytes; a longer one allocates, which a fault never interrupts), waits for the registry when
 /// an interrupt's thread is sweeping it (that thread ends the process), and ends the process
@@ -261,13 +286,14 @@ pub fn clean_up_on_sigbus() {
         // A code above 0 comes from the kernel (BUS_ADRERR and its kin); 0 and below from
         // kill(2), sigqueue(3) and their kin.
         if info.si_code > 0 {
-            // Tried, not waited for: it is held only while an input is being mapped.
+            // SAFETY: a fault's code (above 0) makes `si_addr` the field the kernel filled:
+            // the address whose read faulted.
+            let addr = unsafe { info.si_addr() } as usize;
+            // Tried, not waited for: it is held only while an input is being noted.
             let mapped = MAPPED.try_lock().ok();
             let message = mapped
-                .as_ref()
-                .map(|m| &m.1[..])
-                .filter(|m| !m.is_empty())
-                .unwrap_or(CUT_SHORT_WHILE_READ);
+                .as_deref()
+                .map_or(CUT_SHORT_WHILE_READ, |m| sigbus_message(m, addr));
             // SAFETY: write(2) is async-signal-safe, and the buffer outlives the call.
             let _ =
                 unsafe { libc::write(libc::STDERR_FILENO, message.as_ptr().cast(), message.len()) };

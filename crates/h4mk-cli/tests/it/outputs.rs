@@ -467,6 +467,56 @@ fn an_input_cut_short_while_read_fails_and_leaves_nothing() {
     );
 }
 
+/// Of several mapped inputs, the SIGBUS message names the one that was cut short, found by
+/// the address that faulted; it used to name them all ("one of these was cut short"). `remux`
+/// maps `a.h4mk` and `b.h4mk`, then waits on the pipe of its third input; `b.h4mk` is cut to
+/// half its pages then, so that reading its index, at its end, faults, with no race.
+#[test]
+fn a_cut_input_is_named_among_several() {
+    let dir = TempDir::new("outputs_cut_among_several");
+    let d = dir.path();
+    fs::write(d.join("a.h4mk"), demo()).unwrap();
+    build_many_blocks(d, "b.h4mk");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(d)
+        .args(["remux", "a.h4mk", "b.h4mk", "-", "-o", "out.h4mk"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let maps = format!("/proc/{}/maps", child.id());
+    let started = std::time::Instant::now();
+    while !fs::read_to_string(&maps).is_ok_and(|m| m.contains("/b.h4mk")) {
+        assert!(started.elapsed().as_secs() < 20, "b.h4mk never mapped");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let b = fs::OpenOptions::new()
+        .write(true)
+        .open(d.join("b.h4mk"))
+        .unwrap();
+    let half = b.metadata().unwrap().len() / 2;
+    assert!(half > 1 << 16, "b.h4mk is {} bytes", half * 2);
+    b.set_len(half / 4096 * 4096).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &demo()).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "h4mk: error: b.h4mk: cut short by another program while h4mk read it (SIGBUS); any \
+         output file it was writing is removed\n"
+    );
+    let mut left: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["a.h4mk", "b.h4mk", "m.json"]);
+}
+
 /// A write that fails part way through an extraction removes the folders it made, not only
 /// the last one (`--dir a/b/c` used to leave `a/b`). The shell makes every write past 0 bytes
 /// fail (`ulimit -f 0`, with the signal that would kill the process ignored).

@@ -20,7 +20,7 @@ use std::fmt;
 
 use h4mk_format::{
     CHUNK_CRC_LEN, CHUNK_HEADER_LEN, ChunkHeader, ChunkRef, ContainerRef, HEADER_LEN, Limits, Mode,
-    Tag,
+    Tag, resync,
 };
 use h4mk_gop::{BlockKind, MAX_SEEK_ENTRIES, SeekEntry, SeekTable, SeekTableBuf};
 
@@ -685,7 +685,9 @@ pub fn find_index(
 ///
 /// In [`Mode::Strict`] the first damaged chunk is an error, but for an index chunk (`TSEK`,
 /// `XSEK`, `XLOC`) whose CRC fails: that is what the scan rebuilds, so it is handed to
-/// `damage` and the walk goes on after it (its framing held). In [`Mode::Lenient`] damaged
+/// `damage` and the walk goes on after it (its framing held); and for a chunk that runs past
+/// the end of the file with nothing intact after it, as a writer that crashed leaves its last
+/// one: it is handed to `damage` and ends the walk, and the blocks before it are indexed. In [`Mode::Lenient`] damaged
 /// chunks and blocks that do not route are skipped and handed to `damage` (which decides what
 /// to keep), and an error that loses the framing ends the walk (everything before it is
 /// indexed).
@@ -705,6 +707,10 @@ pub fn scan_index(
             Err(e) if opts.mode == Mode::Lenient => {
                 damage(Error::from(e));
                 continue;
+            }
+            Err(e) if is_cut_short(file, &e) => {
+                damage(Error::from(e));
+                break;
             }
             Err(e) => match damaged_index_chunk_end(file, &e) {
                 // A strict walk stops at a damaged chunk: go on after this one.
@@ -728,6 +734,26 @@ pub fn scan_index(
         }
     }
     Ok(builder.finish(from))
+}
+
+/// True when `e` is a chunk that runs past the end of the file and no intact chunk starts
+/// after its first byte: the file was cut short inside it, as a writer that crashed leaves
+/// its last chunk. A damaged length field further up the file reads the same, but intact
+/// chunks follow it (found as `salvage` finds them, with the CRC as judge): that stays an
+/// error, so that damage never changes an answer to one from fewer blocks. The search costs
+/// one resync pass over the bytes after the chunk, and is made only on this error.
+fn is_cut_short(file: &ContainerRef<'_>, e: &h4mk_format::Error) -> bool {
+    let (h4mk_format::Error::Truncated { offset, .. }
+    | h4mk_format::Error::TruncatedChunkHeader { offset, .. }) = *e
+    else {
+        return false;
+    };
+    let after = usize::try_from(offset)
+        .ok()
+        .and_then(|at| file.data().get(at.checked_add(1)?..));
+    after.is_some_and(|rest| {
+        !resync::Scanner::new(rest).any(|found| matches!(found, resync::Found::Chunk(_)))
+    })
 }
 
 /// Where the chunk after an index chunk whose CRC failed starts, when `e` is that failure:

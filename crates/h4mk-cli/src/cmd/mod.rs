@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, MuxSummary};
+use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, MuxSummary, Problem};
 use serde::Serialize;
 
 use crate::UsageError;
@@ -79,15 +79,21 @@ fn open(input: &Input) -> Result<Demuxer<'_>> {
 
 /// Warns, on `err`, that the index a command planned with was rebuilt by a scan: the stored
 /// one was missing or wrong, so the file may have been cut short or edited, and what the
-/// command found (a chain, a decode) may be short of what the writer wrote.
+/// command found (a chain, a decode) may be short of what the writer wrote. A damaged chunk
+/// the scan read past, or the chunk cut short that ended it, is named on a line of its own.
 fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> Result<()> {
     if let IndexStatus::Rebuilt { reason } = demux.index_status() {
+        let name = crate::one_line(&input.name());
         writeln!(
             err,
-            "h4mk: warning: {}: the index was rebuilt by a full scan ({reason}); a file cut short \
-             or edited may lack blocks its writer wrote (h4mk verify says more)",
-            crate::one_line(&input.name())
+            "h4mk: warning: {name}: the index was rebuilt by a full scan ({reason}); a file cut \
+             short or edited may lack blocks its writer wrote (h4mk verify says more)"
         )?;
+        for problem in demux.problems() {
+            if let Problem::Damage(e) = problem {
+                writeln!(err, "h4mk: warning: {name}: the scan found {e}")?;
+            }
+        }
     }
     Ok(())
 }

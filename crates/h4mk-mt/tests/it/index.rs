@@ -2,7 +2,7 @@
 //! does not match the blocks (with the reason reported).
 
 use h4mk_format::crc::crc32;
-use h4mk_format::{Mode, ParseOptions};
+use h4mk_format::{HEADER_LEN, Mode, ParseOptions};
 use h4mk_gop::{BlockKind, SeekEntry};
 use h4mk_mt::{Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, Problem};
 
@@ -367,6 +367,53 @@ fn a_damaged_seek_table_is_rebuilt_by_a_strict_scan() {
         bytes[usize::try_from(block.offset).unwrap() + 9] ^= 0x01;
         let err = Demuxer::open(&bytes).unwrap_err();
         assert_eq!(err.offset(), Some(block.chunk_offset()));
+    }
+}
+
+/// A file cut short, as a writer that crashed leaves it, made a strict open fail at the chunk
+/// the cut runs through, though the index the scan rebuilds is that of the blocks before it.
+/// The scan now ends there, reporting the cut, and the file answers as one holding only the
+/// blocks before the cut does.
+#[test]
+fn a_file_cut_short_answers_from_the_blocks_before_the_cut() {
+    let good = reference_mux(&tracks(), &inputs(), true);
+    let intact = Demuxer::open(&good).unwrap();
+    let blocks: Vec<_> = intact.blocks().map(Result::unwrap).collect();
+    for victim in [&blocks[3], &blocks[30], &blocks[79]] {
+        let (chunk, payload, end) = (victim.chunk_offset(), victim.offset, victim.end_offset());
+        for cut in [chunk + 5, payload + 10, end, end + 4, end + 9] {
+            let bytes = &good[..usize::try_from(cut).unwrap()];
+            let d = Demuxer::open(bytes).unwrap();
+            assert!(matches!(d.index_status(), IndexStatus::Rebuilt { .. }));
+            // The last four bytes are read as the file CRC: a chunk is whole before them.
+            let kept = blocks.iter().filter(|b| b.end_offset() + 4 <= cut).count();
+            let whole = reference_mux(&tracks(), &inputs()[..kept], false);
+            assert_eq!(
+                answers(&d),
+                answers(&Demuxer::open(&whole).unwrap()),
+                "cut {cut}"
+            );
+            match d.problems() {
+                [] => assert_eq!(cut, end + 4, "a chunk framed up to the footer"),
+                [
+                    Problem::Damage(Error::Format(
+                        h4mk_format::Error::Truncated { offset, .. }
+                        | h4mk_format::Error::TruncatedChunkHeader { offset, .. },
+                    )),
+                ] => assert!(
+                    *offset < cut && *offset >= HEADER_LEN as u64,
+                    "cut {cut}: {offset}"
+                ),
+                other => panic!("cut {cut}: {other:?}"),
+            }
+            if cut == payload + 10 {
+                assert!(matches!(
+                    d.problems(),
+                    [Problem::Damage(Error::Format(h4mk_format::Error::Truncated { offset, .. }))]
+                        if *offset == chunk
+                ));
+            }
+        }
     }
 }
 

@@ -64,7 +64,7 @@ pub(crate) struct Args {
     out: ContainerOutput,
 }
 
-pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let opts = args.out.mux_options();
     let output = &args.out.output;
     let name = display_name(output);
@@ -77,7 +77,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             crate::demo::write(w, opts).with_context(|| format!("writing {name}"))
         })?,
     };
-    args.out.report(out, &summary, None)
+    args.out.report(out, err, &summary, None)
 }
 
 /// Builds the container described by the manifest at `path` into `output`.

@@ -32,8 +32,8 @@ use h4mk_mt::{DecodeStep, Demuxer};
 
 use crate::UsageError;
 use crate::cmd::{
-    MAX_CHANNELS, check_range, open, plural, require_track, tracks_phrase, warn_if_rebuilt,
-    write_json,
+    MAX_CHANNELS, check_range, open, plural, report_sink, require_track, tracks_phrase,
+    warn_if_rebuilt, write_json,
 };
 use crate::input::{Input, display_name};
 use crate::output::{is_stdout, refuse_input_as_output, write_to};
@@ -48,17 +48,20 @@ use crate::report::DecodeReport;
 #[command(after_help = "\
 What is decoded:
   --at-ms T             what the track shows at T ms: the chain to its last block with
-                        pts <= T (as `h4mk chain` prints it); only that block is output.
+                        pts <= T (as `h4mk chain` prints it); audio shows only that
+                        block, bytes (null) are the whole chain's.
   --from-ms A --to-ms B audio (dsp): the signal from A ms up to B ms, cut to the sample:
                         samples A*rate/1000 up to B*rate/1000 (each rounded down) where the
                         track has them, silence in a gap inside it, bit for bit what the
                         whole track's decode gives there (but for DSP0 blocks closer
                         together than a frame, below); bytes (null): every block with
-                        A <= pts <= B (as `h4mk range` prints it). Either alone runs from
+                        A <= pts <= B and the anchors they need, in decode order (as
+                        `h4mk range` prints them). Either alone runs from
                         0 or to the track's end, as for remux.
   neither               the whole track (every block from its first to its last).
 
-Outputs: the null adapter writes the opaque bytes of the plan's blocks, in decode order;
+Outputs: the null adapter writes the opaque bytes of every block of the plan, in decode
+order, one after another (`h4mk extract --dir` writes blocks apart);
 the dsp adapter writes mono 16-bit PCM WAV (32-bit float with --sample-format f32, which
 keeps samples past full scale that 16 bits clip); for DSP1 blocks it is exact from its first
 sample (the block before the first one output is decoded too, for the samples they overlap:
@@ -73,11 +76,11 @@ side into the channels of one WAV file, in the order given (at most 64): they mu
 sample rate, the file spans every track's samples, and a channel is silent where its track
 has none; a track with no block (bytes) or no sample (audio) in the time asked for is an
 error, as for one track.
--o - writes to standard output (and prints no report). The JSON report gives the steps
-decoded, the blocks output, the bytes written and, for audio, the sample rate, the channel
-count, the sample count of each channel, the stream position of the first sample, the sample
-format (s16 or f32) and how many samples were past full scale and clipped to 16 bits (also a
-warning on standard error).
+-o - writes to standard output, and the report (with --json only) to standard error. The
+JSON report gives the steps decoded, the blocks output, the bytes written and, for audio, the
+sample rate, the channel count, the sample count of each channel, the stream position of the
+first sample, the sample format (s16 or f32) and how many samples were past full scale and
+clipped to 16 bits (also a warning on standard error).
 
 Examples:
   h4mk decode --adapter dsp --track 1 song.h4mk -o song.wav
@@ -98,12 +101,12 @@ pub(crate) struct Args {
     /// Decode what the track shows at this time, in milliseconds.
     #[arg(long = "at-ms", value_name = "T", conflicts_with_all = ["from_ms", "to_ms"])]
     at_ms: Option<u32>,
-    /// Where to start, in milliseconds (0 when left out): audio starts at that sample, bytes
-    /// with the first block at or after it.
+    /// Where to start, in milliseconds (0 when left out): audio starts at that sample; bytes
+    /// (null) with the first block at or after it, after the anchors it needs.
     #[arg(long = "from-ms", value_name = "A")]
     from_ms: Option<u32>,
     /// Where to stop, in milliseconds (the track's end when left out): audio ends just before
-    /// that sample, bytes with the last block at or before it.
+    /// that sample; bytes (null) with the last block at or before it, or an anchor it needs.
     #[arg(long = "to-ms", value_name = "B")]
     to_ms: Option<u32>,
     /// Write the output to this file (`-` for standard output).
@@ -293,9 +296,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             plural(clipped)
         )?;
     }
-    if is_stdout(&args.output) {
+    let Some(out) = report_sink(is_stdout(&args.output), args.json, out, err) else {
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     let pcm = audio(shape);
     let (at_ms, report_from, report_to) = match span {
         Span::At(t) => (Some(t), None, None),
@@ -333,7 +336,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         (None, Span::Whole) => format!("(whole, {from_ms} to {to_ms} ms)"),
         (None, _) => format!("from {from_ms} to {to_ms} ms"),
     };
-    let content = match pcm {
+    let steps = report.steps as u64;
+    let presented = report.presented as u64;
+    let output = match pcm {
         Some((rate, start, samples)) => {
             let each = if channels > 1 {
                 format!(" in each of {channels} channels")
@@ -346,22 +351,25 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 ""
             };
             format!(
-                "{samples} samples{each} at {rate} Hz{float} ({:.3} s from sample {start})",
+                "{presented} block{} output, {samples} samples{each} at {rate} Hz{float} ({:.3} s \
+                 from sample {start})",
+                plural(presented),
                 Pcm::duration(samples, rate)
             )
         }
-        None => "opaque bytes".to_owned(),
+        // Bytes are every step's, not only the presented blocks'.
+        None => format!(
+            "all written as opaque bytes in decode order ({presented} block{} presented)",
+            plural(presented)
+        ),
     };
     let tracks = tracks_phrase(&args.track);
-    let steps = report.steps as u64;
-    let presented = report.presented as u64;
     writeln!(
         out,
-        "{}: {tracks} {what} with {}: {steps} step{} decoded, {presented} block{} output, {content}; wrote {bytes} bytes to {}",
+        "{}: {tracks} {what} with {}: {steps} step{} decoded, {output}; wrote {bytes} bytes to {}",
         crate::one_line(&report.file),
         report.adapter,
         plural(steps),
-        plural(presented),
         crate::one_line(&report.output)
     )?;
     Ok(ExitCode::SUCCESS)

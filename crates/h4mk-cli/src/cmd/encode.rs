@@ -14,7 +14,7 @@ use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
-use crate::cmd::{MAX_CHANNELS, plural, tracks_phrase, write_json};
+use crate::cmd::{MAX_CHANNELS, plural, report_sink, tracks_phrase, write_json};
 use crate::input::{display_name, open_sequential};
 use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_to};
 use crate::report::EncodeReport;
@@ -92,7 +92,8 @@ pub(crate) struct Args {
     /// The adapter to encode with: only `dsp` encodes (`null` only decodes).
     #[arg(long, value_name = "NAME")]
     adapter: String,
-    /// The container to write (`-` for standard output).
+    /// The container to write (`-` for standard output; a `--json` report then goes to
+    /// standard error).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
     /// The track's id (the first track's, with --split-channels).
@@ -132,7 +133,7 @@ pub(crate) struct Args {
     json: bool,
 }
 
-pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let Some(&(_, codec)) = ENCODERS.iter().find(|(name, _)| *name == args.adapter) else {
         let encoders: Vec<&str> = ENCODERS.iter().map(|(name, _)| *name).collect();
         let known = AdapterRegistry::default()
@@ -356,9 +357,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode> {
             .with_context(|| format!("writing {out_name}"))?;
         Ok(summary)
     })?;
-    if is_stdout(&args.output) {
+    let Some(out) = report_sink(is_stdout(&args.output), args.json, out, err) else {
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     let report = EncodeReport {
         input: in_name,
         file: out_name,

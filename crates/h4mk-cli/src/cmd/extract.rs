@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use h4mk_format::Tag;
 
 use crate::UsageError;
-use crate::cmd::{open, plural, require_track_or_blocks, write_json};
+use crate::cmd::{open, plural, report_sink, require_track_or_blocks, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{
     AtomicFile, Unfinished, file_id, input_id, is_stdout, refuse_input_as_output, write_to,
@@ -31,7 +31,7 @@ Outputs:
   --track N -o STREAM   one stream of the track's blocks in file (pts) order; per block: its
                         length as a u32 little-endian, then its opaque bytes.
   --sidecar NAME -o OUT the payload of the META, SAFE, VERI or NOTE chunk, byte for byte.
-  -o - writes to standard output (and prints no report).
+  -o - writes to standard output, and the report (with --json only) to standard error.
 
 Examples:
   h4mk extract --track 1 --dir blocks/ song.h4mk
@@ -229,9 +229,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     } else {
         bail!("give --track N (with --dir or -o) or --sidecar NAME (with -o)");
     }
-    if args.output.as_deref().is_some_and(is_stdout) {
+    let to_stdout = args.output.as_deref().is_some_and(is_stdout);
+    let Some(out) = report_sink(to_stdout, args.json, out, err) else {
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     if args.json {
         write_json(out, &report)?;
     } else if let Some(sidecar) = &report.sidecar {

@@ -60,10 +60,10 @@ impl Command {
             Command::Verify(args) => verify::run(&args, out, err),
             Command::Salvage(args) => salvage::run(&args, out, err),
             Command::Extract(args) => extract::run(&args, out, err),
-            Command::Build(args) => build::run(&args, out),
+            Command::Build(args) => build::run(&args, out, err),
             Command::Remux(args) => remux::run(&args, out, err),
             Command::Decode(args) => decode::run(&args, out, err),
-            Command::Encode(args) => encode::run(&args, out),
+            Command::Encode(args) => encode::run(&args, out, err),
             Command::MtBuild(args) => legacy::run_build(&args, out, err),
             Command::MtList(args) => legacy::run_list(&args, out, err),
             Command::MtChain(args) => legacy::run_chain(&args, out, err),
@@ -96,6 +96,23 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
         }
     }
     Ok(())
+}
+
+/// Where a writing command's report goes: standard output, or, when its output goes there
+/// (`-o -`), standard error for a `--json` report (asked for by name: it used to be dropped
+/// without a word) and nowhere for the text one, so that a pipeline's standard error stays
+/// quiet. `salvage` differs: its report says what was lost, and always goes to standard error.
+fn report_sink<'w>(
+    to_stdout: bool,
+    json: bool,
+    out: &'w mut dyn Write,
+    err: &'w mut dyn Write,
+) -> Option<&'w mut dyn Write> {
+    match (to_stdout, json) {
+        (false, _) => Some(out),
+        (true, true) => Some(err),
+        (true, false) => None,
+    }
 }
 
 /// Refuses a `--track` the file `name` does not have as bad usage (exit 2): the file is not at
@@ -148,7 +165,8 @@ fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
 /// Where `build` and `remux` write the container, and how they report it.
 #[derive(Debug, clap::Args)]
 struct ContainerOutput {
-    /// The container to write (`-` for standard output).
+    /// The container to write (`-` for standard output; a `--json` report then goes to
+    /// standard error).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
     /// Add an XLOC index locator before the file CRC, so readers find the index in O(1) (the
@@ -171,16 +189,17 @@ impl ContainerOutput {
 
     /// Reports the container written: its size, tracks and blocks, and how much earlier its
     /// blocks are than in their inputs when they were moved (`shifted_ms`), as a line or as
-    /// JSON; nothing when it went to standard output.
+    /// JSON; when it went to standard output, the JSON one to standard error and no text one.
     fn report(
         &self,
         out: &mut dyn Write,
+        err: &mut dyn Write,
         summary: &MuxSummary,
         shifted_ms: Option<u32>,
     ) -> Result<ExitCode> {
-        if is_stdout(&self.output) {
+        let Some(out) = report_sink(is_stdout(&self.output), self.json, out, err) else {
             return Ok(ExitCode::SUCCESS);
-        }
+        };
         let report = BuildReport {
             file: display_name(&self.output),
             size: summary.file_len,

@@ -185,7 +185,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         warn_if_rebuilt(demux, input, err)?;
     }
     let shifted_ms = args.start_at_zero.then_some(summary.shifted_ms);
-    args.out.report(out, &summary.written, shifted_ms)
+    args.out.report(out, err, &summary.written, shifted_ms)
 }
 
 /// The inputs' names for messages: each file's name, followed by its number when another input

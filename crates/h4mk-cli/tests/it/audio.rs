@@ -1954,3 +1954,52 @@ fn a_stream_of_unknown_length_too_long_for_the_timestamps_is_refused_as_at_least
     );
     assert_eq!(dir.files(), ["stream.wav"]);
 }
+
+/// With `-o -`, a `--json` report goes to standard error, beside the output on standard
+/// output: `decode`, `encode`, `extract`, `build` and `remux` used to drop it without a word
+/// (`salvage` already wrote it there). It is the report of the same command into a file, but
+/// for the output's name; without `--json` nothing is printed besides the output.
+#[test]
+fn a_json_report_goes_to_standard_error_beside_an_output_on_standard_output() {
+    let dir = TempDir::new("audio_json_report_to_stderr");
+    let d = dir.path();
+    write_input(d);
+    encode(d, &[], "song.h4mk");
+    for (command, output_at) in [
+        (&["encode", "--adapter", "dsp", "in.wav"][..], "file"),
+        (
+            &["decode", "--adapter", "dsp", "--track", "1", "song.h4mk"],
+            "output",
+        ),
+        (
+            &["decode", "--adapter", "null", "--track", "1", "song.h4mk"],
+            "output",
+        ),
+        (&["extract", "--track", "1", "song.h4mk"], "output"),
+        (&["build", "--demo"], "file"),
+        (&["remux", "song.h4mk"], "file"),
+    ] {
+        let run = |json: bool, out: &str| {
+            let json = if json { &["--json"][..] } else { &[] };
+            h4mk(d, &[command, json, &["-o", out]].concat())
+        };
+        let piped = run(true, "-");
+        assert!(piped.status.success(), "{command:?}");
+        let mut report: serde_json::Value = serde_json::from_slice(&piped.stderr)
+            .unwrap_or_else(|e| panic!("{command:?}: {e}: {:?}", piped.stderr));
+        let mut from_file = json(&run(true, "out.bin"));
+        assert!(
+            std::fs::read(d.join("out.bin")).unwrap() == piped.stdout,
+            "{command:?}"
+        );
+        report[output_at] = serde_json::Value::Null;
+        from_file[output_at] = serde_json::Value::Null;
+        assert_eq!(report, from_file, "{command:?}");
+        let quiet = run(false, "-");
+        assert!(
+            quiet.status.success() && quiet.stderr.is_empty(),
+            "{command:?}"
+        );
+        assert!(quiet.stdout == piped.stdout, "{command:?}");
+    }
+}

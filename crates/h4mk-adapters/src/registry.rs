@@ -2,6 +2,7 @@
 //! registry does: a sorted map from name to constructor, so listings are deterministic.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::io::Write;
 
 use h4mk_mt::{DecodeStep, TrackSpec};
@@ -246,8 +247,8 @@ pub enum Shape {
 pub struct Prepared {
     shape: Shape,
     how: How,
-    /// What it was prepared for: the plan's length, and what it presents.
-    steps: usize,
+    /// What it was prepared for: the plan ([`plan_fingerprint`]), and what it presents.
+    plan: u64,
     present: Present,
 }
 
@@ -277,7 +278,7 @@ impl Prepared {
         Prepared {
             shape,
             how,
-            steps: steps.len(),
+            plan: plan_fingerprint(steps),
             present,
         }
     }
@@ -285,13 +286,25 @@ impl Prepared {
     /// Its shape and how it is written, once `steps` and `present` are those it was prepared
     /// for.
     fn open(self, steps: &[DecodeStep<'_>], present: Present) -> Result<(Shape, How)> {
-        if self.steps != steps.len() || self.present != present {
+        if self.plan != plan_fingerprint(steps) || self.present != present {
             return Err(Error::Parameter(
                 "the plan to write is not the one prepared",
             ));
         }
         Ok((self.shape, self.how))
     }
+}
+
+/// What tells a plan from another: each step's block (where its bytes lie, and how many) and
+/// type, hashed. Comparing the plans' lengths alone let a plan of as many steps elsewhere in
+/// the file be written with the output prepared for another (a library user's review).
+fn plan_fingerprint(steps: &[DecodeStep<'_>]) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    for step in steps {
+        let opaque = step.block.opaque;
+        (opaque.as_ptr() as usize, opaque.len(), step.kind.letter()).hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 impl NullAdapter {

@@ -211,6 +211,17 @@ fn a_prepared_plan_is_written_only_by_its_adapter_and_for_its_plan() {
                 "invalid parameter: the plan to write is not the one prepared"
             );
         }
+        // Another plan of as many steps: only the lengths were compared, and the output
+        // prepared for one was written for the other.
+        let n = steps.len() - 1;
+        let prepared = decoder.prepare(&steps[..n], present).unwrap();
+        let err = decoder
+            .write(&steps[1..], present, prepared, &mut out)
+            .expect_err(adapter);
+        assert_eq!(
+            err.to_string(),
+            "invalid parameter: the plan to write is not the one prepared"
+        );
     }
     assert!(out.is_empty());
 }

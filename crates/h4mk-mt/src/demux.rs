@@ -9,8 +9,11 @@
 //!
 //! CRCs: `open` checks the CRC of every chunk it reads (head and index) but not the file CRC,
 //! which would cost a pass over the whole file; [`Demuxer::blocks`] checks every chunk and the
-//! file CRC as it goes; `chain`, `range` and `block_at` check the chunks they return. Chunks of
-//! other tracks that a plan walks past are framed, not checked. [`Demuxer::verify`] hashes every
+//! file CRC as it goes; `chain`, `range` and `block_at` check the chunks they return, and a plan
+//! checks every chunk its walk passes, other tracks' too, in lenient mode as well: a damaged
+//! tag or track id could hide a block of the track, and the plan would leave it out without a
+//! word (docs/FORMAT.md §7.3); only the track's own blocks before the plan's first step are
+//! framed, not checked. [`Demuxer::verify`] hashes every
 //! byte once, whatever the options, and checks the structure in the same walk.
 //!
 //! A file with no TRAK chunk before its blocks has no tracks (as the reference reads it): it

@@ -11,8 +11,9 @@ use serde::Serialize;
 /// One problem found in a file.
 #[derive(Debug, Serialize)]
 pub struct Problem {
-    /// Which check found it: `"crc"` (chunk framing and CRCs) or `"structure"` (everything the
-    /// multi-track layer checks above the chunks).
+    /// Which check found it: `"header"` (the file header and the room for the file CRC: a
+    /// file that does not read as H4MK at all), `"crc"` (chunk framing and CRCs) or
+    /// `"structure"` (everything the multi-track layer checks above the chunks).
     pub check: &'static str,
     /// Byte offset the problem is about, when it is about one place.
     pub offset: Option<u64>,

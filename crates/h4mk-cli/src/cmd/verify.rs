@@ -89,6 +89,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Res
                 "{}: ok ({} chunks, {} bytes{tracks})",
                 file, report.intact_chunks, report.size
             )?;
+        } else if report.problems.iter().any(|p| p.check == "header") {
+            writeln!(out, "{}: bad header ({n} problem{})", file, plural(n))?;
         } else if report.problems.iter().any(|p| p.check == "crc") {
             writeln!(out, "{}: damaged ({n} problem{})", file, plural(n))?;
         } else {
@@ -118,9 +120,11 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
     };
     let file = match ContainerRef::parse_with(input, &ParseOptions::default()) {
         Ok(file) => file,
+        // A wrong magic, a header cut short, no room for the file CRC: the file is not read
+        // as H4MK at all (these were filed under "crc").
         Err(e) => {
             report.problems.push(Problem {
-                check: "crc",
+                check: "header",
                 offset: e.offset(),
                 message: e.to_string(),
             });

@@ -50,6 +50,10 @@ pub(crate) struct ChainArgs {
 Steps are printed in decode order, each with its type (I, P or B), the offset of its CORE
 payload, its pts and the size of its opaque bytes.
 
+A block is placed at its pts only, as the format stores it: a block before FROM whose output
+lasts into the span (an audio frame) is not in the plan. `h4mk decode --from-ms` (audio) and
+`h4mk remux --from-ms` take it too.
+
 Examples:
   h4mk range --track 1 --from-ms 0 --to-ms 200 demo.h4mk
   h4mk range --json --track 2 --from-ms 1000 --to-ms 2000 multitrack.h4mk")]

@@ -204,6 +204,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             }
             report.output = display_name(dir);
         } else if let Some(output) = &args.output {
+            if is_stdout(output) {
+                // Standard output cannot be taken back: every chunk is checked before the
+                // first block goes out, as `--dir` and `decode` do (a file output is removed
+                // on failure instead). It used to stream the blocks before a damaged one.
+                for chunk in demux.blocks() {
+                    chunk.with_context(|| name.clone())?;
+                }
+            }
             let (items, bytes) = write_to(output, out, |w| {
                 let (mut items, mut bytes) = (0u64, 0u64);
                 for b in blocks {

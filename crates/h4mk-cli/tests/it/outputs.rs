@@ -631,6 +631,34 @@ fn a_full_standard_output_is_one_line_naming_it() {
     assert_eq!(dir.files(), Vec::<String>::new());
 }
 
+/// `extract -o -` of a file with a damaged block fails before writing anything: it used to
+/// stream every block before the damaged one (47,835 bytes in a review), where `--dir`, a file
+/// output and `decode` leave nothing.
+#[test]
+fn extract_to_standard_output_checks_every_block_first() {
+    let dir = TempDir::new("outputs_extract_stdout_damaged");
+    let d = dir.path();
+    let mut bytes = fs::read(fixtures_dir().join("reference/three_tracks_2000.h4mk")).unwrap();
+    fs::write(d.join("good.h4mk"), &bytes).unwrap();
+    let list = json_of(&h4mk(d, &["list", "--json", "--track", "1", "good.h4mk"]));
+    let last = list["blocks"].as_array().unwrap().last().unwrap()["offset"]
+        .as_u64()
+        .unwrap();
+    bytes[usize::try_from(last).unwrap() + 12] ^= 0x01;
+    fs::write(d.join("bad.h4mk"), &bytes).unwrap();
+    let args = |file| ["extract", "--track", "1", file, "-o", "-"];
+    let o = h4mk(d, &args("bad.h4mk"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty(), "{} bytes written", o.stdout.len());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("crc"));
+    let o = h4mk(d, &args("good.h4mk"));
+    succeeded(&h4mk(
+        d,
+        &["extract", "--track", "1", "good.h4mk", "-o", "t1.lp"],
+    ));
+    assert!(o.status.success() && o.stdout == fs::read(d.join("t1.lp")).unwrap());
+}
+
 #[test]
 fn a_pipe_is_read_as_input_and_a_directory_refused() {
     let dir = TempDir::new("outputs_input");

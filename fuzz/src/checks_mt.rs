@@ -329,6 +329,7 @@ impl<'a> MuxScript<'a> {
         let opts = MuxOptions {
             sync: opt & 1 != 0,
             index_locator: opt & 2 != 0,
+            ..MuxOptions::default()
         };
         let side = |bit: u8, payload: &'static [u8]| (opt >> bit & 1 != 0).then_some(payload);
         let sidecars = Sidecars {

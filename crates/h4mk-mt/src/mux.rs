@@ -34,6 +34,9 @@ pub struct MuxOptions {
     /// Write an XLOC locator before the file CRC (docs/FORMAT.md §6.3), so readers find the
     /// index in O(1). The reference ignores it. Files that need an XSEK table get one anyway.
     pub index_locator: bool,
+    /// The file header's creation time, in Unix milliseconds. 0, the default, is what the
+    /// reference always writes, and keeps the output the same from run to run.
+    pub timestamp_ms: u64,
 }
 
 /// What [`Muxer::finish`] wrote.
@@ -268,9 +271,13 @@ impl<'a, W: Write> Muxer<'a, W> {
             });
         }
         let trak = encode_track_list(&tracks)?;
+        let header = FileHeader {
+            timestamp_ms: opts.timestamp_ms,
+            ..FileHeader::default()
+        };
         let mut writer = Writer::new(
             sink,
-            &FileHeader::default(),
+            &header,
             WriterOptions {
                 flush_every_chunk: opts.sync,
             },
@@ -804,6 +811,7 @@ mod tests {
         let opts = MuxOptions {
             sync: true,
             index_locator: true,
+            ..MuxOptions::default()
         };
         let mut m = Muxer::new(Flushes::default(), vec![spec(1)], &sidecars, opts).unwrap();
         // TRAK and NOTE are out as soon as `new` returns.
@@ -814,6 +822,29 @@ mod tests {
         // TRAK, NOTE, CORE, TSEK, XLOC, and the final flush after the file CRC.
         assert_eq!(sink.flushes, 6);
         assert_eq!(summary.file_len, sink.bytes.len() as u64);
+    }
+
+    /// `MuxOptions::timestamp_ms` is the header's creation time, and changes nothing else but
+    /// the file CRC; the default writes 0, as the reference does.
+    #[test]
+    fn the_timestamp_goes_in_the_header() {
+        let write = |timestamp_ms| {
+            let opts = MuxOptions {
+                timestamp_ms,
+                ..MuxOptions::default()
+            };
+            let mut m = Muxer::new(Vec::new(), vec![spec(1)], &Sidecars::default(), opts).unwrap();
+            m.push(1, 0, BlockKind::Key, b"k").unwrap();
+            m.finish().unwrap().0
+        };
+        let (plain, stamped) = (write(0), write(1_764_072_000_123));
+        let header = FileHeader::parse;
+        assert_eq!(header(&plain).unwrap().timestamp_ms, 0);
+        assert_eq!(header(&stamped).unwrap().timestamp_ms, 1_764_072_000_123);
+        let body = plain.len() - 4;
+        assert_eq!(plain.len(), stamped.len());
+        assert_eq!(plain[..8], stamped[..8]);
+        assert_eq!(plain[16..body], stamped[16..body]);
     }
 
     /// A sink whose `fail_at`th write fails, once.

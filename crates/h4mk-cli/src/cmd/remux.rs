@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use h4mk_mt::{Demuxer, Pick, RemuxOptions};
+use h4mk_mt::{Demuxer, MuxOptions, Pick, RemuxOptions};
 
 use crate::UsageError;
 use crate::cmd::{ContainerOutput, check_range, require_track, warn_if_rebuilt};
@@ -43,7 +43,7 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   Each input must be in pts order, as the reference writes it (h4mk verify says when one
   is not).
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
-  names. Without --locator, the new file is what the Python reference would write: every
+  names, and so is the header's creation time. Without --locator, the new file is what the Python reference would write: every
   track of one file remuxed whole is that file again, byte for byte.
 
 Examples:
@@ -154,10 +154,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         }
     }
     refuse_repeated_ids(&picks, &names, args.map.is_empty())?;
-    let sidecars = demuxers
-        .get(args.sidecars_from)
-        .map(Demuxer::sidecars)
-        .unwrap_or_default();
+    let main = demuxers.get(args.sidecars_from);
+    let sidecars = main.map(Demuxer::sidecars).unwrap_or_default();
     let summary = write_to(&args.out.output, out, |w| {
         h4mk_mt::remux(
             w,
@@ -167,7 +165,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             RemuxOptions {
                 span,
                 start_at_zero: args.start_at_zero,
-                mux: args.out.mux_options(),
+                mux: MuxOptions {
+                    // The file's creation time goes with its sidecars.
+                    timestamp_ms: main.map_or(0, |d| d.header().timestamp_ms),
+                    ..args.out.mux_options()
+                },
             },
         )
         .map(|(_, summary)| summary)

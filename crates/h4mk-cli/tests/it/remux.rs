@@ -36,6 +36,45 @@ fn every_reference_file_remuxed_whole_is_itself() {
     }
 }
 
+/// A file's creation time (its header's timestamp) is kept, with its sidecars: remux wrote 0,
+/// so a file that had one was not itself again. The file of `--sidecars-from` gives both.
+#[test]
+fn a_remuxed_file_keeps_its_creation_time() {
+    let dir = TempDir::new("remux_timestamp");
+    let d = dir.path();
+    let mut bytes = std::fs::read(reference("sidecars")).unwrap();
+    let stamp = 1_764_072_000_123u64.to_le_bytes();
+    bytes.get_mut(8..16).unwrap().copy_from_slice(&stamp);
+    let body = bytes.len() - 4;
+    let crc = h4mk_format::crc::crc32(&bytes[..body]);
+    bytes[body..].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(d.join("stamped.h4mk"), &bytes).unwrap();
+    ok(&h4mk(d, &["verify", "stamped.h4mk"]));
+    ok(&h4mk(d, &["remux", "stamped.h4mk", "-o", "again.h4mk"]));
+    assert!(read(d, "again.h4mk") == bytes);
+    let both = |from: &str| {
+        ok(&h4mk(
+            d,
+            &[
+                "remux",
+                &reference("demo"),
+                "stamped.h4mk",
+                "--map",
+                "0:1",
+                "--map",
+                "1:1=9",
+                "--sidecars-from",
+                from,
+                "-o",
+                "both.h4mk",
+            ],
+        ));
+        read(d, "both.h4mk")[8..16].to_vec()
+    };
+    assert_eq!(both("1"), stamp);
+    assert_eq!(both("0"), [0; 8]);
+}
+
 #[test]
 fn a_file_split_by_track_and_merged_back_is_the_file_again() {
     let dir = TempDir::new("remux_split_merge");

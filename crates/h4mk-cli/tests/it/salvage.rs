@@ -282,7 +282,7 @@ fn write_crash_file<W: Write>(sink: W, sync: bool, mut pace: impl FnMut()) -> W 
     };
     let opts = MuxOptions {
         sync,
-        index_locator: false,
+        ..MuxOptions::default()
     };
     let mut m = Muxer::new(sink, crash_tracks(), &sidecars, opts).unwrap();
     for (track, ts, kind, opaque) in crash_blocks() {

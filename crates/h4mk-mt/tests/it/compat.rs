@@ -240,8 +240,8 @@ fn the_locator_extension_is_read_by_the_reference() {
         &tracks,
         &ins,
         MuxOptions {
-            sync: false,
             index_locator: true,
+            ..MuxOptions::default()
         },
     );
     let view = check_readable_by_reference(&located);

@@ -32,8 +32,8 @@ fn the_locator_golden_file() {
     let demo = read_reference("demo", "h4mk");
     let d = Demuxer::open(&demo).unwrap();
     let opts = MuxOptions {
-        sync: false,
         index_locator: true,
+        ..MuxOptions::default()
     };
     let mut m = Muxer::new(Vec::new(), d.tracks().to_vec(), &d.sidecars(), opts).unwrap();
     for b in d.blocks() {

@@ -246,8 +246,8 @@ fn a_locator_that_lies_falls_back_to_the_trailing_tables() {
         &tracks(),
         &inputs(),
         MuxOptions {
-            sync: false,
             index_locator: true,
+            ..MuxOptions::default()
         },
     );
     let loc = bytes.len() - 4 - 56;
@@ -267,8 +267,8 @@ fn a_locator_with_no_tables_behind_it_is_the_reason_for_the_rebuild() {
         &tracks(),
         &inputs(),
         MuxOptions {
-            sync: false,
             index_locator: true,
+            ..MuxOptions::default()
         },
     );
     let loc = bytes.len() - 4 - 56;

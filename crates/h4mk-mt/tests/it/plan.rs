@@ -161,7 +161,7 @@ proptest! {
     fn the_muxer_writes_what_the_stable_sort_writes(case in case(), locator in any::<bool>()) {
         let case = case.valid();
         let inputs = case.inputs();
-        let opts = MuxOptions { sync: false, index_locator: locator };
+        let opts = MuxOptions { index_locator: locator, ..MuxOptions::default() };
         let ours = mux(&case.specs(), &inputs, opts);
         prop_assert!(mux_advancing(&case.specs(), &inputs, opts) == ours, "advancing changed bytes");
         let theirs = reference_mux(&case.specs(), &inputs, true);

@@ -65,7 +65,7 @@ fn rebuilding_every_recipe_gives_the_reference_bytes() {
             &recipe,
             MuxOptions {
                 sync: true,
-                index_locator: false,
+                ..MuxOptions::default()
             },
         );
         assert!(synced == expected, "{name}: sync changes the bytes");

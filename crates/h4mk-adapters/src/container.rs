@@ -59,6 +59,11 @@ pub fn decode_chain<A: ModelAdapter + ?Sized>(
 }
 
 /// Decodes every block of track `track` presented in `t0_ms..=t1_ms`, in presentation order.
+///
+/// These are the blocks whose pts are in the range, each rendered alone: for audio whose
+/// blocks overlap, the first one lacks the overlap of the block before it, and the range
+/// starts at that block, not at `t0_ms`. [`plan_decode`](crate::plan_decode) gives audio
+/// exact to the sample (what `h4mk decode` does).
 pub fn decode_range<A: ModelAdapter + ?Sized>(
     adapter: &mut A,
     demux: &Demuxer<'_>,

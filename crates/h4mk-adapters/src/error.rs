@@ -33,6 +33,29 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// An error inside one block of a demuxer's plan, naming the block as the file stores it
+    /// ([`Error::in_plan`]): its type, the offset of its CORE payload and its pts.
+    #[error("{}-block at offset {offset} (pts {ts_ms} ms)", kind.letter())]
+    AtBlock {
+        /// The block's type.
+        kind: BlockKind,
+        /// Offset of its CORE payload in the file, as seek tables give it.
+        offset: u64,
+        /// Its presentation timestamp.
+        ts_ms: u32,
+        /// What went wrong inside it (never an [`Error::InBlock`]).
+        #[source]
+        source: Box<Error>,
+    },
+    /// [`plan_decode`](crate::plan_decode) found nothing to decode in the span asked for.
+    #[error("nothing to decode{span}: {why}")]
+    NothingToDecode {
+        /// The span, as words (" at 5 ms", " from 0 ms to the end"), or empty for a whole
+        /// track.
+        span: String,
+        /// Why there is nothing.
+        why: &'static str,
+    },
     /// An error writing one channel of [`write_wav_channels`](crate::write_wav_channels).
     #[error("channel {channel}")]
     InChannel {
@@ -254,6 +277,30 @@ impl Error {
     pub fn innermost(&self) -> &Error {
         match self {
             Error::InBlock { source, .. } => source.innermost(),
+            other => other,
+        }
+    }
+
+    /// The error of decoding `steps` (a demuxer's plan), naming a failing block as the file
+    /// stores it ([`Error::AtBlock`]) rather than by its place in the plan.
+    pub fn in_plan(self, steps: &[h4mk_mt::DecodeStep<'_>]) -> Error {
+        let Error::InBlock { index, .. } = &self else {
+            return self;
+        };
+        let Some(step) = steps.get(*index) else {
+            return self;
+        };
+        Error::AtBlock {
+            kind: step.block.kind,
+            offset: step.block.offset,
+            ts_ms: step.block.ts_ms,
+            source: Box::new(self.into_innermost()),
+        }
+    }
+
+    fn into_innermost(self) -> Error {
+        match self {
+            Error::InBlock { source, .. } => source.into_innermost(),
             other => other,
         }
     }

@@ -17,6 +17,9 @@
 //!   nothing later in the plan can come before it.
 //! - [`decode_chain`] and [`decode_range`]: the same, straight from a [`h4mk_mt::Demuxer`];
 //!   [`decode_steps`] runs a plan the demuxer gave.
+//! - [`plan_decode`]: a track by time, as `h4mk decode` does it: a [`Span`] (a time, a time
+//!   range, the whole track) planned and checked before anything is written, audio exact to
+//!   the sample from the first one (a range is the whole track's decode cut, bit for bit).
 //! - [`AdapterRegistry`]: adapters by name (`null`, `dsp`), for tools that choose at run time.
 //!   Each is a [`NamedDecoder`], which returns a plan's output whole ([`Decoded`]) or checks it
 //!   ([`NamedDecoder::prepare`]) and then writes it as it decodes ([`NamedDecoder::write`]),
@@ -68,6 +71,7 @@ mod null;
 mod pcm;
 mod registry;
 pub mod signal;
+mod span;
 mod wav;
 
 pub use adapter::{
@@ -87,4 +91,5 @@ pub use limits::{Limits, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 pub use null::{NullAdapter, NullState};
 pub use pcm::{Pcm, PcmMix, PcmSegment, render_pcm};
 pub use registry::{AdapterRegistry, Decoded, NamedDecoder, Prepared, Shape};
+pub use span::{Late, Planned, Shortfall, Span, plan_decode};
 pub use wav::{STREAMED_LENGTHS_FROM, SampleFormat, WavStream, WavWriter, read_wav, write_wav};

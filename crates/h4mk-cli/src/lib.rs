@@ -181,6 +181,16 @@ fn is_salvageable(e: &anyhow::Error) -> bool {
     })
 }
 
+/// An error of h4mk-adapters as anyhow's, a container error inside it
+/// ([`h4mk_adapters::Error::Container`]) as h4mk-mt's own: what reads the chain (the salvage
+/// hint) finds it there.
+pub(crate) fn adapters_error(e: h4mk_adapters::Error) -> anyhow::Error {
+    match e {
+        h4mk_adapters::Error::Container(e) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e),
+    }
+}
+
 /// `text` with its control characters escaped (`\n`, `\u{1b}`), so that a file name holding
 /// a newline cannot break an error into two lines, or forge a second one.
 pub(crate) fn one_line(text: &str) -> String {

@@ -1,22 +1,13 @@
 //! `h4mk decode`: a track's blocks through a model adapter of `h4mk-adapters`, to a file.
 //!
-//! The demuxer plans (a chain for `--at-ms`, a range otherwise), and the adapter named by
-//! `--adapter` ([`AdapterRegistry`]) checks the plan ([`NamedDecoder::prepare`]) before the
-//! output is opened, then writes it through [`crate::output`] as it decodes
-//! ([`NamedDecoder::write`]: bytes for `null`; a WAV file for `dsp`), holding only what
+//! [`plan_decode`] plans the time asked for (a chain for `--at-ms`, a range otherwise) and the
+//! adapter named by `--adapter` ([`AdapterRegistry`]) checks the plan before the output is
+//! opened; audio is exact from its first sample (a time range is the whole decode cut, bit for
+//! bit), and a damaged block before the time asked for costs a warning, not the decode
+//! ([`h4mk_adapters::Shortfall`]). The plan is then written through [`crate::output`] as it
+//! decodes ([`NamedDecoder::write`]: bytes for `null`; a WAV file for `dsp`), holding only what
 //! is not written yet. Several tracks are decoded side by side into the channels of one WAV
 //! file ([`write_wav_channels`]).
-//!
-//! Audio is exact from its first sample: a block's first `N - H` samples overlap the tail of
-//! the block before it (docs/ADAPTERS.md §3.6), which a plan that starts at the blocks asked
-//! for leaves out. So for adapters whose outputs overlap ([`NamedDecoder::overlaps`]), a time
-//! range (`--from-ms A --to-ms B`) is a cut ([`Present::Cut`]): planned from the block before
-//! the last one that starts before A, and cut to the samples from A up to B, in one decode.
-//! `--at-ms` plans from the block before its target and renders it as a lead
-//! ([`Present::Lead`]). If such a decode fails (a block before the time asked for, or its
-//! chain, is damaged, which is not the output's concern), the plan that starts later is
-//! decoded; bytes (the null adapter) are always the blocks of `h4mk range` or `h4mk chain`,
-//! as the demuxer gives them.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -25,10 +16,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use h4mk_adapters::{
-    AdapterRegistry, Channel, NamedDecoder, Pcm, Prepared, Present, SampleFormat, Shape, WavWriter,
-    channels_shape, write_wav_channels,
+    AdapterRegistry, Channel, NamedDecoder, Pcm, Planned, SampleFormat, Shape, Span, WavWriter,
+    channels_shape, plan_decode, write_wav_channels,
 };
-use h4mk_mt::{DecodeStep, Demuxer};
+use h4mk_mt::Demuxer;
 
 use crate::UsageError;
 use crate::cmd::{
@@ -153,31 +144,6 @@ fn adapter_names() -> PossibleValuesParser {
     )
 }
 
-/// What to present.
-#[derive(Clone, Copy, Debug)]
-enum Span {
-    /// The target of the chain at this time.
-    At(u32),
-    /// Every block in this inclusive range.
-    Range(u32, u32),
-    /// Every block of the track.
-    Whole,
-}
-
-/// A decode checked and ready to write, and what it takes.
-struct Outcome<'d> {
-    /// The steps decoded: the plan asked for, or the plan from the block before it as a lead.
-    plan: Vec<DecodeStep<'d>>,
-    present: Present,
-    prepared: Prepared,
-    presented: usize,
-    /// The presented range, as planned: for a whole track, its first to its last pts.
-    from_ms: u32,
-    to_ms: u32,
-    /// What a damaged block before the time asked for cost the output, if it did.
-    warning: Option<String>,
-}
-
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let span = match (args.at_ms, args.from_ms, args.to_ms) {
         (Some(t), _, _) => Span::At(t),
@@ -230,23 +196,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let mut decodes = Vec::with_capacity(args.track.len());
     for &track in &args.track {
         let mut decoder = registry.get(&args.adapter)?;
-        if let Some(spec) = demux.track(track) {
-            decoder.set_track(spec);
-        }
-        // Every decode of the track is placed in time from its first intact keyframe,
-        // whatever part of it is asked for.
-        if let Some(block) = demux
-            .seek_table(track)?
-            .iter()
-            .find_map(|key| demux.block_at(key.offset).ok())
-        {
-            decoder.set_first_block(block.ts_ms, block.opaque);
-        }
-        let outcome = prepare(&demux, decoder.as_mut(), track, span)
+        let outcome = plan_decode(&demux, decoder.as_mut(), track, span)
+            .map_err(crate::adapters_error)
             .with_context(|| format!("{name}: track {track}, adapter {}", args.adapter))?;
         decodes.push((track, decoder, outcome));
     }
-    let steps = decodes.iter().map(|(.., o)| o.plan.len()).sum::<usize>();
+    let steps = decodes.iter().map(|(.., o)| o.steps.len()).sum::<usize>();
     let presented = decodes.iter().map(|(.., o)| o.presented).sum::<usize>();
     let from_ms = decodes.iter().map(|(.., o)| o.from_ms).min().unwrap_or(0);
     let to_ms = decodes.iter().map(|(.., o)| o.to_ms).max().unwrap_or(0);
@@ -273,7 +228,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     }
     let warnings: Vec<String> = decodes
         .iter()
-        .filter_map(|(.., o)| o.warning.clone())
+        .filter_map(|(track, _, o)| Some(format!("track {track}: {}", o.shortfall.as_ref()?)))
         .collect();
     let out_name = display_name(&args.output);
     let (bytes, clipped) = write_to(&args.output, out, |w| {
@@ -402,14 +357,14 @@ fn salvaged(input: &Input, err: &mut dyn Write) -> Result<Vec<u8>> {
 /// channels of one WAV file, in the order given. Returns how many samples were clipped to 16
 /// bits.
 fn write(
-    decodes: Vec<(u16, Box<dyn NamedDecoder>, Outcome<'_>)>,
+    decodes: Vec<(u16, Box<dyn NamedDecoder>, Planned<'_>)>,
     format: SampleFormat,
     out: &mut dyn Write,
 ) -> Result<u64> {
     let mut plans = Vec::with_capacity(decodes.len());
     let mut writers = Vec::with_capacity(decodes.len());
     for (track, decoder, outcome) in decodes {
-        plans.push((track, outcome.plan));
+        plans.push((track, outcome.steps));
         writers.push((decoder, outcome.present, outcome.prepared));
     }
     if let ([(_, steps)], [_]) = (plans.as_slice(), writers.as_slice())
@@ -418,14 +373,14 @@ fn write(
         let Some((sample_rate, _, samples)) = audio(prepared.shape()) else {
             decoder
                 .write(steps, present, prepared, out)
-                .map_err(|e| in_plan(steps, e))?;
+                .map_err(|e| crate::adapters_error(e.in_plan(steps)))?;
             return Ok(0);
         };
         // The samples as they come, into a WAV file here, to count those clipped.
         let mut wav = WavWriter::with_format(out, sample_rate, 1, samples, format)?;
         decoder
             .write_samples(steps, present, prepared, &mut |s| wav.push(s))
-            .map_err(|e| in_plan(steps, e))?;
+            .map_err(|e| crate::adapters_error(e.in_plan(steps)))?;
         let clipped = wav.clipped();
         wav.finish()?;
         return Ok(clipped);
@@ -445,7 +400,8 @@ fn write(
         .map_err(|e| match e {
             h4mk_adapters::Error::InChannel { channel, source } => {
                 match plans.get(channel.wrapping_sub(1)) {
-                    Some((track, plan)) => in_plan(plan, *source).context(format!("track {track}")),
+                    Some((track, plan)) => crate::adapters_error(source.in_plan(plan))
+                        .context(format!("track {track}")),
                     None => anyhow::Error::new(*source),
                 }
             }
@@ -473,224 +429,6 @@ fn in_tracks(tracks: &[u16], e: h4mk_adapters::Error) -> anyhow::Error {
     }
 }
 
-/// Plans `span` of `track` with the demuxer and prepares `decoder` to write it: every error
-/// the plan's blocks hold is found here, before the output is opened (and what WAV cannot hold
-/// right after, in `run`).
-fn prepare<'d>(
-    demux: &Demuxer<'d>,
-    decoder: &mut dyn NamedDecoder,
-    track: u16,
-    span: Span,
-) -> Result<Outcome<'d>> {
-    let (steps, present, from_ms, to_ms) = match span {
-        Span::At(t) => {
-            let steps = demux.chain(track, t)?;
-            let Some(target) = steps.last() else {
-                bail!("nothing to decode at {t} ms: no block of the track at or before it");
-            };
-            let ts = target.block.ts_ms;
-            (steps.clone(), Present::Index(steps.len() - 1), ts, ts)
-        }
-        Span::Range(a, b) => {
-            if let Some(cut) = cut(demux, decoder, track, (a, b))? {
-                return Ok(cut);
-            }
-            let steps = demux.range(track, a, b)?;
-            let Some(last) = steps.iter().map(|s| s.block.ts_ms).max() else {
-                let to = if b == u32::MAX {
-                    "the end".to_owned()
-                } else {
-                    format!("{b} ms")
-                };
-                bail!("nothing to decode from {a} ms to {to}: no block of the track in that range");
-            };
-            // Open to the end: the range reported ends with the track.
-            let b = if b == u32::MAX { last } else { b };
-            (steps, range(a, b), a, b)
-        }
-        Span::Whole => {
-            let steps = demux.range(track, 0, u32::MAX)?;
-            let pts = steps.iter().map(|s| s.block.ts_ms);
-            let (Some(first), Some(last)) = (pts.clone().min(), pts.max()) else {
-                bail!("nothing to decode: the track has no blocks");
-            };
-            (steps, range(0, last), first, last)
-        }
-    };
-    let presented: Vec<u32> = steps
-        .iter()
-        .enumerate()
-        .filter(|&(i, s)| match present {
-            Present::Index(target) => i == target,
-            _ => (from_ms..=to_ms).contains(&s.block.ts_ms),
-        })
-        .map(|(_, s)| s.block.ts_ms)
-        .collect();
-    let first = presented.iter().copied().min().unwrap_or(from_ms);
-    let last = presented.iter().copied().max().unwrap_or(to_ms);
-    let lead = with_lead(demux, decoder, track, (first, last), presented.len());
-    let (plan, present, prepared, warning) = match lead {
-        Ok(Some((steps, present, prepared))) => (steps, present, prepared, None),
-        lead => {
-            let prepared = decoder
-                .prepare(&steps, present)
-                .map_err(|e| in_plan(&steps, e))?;
-            let warning = lead.err().filter(|e| !is_gap(e)).map(|e| {
-                format!(
-                    "track {track}: decoding from the block before {first} ms failed ({e:#}); \
-                     the output's first samples lack its overlap"
-                )
-            });
-            (steps, present, prepared, warning)
-        }
-    };
-    Ok(Outcome {
-        plan,
-        present,
-        prepared,
-        presented: presented.len(),
-        from_ms,
-        to_ms,
-        warning,
-    })
-}
-
-/// The time from `a` up to `b` ms (`u32::MAX`: to the end) of `track`, cut to the sample
-/// ([`Present::Cut`]), for a decoder whose outputs overlap (audio): planned from the block
-/// before the last one that starts before `a`, so that every sample is exact. If that plan
-/// does not decode (the lead or its chain is damaged), the plan from the block that starts
-/// before `a`, then the plan from `a`, are tried in turn, as [`with_lead`] does, with a
-/// warning; the last one's error is the decode's. `None` when the outputs do not overlap, or
-/// are bytes: the blocks from `a` to `b` are then decoded whole.
-fn cut<'d>(
-    demux: &Demuxer<'d>,
-    decoder: &mut dyn NamedDecoder,
-    track: u16,
-    (a, b): (u32, u32),
-) -> Result<Option<Outcome<'d>>> {
-    if !decoder.overlaps() {
-        return Ok(None);
-    }
-    let to = if b == u32::MAX {
-        "the end".to_owned()
-    } else {
-        format!("{b} ms")
-    };
-    if a == b {
-        bail!(
-            "nothing to decode from {a} ms to {to}: audio runs from A up to B, not including \
-             B, so the range is empty"
-        );
-    }
-    // The pts of the last block that starts before `t`: its samples reach `t`.
-    let before = |t: u32| -> Result<Option<u32>> {
-        let Some(t) = t.checked_sub(1) else {
-            return Ok(None);
-        };
-        Ok(demux.chain(track, t)?.last().map(|s| s.block.ts_ms))
-    };
-    let mut damage = None;
-    let first = before(a).unwrap_or_else(|e| {
-        damage = Some(e);
-        None
-    });
-    let lead = first.map(before).transpose().unwrap_or_else(|e| {
-        damage.get_or_insert(e);
-        None
-    });
-    let starts: Vec<u32> = [lead.flatten(), first, Some(a)]
-        .into_iter()
-        .flatten()
-        .collect();
-    let plan_to = |decoder: &mut dyn NamedDecoder, start: u32, end: u32| -> Result<_> {
-        let steps = demux.range(track, start, end)?;
-        let present = Present::Cut {
-            lead_ms: start,
-            from_ms: a,
-            to_ms: b,
-        };
-        let prepared = decoder
-            .prepare(&steps, present)
-            .map_err(|e| in_plan(&steps, e))?;
-        Ok((steps, present, prepared))
-    };
-    let mut planned = None;
-    for (n, &start) in starts.iter().enumerate() {
-        match plan_to(decoder, start, b) {
-            Ok(plan) => {
-                planned = Some((start, plan));
-                break;
-            }
-            Err(e) if n + 1 < starts.len() => {
-                if !is_gap(&e) {
-                    damage.get_or_insert(e);
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let Some((start_ms, (mut steps, mut present, mut prepared))) = planned else {
-        return Ok(None);
-    };
-    let Some((rate, start, samples)) = audio(prepared.shape()) else {
-        return Ok(None);
-    };
-    // A gap before `b` (blocks a damaged file lost) is silence in the whole decode when the
-    // track goes on after it: planned on to the keyframe after `b`, the cut spans it too. The
-    // output ends at `b`'s position rounded down, as the cut keeps it.
-    let reaches_b = rate > 0 && start + samples >= u64::from(b) * u64::from(rate) / 1000;
-    if b != u32::MAX
-        && !reaches_b
-        && let Some(key) = demux.index().track(track).and_then(|t| t.first_from(b + 1))
-        && let Ok(plan) = plan_to(decoder, start_ms, key.ts_ms)
-    {
-        (steps, present, prepared) = plan;
-    }
-    let Some((sample_rate, start, samples)) = audio(prepared.shape()) else {
-        return Ok(None);
-    };
-    if samples == 0 {
-        bail!("nothing to decode from {a} ms to {to}: the track has no samples in that time");
-    }
-    let end = start + samples;
-    let warning = damage.map(|e| {
-        let late = start.saturating_sub(u64::from(a) * u64::from(sample_rate) / 1000);
-        let cost = if late > 0 {
-            format!(
-                "the output starts {late} samples ({:.1} ms) after {a} ms, and its first \
-                 samples lack the overlap of the blocks before them",
-                late as f64 * 1000.0 / f64::from(sample_rate)
-            )
-        } else {
-            format!(
-                "the output starts at {a} ms, but up to a frame of it may lack the overlap of \
-                 the blocks before it"
-            )
-        };
-        format!("track {track}: decoding from before {a} ms failed ({e:#}); {cost}")
-    });
-    // The blocks output: those whose samples reach into the cut.
-    let shown = first.unwrap_or(a);
-    let presented = steps
-        .iter()
-        .filter(|s| s.block.ts_ms >= shown && (s.block.ts_ms < b || b == u32::MAX))
-        .count();
-    Ok(Some(Outcome {
-        plan: steps,
-        present,
-        prepared,
-        presented,
-        from_ms: a,
-        // Open to the end: where the output ends.
-        to_ms: if b == u32::MAX {
-            u32::try_from((end * 1000).div_ceil(u64::from(sample_rate))).unwrap_or(u32::MAX)
-        } else {
-            b
-        },
-        warning,
-    }))
-}
-
 /// An audio output's sample rate, first sample and sample count; `None` for bytes.
 fn audio(shape: Shape) -> Option<(u32, u64, u64)> {
     match shape {
@@ -701,80 +439,6 @@ fn audio(shape: Shape) -> Option<(u32, u64, u64)> {
         } => Some((sample_rate, start, samples)),
         Shape::Bytes { .. } => None,
     }
-}
-
-/// True when a plan failed for timing that spreads its blocks too far apart (a lead before a
-/// gap that `salvage` left, say), not for damage: a plan that starts after the gap renders
-/// the same samples, and nothing is lost.
-fn is_gap(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<h4mk_adapters::Error>()
-            .map(h4mk_adapters::Error::innermost),
-        Some(h4mk_adapters::Error::TimingGaps { .. })
-    )
-}
-
-fn range(start_ms: u32, end_ms: u32) -> Present {
-    Present::Range { start_ms, end_ms }
-}
-
-/// An error decoding `steps`, naming a failing block by its CORE payload offset and pts
-/// rather than by its position in the plan.
-fn in_plan(steps: &[DecodeStep<'_>], e: h4mk_adapters::Error) -> anyhow::Error {
-    if let h4mk_adapters::Error::InBlock { index, .. } = &e
-        && let Some(step) = steps.get(*index)
-    {
-        let b = step.block;
-        let inner = e.innermost().to_string();
-        return anyhow::anyhow!(
-            "{}-block at offset {} (pts {} ms): {inner}",
-            b.kind.letter(),
-            b.offset,
-            b.ts_ms
-        );
-    }
-    anyhow::Error::new(e)
-}
-
-/// The plan of the `presented` blocks of `track`, from `first_ms` to `last_ms`, with the
-/// block just before them as a lead, prepared as PCM; `None` when the decoder's outputs do
-/// not overlap, the track has no block before `first_ms`, that plan gives bytes, or other
-/// blocks share those timestamps (a lead presents blocks by time, so an `--at-ms` target with
-/// a twin at its pts would come out mixed with it); an error when the lead, or its chain,
-/// does not decode.
-fn with_lead<'d>(
-    demux: &Demuxer<'d>,
-    decoder: &mut dyn NamedDecoder,
-    track: u16,
-    (first_ms, last_ms): (u32, u32),
-    presented: usize,
-) -> Result<Option<(Vec<DecodeStep<'d>>, Present, Prepared)>> {
-    let Some(before) = first_ms.checked_sub(1).filter(|_| decoder.overlaps()) else {
-        return Ok(None);
-    };
-    let Some(lead_ms) = demux.chain(track, before)?.last().map(|s| s.block.ts_ms) else {
-        return Ok(None);
-    };
-    let steps = demux.range(track, lead_ms, last_ms)?;
-    let in_span = steps
-        .iter()
-        .filter(|s| (first_ms..=last_ms).contains(&s.block.ts_ms))
-        .count();
-    if in_span != presented {
-        return Ok(None);
-    }
-    let present = Present::Lead {
-        lead_ms,
-        start_ms: first_ms,
-        end_ms: last_ms,
-    };
-    let prepared = decoder
-        .prepare(&steps, present)
-        .map_err(|e| in_plan(&steps, e))?;
-    Ok(match prepared.shape() {
-        Shape::Pcm { .. } => Some((steps, present, prepared)),
-        Shape::Bytes { .. } => None,
-    })
 }
 
 /// A writer that counts the bytes written through it.

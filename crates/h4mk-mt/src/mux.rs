@@ -37,6 +37,11 @@ pub struct MuxOptions {
     /// The file header's creation time, in Unix milliseconds. 0, the default, is what the
     /// reference always writes, and keeps the output the same from run to run.
     pub timestamp_ms: u64,
+    /// Take blocks that break the GOP rules, as the reference does: a track that starts with
+    /// a P- or B-block, or ends on a B-block. For copying what a file already holds
+    /// ([`remux`](crate::remux())); `verify` reports such tracks. Pts still never go back
+    /// within a track, which the reference's sort also ensures.
+    pub allow_gop_breaks: bool,
 }
 
 /// What [`Muxer::finish`] wrote.
@@ -370,7 +375,7 @@ impl<'a, W: Write> Muxer<'a, W> {
         let slot = self.open_slot(track, ts_ms)?;
         let state = self.state(slot)?;
         match state.last {
-            None if kind != BlockKind::Key => {
+            None if kind != BlockKind::Key && !self.opts.allow_gop_breaks => {
                 return Err(Error::FirstBlockNotKey { track, ts_ms, kind });
             }
             Some((prev_ts_ms, _)) if ts_ms < prev_ts_ms => {
@@ -482,7 +487,8 @@ impl<'a, W: Write> Muxer<'a, W> {
     /// have an anchor to hand over ends each track with [`Muxer::end_track`] first, which keeps
     /// the muxer when it refuses.
     pub fn finish(mut self) -> Result<(W, MuxSummary)> {
-        for state in self.tracks.iter().filter(|s| !s.ended) {
+        let checked = !self.opts.allow_gop_breaks;
+        for state in self.tracks.iter().filter(|s| checked && !s.ended) {
             if let Some((ts_ms, BlockKind::Bidirectional)) = state.last {
                 return Err(Error::EndsOnB {
                     track: state.id,
@@ -576,7 +582,9 @@ impl<'a, W: Write> Muxer<'a, W> {
         if state.ended {
             return Err(Error::TrackEnded { track });
         }
-        if let Some((ts_ms, BlockKind::Bidirectional)) = state.last {
+        if let Some((ts_ms, BlockKind::Bidirectional)) = state.last
+            && !self.opts.allow_gop_breaks
+        {
             return Err(Error::EndsOnB { track, ts_ms });
         }
         self.bounds.set(slot, NO_KEY);

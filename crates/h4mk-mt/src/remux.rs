@@ -64,6 +64,10 @@ pub struct RemuxSummary {
 /// kept with none.
 /// Without a span, every block is kept.
 ///
+/// Blocks are copied as the inputs hold them, GOP rules or not: the reference writes tracks
+/// that start with a P-block or end on a B-block, and such a file remuxed whole is itself
+/// again ([`MuxOptions::allow_gop_breaks`]).
+///
 /// Each input's blocks are handed over from one pass in file order. Without a span every
 /// input is read whole, picked or not, every chunk CRC and the file CRC checked (after a walk
 /// over chunk headers from its tracks' last keyframes, which finds where each track ends);
@@ -163,7 +167,13 @@ pub fn remux<'a, W: Write>(
         feeds.extend(feed);
         empty.extend(nothing.into_iter().map(|as_track| (i, as_track)));
     }
-    let mut mux = Muxer::new(sink, specs, sidecars, opts.mux)?;
+    // Blocks are copied as the inputs hold them: a track the reference wrote against the GOP
+    // rules (starting with a P-block, ending on a B-block) is copied as it is.
+    let mux_opts = MuxOptions {
+        allow_gop_breaks: true,
+        ..opts.mux
+    };
+    let mut mux = Muxer::new(sink, specs, sidecars, mux_opts)?;
     // A track with nothing to hand over ends at once, and every track ends with its last
     // block: no block waits for a track that will send no more.
     for (input, as_track) in empty {

@@ -505,10 +505,15 @@ fn planned_samples(demux: &Demuxer<'_>, span: h4mk_adapters::Span) -> (u64, Vec<
         panic!("{span:?}: not audio");
     };
     let mut samples = Vec::new();
-    dsp.write_samples(&planned.steps, planned.present, planned.prepared, &mut |s| {
-        samples.extend_from_slice(s);
-        Ok(())
-    })
+    dsp.write_samples(
+        &planned.steps,
+        planned.present,
+        planned.prepared,
+        &mut |s| {
+            samples.extend_from_slice(s);
+            Ok(())
+        },
+    )
     .unwrap();
     (start, samples)
 }
@@ -536,13 +541,22 @@ fn a_planned_range_is_the_whole_decode_cut_to_the_sample() {
             };
             assert_eq!(start, from, "{b_blocks} B, {a}..{b}");
             let want = &whole[usize::try_from(from).unwrap()..usize::try_from(to).unwrap()];
-            assert!(cut == want, "{b_blocks} B, {a}..{b}: not the whole decode's samples");
+            assert!(
+                cut == want,
+                "{b_blocks} B, {a}..{b}: not the whole decode's samples"
+            );
         }
         // A time: the target block's samples, with the overlap of the block before it.
         let target = demux.chain(1, 1000).unwrap().last().unwrap().block.ts_ms;
         let (start, shown) = planned_samples(&demux, Span::At(1000));
         let at = usize::try_from(start).unwrap();
-        assert!(start > 0 && shown[..] == whole[at..at + shown.len()], "at 1000 ms");
-        assert!(u64::from(target) * 16 <= start + 16, "{target} ms, sample {start}");
+        assert!(
+            start > 0 && shown[..] == whole[at..at + shown.len()],
+            "at 1000 ms"
+        );
+        assert!(
+            u64::from(target) * 16 <= start + 16,
+            "{target} ms, sample {start}"
+        );
     }
 }

@@ -217,34 +217,6 @@ fn a_failed_write_is_the_output_s_error_not_an_input_s() {
     }
 }
 
-#[test]
-fn a_track_that_opens_on_a_p_block_is_refused_with_its_input() {
-    // The reference writes what it is given: a file whose only track opens on a P-block. Its
-    // GOP flags are rewritten here, as such a writer would have left them.
-    let bytes = read_reference("single_track_linear", "h4mk");
-    let d = Demuxer::open(&bytes).unwrap();
-    let first = track_blocks(&d, 1).first().copied().unwrap();
-    let flags_at = usize::try_from(first.offset).unwrap() - 8;
-    let mut edited = bytes.clone();
-    let flags = h4mk_gop::GopFlags::new(first.ts_ms, BlockKind::Predictive)
-        .unwrap()
-        .to_bits();
-    edited[flags_at..flags_at + 4].copy_from_slice(&flags.to_le_bytes());
-    fix_crcs(&mut edited, flags_at - 4);
-    let inputs = [d, Demuxer::open(&edited).unwrap()];
-    let picks = [pick(1, 1, 5)];
-    let e = remux_to_vec(&inputs, &picks, None).unwrap_err();
-    match e {
-        Error::InInput { input: 1, source } => {
-            assert!(
-                matches!(*source, Error::FirstBlockNotKey { track: 1, .. }),
-                "{source}"
-            )
-        }
-        e => panic!("{e}"),
-    }
-}
-
 /// Each case's tracks split over two files, the first track in one and the rest in the other.
 fn split(case: &Case) -> (Vec<u8>, Vec<u8>, Vec<Input>) {
     let inputs = case.inputs();
@@ -534,32 +506,45 @@ fn a_file_crc_that_does_not_hold_is_found_whatever_is_picked() {
     }
 }
 
+/// The reference writes tracks that break the GOP rules (one that opens on a P-block, one
+/// that ends on a B-block), and remux refused them: 66 of 180 random files a review had the
+/// original write. Remux now copies blocks as its inputs hold them: such a file remuxed whole
+/// is itself again, and merged with another keeps its blocks, renumbered.
 #[test]
-fn a_track_that_ends_on_a_b_block_is_refused_with_its_input() {
-    // The reference writes what it is given: a track whose last block is a B-block.
-    let inputs = [(0, BlockKind::Key), (10, BlockKind::Bidirectional)].map(|(ts_ms, kind)| Input {
-        track: 1,
-        ts_ms,
-        kind,
-        opaque: vec![1],
-    });
-    let bytes = reference_mux(&[spec(1)], &inputs, true);
+fn tracks_the_reference_wrote_against_the_gop_rules_are_copied_as_they_are() {
+    use BlockKind::{Bidirectional as B, Key as I, Predictive as P};
+    let inputs =
+        [(1, 0, P), (2, 0, I), (1, 10, I), (2, 10, B), (1, 20, B)].map(|(track, ts_ms, kind)| {
+            Input {
+                track,
+                ts_ms,
+                kind,
+                opaque: vec![kind.letter() as u8, track as u8],
+            }
+        });
+    let bytes = reference_mux(&[spec(1), spec(2)], &inputs, true);
+    let broken = Demuxer::open(&bytes).unwrap();
+    assert!(
+        !broken.verify().problems.is_empty(),
+        "the file breaks the rules"
+    );
+    let again = remux_to_vec(
+        std::slice::from_ref(&broken),
+        &every_track(&broken, 0),
+        None,
+    );
+    assert!(again.unwrap() == bytes, "not itself again");
+
     let good = read_reference("bframes", "h4mk");
-    let d = [
-        Demuxer::open(&good).unwrap(),
-        Demuxer::open(&bytes).unwrap(),
-    ];
-    let picks = [pick(0, 1, 1), pick(1, 1, 2)];
-    let e = remux_to_vec(&d, &picks, None).unwrap_err();
-    match e {
-        Error::InInput { input: 1, source } => {
-            // Named by its id in the input, not the 2 it would have had in the new file.
-            assert!(
-                matches!(*source, Error::EndsOnB { track: 1, .. }),
-                "{source}"
-            )
-        }
-        e => panic!("{e}"),
+    let d = [Demuxer::open(&good).unwrap(), broken];
+    let mut picks = every_track(&d[0], 0);
+    picks.extend([pick(1, 1, 7), pick(1, 2, 8)]);
+    let merged = remux_to_vec(&d, &picks, None).unwrap();
+    let m = Demuxer::open(&merged).unwrap();
+    for (track, as_track) in [(1, 7), (2, 8)] {
+        let want: Vec<_> = track_blocks(&d[1], track).iter().map(seen).collect();
+        let got: Vec<_> = track_blocks(&m, as_track).iter().map(seen).collect();
+        assert_eq!(got, want, "track {track} as {as_track}");
     }
 }
 

@@ -4,7 +4,7 @@
 //! | target | what must hold |
 //! |---|---|
 //! | `seek_table` | `SeekTable::parse` never panics; what parses re-encodes through `SeekTableBuf` to the same bytes, and `lookup` agrees with a linear scan; `SeekTableBuf` writes exactly the tables it should and nothing on a refusal |
-//! | `track_list` | `parse_track_list` never panics; what parses re-encodes with `encode_track_list` and parses back equal, with no problem; `json::to_python_json` re-reads as the same JSON value |
+//! | `track_list` | `parse_track_list` never panics; what parses re-encodes with `encode_track_list` and parses back equal, with no problem; `json::to_python_json` re-reads as the same JSON value, and `json::to_python_json_ascii` too, all ASCII |
 //! | `mux_roundtrip` | a script of pushes and track ends through `Muxer` is refused exactly where the GOP rules say, and the file re-opens with `Demuxer` with exactly the blocks accepted, in (pts, track id) order; `verify` is clean, windowed plans equal whole-track plans, and `salvage` gives the same bytes back |
 //! | `demux` | `Demuxer::open` in four option sets, `blocks`, `block_at`, `seek_table`, `chain` and `range` at times read from the file, `verify`, `remux` whole and cut: never a panic, plans that obey the GOP rules, a remuxed file that verifies clean, and on a file that verifies clean, windowed plans equal to whole-track plans and a whole remux that keeps every block |
 //! | `salvage` | `salvage` never fails on a `Vec` sink; its output opens and verifies clean (but for what it keeps of the input on purpose: a track list with extra or defaulted keys, blocks of different tracks out of order), holds a subsequence of the input's intact blocks, and salvages to itself |
@@ -240,6 +240,14 @@ pub fn track_list(data: &[u8]) {
             assert_eq!(back, value);
             let again = h4mk_mt::json::to_python_json(&back).expect("a JSON value serialises");
             assert!(again == py);
+        }
+        // `ensure_ascii`: ASCII only, and the same value again.
+        let ascii = h4mk_mt::json::to_python_json_ascii(&value).expect("a JSON value serialises");
+        assert!(ascii.is_ascii());
+        let back: serde_json::Value =
+            serde_json::from_slice(&ascii).expect("to_python_json_ascii writes JSON");
+        if !has_float(&value) {
+            assert_eq!(back, value);
         }
     }
 }

@@ -22,10 +22,10 @@
 //! - `sidecars` (optional): `meta`, `safe`, `veri` and `note`, each optional. A JSON string is
 //!   stored as its UTF-8 bytes, verbatim; `null` stores nothing, as a missing key does (the
 //!   reference's `None`); any other JSON value is stored as Python's
-//!   `json.dumps(json.loads(TEXT), ensure_ascii=False)` writes it (`", "` and `": "`
-//!   separators, keys in the manifest's order, a repeated key in its first place with its last
-//!   value, floats as their `repr`, integers of any size as given, non-ASCII written raw),
-//!   which is how the reference wrote its JSON sidecars.
+//!   `json.dumps(json.loads(TEXT))` writes it (`", "` and `": "` separators, keys in the
+//!   manifest's order, a repeated key in its first place with its last value, floats as their
+//!   `repr`, integers of any size as given, every character outside printable ASCII escaped as
+//!   `\uXXXX`), which is how the reference wrote its JSON sidecars.
 //! - `blocks`: in any order across tracks (the file is sorted by pts, then track id, keeping the
 //!   manifest's order among equals), but in pts order within a track, which starts with an
 //!   I-block. Each block has `track`, `pts_ms`, `type` (`"I"`, `"P"` or `"B"`) and exactly one
@@ -287,7 +287,7 @@ impl<'de> Deserialize<'de> for SidecarBytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match serde_json::Value::deserialize(d)? {
             serde_json::Value::String(s) => Ok(SidecarBytes(s.into_bytes())),
-            value => h4mk_mt::json::to_python_json(&value)
+            value => h4mk_mt::json::to_python_json_ascii(&value)
                 .map(SidecarBytes)
                 .map_err(de::Error::custom),
         }
@@ -311,10 +311,17 @@ mod tests {
             r#"{"title": "H4MK Multi-Track Demo", "duration_ms": 333}"#,
         );
         sidecar(r#"  "verbatim {\"a\":1}" "#, r#"verbatim {"a":1}"#);
+        // Non-ASCII escaped, as the reference's `json.dumps(meta)` writes it; a string is
+        // stored as it is.
         sidecar(
             r#"[1, 2.5, null, true, "é"]"#,
-            r#"[1, 2.5, null, true, "é"]"#,
+            r#"[1, 2.5, null, true, "\u00e9"]"#,
         );
+        sidecar(
+            r#"{"title": "café ♪ 🎵"}"#,
+            r#"{"title": "caf\u00e9 \u266a \ud83c\udfb5"}"#,
+        );
+        sidecar(r#""café""#, "café");
     }
 
     #[test]
@@ -388,7 +395,7 @@ mod tests {
     #[test]
     fn sidecar_numbers_and_repeated_keys_come_out_as_python_writes_them() {
         // The expected text is what CPython 3 prints for
-        // `json.dumps(json.loads(INPUT), ensure_ascii=False)`: integers of any size as given,
+        // `json.dumps(json.loads(INPUT))`: integers of any size as given,
         // floats as their repr, a repeated key in its first place with its last value.
         sidecar(
             r#"{"a": 1e-5, "b": 1000000000000000000000000000000, "c": -12345678901234567890,

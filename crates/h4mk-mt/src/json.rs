@@ -1,4 +1,7 @@
-//! JSON bytes as Python's `json.dumps(obj, ensure_ascii=False)` writes them (docs/FORMAT.md §2.1).
+//! JSON bytes as Python's `json.dumps(obj, ensure_ascii=False)` writes them (docs/FORMAT.md §2.1),
+//! the reference's track list; and as `json.dumps(obj)` writes them, with every character
+//! outside printable ASCII escaped as `\uXXXX` (a surrogate pair past U+FFFF), the reference's
+//! JSON sidecars ([`to_python_json_ascii`]).
 //!
 //! Python separates items with `", "` and keys from values with `": "`, and writes a float as
 //! its `repr` (`1e-05`, `1e+16`, `0.0001`, `2.0`); the rest (string escapes, integers) is what
@@ -17,7 +20,12 @@ use serde_json::ser::Formatter;
 
 /// A [`Formatter`] with Python's default separators, `", "` and `": "`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct PythonFormatter;
+pub struct PythonFormatter {
+    /// Escape every character outside printable ASCII, as `json.dumps` does by default
+    /// (`ensure_ascii=True`); else only `"`, `\` and control characters, as with
+    /// `ensure_ascii=False`.
+    pub ensure_ascii: bool,
+}
 
 impl Formatter for PythonFormatter {
     fn begin_array_value<W: ?Sized + io::Write>(
@@ -38,6 +46,29 @@ impl Formatter for PythonFormatter {
 
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         writer.write_all(b": ")
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        if !self.ensure_ascii {
+            return writer.write_all(fragment.as_bytes());
+        }
+        // Python's ESCAPE_ASCII: everything but ' ' to '~', DEL included, as \uXXXX with
+        // lowercase hex, past U+FFFF as a surrogate pair.
+        for c in fragment.chars() {
+            if (' '..='~').contains(&c) {
+                writer.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
@@ -107,8 +138,29 @@ fn separate<W: ?Sized + io::Write>(writer: &mut W, first: bool) -> io::Result<()
 ///
 /// Map keys come out in the order `value` yields them (struct field order for derived types).
 pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    python_json(value, false)
+}
+
+/// Serialises `value` byte for byte as `json.dumps(value).encode("utf-8")`, Python's default:
+/// what the reference's own code writes its JSON sidecars with.
+///
+/// ```
+/// let meta = serde_json::json!({"title": "café ♪"});
+/// let bytes = h4mk_mt::json::to_python_json_ascii(&meta)?;
+/// assert_eq!(bytes, br#"{"title": "caf\u00e9 \u266a"}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn to_python_json_ascii<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    python_json(value, true)
+}
+
+fn python_json<T: Serialize + ?Sized>(
+    value: &T,
+    ensure_ascii: bool,
+) -> serde_json::Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
+    let formatter = PythonFormatter { ensure_ascii };
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
     value.serialize(&mut ser)?;
     Ok(out)
 }
@@ -160,6 +212,19 @@ mod tests {
         assert_eq!(
             String::from_utf8(to_python_json(&value).unwrap()).unwrap(),
             expect
+        );
+    }
+
+    /// `json.dumps(value)`, as CPython 3 prints it: everything outside ' ' to '~' escaped,
+    /// DEL too, a character past U+FFFF as a surrogate pair, the rest as with
+    /// `ensure_ascii=False`. The reference's own sidecars are written so; a manifest's were
+    /// written raw (a compatibility review).
+    #[test]
+    fn ensure_ascii_escapes_as_python() {
+        let value = serde_json::json!({"n": [1.5, null], "tïtle": "café ♪ \u{1f3b5} \u{7f}~\n\""});
+        assert_eq!(
+            String::from_utf8(to_python_json_ascii(&value).unwrap()).unwrap(),
+            r#"{"n": [1.5, null], "t\u00eftle": "caf\u00e9 \u266a \ud83c\udfb5 \u007f~\n\""}"#
         );
     }
 

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::index::{IndexBuilder, IndexLayout, write_index};
 use crate::router::{ROUTE_HEADER_LEN, route_header};
 use crate::sidecar::Sidecars;
-use crate::track::{TrackSpec, encode_track_list};
+use crate::track::{TrackSpec, encode_track_list_keeping};
 
 /// Options for [`Muxer`]. The default writes exactly what the reference writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -268,6 +268,18 @@ impl<'a, W: Write> Muxer<'a, W> {
         sidecars: &Sidecars<'_>,
         opts: MuxOptions,
     ) -> Result<Self> {
+        Self::with_track_list(sink, tracks, &[], sidecars, opts)
+    }
+
+    /// [`Muxer::new`], with some values of the track list written as a file held them
+    /// ([`encode_track_list_keeping`]): for remuxing.
+    pub(crate) fn with_track_list(
+        sink: W,
+        tracks: Vec<TrackSpec>,
+        kept: &[Vec<(&'static str, &str)>],
+        sidecars: &Sidecars<'_>,
+        opts: MuxOptions,
+    ) -> Result<Self> {
         let mut ids: Vec<u16> = tracks.iter().map(|t| t.track_id).collect();
         ids.sort_unstable();
         if let Some(w) = ids.windows(2).find(|w| matches!(w, [a, b] if a == b)) {
@@ -275,7 +287,7 @@ impl<'a, W: Write> Muxer<'a, W> {
                 track: w.first().copied().unwrap_or_default(),
             });
         }
-        let trak = encode_track_list(&tracks)?;
+        let trak = encode_track_list_keeping(&tracks, kept)?;
         let header = FileHeader {
             timestamp_ms: opts.timestamp_ms,
             ..FileHeader::default()

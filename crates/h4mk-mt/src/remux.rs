@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
 use std::ops::RangeInclusive;
 
-use crate::demux::{Blocks, DecodeStep, Demuxer, plan_chain, plan_range};
+use crate::demux::{Blocks, DecodeStep, Demuxer, Problem, plan_chain, plan_range};
 use crate::error::{Error, Result};
 use crate::index::TrackIndex;
 use crate::mux::{MuxOptions, MuxSummary, Muxer};
 use crate::router::BlockRef;
 use crate::sidecar::Sidecars;
-use crate::track::TrackSpec;
+use crate::track::{TrackProblem, TrackSpec};
 
 /// One track of a [`remux()`]: where it comes from and its id in the new file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +149,9 @@ pub fn remux<'a, W: Write>(
         return Err(h4mk_gop::Error::InvalidRange { t0_ms, t1_ms }.into());
     }
     let mut specs: Vec<TrackSpec> = Vec::with_capacity(picks.len());
+    // Values the reference writer was handed as another type (`22050.0`, `null`): written as
+    // the input holds them, not as this crate reads them.
+    let mut kept: Vec<Vec<(&'static str, &str)>> = Vec::with_capacity(picks.len());
     for pick in picks {
         let demux = input(inputs, pick.input)?;
         let spec = demux
@@ -159,6 +162,26 @@ pub fn remux<'a, W: Write>(
             track_id: pick.as_track,
             ..spec.clone()
         });
+        let at = demux.tracks().iter().position(|t| t.track_id == pick.track);
+        kept.push(
+            demux
+                .problems()
+                .iter()
+                .filter_map(|p| match p {
+                    Problem::TrackList {
+                        problem:
+                            TrackProblem::OffType {
+                                index,
+                                key,
+                                written,
+                                ..
+                            },
+                        ..
+                    } if Some(*index) == at => Some((*key, written.as_str())),
+                    _ => None,
+                })
+                .collect(),
+        );
     }
     let mut feeds: Vec<Feed<'a>> = Vec::new();
     let mut empty: Vec<(usize, u16)> = Vec::new();
@@ -173,7 +196,7 @@ pub fn remux<'a, W: Write>(
         allow_gop_breaks: true,
         ..opts.mux
     };
-    let mut mux = Muxer::new(sink, specs, sidecars, mux_opts)?;
+    let mut mux = Muxer::with_track_list(sink, specs, &kept, sidecars, mux_opts)?;
     // A track with nothing to hand over ends at once, and every track ends with its last
     // block: no block waits for a track that will send no more.
     for (input, as_track) in empty {

@@ -213,6 +213,55 @@ pub fn encode_track_list(tracks: &[TrackSpec]) -> Result<Vec<u8>> {
     to_python_json(&Trak { tracks }).map_err(Error::Json)
 }
 
+/// [`encode_track_list`] with some values written as a file held them: `kept[i]` gives, for
+/// track `i`, the JSON text of values read as another type than the reference writer is meant
+/// to write ([`TrackProblem::OffType`]: `22050.0` for a sample rate, `null` for a note), by
+/// key; those are written as they were, the rest as [`encode_track_list`] writes them. So a
+/// file the reference wrote with such values is remuxed to the same bytes.
+pub(crate) fn encode_track_list_keeping(
+    tracks: &[TrackSpec],
+    kept: &[Vec<(&'static str, &str)>],
+) -> Result<Vec<u8>> {
+    if kept.iter().all(Vec::is_empty) {
+        return encode_track_list(tracks);
+    }
+    fn json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+        to_python_json(value).map_err(Error::Json)
+    }
+    let mut out = b"{\"tracks\": [".to_vec();
+    for (i, t) in tracks.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.push(b'{');
+        for (k, key) in TRACK_KEYS.into_iter().enumerate() {
+            if k > 0 {
+                out.extend_from_slice(b", ");
+            }
+            out.extend(json(&key)?);
+            out.extend_from_slice(b": ");
+            let written = kept
+                .get(i)
+                .and_then(|kept| kept.iter().find(|(k, _)| *k == key));
+            match written {
+                Some((_, text)) => out.extend_from_slice(text.as_bytes()),
+                None => out.extend(match key {
+                    "track_id" => json(&t.track_id)?,
+                    "name" => json(&t.name)?,
+                    "kind" => json(&t.kind)?,
+                    "codec" => json(&t.codec)?,
+                    "sample_rate" => json(&t.sample_rate)?,
+                    "channels" => json(&t.channels)?,
+                    _ => json(&t.note)?,
+                }),
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
+}
+
 /// Parses a TRAK chunk (see the module docs for what is accepted and reported).
 pub fn parse_track_list(chunk: ChunkRef<'_>, limits: &Limits) -> Result<TrackList> {
     Error::expect_tag(&chunk, Tag::TRAK)?;

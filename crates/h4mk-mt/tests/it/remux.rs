@@ -548,6 +548,62 @@ fn tracks_the_reference_wrote_against_the_gop_rules_are_copied_as_they_are() {
     }
 }
 
+/// The reference writes whatever values its track specs hold: `sample_rate=44100 / 2` is
+/// written `22050.0`, `note=None` is `null`. This crate reads them as `22050` and `""`, and
+/// remux wrote those: a file remuxed whole was not itself again, without a word (a
+/// compatibility review). Remux now writes such values as the input holds them, under the
+/// track's new id too.
+#[test]
+fn values_the_reference_wrote_as_another_type_are_remuxed_as_written() {
+    let plain = reference_mux(
+        &[spec(1), spec(2)],
+        &[1, 2].map(|track| Input {
+            track,
+            ts_ms: 0,
+            kind: BlockKind::Key,
+            opaque: vec![track as u8],
+        }),
+        false,
+    );
+    let trak = br#"{"tracks": [{"track_id": 1, "name": 1e+16, "kind": "audio", "codec": "c", "sample_rate": 22050.0, "channels": null, "note": null}, {"track_id": 2, "name": "b", "kind": "audio", "codec": "c", "sample_rate": 48000, "channels": [1, "x"], "note": ""}]}"#;
+    // The same file with that track list.
+    let file = h4mk_format::ContainerRef::parse(&plain).unwrap();
+    let mut w = h4mk_format::Writer::new(
+        Vec::new(),
+        file.header(),
+        h4mk_format::WriterOptions::default(),
+    )
+    .unwrap();
+    for chunk in file.chunks().map(Result::unwrap) {
+        let payload = if chunk.tag == h4mk_format::Tag::TRAK {
+            &trak[..]
+        } else {
+            chunk.payload
+        };
+        w.write_chunk(chunk.tag, chunk.flags, payload).unwrap();
+    }
+    let bytes = w.finish().unwrap();
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(d.track(1).unwrap().sample_rate, 22050);
+    let trak_of = |bytes: &[u8]| -> Vec<u8> {
+        let d = Demuxer::open(bytes).unwrap();
+        let chunk = d.container().chunks().next().unwrap().unwrap();
+        assert_eq!(chunk.tag, h4mk_format::Tag::TRAK);
+        chunk.payload.to_vec()
+    };
+    let whole = remux_to_vec(std::slice::from_ref(&d), &every_track(&d, 0), None).unwrap();
+    assert_eq!(
+        String::from_utf8(trak_of(&whole)).unwrap(),
+        String::from_utf8(trak.to_vec()).unwrap()
+    );
+    // Picked alone, renumbered: its own values kept, the new id written.
+    let one = remux_to_vec(std::slice::from_ref(&d), &[pick(0, 2, 9)], None).unwrap();
+    assert_eq!(
+        String::from_utf8(trak_of(&one)).unwrap(),
+        r#"{"tracks": [{"track_id": 9, "name": "b", "kind": "audio", "codec": "c", "sample_rate": 48000, "channels": [1, "x"], "note": ""}]}"#
+    );
+}
+
 #[test]
 fn sparse_tracks_and_tracks_that_start_late_hold_nothing_back() {
     // Track 1 every 20 ms for 40 s; track 2 at 0 and at 40 s only.

@@ -14,7 +14,7 @@ use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
-use crate::cmd::{MAX_CHANNELS, plural, report_sink, tracks_phrase, write_json};
+use crate::cmd::{MAX_CHANNELS, plural, report_sink, tracks_phrase, warn_if_extended, write_json};
 use crate::input::{display_name, open_sequential};
 use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_to};
 use crate::report::EncodeReport;
@@ -357,6 +357,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             .with_context(|| format!("writing {out_name}"))?;
         Ok(summary)
     })?;
+    warn_if_extended(err, &out_name, &summary)?;
     let Some(out) = report_sink(is_stdout(&args.output), args.json, out, err) else {
         return Ok(ExitCode::SUCCESS);
     };

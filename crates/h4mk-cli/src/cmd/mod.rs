@@ -115,6 +115,26 @@ fn report_sink<'w>(
     }
 }
 
+/// Warns, on `err`, when the file `name` was written with extended seek tables (XSEK,
+/// docs/FORMAT.md §6.2): a track with more than 65,535 keyframes, or one past 4 GiB, which a
+/// version 1 table cannot list whole. Readers of version 1 tables alone, the original among
+/// them, find only the keyframes the TSEK lists, and the original could not have written the
+/// file: a compatibility review built one with no word said.
+fn warn_if_extended(err: &mut dyn Write, name: &str, summary: &MuxSummary) -> Result<()> {
+    let n = u64::from(summary.index.ext_tables);
+    if n > 0 {
+        writeln!(
+            err,
+            "h4mk: warning: {}: {n} track{} with more keyframes than a version 1 seek table \
+             lists (over 65,535, or past 4 GiB): XSEK tables list them all, but readers of \
+             version 1 tables alone (the original) find only those the TSEK lists",
+            crate::one_line(name),
+            plural(n)
+        )?;
+    }
+    Ok(())
+}
+
 /// Refuses a `--track` the file `name` does not have as bad usage (exit 2): the file is not at
 /// fault.
 fn require_track(demux: &Demuxer<'_>, name: &str, track: u16) -> Result<()> {
@@ -197,6 +217,7 @@ impl ContainerOutput {
         summary: &MuxSummary,
         shifted_ms: Option<u32>,
     ) -> Result<ExitCode> {
+        warn_if_extended(err, &display_name(&self.output), summary)?;
         let Some(out) = report_sink(is_stdout(&self.output), self.json, out, err) else {
             return Ok(ExitCode::SUCCESS);
         };

@@ -179,3 +179,36 @@ fn build_holds_no_block_for_a_sparse_track() {
     let v = h4mk(&["verify", "{}"], &out);
     assert_eq!(v.code, ExitCode::SUCCESS, "{}", v.stdout);
 }
+
+/// A track with more keyframes than a version 1 seek table lists gets an XSEK table, which
+/// the original reader does not read: `build` now says so on standard error (a compatibility
+/// review built one with no word said). 65,535 keyframes fit, and nothing is said.
+#[test]
+fn a_file_past_the_version_1_seek_table_is_written_with_a_warning() {
+    let dir = TempDir::new("build_xsek_warning");
+    let d = dir.path();
+    for (keyframes, warned) in [(65_535u32, false), (65_536, true)] {
+        let blocks: Vec<Value> = (0..keyframes)
+            .map(|i| json!({"track": 1, "pts_ms": i, "type": "I", "text": ""}))
+            .collect();
+        let manifest = json!({
+            "tracks": [{"track_id": 1, "name": "a", "kind": "k", "codec": "c"}],
+            "blocks": blocks,
+        });
+        std::fs::write(d.join("m.json"), manifest.to_string()).unwrap();
+        let o = crate::binary::h4mk(d, &["build", "m.json", "-o", "many.h4mk"]);
+        assert!(o.status.success());
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        if warned {
+            assert_eq!(
+                stderr,
+                "h4mk: warning: many.h4mk: 1 track with more keyframes than a version 1 seek \
+                 table lists (over 65,535, or past 4 GiB): XSEK tables list them all, but \
+                 readers of version 1 tables alone (the original) find only those the TSEK \
+                 lists\n"
+            );
+        } else {
+            assert_eq!(stderr, "", "{keyframes} keyframes");
+        }
+    }
+}

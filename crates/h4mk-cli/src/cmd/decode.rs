@@ -23,7 +23,7 @@ use h4mk_mt::Demuxer;
 
 use crate::UsageError;
 use crate::cmd::{
-    MAX_CHANNELS, check_range, open, plural, report_sink, require_track, tracks_phrase,
+    MAX_CHANNELS, check_range, open, parse_ms, plural, report_sink, require_track, tracks_phrase,
     warn_if_rebuilt, write_json,
 };
 use crate::input::{Input, display_name};
@@ -89,16 +89,23 @@ pub(crate) struct Args {
     /// the channels of one audio file, in that order.
     #[arg(long, value_name = "N", value_delimiter = ',', required = true)]
     track: Vec<u16>,
-    /// Decode what the track shows at this time, in milliseconds.
-    #[arg(long = "at-ms", value_name = "T", conflicts_with_all = ["from_ms", "to_ms"])]
+    /// Decode what the track shows at this time, in milliseconds or as [H:]MM:SS[.mmm].
+    #[arg(
+        long = "at-ms",
+        value_name = "T",
+        value_parser = parse_ms,
+        conflicts_with_all = ["from_ms", "to_ms"]
+    )]
     at_ms: Option<u32>,
-    /// Where to start, in milliseconds (0 when left out): audio starts at that sample; bytes
-    /// (null) with the first block at or after it, after the anchors it needs.
-    #[arg(long = "from-ms", value_name = "A")]
+    /// Where to start, in milliseconds or as [H:]MM:SS[.mmm] (0 when left out): audio starts
+    /// at that sample; bytes (null) with the first block at or after it, after the anchors it
+    /// needs.
+    #[arg(long = "from-ms", value_name = "A", value_parser = parse_ms)]
     from_ms: Option<u32>,
-    /// Where to stop, in milliseconds (the track's end when left out): audio ends just before
-    /// that sample; bytes (null) with the last block at or before it, or an anchor it needs.
-    #[arg(long = "to-ms", value_name = "B")]
+    /// Where to stop, in milliseconds or as [H:]MM:SS[.mmm] (the track's end when left out):
+    /// audio ends just before that sample; bytes (null) with the last block at or before it,
+    /// or an anchor it needs.
+    #[arg(long = "to-ms", value_name = "B", value_parser = parse_ms)]
     to_ms: Option<u32>,
     /// Write the output to this file (`-` for standard output).
     #[arg(short, long, value_name = "OUT")]

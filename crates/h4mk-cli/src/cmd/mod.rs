@@ -182,6 +182,56 @@ fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
     Ok(())
 }
 
+/// A time argument (`--at-ms`, `--from-ms`, ...): milliseconds (`1500`), or a clock time as
+/// ffmpeg and mkvmerge take one, `[H:]MM:SS[.mmm]` (`1:02.5`, `01:02:03.250`), to the
+/// millisecond. A reviewer used to ffmpeg's `-ss 1:00` had only milliseconds.
+fn parse_ms(text: &str) -> Result<u32, String> {
+    let refused = || {
+        format!(
+            "`{text}` is not a time: give milliseconds (1500) or [H:]MM:SS[.mmm] (1:02.5, \
+             01:02:03.250), up to 4294967295 ms"
+        )
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if digits(text) {
+        return text.parse().map_err(|_| refused());
+    }
+    let parts: Vec<&str> = text.split(':').collect();
+    let (hours, minutes, seconds) = match parts.as_slice() {
+        [m, s] => ("0", *m, *s),
+        [h, m, s] => (*h, *m, *s),
+        _ => return Err(refused()),
+    };
+    let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, "0"));
+    if !(digits(hours) && digits(minutes) && digits(whole) && digits(fraction))
+        || fraction.len() > 3
+    {
+        return Err(refused());
+    }
+    let number = |t: &str| t.parse::<u64>().ok();
+    let (Some(h), Some(m), Some(s), Some(f)) = (
+        number(hours),
+        number(minutes),
+        number(whole),
+        number(&format!("{fraction:0<3}")),
+    ) else {
+        return Err(refused());
+    };
+    if (parts.len() == 3 && m >= 60) || s >= 60 {
+        return Err(refused());
+    }
+    h.checked_mul(60)
+        .and_then(|t| {
+            t.checked_add(m)?
+                .checked_mul(60)?
+                .checked_add(s)?
+                .checked_mul(1000)
+        })
+        .and_then(|t| t.checked_add(f))
+        .and_then(|t| u32::try_from(t).ok())
+        .ok_or_else(refused)
+}
+
 /// Where `build` and `remux` write the container, and how they report it.
 #[derive(Debug, clap::Args)]
 struct ContainerOutput {
@@ -284,4 +334,35 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ms;
+
+    /// Times as milliseconds or as a clock, ffmpeg's way; anything else, or past what a pts
+    /// can hold in a `u32`, refused. Before, only milliseconds were taken.
+    #[test]
+    fn times_are_milliseconds_or_a_clock() {
+        for (text, ms) in [
+            ("0", 0),
+            ("1500", 1_500),
+            ("4294967295", u32::MAX),
+            ("1:02", 62_000),
+            ("1:02.5", 62_500),
+            ("01:02:03.250", 3_723_250),
+            ("0:00.007", 7),
+            ("90:00", 5_400_000),
+            ("1193:02:47.295", u32::MAX),
+        ] {
+            assert_eq!(parse_ms(text), Ok(ms), "{text}");
+        }
+        for text in [
+            "", "1.5", "-1", "+1", "1:", ":1", "1:60", "1:61:00", "1:00.1234", "1:00.", "a:00",
+            "1:2:3:4", "4294967296", "1193:02:47.296", " 1", "1 ",
+        ] {
+            let e = parse_ms(text).unwrap_err();
+            assert!(e.starts_with(&format!("`{text}` is not a time")), "{text}: {e}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use h4mk_mt::DecodeStep;
 
-use crate::cmd::{check_range, open, plural, require_track, warn_if_rebuilt, write_json};
+use crate::cmd::{check_range, open, parse_ms, plural, require_track, warn_if_rebuilt, write_json};
 use crate::input::Input;
 use crate::report::{PlanReport, StepReport};
 
@@ -33,8 +33,8 @@ pub(crate) struct ChainArgs {
     /// The track.
     #[arg(long, value_name = "N")]
     track: u16,
-    /// The time to show, in milliseconds.
-    #[arg(long = "t-ms", value_name = "T")]
+    /// The time to show, in milliseconds or as [H:]MM:SS[.mmm].
+    #[arg(long = "t-ms", value_name = "T", value_parser = parse_ms)]
     t_ms: u32,
     /// Print a JSON report instead of text.
     #[arg(long)]
@@ -63,11 +63,11 @@ pub(crate) struct RangeArgs {
     /// The track.
     #[arg(long, value_name = "N")]
     track: u16,
-    /// The first time to present, in milliseconds.
-    #[arg(long = "from-ms", value_name = "A")]
+    /// The first time to present, in milliseconds or as [H:]MM:SS[.mmm].
+    #[arg(long = "from-ms", value_name = "A", value_parser = parse_ms)]
     from_ms: u32,
-    /// The last time to present, in milliseconds (inclusive).
-    #[arg(long = "to-ms", value_name = "B")]
+    /// The last time to present, in milliseconds or as [H:]MM:SS[.mmm] (inclusive).
+    #[arg(long = "to-ms", value_name = "B", value_parser = parse_ms)]
     to_ms: u32,
     /// Print a JSON report instead of text.
     #[arg(long)]

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use h4mk_mt::{Demuxer, MuxOptions, Pick, RemuxOptions};
 
 use crate::UsageError;
-use crate::cmd::{ContainerOutput, check_range, require_track, warn_if_rebuilt};
+use crate::cmd::{ContainerOutput, check_range, parse_ms, require_track, warn_if_rebuilt};
 use crate::input::{Input, display_name};
 use crate::output::{is_stdin, refuse_input_as_output, write_to};
 
@@ -45,8 +45,8 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
   names, and so is the header's creation time. Blocks are copied as the inputs hold them,
   GOP rules or not (the reference writes tracks that open on a P-block or end on a B-block;
-  h4mk verify reports them). Without --locator, the new file is what the Python reference would write: every
-  track of one file remuxed whole is that file again, byte for byte.
+  h4mk verify reports them). Without --locator, the new file is what the Python reference
+  would write: every track of one file remuxed whole is that file again, byte for byte.
 
 Examples:
   h4mk remux song.h4mk --map 0:2 -o captions.h4mk
@@ -61,11 +61,12 @@ pub(crate) struct Args {
     #[arg(long = "map", value_name = "IN:ID[=NEW]", value_parser = parse_pick)]
     map: Vec<Pick>,
     /// Keep each track from the block just before this time (and the keyframe it needs), in
-    /// milliseconds.
-    #[arg(long = "from-ms", value_name = "A")]
+    /// milliseconds or as [H:]MM:SS[.mmm].
+    #[arg(long = "from-ms", value_name = "A", value_parser = parse_ms)]
     from_ms: Option<u32>,
-    /// Keep each track up to what presenting this time needs, in milliseconds (inclusive).
-    #[arg(long = "to-ms", value_name = "B")]
+    /// Keep each track up to what presenting this time needs, in milliseconds or as
+    /// [H:]MM:SS[.mmm] (inclusive).
+    #[arg(long = "to-ms", value_name = "B", value_parser = parse_ms)]
     to_ms: Option<u32>,
     /// Move every block earlier by the lowest pts kept, so the new file starts at 0 ms (the
     /// tracks keep their offsets to one another).

@@ -102,7 +102,8 @@ pub(crate) struct Args {
     /// One track per channel of the WAV file, ids from N on, instead of one of their average.
     #[arg(long = "split-channels")]
     split_channels: bool,
-    /// The track's name [default: the input's file name without its extension].
+    /// The track's name [default: the input's file name without its extension; "audio" for
+    /// standard input].
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
     /// A keyframe (I-block) every K blocks.

@@ -105,7 +105,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     if let (Some(sidecar), Some(output)) = (args.sidecar, &args.output) {
         let tag = sidecar.tag();
         let Some(payload) = demux.sidecars().get(tag) else {
-            bail!("{name}: no {tag} sidecar in the file");
+            // Asked for what the file does not have, as a track it does not list: bad usage.
+            return Err(UsageError(format!("{name}: no {tag} sidecar in the file")).into());
         };
         write_to(output, out, |w| Ok(w.write_all(payload)?))
             .with_context(|| format!("writing {}", display_name(output)))?;

@@ -62,7 +62,8 @@ pub const EXIT_USAGE: u8 = 2;
     after_help = "\
 Every command that reports takes --json; errors are one line naming the file, the offset and
 what is wrong, with exit status 1 (2 for bad usage, a track the file lacks included). Files
-are written atomically (devices and FIFOs in place), never over the input.
+are written atomically (devices and FIFOs in place), never over the input, and with -n
+(--no-clobber) never over any existing file.
 
 Examples:
   h4mk info song.h4mk
@@ -79,6 +80,10 @@ Examples:
 struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
+    /// Never replace an existing file: a command whose output exists fails, as `cp -n` and
+    /// ffmpeg's `-n` do, and the file is left as it was.
+    #[arg(short = 'n', long = "no-clobber", global = true)]
+    no_clobber: bool,
 }
 
 /// Runs the command line `args` (program name first), writing results to `out` and messages to
@@ -104,6 +109,7 @@ where
         inner: out,
         failure: None,
     };
+    let _no_clobber = output::NoClobber::set(cli.no_clobber);
     match cli.command.run(&mut out, err) {
         Ok(code) => code,
         // The reader of our output went away (`h4mk list big.h4mk | head`): stop quietly.

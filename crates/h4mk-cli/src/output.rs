@@ -300,11 +300,51 @@ impl Write for SyncOnFlush {
     }
 }
 
+thread_local! {
+    /// Whether this run refuses to replace an existing file (`-n`): per thread, since tests
+    /// run commands in process, side by side, and a run creates its files on its own thread.
+    static NO_CLOBBER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `-n` (`--no-clobber`) for the run on this thread, until dropped.
+pub(crate) struct NoClobber(());
+
+impl NoClobber {
+    pub(crate) fn set(on: bool) -> NoClobber {
+        NO_CLOBBER.set(on);
+        NoClobber(())
+    }
+}
+
+impl Drop for NoClobber {
+    fn drop(&mut self) {
+        NO_CLOBBER.set(false);
+    }
+}
+
+/// Whether this run keeps existing files (`-n`).
+pub(crate) fn no_clobber() -> bool {
+    NO_CLOBBER.get()
+}
+
+/// The error for an output that exists, with `-n`.
+pub(crate) fn exists(target: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "writing {}: the file exists, and -n (--no-clobber) keeps it",
+        target.display()
+    )
+}
+
 impl AtomicFile {
     /// Creates the temporary file beside the file `target` leads to (or opens `target` itself
-    /// when it is not a regular file). With `sync`, every flush reaches the disk.
+    /// when it is not a regular file). With `sync`, every flush reaches the disk. With `-n`,
+    /// an existing target (a file, a link, anything) is refused, here and again as the file
+    /// is put in place.
     pub fn create(target: &Path, sync: bool) -> Result<Self> {
         let context = || format!("writing {}", target.display());
+        if NO_CLOBBER.get() && fs::symlink_metadata(target).is_ok() {
+            return Err(exists(target));
+        }
         // The file replaced, if any, whose permissions the new one keeps.
         let mut replaced = None;
         let dest = match fs::metadata(target) {
@@ -398,7 +438,23 @@ impl AtomicFile {
                     .sync_all()
                     .with_context(context)?;
             }
-            fs::rename(temp, dest).with_context(context)?;
+            if NO_CLOBBER.get() {
+                // A link fails if the target appeared meanwhile, where a rename would replace
+                // it; the temporary file then goes, as on any failure.
+                match fs::hard_link(temp, dest) {
+                    Ok(()) => fs::remove_file(temp).with_context(context)?,
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        return Err(exists(&self.target));
+                    }
+                    // A file system without links: looked at, then renamed.
+                    Err(_) if fs::symlink_metadata(dest).is_ok() => {
+                        return Err(exists(&self.target));
+                    }
+                    Err(_) => fs::rename(temp, dest).with_context(context)?,
+                }
+            } else {
+                fs::rename(temp, dest).with_context(context)?;
+            }
         }
         self.committed = true;
         Ok(())
@@ -466,6 +522,43 @@ mod tests {
         }
         assert_eq!(fs::read(dir.join("victim")).unwrap(), b"victim");
         assert!(fs::symlink_metadata(&planted).unwrap().is_symlink());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(all(test, unix))]
+mod no_clobber_tests {
+    use super::*;
+
+    /// With `-n`, a target that appears while the output is written (another program's) is
+    /// kept: the temporary file is linked into place, which fails where a rename would
+    /// replace it, and is removed. Without `-n` it is replaced, as before.
+    #[test]
+    fn a_target_that_appears_meanwhile_is_kept() {
+        let dir = std::env::temp_dir().join(format!("h4mk_no_clobber_{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        let target = dir.join("out");
+        for on in [true, false] {
+            let _ = fs::remove_file(&target);
+            let _set = NoClobber::set(on);
+            let mut file = AtomicFile::create(&target, false).unwrap();
+            file.writer().write_all(b"ours").unwrap();
+            fs::write(&target, b"theirs").unwrap();
+            let committed = file.commit();
+            let want: &[u8] = if on { b"theirs" } else { b"ours" };
+            assert_eq!(fs::read(&target).unwrap(), want, "-n {on}");
+            assert_eq!(committed.is_err(), on, "-n {on}");
+            if on {
+                assert!(
+                    AtomicFile::create(&target, false).is_err(),
+                    "refused up front"
+                );
+            }
+            let left: Vec<_> = fs::read_dir(&dir).unwrap().collect();
+            assert_eq!(left.len(), 1, "a temporary file was left");
+        }
+        assert!(!no_clobber(), "-n outlived its run");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

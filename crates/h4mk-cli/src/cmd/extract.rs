@@ -12,7 +12,8 @@ use crate::UsageError;
 use crate::cmd::{open, plural, report_sink, require_track_or_blocks, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{
-    AtomicFile, Unfinished, file_id, input_id, is_stdout, refuse_input_as_output, write_to,
+    AtomicFile, Unfinished, exists, file_id, input_id, is_stdout, no_clobber,
+    refuse_input_as_output, write_to,
 };
 use crate::report::ExtractReport;
 
@@ -139,6 +140,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 let b = b.with_context(|| name.clone())?;
                 let path = dir.join(format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset));
                 let existing = file_id(&path);
+                if no_clobber() && fs::symlink_metadata(&path).is_ok() {
+                    return Err(exists(&path));
+                }
                 if existing.is_some() && existing == input {
                     return Err(UsageError(format!(
                         "--dir {}: block file {} would replace the input",

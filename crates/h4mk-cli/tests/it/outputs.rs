@@ -813,3 +813,74 @@ fn standard_input_from_a_file_reads_as_the_file_from_where_it_stands() {
         "{said}"
     );
 }
+
+/// `-n` (`--no-clobber`) keeps every existing output, as `cp -n` and ffmpeg's `-n` do: the
+/// command fails in one line and the file is as it was; a missing output is written as
+/// without it. A reviewer's `decode ... -o tone.wav` replaced the WAV file the container was
+/// encoded from, and nothing could prevent it.
+#[test]
+fn no_clobber_keeps_existing_outputs() {
+    let dir = TempDir::new("outputs_no_clobber");
+    let d = dir.path();
+    fs::write(d.join("demo.h4mk"), demo()).unwrap();
+    for args in [
+        &["build", "--demo", "-o", "out"][..],
+        &["remux", "demo.h4mk", "-o", "out"],
+        &["salvage", "demo.h4mk", "-o", "out"],
+        &["extract", "--track", "1", "demo.h4mk", "-o", "out"],
+        &[
+            "decode",
+            "--adapter",
+            "null",
+            "--track",
+            "1",
+            "demo.h4mk",
+            "-o",
+            "out",
+        ],
+    ] {
+        fs::write(d.join("out"), b"mine").unwrap();
+        let kept = h4mk(d, &[&["-n"][..], args].concat());
+        failed(
+            &kept,
+            1,
+            "h4mk: error: writing out: the file exists, and -n (--no-clobber) keeps it",
+        );
+        assert_eq!(fs::read(d.join("out")).unwrap(), b"mine", "{args:?}");
+        assert_eq!(dir.files(), ["demo.h4mk", "out"], "{args:?}");
+        fs::remove_file(d.join("out")).unwrap();
+        succeeded(&h4mk(d, &[args, &["--no-clobber"]].concat()));
+        let written = fs::read(d.join("out")).unwrap();
+        fs::remove_file(d.join("out")).unwrap();
+        succeeded(&h4mk(d, args));
+        assert!(written == fs::read(d.join("out")).unwrap(), "{args:?}");
+        fs::remove_file(d.join("out")).unwrap();
+    }
+    // One block file there already: nothing written, the folder as it was.
+    succeeded(&h4mk(
+        d,
+        &["extract", "--track", "1", "--dir", "blocks", "demo.h4mk"],
+    ));
+    let names: Vec<_> = fs::read_dir(d.join("blocks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let (keep, others) = names.split_first().unwrap();
+    fs::write(keep, b"mine").unwrap();
+    others.iter().for_each(|p| fs::remove_file(p).unwrap());
+    let o = h4mk(
+        d,
+        &[
+            "extract",
+            "-n",
+            "--track",
+            "1",
+            "--dir",
+            "blocks",
+            "demo.h4mk",
+        ],
+    );
+    failed(&o, 1, "h4mk: error: writing blocks/");
+    assert_eq!(fs::read(keep).unwrap(), b"mine");
+    assert_eq!(fs::read_dir(d.join("blocks")).unwrap().count(), 1);
+}

@@ -350,6 +350,7 @@ fn write_chain(f: &mut fmt::Formatter<'_>, e: &dyn std::error::Error) -> fmt::Re
 
 /// The outcome of [`Demuxer::verify`].
 #[derive(Debug)]
+#[must_use = "a report says whether the file is sound; dropping it checks nothing"]
 pub struct Report {
     /// Every chunk CRC and the file CRC.
     pub container: h4mk_format::Verification,

@@ -248,6 +248,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     for w in &warnings {
         writeln!(err, "h4mk: warning: {}: {w}", crate::one_line(&name))?;
     }
+    let wav_named = args
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wav") || e.eq_ignore_ascii_case("wave"));
+    if matches!(shape, Shape::Pcm { .. }) && !is_stdout(&args.output) && !wav_named {
+        // sox and ffmpeg pick the format by the extension: `-o out.flac` wrote WAV unsaid.
+        writeln!(
+            err,
+            "h4mk: warning: {}: written as WAV, the one audio format h4mk writes",
+            crate::one_line(&out_name)
+        )?;
+    }
     if clipped > 0 {
         // As sox does: a decode that overshoots full scale is not silent about it.
         writeln!(

@@ -189,6 +189,31 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     for (demux, input) in demuxers.iter().zip(&inputs) {
         warn_if_rebuilt(demux, input, err)?;
     }
+    // A cut that keeps nothing of a track with keyframes (a span past its end, say) used to
+    // say nothing, and the file written looked like any other. The written tracks are the
+    // picks, in order.
+    if let Some((from_ms, to_ms)) = span {
+        let to = if to_ms == u32::MAX {
+            "the end".to_owned()
+        } else {
+            format!("{to_ms} ms")
+        };
+        let had_keyframes = |pick: &Pick| {
+            demuxers
+                .get(pick.input)
+                .and_then(|d| d.index().track(pick.track))
+                .is_some_and(|t| t.lookup(u32::MAX).is_some())
+        };
+        let emptied = summary.written.tracks.iter().zip(&picks);
+        for (t, _) in emptied.filter(|(t, pick)| t.blocks == 0 && had_keyframes(pick)) {
+            writeln!(
+                err,
+                "h4mk: warning: {}: track {} keeps no block from {from_ms} ms to {to}",
+                crate::one_line(&display_name(&args.out.output)),
+                t.track_id
+            )?;
+        }
+    }
     let shifted_ms = args.start_at_zero.then_some(summary.shifted_ms);
     args.out.report(out, err, &summary.written, shifted_ms)
 }

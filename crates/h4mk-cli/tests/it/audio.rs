@@ -2003,3 +2003,25 @@ fn a_json_report_goes_to_standard_error_beside_an_output_on_standard_output() {
         assert!(quiet.stdout == piped.stdout, "{command:?}");
     }
 }
+
+/// Audio is written as WAV whatever the output's name: sox and ffmpeg pick the format by the
+/// extension, so `-o out.flac` now warns that the file is WAV; `.wav` and `.WAVE` do not,
+/// and the bytes are the same.
+#[test]
+fn audio_named_other_than_wav_is_written_as_wav_with_a_warning() {
+    let dir = TempDir::new("audio_extension");
+    let d = dir.path();
+    write_input(d);
+    encode(d, &[], "song.h4mk");
+    let mut written = Vec::new();
+    for (out, warned) in [("out.flac", true), ("out.WAVE", false), ("out.wav", false)] {
+        let o = decode_args(d, &["--to-ms", "100", "song.h4mk"], out);
+        assert!(o.status.success());
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        let want =
+            format!("h4mk: warning: {out}: written as WAV, the one audio format h4mk writes\n");
+        assert_eq!(stderr, if warned { want } else { String::new() }, "{out}");
+        written.push(std::fs::read(d.join(out)).unwrap());
+    }
+    assert!(written.windows(2).all(|w| w[0] == w[1]));
+}

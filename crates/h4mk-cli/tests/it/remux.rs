@@ -387,3 +387,43 @@ fn a_span_past_the_end_keeps_every_track_with_no_block() {
     assert_eq!(report["tracks"].as_array().unwrap().len(), 2);
     ok(&h4mk(d, &["verify", "empty.h4mk"]));
 }
+
+/// A cut that keeps no block of a track (a span past the file's end) wrote a file of empty
+/// tracks and said nothing: each such track is now named in a warning. The file is written
+/// as before, and a cut that keeps blocks of every track that has any says nothing (the
+/// demo's track 2 has none).
+#[test]
+fn a_cut_that_keeps_nothing_of_a_track_says_so() {
+    let dir = TempDir::new("remux_empty_cut");
+    let d = dir.path();
+    let o = h4mk(
+        d,
+        &[
+            "remux",
+            &reference("demo"),
+            "--from-ms",
+            "5000",
+            "--to-ms",
+            "6000",
+            "-o",
+            "cut.h4mk",
+        ],
+    );
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "h4mk: warning: cut.h4mk: track 1 keeps no block from 5000 ms to 6000 ms\n"
+    );
+    let o = h4mk(
+        d,
+        &[
+            "remux",
+            &reference("demo"),
+            "--to-ms",
+            "0:00.2",
+            "-o",
+            "cut.h4mk",
+        ],
+    );
+    assert!(o.status.success() && o.stderr.is_empty(), "{o:?}");
+}

@@ -22,6 +22,7 @@ pub struct ContainerRef<'a> {
 
 /// The outcome of [`ContainerRef::verify`].
 #[derive(Debug)]
+#[must_use = "a verification says whether the file is sound; dropping it checks nothing"]
 pub struct Verification {
     /// Chunks whose framing and CRC are intact.
     pub intact_chunks: u64,

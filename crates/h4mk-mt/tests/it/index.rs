@@ -417,6 +417,42 @@ fn a_file_cut_short_answers_from_the_blocks_before_the_cut() {
     }
 }
 
+/// What tells a cut from a damaged length field is an intact chunk ending at the file CRC;
+/// candidates for it are found by their length field alone, and only a few are hashed. A tail
+/// planted with chunks that would end there but do not hash (hostile, or a long block's
+/// bytes) is taken for an intact tail once that many failed: the open fails, as for damage,
+/// rather than hash the tail at every byte (50 s for a 1 GiB tail, before). One candidate
+/// that hashes is found among fewer.
+#[test]
+fn a_tail_of_false_chunks_is_judged_by_a_few_of_them() {
+    let good = reference_mux(&tracks(), &inputs(), true);
+    let intact = Demuxer::open(&good).unwrap();
+    let victim = intact.blocks().nth(40).unwrap().unwrap();
+    let head = usize::try_from(victim.offset).unwrap() + 4;
+    for (planted, cut) in [(7, true), (8, false)] {
+        let mut bytes = good[..head].to_vec();
+        // The victim's length runs past the end, as a cut's or a damaged one's does.
+        let len_at = usize::try_from(victim.chunk_offset()).unwrap() + 8;
+        bytes[len_at..len_at + 4].copy_from_slice(&0x7fff_ff00u32.to_le_bytes());
+        let tail = 12 * planted + 100;
+        bytes.resize(head + tail, 0xA5);
+        let footer = bytes.len();
+        // A would-be chunk every 12 bytes from the end: its length field says it ends at
+        // the footer, its CRC does not hold.
+        for k in 1..=planted {
+            let start = footer - 16 - 12 * k;
+            let len = (footer - start - 16) as u32;
+            bytes[start + 8..start + 12].copy_from_slice(&len.to_le_bytes());
+        }
+        bytes.extend_from_slice(&[0; 4]);
+        let opened = Demuxer::open(&bytes);
+        assert_eq!(opened.is_ok(), cut, "{planted} planted: {:?}", opened.err());
+        if let Err(e) = opened {
+            assert_eq!(e.offset(), Some(victim.chunk_offset()), "{e}");
+        }
+    }
+}
+
 #[test]
 fn errors_name_offsets_and_tracks() {
     let bytes = mux(&tracks(), &inputs(), MuxOptions::default());

@@ -295,14 +295,21 @@ impl Prepared {
     }
 }
 
-/// What tells a plan from another: each step's block (where its bytes lie, and how many) and
-/// type, hashed. Comparing the plans' lengths alone let a plan of as many steps elsewhere in
-/// the file be written with the output prepared for another (a library user's review).
+/// What tells a plan from another: each step's block (its offset and pts in the file, where
+/// its bytes lie in memory, and how many) and type, hashed. Comparing the plans' lengths alone
+/// let a plan of as many steps elsewhere in the file be written with the output prepared for
+/// another (a library user's review).
 fn plan_fingerprint(steps: &[DecodeStep<'_>]) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     for step in steps {
-        let opaque = step.block.opaque;
-        (opaque.as_ptr() as usize, opaque.len(), step.kind.letter()).hash(&mut hasher);
+        let b = &step.block;
+        let at = (
+            b.offset,
+            b.ts_ms,
+            b.opaque.as_ptr() as usize,
+            b.opaque.len(),
+        );
+        (at, step.kind.letter()).hash(&mut hasher);
     }
     hasher.finish()
 }

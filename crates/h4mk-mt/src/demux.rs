@@ -413,6 +413,10 @@ pub struct Demuxer<'a> {
     /// not point at its keyframe; used from then on.
     rebuilt: OnceLock<(Index, IndexStatus)>,
     problems: Problems,
+    /// Every value of the track list read as another type than the reference writer is meant
+    /// to write, as `(track index, key, JSON text)` in track order: not capped as `problems`
+    /// are, since remux writes them back (at most six per track).
+    off_type: Vec<(usize, &'static str, String)>,
 }
 
 /// The blocks of one track a plan may need, as [`Demuxer::windows`] gathers them.
@@ -489,8 +493,17 @@ impl<'a> Demuxer<'a> {
             Some(trak) => parse_track_list(trak, &opts.limits)?,
             None => TrackList::default(),
         };
+        let mut off_type = Vec::new();
         if let Some(trak) = trak {
             for problem in list.problems {
+                if let TrackProblem::OffType {
+                    index,
+                    key,
+                    written,
+                } = &problem
+                {
+                    off_type.push((*index, *key, written.clone()));
+                }
                 problems.push(Problem::TrackList {
                     offset: trak.offset,
                     problem,
@@ -525,7 +538,21 @@ impl<'a> Demuxer<'a> {
             status,
             rebuilt: OnceLock::new(),
             problems,
+            off_type,
         })
+    }
+
+    /// The values of track `track` read as another type than the reference writer is meant
+    /// to write ([`TrackProblem::OffType`]), by key, with their JSON text as in the file.
+    pub(crate) fn off_type_values(&self, track: u16) -> impl Iterator<Item = (&'static str, &str)> {
+        let at = self.slots.get(track);
+        let from = self.off_type.partition_point(|(i, ..)| Some(*i) < at);
+        self.off_type
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |(i, ..)| Some(*i) == at)
+            .map(|(_, key, written)| (*key, written.as_str()))
     }
 
     /// The file header.

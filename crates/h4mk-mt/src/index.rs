@@ -686,11 +686,11 @@ pub fn find_index(
 /// In [`Mode::Strict`] the first damaged chunk is an error, but for an index chunk (`TSEK`,
 /// `XSEK`, `XLOC`) whose CRC fails: that is what the scan rebuilds, so it is handed to
 /// `damage` and the walk goes on after it (its framing held); and for a chunk that runs past
-/// the end of the file with nothing intact after it, as a writer that crashed leaves its last
-/// one: it is handed to `damage` and ends the walk, and the blocks before it are indexed. In [`Mode::Lenient`] damaged
-/// chunks and blocks that do not route are skipped and handed to `damage` (which decides what
-/// to keep), and an error that loses the framing ends the walk (everything before it is
-/// indexed).
+/// the end of the file, when no intact chunk after it ends at the file CRC, as a writer that
+/// crashed leaves its last one: it is handed to `damage` and ends the walk, and the blocks
+/// before it are indexed. In [`Mode::Lenient`] damaged chunks and blocks that do not route are
+/// skipped and handed to `damage` (which decides what to keep), and an error that loses the
+/// framing ends the walk (everything before it is indexed).
 pub fn scan_index(
     file: &ContainerRef<'_>,
     track_ids: &[u16],

@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
 use std::ops::RangeInclusive;
 
-use crate::demux::{Blocks, DecodeStep, Demuxer, Problem, plan_chain, plan_range};
+use crate::demux::{Blocks, DecodeStep, Demuxer, plan_chain, plan_range};
 use crate::error::{Error, Result};
 use crate::index::TrackIndex;
 use crate::mux::{MuxOptions, MuxSummary, Muxer};
 use crate::router::BlockRef;
 use crate::sidecar::Sidecars;
-use crate::track::{TrackProblem, TrackSpec};
+use crate::track::TrackSpec;
 
 /// One track of a [`remux()`]: where it comes from and its id in the new file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +35,8 @@ pub struct RemuxOptions {
     /// Move every block earlier by the lowest pts kept, so the new file starts at 0 ms, as a
     /// cut by mkvmerge or ffmpeg does; the tracks keep their offsets to one another.
     pub start_at_zero: bool,
-    /// How the new file is written.
+    /// How the new file is written; [`MuxOptions::allow_gop_breaks`] is always on, since a
+    /// remux copies what its inputs hold.
     pub mux: MuxOptions,
 }
 
@@ -162,26 +163,7 @@ pub fn remux<'a, W: Write>(
             track_id: pick.as_track,
             ..spec.clone()
         });
-        let at = demux.tracks().iter().position(|t| t.track_id == pick.track);
-        kept.push(
-            demux
-                .problems()
-                .iter()
-                .filter_map(|p| match p {
-                    Problem::TrackList {
-                        problem:
-                            TrackProblem::OffType {
-                                index,
-                                key,
-                                written,
-                                ..
-                            },
-                        ..
-                    } if Some(*index) == at => Some((*key, written.as_str())),
-                    _ => None,
-                })
-                .collect(),
-        );
+        kept.push(demux.off_type_values(pick.track).collect());
     }
     let mut feeds: Vec<Feed<'a>> = Vec::new();
     let mut empty: Vec<(usize, u16)> = Vec::new();

@@ -126,6 +126,9 @@ pub struct SalvageReport {
     pub dropped: Vec<DroppedBlock>,
     /// Intact chunks not written, other than blocks and index chunks.
     pub ignored: Vec<IgnoredChunk>,
+    /// XSEK tables written (docs/FORMAT.md §6.2): tracks with keyframes a version 1 table
+    /// cannot list.
+    pub ext_tables: u32,
 }
 
 impl SalvageReport {
@@ -1117,7 +1120,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
         }
         self.drain()?;
         let index = self.index.finish(self.writer.position());
-        write_index(&mut self.writer, &index, locator)?;
+        self.report.ext_tables = write_index(&mut self.writer, &index, locator)?.ext_tables;
         self.report.output_len = self.writer.position().saturating_add(FOOTER_LEN as u64);
         let sink = self.writer.finish()?;
         Ok((sink, self.report))

@@ -206,25 +206,21 @@ impl fmt::Display for TrackProblem {
 
 /// The TRAK payload for `tracks`, byte-identical to the reference writer's.
 pub fn encode_track_list(tracks: &[TrackSpec]) -> Result<Vec<u8>> {
-    #[derive(Serialize)]
-    struct Trak<'t> {
-        tracks: &'t [TrackSpec],
-    }
-    to_python_json(&Trak { tracks }).map_err(Error::Json)
+    encode_track_list_keeping(tracks, &[])
 }
 
 /// [`encode_track_list`] with some values written as a file held them: `kept[i]` gives, for
 /// track `i`, the JSON text of values read as another type than the reference writer is meant
 /// to write ([`TrackProblem::OffType`]: `22050.0` for a sample rate, `null` for a note), by
-/// key; those are written as they were, the rest as [`encode_track_list`] writes them. So a
-/// file the reference wrote with such values is remuxed to the same bytes.
+/// key; those are written as they were. So a file the reference wrote with such values is
+/// remuxed to the same bytes.
+///
+/// The object is laid out here, key by key in [`TRACK_KEYS`] order, each value through
+/// [`to_python_json`]: `{"tracks": [{"track_id": 1, "name": "a", ...}, ...]}`.
 pub(crate) fn encode_track_list_keeping(
     tracks: &[TrackSpec],
     kept: &[Vec<(&'static str, &str)>],
 ) -> Result<Vec<u8>> {
-    if kept.iter().all(Vec::is_empty) {
-        return encode_track_list(tracks);
-    }
     fn json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
         to_python_json(value).map_err(Error::Json)
     }

@@ -80,7 +80,8 @@ fn open(input: &Input) -> Result<Demuxer<'_>> {
 /// Warns, on `err`, that the index a command planned with was rebuilt by a scan: the stored
 /// one was missing or wrong, so the file may have been cut short or edited, and what the
 /// command found (a chain, a decode) may be short of what the writer wrote. A damaged chunk
-/// the scan read past, or the chunk cut short that ended it, is named on a line of its own.
+/// the scan read past, or the chunk cut short that ended it, is named on a line of its own,
+/// up to [`DAMAGE_LINES`] of them, then counted.
 fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> Result<()> {
     if let IndexStatus::Rebuilt { reason } = demux.index_status() {
         let name = crate::one_line(&input.name());
@@ -89,14 +90,31 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
             "h4mk: warning: {name}: the index was rebuilt by a full scan ({reason}); a file cut \
              short or edited may lack blocks its writer wrote (h4mk verify says more)"
         )?;
-        for problem in demux.problems() {
-            if let Problem::Damage(e) = problem {
-                writeln!(err, "h4mk: warning: {name}: the scan found {e}")?;
-            }
+        let damage: Vec<_> = demux
+            .problems()
+            .iter()
+            .filter_map(|p| match p {
+                Problem::Damage(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        for e in damage.iter().take(DAMAGE_LINES) {
+            writeln!(err, "h4mk: warning: {name}: the scan found {e}")?;
+        }
+        if let Some(more) = damage.len().checked_sub(DAMAGE_LINES).filter(|&n| n > 0) {
+            writeln!(
+                err,
+                "h4mk: warning: {name}: and {more} more damaged chunk{} (h4mk verify --lenient \
+                 lists them)",
+                plural(more as u64)
+            )?;
         }
     }
     Ok(())
 }
+
+/// Damaged chunks [`warn_if_rebuilt`] names, one line each, before it counts the rest.
+const DAMAGE_LINES: usize = 3;
 
 /// Where a writing command's report goes: standard output, or, when its output goes there
 /// (`-o -`), standard error for a `--json` report (asked for by name: it used to be dropped
@@ -120,8 +138,8 @@ fn report_sink<'w>(
 /// version 1 table cannot list whole. Readers of version 1 tables alone, the original among
 /// them, find only the keyframes the TSEK lists, and the original could not have written the
 /// file: a compatibility review built one with no word said.
-fn warn_if_extended(err: &mut dyn Write, name: &str, summary: &MuxSummary) -> Result<()> {
-    let n = u64::from(summary.index.ext_tables);
+fn warn_if_extended(err: &mut dyn Write, name: &str, ext_tables: u32) -> Result<()> {
+    let n = u64::from(ext_tables);
     if n > 0 {
         writeln!(
             err,
@@ -267,7 +285,7 @@ impl ContainerOutput {
         summary: &MuxSummary,
         shifted_ms: Option<u32>,
     ) -> Result<ExitCode> {
-        warn_if_extended(err, &display_name(&self.output), summary)?;
+        warn_if_extended(err, &display_name(&self.output), summary.index.ext_tables)?;
         let Some(out) = report_sink(is_stdout(&self.output), self.json, out, err) else {
             return Ok(ExitCode::SUCCESS);
         };

@@ -15,7 +15,7 @@ use h4mk_mt::salvage::{DropReason, FooterState, SalvageOptions, SalvageReport, T
 use serde::Serialize;
 
 use crate::EXIT_DAMAGED;
-use crate::cmd::{plural, write_json};
+use crate::cmd::{plural, warn_if_extended, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{AtomicFile, is_stdout, refuse_input_as_output};
 
@@ -90,6 +90,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     } else {
         display_name(&args.output)
     };
+    if report.recovered() {
+        warn_if_extended(err, &output, report.ext_tables)?;
+    }
     let shown = Shown::new(&name, &output, &report);
     let sink: &mut dyn Write = if to_stdout { err } else { out };
     if args.json {

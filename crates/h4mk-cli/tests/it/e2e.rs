@@ -398,3 +398,58 @@ fn track_text_cannot_break_info_into_lines() {
         "{info}"
     );
 }
+
+/// Each damaged seek table the rebuilding scan reads past is named on a warning line of its
+/// own, up to three, then counted: five damaged tables used to give five lines, and ten
+/// thousand would have given ten thousand. The chain is the intact file's.
+#[test]
+fn damaged_seek_tables_are_named_up_to_three_then_counted() {
+    let dir = TempDir::new("e2e_damaged_tables");
+    let d = dir.path();
+    let tracks: Vec<_> = (1..=5)
+        .map(|id| json!({"track_id": id, "name": "t", "kind": "k", "codec": "c"}))
+        .collect();
+    let blocks: Vec<_> = (1..=5)
+        .map(|id| json!({"track": id, "pts_ms": 0, "type": "I", "text": "key"}))
+        .collect();
+    let manifest = json!({"tracks": tracks, "blocks": blocks});
+    std::fs::write(d.join("m.json"), manifest.to_string()).unwrap();
+    stdout(&h4mk(d, &["build", "m.json", "-o", "good.h4mk"]));
+    let mut bytes = std::fs::read(d.join("good.h4mk")).unwrap();
+    let tables: Vec<usize> = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"TSEK")
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(tables.len(), 5);
+    for at in tables {
+        bytes[at + 20] ^= 0x01;
+    }
+    std::fs::write(d.join("bad.h4mk"), &bytes).unwrap();
+    let chain = |file| h4mk(d, &["chain", "--track", "3", "--t-ms", "0", file]);
+    let o = chain("bad.h4mk");
+    assert!(o.status.success());
+    let good = String::from_utf8(chain("good.h4mk").stdout).unwrap();
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        good.replace("good.h4mk", "bad.h4mk")
+    );
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 5, "{stderr}");
+    assert!(
+        lines[0].contains("the index was rebuilt by a full scan"),
+        "{stderr}"
+    );
+    for line in &lines[1..4] {
+        assert!(
+            line.starts_with("h4mk: warning: bad.h4mk: the scan found chunk TSEK at offset "),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        lines[4],
+        "h4mk: warning: bad.h4mk: and 2 more damaged chunks (h4mk verify --lenient lists them)"
+    );
+}

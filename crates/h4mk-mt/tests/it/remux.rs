@@ -596,6 +596,18 @@ fn values_the_reference_wrote_as_another_type_are_remuxed_as_written() {
         String::from_utf8(trak_of(&whole)).unwrap(),
         String::from_utf8(trak.to_vec()).unwrap()
     );
+    // Past the cap on problems kept for reports too (the review's 1,799 tracks).
+    let capped = h4mk_format::ParseOptions {
+        limits: h4mk_format::Limits {
+            max_problems: 1,
+            ..h4mk_format::Limits::default()
+        },
+        ..h4mk_format::ParseOptions::default()
+    };
+    let few = Demuxer::open_with(&bytes, &capped).unwrap();
+    assert!(few.omitted_problems() > 0);
+    let whole = remux_to_vec(std::slice::from_ref(&few), &every_track(&few, 0), None).unwrap();
+    assert!(trak_of(&whole) == trak);
     // Picked alone, renumbered: its own values kept, the new id written.
     let one = remux_to_vec(std::slice::from_ref(&d), &[pick(0, 2, 9)], None).unwrap();
     assert_eq!(

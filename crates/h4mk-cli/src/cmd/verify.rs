@@ -21,10 +21,11 @@ use anyhow::Result;
 use h4mk_format::{ContainerRef, Mode, ParseOptions, Verification};
 use h4mk_mt::Demuxer;
 
-use crate::EXIT_DAMAGED;
 use crate::cmd::{error_chain, plural, write_json};
 use crate::input::Input;
+use crate::output::is_stdin;
 use crate::report::{Problem, VerifyReport};
+use crate::{EXIT_DAMAGED, UsageError};
 
 /// Files at least this large get a progress bar when standard error is a terminal.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
@@ -42,14 +43,19 @@ CORE block routed to a declared track with a valid type, blocks in (pts, track i
 each track starting on an I-block with pts that never go back and no trailing B-block, seek
 tables that match the keyframes, and index extensions (XSEK, XLOC) that agree with the blocks.
 
-Exit status: 0 when the file is entirely sound, 1 when a problem was found, 2 on bad usage.
+Several files are checked in turn; with --json their reports come as an array. A file that
+cannot be read is an error line, and the others are still checked.
+
+Exit status: 0 when every file is entirely sound, 1 when a problem was found, 2 on bad usage.
 
 Examples:
   h4mk verify song.h4mk
-  h4mk verify --lenient --json damaged.h4mk")]
+  h4mk verify --lenient --json damaged.h4mk
+  h4mk verify *.h4mk")]
 pub(crate) struct Args {
-    /// The container to check (`-` for standard input).
-    file: PathBuf,
+    /// The containers to check (`-` for standard input), each in turn.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
     /// Report every problem instead of stopping at the first.
     #[arg(long)]
     lenient: bool,
@@ -58,50 +64,80 @@ pub(crate) struct Args {
     json: bool,
 }
 
-pub(crate) fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> Result<ExitCode> {
-    let input = Input::open_h4mk(&args.file)?;
-    let report = verify(&input, args.lenient);
-    if args.json {
-        write_json(out, &report)?;
-    } else {
-        let file = crate::one_line(&report.file);
-        for p in &report.problems {
-            writeln!(out, "{file}: {}", p.message)?;
-        }
-        if report.omitted_problems > 0 {
-            let more = report.omitted_problems;
-            writeln!(
-                out,
-                "{}: {more} more problem{} found, not listed (each check lists at most {})",
-                file,
-                plural(more),
-                ParseOptions::default().limits.max_problems
-            )?;
-        }
-        let n = report.problems.len() as u64 + report.omitted_problems;
-        if report.ok {
-            let tracks = report
-                .tracks
-                .map(|t| format!(", {t} track{}", plural(t as u64)))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "{}: ok ({} chunks, {} bytes{tracks})",
-                file, report.intact_chunks, report.size
-            )?;
-        } else if report.problems.iter().any(|p| p.check == "header") {
-            writeln!(out, "{}: bad header ({n} problem{})", file, plural(n))?;
-        } else if report.problems.iter().any(|p| p.check == "crc") {
-            writeln!(out, "{}: damaged ({n} problem{})", file, plural(n))?;
-        } else {
-            writeln!(out, "{}: bad structure ({n} problem{})", file, plural(n))?;
+pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
+    if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
+        return Err(UsageError("standard input (`-`) can be read only once".to_owned()).into());
+    }
+    // Each file in turn: one that cannot be read is an error line, and the rest are checked
+    // (`h4mk verify *.h4mk`).
+    let mut reports = Vec::with_capacity(args.files.len());
+    let mut sound = true;
+    for path in &args.files {
+        match Input::open_h4mk(path) {
+            Ok(input) => {
+                let report = verify(&input, args.lenient);
+                sound &= report.ok;
+                if !args.json {
+                    print_text(out, &report)?;
+                }
+                reports.push(report);
+            }
+            Err(e) if args.files.len() > 1 => {
+                sound = false;
+                writeln!(err, "h4mk: error: {}", crate::one_line(&format!("{e:#}")))?;
+            }
+            Err(e) => return Err(e),
         }
     }
-    Ok(if report.ok {
+    if args.json {
+        // One file's report as it was; several as an array of them, in the order given.
+        match reports.as_slice() {
+            [one] if args.files.len() == 1 => write_json(out, one)?,
+            _ => write_json(out, &reports)?,
+        }
+    }
+    Ok(if sound {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_DAMAGED)
     })
+}
+
+/// A report as text: each problem on a line, then a summary line.
+fn print_text(out: &mut dyn Write, report: &VerifyReport) -> Result<()> {
+    let file = crate::one_line(&report.file);
+    for p in &report.problems {
+        writeln!(out, "{file}: {}", p.message)?;
+    }
+    if report.omitted_problems > 0 {
+        let more = report.omitted_problems;
+        writeln!(
+            out,
+            "{}: {more} more problem{} found, not listed (each check lists at most {})",
+            file,
+            plural(more),
+            ParseOptions::default().limits.max_problems
+        )?;
+    }
+    let n = report.problems.len() as u64 + report.omitted_problems;
+    if report.ok {
+        let tracks = report
+            .tracks
+            .map(|t| format!(", {t} track{}", plural(t as u64)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}: ok ({} chunks, {} bytes{tracks})",
+            file, report.intact_chunks, report.size
+        )?;
+    } else if report.problems.iter().any(|p| p.check == "header") {
+        writeln!(out, "{}: bad header ({n} problem{})", file, plural(n))?;
+    } else if report.problems.iter().any(|p| p.check == "crc") {
+        writeln!(out, "{}: damaged ({n} problem{})", file, plural(n))?;
+    } else {
+        writeln!(out, "{}: bad structure ({n} problem{})", file, plural(n))?;
+    }
+    Ok(())
 }
 
 fn verify(input: &Input, lenient: bool) -> VerifyReport {

@@ -453,3 +453,43 @@ fn damaged_seek_tables_are_named_up_to_three_then_counted() {
         "h4mk: warning: bad.h4mk: and 2 more damaged chunks (h4mk verify --lenient lists them)"
     );
 }
+
+/// `verify` takes several files (`h4mk verify *.h4mk`), as `flac -t` does: each is checked in
+/// turn and reported as alone, a file that cannot be read is an error line and the rest are
+/// still checked, and the exit status is 0 only when every file is sound. With `--json`,
+/// several reports come as an array. It used to take one file.
+#[test]
+fn verify_checks_several_files_in_turn() {
+    let dir = TempDir::new("e2e_verify_several");
+    let d = dir.path();
+    stdout(&h4mk(d, &["build", "--demo", "-o", "a.h4mk"]));
+    let mut bad = std::fs::read(d.join("a.h4mk")).unwrap();
+    bad[500] ^= 0x01;
+    std::fs::write(d.join("b.h4mk"), &bad).unwrap();
+    let alone = |f: &str| String::from_utf8(h4mk(d, &["verify", f]).stdout).unwrap();
+    let both = stdout(&h4mk(d, &["verify", "a.h4mk", "a.h4mk"]));
+    assert_eq!(both, alone("a.h4mk").repeat(2));
+
+    let o = h4mk(d, &["verify", "a.h4mk", "missing.h4mk", "b.h4mk"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        alone("a.h4mk") + &alone("b.h4mk")
+    );
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        stderr.starts_with("h4mk: error: opening missing.h4mk"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let o = h4mk(d, &["verify", "--json", "a.h4mk", "b.h4mk"]);
+    assert_eq!(o.status.code(), Some(1));
+    let reports = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap();
+    let one = |f: &str| {
+        let o = h4mk(d, &["verify", "--json", f]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    assert_eq!(reports, json!([one("a.h4mk"), one("b.h4mk")]));
+    assert_eq!(reports[1]["ok"], false);
+}

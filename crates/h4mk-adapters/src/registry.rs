@@ -241,6 +241,20 @@ pub enum Shape {
     },
 }
 
+impl Shape {
+    /// An audio output's sample rate, first sample and sample count; `None` for bytes.
+    pub fn pcm(self) -> Option<(u32, u64, u64)> {
+        match self {
+            Shape::Pcm {
+                sample_rate,
+                start,
+                samples,
+            } => Some((sample_rate, start, samples)),
+            Shape::Bytes { .. } => None,
+        }
+    }
+}
+
 /// A plan checked by [`NamedDecoder::prepare`], to hand to [`NamedDecoder::write`] of the
 /// same decoder with the same plan.
 #[derive(Debug)]

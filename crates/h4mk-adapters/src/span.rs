@@ -320,7 +320,7 @@ fn cut<'d>(
     let Some((start_ms, (mut steps, mut present, mut prepared))) = planned else {
         return Ok(None);
     };
-    let Some((rate, start, samples)) = audio(prepared.shape()) else {
+    let Some((rate, start, samples)) = prepared.shape().pcm() else {
         return Ok(None);
     };
     // A gap before `b` (blocks a damaged file lost) is silence in the whole decode when the
@@ -334,7 +334,7 @@ fn cut<'d>(
     {
         (steps, present, prepared) = plan;
     }
-    let Some((sample_rate, start, samples)) = audio(prepared.shape()) else {
+    let Some((sample_rate, start, samples)) = prepared.shape().pcm() else {
         return Ok(None);
     };
     if samples == 0 {
@@ -420,18 +420,6 @@ fn with_lead<'d>(
         Shape::Pcm { .. } => Some((steps, present, prepared)),
         Shape::Bytes { .. } => None,
     })
-}
-
-/// An audio output's sample rate, first sample and sample count; `None` for bytes.
-fn audio(shape: Shape) -> Option<(u32, u64, u64)> {
-    match shape {
-        Shape::Pcm {
-            sample_rate,
-            start,
-            samples,
-        } => Some((sample_rate, start, samples)),
-        Shape::Bytes { .. } => None,
-    }
 }
 
 /// True when a plan failed for timing that spreads its blocks too far apart (a lead before a

@@ -273,7 +273,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let Some(out) = report_sink(is_stdout(&args.output), args.json, out, err) else {
         return Ok(ExitCode::SUCCESS);
     };
-    let pcm = audio(shape);
+    let pcm = shape.pcm();
     let (at_ms, report_from, report_to) = match span {
         Span::At(t) => (Some(t), None, None),
         Span::Range(..) | Span::Whole => (None, Some(from_ms), Some(to_ms)),
@@ -389,7 +389,7 @@ fn write(
     if let ([(_, steps)], [_]) = (plans.as_slice(), writers.as_slice())
         && let Some((mut decoder, present, prepared)) = writers.pop()
     {
-        let Some((sample_rate, _, samples)) = audio(prepared.shape()) else {
+        let Some((sample_rate, _, samples)) = prepared.shape().pcm() else {
             decoder
                 .write(steps, present, prepared, out)
                 .map_err(|e| crate::adapters_error(e.in_plan(steps)))?;
@@ -445,18 +445,6 @@ fn in_tracks(tracks: &[u16], e: h4mk_adapters::Error) -> anyhow::Error {
             tracks.first().copied().unwrap_or_default()
         ),
         other => anyhow::Error::new(other),
-    }
-}
-
-/// An audio output's sample rate, first sample and sample count; `None` for bytes.
-fn audio(shape: Shape) -> Option<(u32, u64, u64)> {
-    match shape {
-        Shape::Pcm {
-            sample_rate,
-            start,
-            samples,
-        } => Some((sample_rate, start, samples)),
-        Shape::Bytes { .. } => None,
     }
 }
 

@@ -60,6 +60,30 @@ const STEPS: &[Step] = &[
         ],
         env: &[],
     },
+    // h4mk-adapters without its DSP codec (the `dsp` feature, on by default): the adapter trait
+    // and driver build and stay lint-clean for a codec of one's own, and its doc examples run.
+    Step::Cargo {
+        args: &[
+            "clippy",
+            "-p",
+            "h4mk-adapters",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        env: &[],
+    },
+    Step::Cargo {
+        args: &[
+            "test",
+            "-p",
+            "h4mk-adapters",
+            "--no-default-features",
+            "--doc",
+        ],
+        env: &[],
+    },
     Step::Task {
         name: "fixtures --check",
         run: fixtures::check,

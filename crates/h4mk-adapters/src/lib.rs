@@ -41,6 +41,8 @@
 //! Block formats and the error budget are in `docs/ADAPTERS.md`.
 //!
 //! ```
+//! # #[cfg(feature = "dsp")]
+//! # fn main() -> Result<(), h4mk_adapters::Error> {
 //! use h4mk_adapters::{decode_plan, encode, render_pcm, DspAdapter, EncoderConfig, Present, Step};
 //!
 //! // Half a second of a 440 Hz tone at 16 kHz.
@@ -57,13 +59,25 @@
 //! let err: f32 = tone.iter().zip(&pcm.samples).map(|(a, b)| (a - b).powi(2)).sum();
 //! let sig: f32 = tone.iter().map(|a| a * a).sum();
 //! assert!(10.0 * (sig / err).log10() > 30.0);
-//! # Ok::<(), h4mk_adapters::Error>(())
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "dsp"))]
+//! # fn main() {}
 //! ```
+//!
+//! Features: `dsp` (on by default) builds the DSP codec, the one part that needs an FFT
+//! (`realfft`); without it the crate is the adapter trait, the decode driver, the null adapter,
+//! PCM and WAV, for a codec of one's own.
 #![forbid(unsafe_code)]
+// Without the DSP codec, the PCM planning and streaming it drives (`PcmPlan`, `PcmStream`,
+// the WAV writer behind `NamedDecoder::write`) has no user in the crate: it stays, built, for
+// the day an adapter of another crate can use it.
+#![cfg_attr(not(feature = "dsp"), allow(dead_code, unused_imports))]
 
 mod adapter;
 mod channels;
 mod container;
+#[cfg(feature = "dsp")]
 mod dsp;
 mod error;
 mod limits;
@@ -80,6 +94,7 @@ pub use adapter::{
 };
 pub use channels::{Channel, WavWritten, channels_shape, write_wav_channels};
 pub use container::{decode_chain, decode_range, decode_steps};
+#[cfg(feature = "dsp")]
 pub use dsp::{
     Dsp0Bin, Dsp0State, Dsp0Synthesis, Dsp1State, DspAdapter, DspOptions, DspState, Encoder,
     EncoderConfig, encode, encode_i16,

@@ -9,6 +9,7 @@ use h4mk_mt::{DecodeStep, TrackSpec};
 
 use crate::adapter::Present;
 use crate::container::decode_steps;
+#[cfg(feature = "dsp")]
 use crate::dsp::{DspAdapter, Extents};
 use crate::error::{Error, Result};
 use crate::null::NullAdapter;
@@ -362,6 +363,7 @@ impl NamedDecoder for NullAdapter {
     }
 }
 
+#[cfg(feature = "dsp")]
 impl NamedDecoder for DspAdapter {
     /// Renders the presented blocks to PCM, overlap-added in presentation order as they are
     /// decoded: the decode holds its output and the few blocks still waiting, not every
@@ -436,6 +438,7 @@ impl NamedDecoder for DspAdapter {
     }
 }
 
+#[cfg(feature = "dsp")]
 impl DspAdapter {
     /// The samples of a plan this adapter prepared (or of one held), handed to `emit`.
     fn samples(
@@ -470,6 +473,7 @@ impl Default for AdapterRegistry {
         let mut registry = AdapterRegistry {
             entries: BTreeMap::new(),
         };
+        #[cfg(feature = "dsp")]
         registry.register("dsp", "DSP0/DSP1 audio blocks to PCM (WAV)", || {
             Box::new(DspAdapter::default())
         });

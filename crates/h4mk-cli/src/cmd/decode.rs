@@ -203,11 +203,17 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let mut decodes = Vec::with_capacity(args.track.len());
     for &track in &args.track {
         let mut decoder = registry.get(&args.adapter)?;
-        let outcome = plan_decode(&demux, decoder.as_mut(), track, span)
+        let outcome = plan_decode(&demux, decoder.as_mut(), track, span);
+        if outcome.is_err() {
+            // A rebuilt index explains the plan's error: said before it.
+            warn_if_rebuilt(&demux, &input, err)?;
+        }
+        let outcome = outcome
             .map_err(crate::adapters_error)
             .with_context(|| format!("{name}: track {track}, adapter {}", args.adapter))?;
         decodes.push((track, decoder, outcome));
     }
+    warn_if_rebuilt(&demux, &input, err)?;
     let steps = decodes.iter().map(|(.., o)| o.steps.len()).sum::<usize>();
     let presented = decodes.iter().map(|(.., o)| o.presented).sum::<usize>();
     let from_ms = decodes.iter().map(|(.., o)| o.from_ms).min().unwrap_or(0);
@@ -244,7 +250,6 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             write(decodes, format, &mut counted).with_context(|| format!("writing {out_name}"))?;
         Ok((counted.bytes, clipped))
     })?;
-    warn_if_rebuilt(&demux, &input, err)?;
     for w in &warnings {
         writeln!(err, "h4mk: warning: {}: {w}", crate::one_line(&name))?;
     }

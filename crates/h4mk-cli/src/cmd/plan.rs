@@ -82,9 +82,10 @@ pub(crate) fn run_chain(
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     require_track(&demux, &input.name(), args.track)?;
-    let steps = demux
-        .chain(args.track, args.t_ms)
-        .with_context(|| input.name())?;
+    // Warned before the plan's own error too: a rebuilt index explains it.
+    let steps = demux.chain(args.track, args.t_ms);
+    warn_if_rebuilt(&demux, &input, err)?;
+    let steps = steps.with_context(|| input.name())?;
     // An empty chain has one of two reasons (FORMAT.md §5); a plan of the blocks up to the
     // time, from the track's first, tells them apart.
     let empty = steps
@@ -110,7 +111,6 @@ pub(crate) fn run_chain(
         steps: step_reports(&steps),
         empty,
     };
-    warn_if_rebuilt(&demux, &input, err)?;
     let what = format!("at {} ms", args.t_ms);
     print(out, &report, &what, args.json)
 }
@@ -124,9 +124,9 @@ pub(crate) fn run_range(
     let input = Input::open_h4mk(&args.file)?;
     let demux = open(&input)?;
     require_track(&demux, &input.name(), args.track)?;
-    let steps = demux
-        .range(args.track, args.from_ms, args.to_ms)
-        .with_context(|| input.name())?;
+    let steps = demux.range(args.track, args.from_ms, args.to_ms);
+    warn_if_rebuilt(&demux, &input, err)?;
+    let steps = steps.with_context(|| input.name())?;
     let report = PlanReport {
         file: input.name(),
         track: args.track,
@@ -138,7 +138,6 @@ pub(crate) fn run_range(
             .is_empty()
             .then(|| "no block of the track in that range".to_owned()),
     };
-    warn_if_rebuilt(&demux, &input, err)?;
     let what = format!("from {} to {} ms", args.from_ms, args.to_ms);
     print(out, &report, &what, args.json)
 }

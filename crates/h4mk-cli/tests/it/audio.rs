@@ -2025,3 +2025,65 @@ fn audio_named_other_than_wav_is_written_as_wav_with_a_warning() {
     }
     assert!(written.windows(2).all(|w| w[0] == w[1]));
 }
+
+/// A command that fails on a file cut short says first that the index was rebuilt and where
+/// the scan stopped: the error (a B-block whose forward anchor the cut took) reads as damage
+/// only with them, and both used to be left out when the command failed.
+#[test]
+fn a_failure_on_a_cut_file_comes_after_the_warnings_that_explain_it() {
+    let dir = TempDir::new("audio_cut_then_fail");
+    let d = dir.path();
+    write_input(d);
+    encode(d, &["--b-blocks", "2"], "song.h4mk");
+    let list = json(&h4mk(d, &["list", "--json", "song.h4mk"]));
+    let blocks = list["blocks"].as_array().unwrap();
+    // A B-block in the middle, and the anchor stored right after it: cut inside the anchor.
+    let at = blocks.len() / 2
+        + blocks[blocks.len() / 2..]
+            .iter()
+            .position(|b| b["type"] == "B")
+            .unwrap();
+    let (b_pts, anchor) = (blocks[at]["pts_ms"].as_u64().unwrap(), &blocks[at + 1]);
+    assert_ne!(anchor["type"], "B");
+    let cut = anchor["offset"].as_u64().unwrap() as usize + 10;
+    let bytes = std::fs::read(d.join("song.h4mk")).unwrap();
+    std::fs::write(d.join("cut.h4mk"), &bytes[..cut]).unwrap();
+    for args in [
+        vec![
+            "chain",
+            "--track",
+            "1",
+            "--t-ms",
+            &b_pts.to_string(),
+            "cut.h4mk",
+        ],
+        vec![
+            "range",
+            "--track",
+            "1",
+            "--from-ms",
+            &b_pts.to_string(),
+            "--to-ms",
+            &b_pts.to_string(),
+            "cut.h4mk",
+        ],
+    ] {
+        let o = h4mk(d, &args);
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 3, "{args:?}: {stderr}");
+        assert!(
+            lines[0].contains("the index was rebuilt by a full scan"),
+            "{stderr}"
+        );
+        assert!(
+            lines[1].contains("the scan found chunk CORE at offset"),
+            "{stderr}"
+        );
+        assert!(
+            lines[2].starts_with("h4mk: error: cut.h4mk: ") && lines[2].contains("forward anchor"),
+            "{stderr}"
+        );
+    }
+}

@@ -220,6 +220,8 @@ mod tests {
             [
                 "cargo fmt --all --check",
                 "cargo clippy --workspace --all-targets -- -D warnings",
+                "cargo clippy -p h4mk-adapters --no-default-features -- -D warnings",
+                "cargo test -p h4mk-adapters --no-default-features --doc",
                 "cargo xtask fixtures --check",
                 "cargo xtask layers",
                 "cargo xtask tidy",

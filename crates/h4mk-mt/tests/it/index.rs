@@ -417,6 +417,33 @@ fn a_file_cut_short_answers_from_the_blocks_before_the_cut() {
     }
 }
 
+/// A file cut to its header and four bytes has no chunk, and read as a file with no tracks:
+/// `chain` said the track was not in the track list, and a cut by `remux` wrote an empty
+/// file, without a word (a review's cut at 20 bytes). With no chunk at all, the file CRC is
+/// checked (it covers the header alone); an empty file as the writer makes it still opens.
+#[test]
+fn a_file_cut_to_its_header_is_not_an_empty_file() {
+    let good = reference_mux(&tracks(), &inputs(), true);
+    let err = Demuxer::open(&good[..20]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Format(h4mk_format::Error::FileCrc { offset: 16, .. })
+        ),
+        "{err}"
+    );
+    let empty = h4mk_format::Writer::new(
+        Vec::new(),
+        &h4mk_format::FileHeader::default(),
+        h4mk_format::WriterOptions::default(),
+    )
+    .unwrap()
+    .finish()
+    .unwrap();
+    assert_eq!(empty.len(), 20);
+    assert!(Demuxer::open(&empty).unwrap().tracks().is_empty());
+}
+
 /// What tells a cut from a damaged length field is an intact chunk ending at the file CRC;
 /// candidates for it are found by their length field alone, and only a few are hashed. A tail
 /// planted with chunks that would end there but do not hash (hostile, or a long block's

@@ -48,9 +48,9 @@ pub enum Error {
         source: Box<Error>,
     },
     /// [`plan_decode`](crate::plan_decode) found nothing to decode in the span asked for.
-    #[error("nothing to decode{span}: {why}")]
+    #[error("nothing to decode{}: {why}", spaced(span))]
     NothingToDecode {
-        /// The span, as words (" at 5 ms", " from 0 ms to the end"), or empty for a whole
+        /// The span, as words ("at 5 ms", "from 0 ms to the end"), or empty for a whole
         /// track.
         span: String,
         /// Why there is nothing.
@@ -261,6 +261,15 @@ pub enum Error {
     /// weights): shown as its message, inside [`Error::InBlock`] like any block error.
     #[error("{0}")]
     Adapter(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `words` after a space, or nothing.
+fn spaced(words: &str) -> String {
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(" {words}")
+    }
 }
 
 /// `Result` with this crate's [`Error`].

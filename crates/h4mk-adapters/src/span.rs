@@ -181,7 +181,7 @@ pub fn plan_decode<'d>(
             let steps = demux.chain(track, t)?;
             let Some(target) = steps.last() else {
                 return Err(nothing(
-                    format!(" at {t} ms"),
+                    format!("at {t} ms"),
                     "no block of the track at or before it",
                 ));
             };
@@ -441,11 +441,11 @@ fn nothing(span: String, why: &'static str) -> Error {
     Error::NothingToDecode { span, why }
 }
 
-/// " from A ms to B ms", or " from A ms to the end".
+/// "from A ms to B ms", or "from A ms to the end".
 fn from_to(a: u32, b: u32) -> String {
     if b == u32::MAX {
-        format!(" from {a} ms to the end")
+        format!("from {a} ms to the end")
     } else {
-        format!(" from {a} ms to {b} ms")
+        format!("from {a} ms to {b} ms")
     }
 }

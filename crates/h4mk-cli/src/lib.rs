@@ -80,8 +80,9 @@ Examples:
 struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
-    /// Never replace an existing file: a command whose output exists fails, as `cp -n` and
-    /// ffmpeg's `-n` do, and the file is left as it was.
+    /// Never replace an existing file: a command whose output exists fails before it writes
+    /// anything (extract --dir: if any block file exists), as ffmpeg's `-n` does, and the
+    /// file is left as it was.
     #[arg(short = 'n', long = "no-clobber", global = true)]
     no_clobber: bool,
 }

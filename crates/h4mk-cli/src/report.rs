@@ -11,9 +11,10 @@ use serde::Serialize;
 /// One problem found in a file.
 #[derive(Debug, Serialize)]
 pub struct Problem {
-    /// Which check found it: `"header"` (the file header and the room for the file CRC: a
-    /// file that does not read as H4MK at all), `"crc"` (chunk framing and CRCs) or
-    /// `"structure"` (everything the multi-track layer checks above the chunks).
+    /// Which check found it: `"read"` (the file could not be read: among several files
+    /// verified), `"header"` (the file header and the room for the file CRC: a file that does
+    /// not read as H4MK at all), `"crc"` (chunk framing and CRCs) or `"structure"`
+    /// (everything the multi-track layer checks above the chunks).
     pub check: &'static str,
     /// Byte offset the problem is about, when it is about one place.
     pub offset: Option<u64>,
@@ -47,6 +48,24 @@ pub struct VerifyReport {
     /// not listed. Left out of the JSON when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub omitted_problems: u64,
+}
+
+impl VerifyReport {
+    /// The report of `file` before anything is read: nothing checked, nothing sound.
+    pub fn unread(file: String) -> Self {
+        VerifyReport {
+            file,
+            size: 0,
+            ok: false,
+            intact_chunks: 0,
+            stored_file_crc: None,
+            computed_file_crc: None,
+            tracks: None,
+            index: None,
+            problems: Vec::new(),
+            omitted_problems: 0,
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -201,8 +201,9 @@ fn check_range(from_ms: u32, to_ms: u32) -> Result<()> {
 }
 
 /// A time argument (`--at-ms`, `--from-ms`, ...): milliseconds (`1500`), or a clock time as
-/// ffmpeg and mkvmerge take one, `[H:]MM:SS[.mmm]` (`1:02.5`, `01:02:03.250`), to the
-/// millisecond. A reviewer used to ffmpeg's `-ss 1:00` had only milliseconds.
+/// ffmpeg takes one, `[H:]MM:SS[.fff]` (`1:02.5`, `01:02:03.250`), minutes and seconds
+/// below 60, digits past the millisecond dropped. A reviewer used to ffmpeg's `-ss 1:00` had
+/// only milliseconds.
 fn parse_ms(text: &str) -> Result<u32, String> {
     let refused = || {
         format!(
@@ -221,11 +222,11 @@ fn parse_ms(text: &str) -> Result<u32, String> {
         _ => return Err(refused()),
     };
     let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, "0"));
-    if !(digits(hours) && digits(minutes) && digits(whole) && digits(fraction))
-        || fraction.len() > 3
-    {
+    if !(digits(hours) && digits(minutes) && digits(whole) && digits(fraction)) {
         return Err(refused());
     }
+    // To the millisecond, as ffmpeg and mkvmerge cut finer times.
+    let fraction = fraction.get(..3).unwrap_or(fraction);
     let number = |t: &str| t.parse::<u64>().ok();
     let (Some(h), Some(m), Some(s), Some(f)) = (
         number(hours),
@@ -235,7 +236,7 @@ fn parse_ms(text: &str) -> Result<u32, String> {
     ) else {
         return Err(refused());
     };
-    if (parts.len() == 3 && m >= 60) || s >= 60 {
+    if m >= 60 || s >= 60 {
         return Err(refused());
     }
     h.checked_mul(60)
@@ -370,7 +371,8 @@ mod tests {
             ("1:02.5", 62_500),
             ("01:02:03.250", 3_723_250),
             ("0:00.007", 7),
-            ("90:00", 5_400_000),
+            ("1:00.1239", 60_123),
+            ("59:59.999", 3_599_999),
             ("1193:02:47.295", u32::MAX),
         ] {
             assert_eq!(parse_ms(text), Ok(ms), "{text}");
@@ -384,7 +386,7 @@ mod tests {
             ":1",
             "1:60",
             "1:61:00",
-            "1:00.1234",
+            "60:00",
             "1:00.",
             "a:00",
             "1:2:3:4",

@@ -43,9 +43,10 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   Each input must be in pts order, as the reference writes it (h4mk verify says when one
   is not).
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
-  names, and so is the header's creation time. Blocks are copied as the inputs hold them,
-  GOP rules or not (the reference writes tracks that open on a P-block or end on a B-block;
-  h4mk verify reports them). Without --locator, the new file is what the Python reference
+  names, and so is the header's creation time. A whole remux copies blocks as the inputs
+  hold them, GOP rules or not (the reference writes tracks that open on a P-block or end on
+  a B-block; h4mk verify reports them); a cut plans from keyframes, and refuses a span of
+  such a track that has none, or a B-block whose forward anchor is not there. Without --locator, the new file is what the Python reference
   would write: every track of one file remuxed whole is that file again, byte for byte.
 
 Examples:

@@ -22,7 +22,7 @@ use h4mk_format::{ContainerRef, Mode, ParseOptions, Verification};
 use h4mk_mt::Demuxer;
 
 use crate::cmd::{error_chain, plural, write_json};
-use crate::input::Input;
+use crate::input::{Input, display_name};
 use crate::output::is_stdin;
 use crate::report::{Problem, VerifyReport};
 use crate::{EXIT_DAMAGED, UsageError};
@@ -72,10 +72,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     // (`h4mk verify *.h4mk`).
     let mut reports = Vec::with_capacity(args.files.len());
     let mut sound = true;
-    for path in &args.files {
+    for (path, name) in args.files.iter().zip(report_names(&args.files)) {
         match Input::open_h4mk(path) {
             Ok(input) => {
-                let report = verify(&input, args.lenient);
+                let report = VerifyReport {
+                    file: name,
+                    ..verify(&input, args.lenient)
+                };
                 sound &= report.ok;
                 if !args.json {
                     print_text(out, &report)?;
@@ -84,7 +87,17 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             }
             Err(e) if args.files.len() > 1 => {
                 sound = false;
-                writeln!(err, "h4mk: error: {}", crate::one_line(&format!("{e:#}")))?;
+                let message = crate::one_line(&format!("{e:#}"));
+                writeln!(err, "h4mk: error: {message}")?;
+                // In the JSON array too, so that it has an entry for every file given.
+                reports.push(VerifyReport {
+                    problems: vec![Problem {
+                        check: "read",
+                        offset: None,
+                        message,
+                    }],
+                    ..VerifyReport::unread(name)
+                });
             }
             Err(e) => return Err(e),
         }
@@ -101,6 +114,23 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     } else {
         ExitCode::from(EXIT_DAMAGED)
     })
+}
+
+/// The name each file's report goes by: its file name, or the path as given when another file
+/// has the same name (`a/song.h4mk` and `b/song.h4mk` read alike as `song.h4mk`).
+fn report_names(files: &[PathBuf]) -> Vec<String> {
+    let names: Vec<String> = files.iter().map(|f| display_name(f)).collect();
+    files
+        .iter()
+        .zip(&names)
+        .map(|(path, name)| {
+            if names.iter().filter(|n| *n == name).count() > 1 {
+                path.display().to_string()
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
 }
 
 /// A report as text: each problem on a line, then a summary line.
@@ -141,18 +171,9 @@ fn print_text(out: &mut dyn Write, report: &VerifyReport) -> Result<()> {
 }
 
 fn verify(input: &Input, lenient: bool) -> VerifyReport {
-    let size = input.len() as u64;
     let mut report = VerifyReport {
-        file: input.name(),
-        size,
-        ok: false,
-        intact_chunks: 0,
-        stored_file_crc: None,
-        computed_file_crc: None,
-        tracks: None,
-        index: None,
-        problems: Vec::new(),
-        omitted_problems: 0,
+        size: input.len() as u64,
+        ..VerifyReport::unread(input.name())
     };
     let file = match ContainerRef::parse_with(input, &ParseOptions::default()) {
         Ok(file) => file,
@@ -172,7 +193,7 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
         check_crc: false,
         ..ParseOptions::default()
     };
-    let bar = progress_bar(size);
+    let bar = progress_bar(report.size);
     let mut progress = |offset| {
         if let Some(bar) = &bar {
             bar.set_position(offset);

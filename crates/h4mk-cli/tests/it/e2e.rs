@@ -483,6 +483,19 @@ fn verify_checks_several_files_in_turn() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 
+    // Same names in two folders: the paths as given tell the reports apart.
+    std::fs::create_dir(d.join("x")).unwrap();
+    std::fs::copy(d.join("b.h4mk"), d.join("x/a.h4mk")).unwrap();
+    let o = h4mk(d, &["verify", "a.h4mk", "x/a.h4mk"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("a.h4mk: ok") && text.contains("\nx/a.h4mk: "), "{text}");
+    // With --json, every file given has an entry, one not read too.
+    let o = h4mk(d, &["verify", "--json", "a.h4mk", "missing.h4mk"]);
+    assert_eq!(o.status.code(), Some(1));
+    let reports = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap();
+    assert_eq!(reports[1]["file"], "missing.h4mk");
+    assert_eq!(reports[1]["ok"], false);
+    assert_eq!(reports[1]["problems"][0]["check"], "read");
     let o = h4mk(d, &["verify", "--json", "a.h4mk", "b.h4mk"]);
     assert_eq!(o.status.code(), Some(1));
     let reports = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap();

@@ -261,12 +261,17 @@ pub(crate) fn encode_track_list_keeping(
 /// Parses a TRAK chunk (see the module docs for what is accepted and reported).
 pub fn parse_track_list(chunk: ChunkRef<'_>, limits: &Limits) -> Result<TrackList> {
     Error::expect_tag(&chunk, Tag::TRAK)?;
+    let replaced = python_floats_as_numbers(chunk.payload);
+    let parsed_bytes = replaced.as_deref().unwrap_or(chunk.payload);
     let mut ctx = Ctx {
         max_tracks: limits.max_tracks,
         over_limit: None,
         problems: Vec::new(),
+        origin: replaced
+            .as_ref()
+            .map(|copy| (copy.as_ptr() as usize, chunk.payload.to_vec())),
     };
-    let mut de = serde_json::Deserializer::from_slice(chunk.payload);
+    let mut de = serde_json::Deserializer::from_slice(parsed_bytes);
     let parsed = TrakSeed(&mut ctx)
         .deserialize(&mut de)
         .and_then(|tracks| de.end().map(|()| tracks));
@@ -337,6 +342,65 @@ struct Ctx {
     max_tracks: u32,
     over_limit: Option<u64>,
     problems: Vec<TrackProblem>,
+    /// When Python's `NaN` and `Infinity` were replaced for the parse
+    /// ([`python_floats_as_numbers`]): where the parsed copy starts in memory, and the payload
+    /// as written, whose text an off-type value is reported with.
+    origin: Option<(usize, Vec<u8>)>,
+}
+
+/// `payload` with the `NaN`, `Infinity` and `-Infinity` that Python's `json.dumps` writes for
+/// such floats (and `json.loads` reads, though JSON has no such values) replaced, where they
+/// stand as values outside strings, by numbers of the same length (`0.0`, `0.000000`,
+/// `-0.000000`): serde_json then reads the list, and every value keeps its place, so that its
+/// text as written is found at the same offsets of `payload`. Before, such a list was refused
+/// and with it the whole file, which the reference reads.
+fn python_floats_as_numbers(payload: &[u8]) -> Option<Vec<u8>> {
+    const TOKENS: [(&[u8], &[u8]); 3] = [
+        (b"NaN", b"0.0"),
+        (b"Infinity", b"0.000000"),
+        (b"-Infinity", b"-0.000000"),
+    ];
+    let mut out: Option<Vec<u8>> = None;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut last = b'\0';
+    let mut at = 0;
+    while let Some(&b) = payload.get(at) {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            at += 1;
+            continue;
+        }
+        let rest = payload.get(at..).unwrap_or_default();
+        let token = TOKENS.iter().find(|(word, _)| {
+            rest.starts_with(word)
+                && matches!(last, b':' | b'[' | b',')
+                && !rest
+                    .get(word.len())
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        });
+        if let Some((word, number)) = token {
+            let copy = out.get_or_insert_with(|| payload.to_vec());
+            if let Some(slot) = copy.get_mut(at..at + word.len()) {
+                slot.copy_from_slice(number);
+            }
+            at += word.len();
+            last = b'0';
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+        }
+        if !b.is_ascii_whitespace() {
+            last = b;
+        }
+        at += 1;
+    }
+    out
 }
 
 /// The top-level object: `{"tracks": [...]}`.
@@ -478,6 +542,7 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
         let mut read = Values {
             index: self.index,
             problems: &mut self.ctx.problems,
+            origin: self.ctx.origin.as_ref(),
         };
         // In the order of the keys, so problems are too.
         Ok(TrackSpec {
@@ -502,13 +567,15 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
 struct Values<'p> {
     index: usize,
     problems: &'p mut Vec<TrackProblem>,
+    origin: Option<&'p (usize, Vec<u8>)>,
 }
 
 impl Values<'_> {
     fn string(&mut self, key: &'static str, raw: &RawValue) -> String {
         serde_json::from_str(raw.get()).unwrap_or_else(|_| {
-            let value = off_type_string(raw.get());
-            self.off_type(key, raw);
+            let written = self.written(raw);
+            let value = off_type_string(&written);
+            self.off_type(key, written);
             value
         })
     }
@@ -519,16 +586,34 @@ impl Values<'_> {
             return default;
         };
         serde_json::from_str(raw.get()).unwrap_or_else(|_| {
-            self.off_type(key, raw);
-            off_type_integer(raw.get())
+            let written = self.written(raw);
+            let value = off_type_integer(&written);
+            self.off_type(key, written);
+            value
         })
     }
 
-    fn off_type(&mut self, key: &'static str, raw: &RawValue) {
+    /// A value's text as written: from the payload itself when its `NaN`s were replaced for
+    /// the parse (at the same offsets).
+    fn written(&self, raw: &RawValue) -> String {
+        let text = raw.get();
+        let Some((base, payload)) = self.origin else {
+            return text.to_owned();
+        };
+        // The parsed copy is as long as the payload, and the value lies in it (borrowed).
+        let at = (text.as_ptr() as usize).checked_sub(*base);
+        at.and_then(|at| payload.get(at..at.checked_add(text.len())?))
+            .map_or_else(
+                || text.to_owned(),
+                |b| String::from_utf8_lossy(b).into_owned(),
+            )
+    }
+
+    fn off_type(&mut self, key: &'static str, written: String) {
         self.problems.push(TrackProblem::OffType {
             index: self.index,
             key,
-            written: raw.get().to_owned(),
+            written,
         });
     }
 
@@ -572,6 +657,37 @@ mod tests {
             .map(|l| (l.tracks.iter().map(|t| t.track_id).collect(), l.problems))
             .map_err(|e| e.to_string());
         assert_eq!(got, expect, "{json}");
+    }
+
+    /// Python writes `NaN`, `Infinity` and `-Infinity` for such floats, and reads them; a
+    /// track list holding one was refused, and the whole file with it. They read as off-type
+    /// values, reported with their text as written, where they stand as values; inside a
+    /// string, or as part of a longer word, they are left alone (and the latter still fails).
+    #[test]
+    fn python_nan_and_infinity_read_as_off_type_values() {
+        let json = r#"{"tracks": [{"track_id": 1, "name": NaN, "kind": "NaN, Infinity", "codec": "c", "sample_rate": Infinity, "channels": [-Infinity, NaN], "note": "x"}]}"#;
+        let list = parse_track_list(chunk(json.as_bytes()), &Limits::default()).unwrap();
+        let t = &list.tracks[0];
+        assert_eq!((t.name.as_str(), t.kind.as_str()), ("NaN", "NaN, Infinity"));
+        assert_eq!((t.sample_rate, t.channels), (0, 0));
+        let written: Vec<(&str, &str)> = list
+            .problems
+            .iter()
+            .map(|p| match p {
+                TrackProblem::OffType { key, written, .. } => (*key, written.as_str()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            written,
+            [
+                ("name", "NaN"),
+                ("sample_rate", "Infinity"),
+                ("channels", "[-Infinity, NaN]")
+            ]
+        );
+        let word = r#"{"tracks": [{"track_id": 1, "name": NaNa, "kind": "k", "codec": "c"}]}"#;
+        assert!(parse_track_list(chunk(word.as_bytes()), &Limits::default()).is_err());
     }
 
     #[test]

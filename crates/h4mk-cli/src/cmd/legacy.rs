@@ -242,6 +242,13 @@ fn off_type<'d>(demux: &'d Demuxer<'_>, index: usize, key: &str) -> Option<&'d s
 /// Python would use its own `repr` (single quotes).
 fn python_str(written: &str) -> String {
     let number = written.trim();
+    // Python's own words for the floats JSON has none for.
+    match number {
+        "NaN" => return "nan".into(),
+        "Infinity" => return "inf".into(),
+        "-Infinity" => return "-inf".into(),
+        _ => {}
+    }
     if number.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
         if !number.contains(['.', 'e', 'E']) {
             return if number == "-0" { "0" } else { number }.into();
@@ -379,6 +386,9 @@ mod tests {
             ("-0.0", "-0.0"),
             ("1e400", "inf"),
             ("-1e400", "-inf"),
+            ("NaN", "nan"),
+            ("Infinity", "inf"),
+            ("-Infinity", "-inf"),
             ("12", "12"),
             ("-0", "0"),
             (

@@ -488,7 +488,10 @@ fn verify_checks_several_files_in_turn() {
     std::fs::copy(d.join("b.h4mk"), d.join("x/a.h4mk")).unwrap();
     let o = h4mk(d, &["verify", "a.h4mk", "x/a.h4mk"]);
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.starts_with("a.h4mk: ok") && text.contains("\nx/a.h4mk: "), "{text}");
+    assert!(
+        text.starts_with("a.h4mk: ok") && text.contains("\nx/a.h4mk: "),
+        "{text}"
+    );
     // With --json, every file given has an entry, one not read too.
     let o = h4mk(d, &["verify", "--json", "a.h4mk", "missing.h4mk"]);
     assert_eq!(o.status.code(), Some(1));

@@ -552,7 +552,7 @@ fn tracks_the_reference_wrote_against_the_gop_rules_are_copied_as_they_are() {
 /// written `22050.0`, `note=None` is `null`. This crate reads them as `22050` and `""`, and
 /// remux wrote those: a file remuxed whole was not itself again, without a word (a
 /// compatibility review). Remux now writes such values as the input holds them, under the
-/// track's new id too.
+/// track's new id too; and Python's `NaN` and `-Infinity`, which made the file unreadable.
 #[test]
 fn values_the_reference_wrote_as_another_type_are_remuxed_as_written() {
     let plain = reference_mux(
@@ -565,7 +565,7 @@ fn values_the_reference_wrote_as_another_type_are_remuxed_as_written() {
         }),
         false,
     );
-    let trak = br#"{"tracks": [{"track_id": 1, "name": 1e+16, "kind": "audio", "codec": "c", "sample_rate": 22050.0, "channels": null, "note": null}, {"track_id": 2, "name": "b", "kind": "audio", "codec": "c", "sample_rate": 48000, "channels": [1, "x"], "note": ""}]}"#;
+    let trak = br#"{"tracks": [{"track_id": 1, "name": 1e+16, "kind": "audio", "codec": "c", "sample_rate": 22050.0, "channels": null, "note": null}, {"track_id": 2, "name": "b", "kind": "audio", "codec": "c", "sample_rate": -Infinity, "channels": [1, "x", NaN], "note": NaN}]}"#;
     // The same file with that track list.
     let file = h4mk_format::ContainerRef::parse(&plain).unwrap();
     let mut w = h4mk_format::Writer::new(
@@ -612,7 +612,7 @@ fn values_the_reference_wrote_as_another_type_are_remuxed_as_written() {
     let one = remux_to_vec(std::slice::from_ref(&d), &[pick(0, 2, 9)], None).unwrap();
     assert_eq!(
         String::from_utf8(trak_of(&one)).unwrap(),
-        r#"{"tracks": [{"track_id": 9, "name": "b", "kind": "audio", "codec": "c", "sample_rate": 48000, "channels": [1, "x"], "note": ""}]}"#
+        r#"{"tracks": [{"track_id": 9, "name": "b", "kind": "audio", "codec": "c", "sample_rate": -Infinity, "channels": [1, "x", NaN], "note": NaN}]}"#
     );
 }
 

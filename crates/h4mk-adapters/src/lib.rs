@@ -69,10 +69,6 @@
 //! (`realfft`); without it the crate is the adapter trait, the decode driver, the null adapter,
 //! PCM and WAV, for a codec of one's own.
 #![forbid(unsafe_code)]
-// Without the DSP codec, the PCM planning and streaming it drives (`PcmPlan`, `PcmStream`,
-// the WAV writer behind `NamedDecoder::write`) has no user in the crate: it stays, built, for
-// the day an adapter of another crate can use it.
-#![cfg_attr(not(feature = "dsp"), allow(dead_code, unused_imports))]
 
 mod adapter;
 mod channels;

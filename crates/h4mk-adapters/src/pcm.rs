@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use crate::adapter::{Present, Rendered};
 use crate::error::{Error, Result};
+#[cfg(feature = "dsp")]
 use crate::registry::Shape;
 
 /// Mono PCM: samples in `-1.0..=1.0` at a sample rate, starting at a position in the stream.
@@ -317,6 +318,7 @@ pub(crate) struct SegmentExtent {
 }
 
 impl PcmSegment {
+    #[cfg(feature = "dsp")]
     /// `samples` placed as `extent` says (whose `len` is their count).
     pub(crate) fn rendered(extent: SegmentExtent, samples: Vec<f32>) -> Self {
         PcmSegment {
@@ -551,6 +553,7 @@ impl Layout {
 /// The output of a plan, laid out from its segments' extents before any is rendered: a
 /// [`PcmStream`] then hands the samples over in order as soon as no later segment can add to
 /// them, instead of holding the whole signal.
+#[cfg(feature = "dsp")]
 #[derive(Clone, Debug)]
 pub(crate) struct PcmPlan {
     layout: Layout,
@@ -559,12 +562,14 @@ pub(crate) struct PcmPlan {
 }
 
 /// Where a segment's samples land: `count` of them, from its sample `placed.skip` on.
+#[cfg(feature = "dsp")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Landing {
     placed: Placed,
     count: usize,
 }
 
+#[cfg(feature = "dsp")]
 impl PcmPlan {
     /// A plan for the output [`PcmMix::placed`] gives.
     pub(crate) fn placed(present: Present, offset_ms: Option<i64>) -> Self {
@@ -628,6 +633,7 @@ impl PcmPlan {
 /// Renders a [`PcmPlan`]'s output from its segments, added in the plan's order: each sample
 /// is handed to `emit` once no later segment lands on it, with the same value, bit for bit,
 /// that [`PcmMix`] gives it. What is held is the sum over the positions not handed over yet.
+#[cfg(feature = "dsp")]
 pub(crate) struct PcmStream<'p, F> {
     plan: &'p PcmPlan,
     /// For each segment, the position below which nothing after it lands.
@@ -650,6 +656,7 @@ pub(crate) struct PcmStream<'p, F> {
     emit: F,
 }
 
+#[cfg(feature = "dsp")]
 impl<F: FnMut(&[f32]) -> Result<()>> PcmStream<'_, F> {
     /// Adds the next segment and hands over what no later one lands on.
     pub(crate) fn add(&mut self, r: &Rendered<PcmSegment>) -> Result<()> {
@@ -734,9 +741,12 @@ impl<F: FnMut(&[f32]) -> Result<()>> PcmStream<'_, F> {
 }
 
 /// Silence handed over where no segment landed.
+#[cfg(feature = "dsp")]
 const SILENCE: [f32; 1024] = [0.0; 1024];
 
+// Much of what they check (the plan, the stream) is the DSP codec's.
 #[cfg(test)]
+#[cfg(feature = "dsp")]
 mod tests {
     use super::*;
     use h4mk_gop::BlockKind;

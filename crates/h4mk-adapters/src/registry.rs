@@ -13,8 +13,12 @@ use crate::container::decode_steps;
 use crate::dsp::{DspAdapter, Extents};
 use crate::error::{Error, Result};
 use crate::null::NullAdapter;
-use crate::pcm::{Pcm, PcmMix, PcmPlan};
-use crate::wav::{WavWriter, write_wav};
+use crate::pcm::Pcm;
+#[cfg(feature = "dsp")]
+use crate::pcm::{PcmMix, PcmPlan};
+#[cfg(feature = "dsp")]
+use crate::wav::WavWriter;
+use crate::wav::write_wav;
 
 /// What a named decoder produces for a plan.
 #[derive(Clone, Debug, PartialEq)]
@@ -203,6 +207,7 @@ fn write_without_adapter(how: How, steps: &[DecodeStep<'_>], out: &mut dyn Write
             }
             Ok(())
         }
+        #[cfg(feature = "dsp")]
         How::Pcm(_) => Err(NOT_MINE),
     }
 }
@@ -212,6 +217,7 @@ fn samples_without_adapter(how: How, emit: &mut dyn FnMut(&[f32]) -> Result<()>)
     match how {
         How::Held(Decoded::Pcm(pcm)) => emit(&pcm.samples),
         How::Held(Decoded::Bytes(_)) | How::Blocks => Err(NOT_AUDIO),
+        #[cfg(feature = "dsp")]
         How::Pcm(_) => Err(NOT_MINE),
     }
 }
@@ -220,6 +226,7 @@ fn samples_without_adapter(how: How, emit: &mut dyn FnMut(&[f32]) -> Result<()>)
 pub(crate) const NOT_AUDIO: Error = Error::Parameter("the output is bytes, not audio samples");
 
 /// A plan prepared by one decoder, handed to another.
+#[cfg(feature = "dsp")]
 const NOT_MINE: Error = Error::Parameter("a plan is written by the adapter that prepared it");
 
 /// What a plan's output will be, found by [`NamedDecoder::prepare`] before it is written.
@@ -275,6 +282,7 @@ enum How {
     /// The plan's opaque bytes, in decode order.
     Blocks,
     /// Decoded again and rendered as this plan lays the output out.
+    #[cfg(feature = "dsp")]
     Pcm(PcmPlan),
 }
 

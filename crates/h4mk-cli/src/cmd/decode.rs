@@ -259,7 +259,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .is_some_and(|e| e.eq_ignore_ascii_case("wav") || e.eq_ignore_ascii_case("wave"));
     // A device or a FIFO (`-o /dev/null`) has no format to mistake.
     let a_file = std::fs::metadata(&args.output).is_ok_and(|m| m.is_file());
-    if matches!(shape, Shape::Pcm { .. }) && a_file && !wav_named {
+    if matches!(shape, Shape::Pcm { .. }) && !is_stdout(&args.output) && a_file && !wav_named {
         // sox and ffmpeg pick the format by the extension: `-o out.flac` wrote WAV unsaid.
         writeln!(
             err,

@@ -212,6 +212,7 @@ fn parse_ms(text: &str) -> Result<u32, String> {
         )
     };
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let two_digits = |t: &str| digits(t) && t.len() <= 2;
     if digits(text) {
         return text.parse().map_err(|_| refused());
     }
@@ -222,7 +223,7 @@ fn parse_ms(text: &str) -> Result<u32, String> {
         _ => return Err(refused()),
     };
     let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, "0"));
-    if !(digits(hours) && digits(minutes) && digits(whole) && digits(fraction)) {
+    if !(digits(hours) && two_digits(minutes) && two_digits(whole) && digits(fraction)) {
         return Err(refused());
     }
     // To the millisecond, as ffmpeg and mkvmerge cut finer times.
@@ -387,6 +388,8 @@ mod tests {
             "1:60",
             "1:61:00",
             "60:00",
+            "1:005",
+            "001:00",
             "1:00.",
             "a:00",
             "1:2:3:4",

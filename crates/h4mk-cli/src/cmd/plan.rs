@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use h4mk_mt::DecodeStep;
+use h4mk_mt::{DecodeStep, IndexStatus};
 
 use crate::cmd::{check_range, open, parse_ms, plural, require_track, warn_if_rebuilt, write_json};
 use crate::input::Input;
@@ -85,6 +85,7 @@ pub(crate) fn run_chain(
     // Warned before the plan's own error too: a rebuilt index explains it.
     let steps = demux.chain(args.track, args.t_ms);
     warn_if_rebuilt(&demux, &input, err)?;
+    let warned = matches!(demux.index_status(), IndexStatus::Rebuilt { .. });
     let steps = steps.with_context(|| input.name())?;
     // An empty chain has one of two reasons (FORMAT.md §5); a plan of the blocks up to the
     // time, from the track's first, tells them apart.
@@ -111,6 +112,10 @@ pub(crate) fn run_chain(
         steps: step_reports(&steps),
         empty,
     };
+    // The plan that explains an empty chain may have rebuilt the index itself.
+    if !warned {
+        warn_if_rebuilt(&demux, &input, err)?;
+    }
     let what = format!("at {} ms", args.t_ms);
     print(out, &report, &what, args.json)
 }

@@ -12,7 +12,7 @@
 //! be opened as a multi-track file, the CRC pass runs on its own. Either way, a large file gets
 //! a progress bar on a terminal.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,24 +80,28 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                     ..verify(&input, args.lenient)
                 };
                 sound &= report.ok;
-                if !args.json {
+                // Held only for the JSON array: as text, each is printed and dropped.
+                if args.json {
+                    reports.push(report);
+                } else {
                     print_text(out, &report)?;
                 }
-                reports.push(report);
             }
             Err(e) if args.files.len() > 1 => {
                 sound = false;
                 let message = crate::one_line(&format!("{e:#}"));
                 writeln!(err, "h4mk: error: {message}")?;
                 // In the JSON array too, so that it has an entry for every file given.
-                reports.push(VerifyReport {
-                    problems: vec![Problem {
-                        check: "read",
-                        offset: None,
-                        message,
-                    }],
-                    ..VerifyReport::unread(name)
-                });
+                if args.json {
+                    reports.push(VerifyReport {
+                        problems: vec![Problem {
+                            check: "read",
+                            offset: None,
+                            message,
+                        }],
+                        ..VerifyReport::unread(name)
+                    });
+                }
             }
             Err(e) => return Err(e),
         }
@@ -120,11 +124,15 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
 /// has the same name (`a/song.h4mk` and `b/song.h4mk` read alike as `song.h4mk`).
 fn report_names(files: &[PathBuf]) -> Vec<String> {
     let names: Vec<String> = files.iter().map(|f| display_name(f)).collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for name in &names {
+        *count.entry(name).or_default() += 1;
+    }
     files
         .iter()
         .zip(&names)
         .map(|(path, name)| {
-            if names.iter().filter(|n| *n == name).count() > 1 {
+            if count.get(name.as_str()) > Some(&1) {
                 path.display().to_string()
             } else {
                 name.clone()

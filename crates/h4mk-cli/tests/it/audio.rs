@@ -2024,9 +2024,13 @@ fn audio_named_other_than_wav_is_written_as_wav_with_a_warning() {
         written.push(std::fs::read(d.join(out)).unwrap());
     }
     assert!(written.windows(2).all(|w| w[0] == w[1]));
-    // A device has no format to mistake.
-    let o = decode_args(d, &["--to-ms", "100", "song.h4mk"], "/dev/null");
-    assert!(o.status.success() && o.stderr.is_empty(), "{o:?}");
+    // A device has no format to mistake, nor standard output (a file named `-` beside it
+    // notwithstanding).
+    std::fs::write(d.join("-"), b"").unwrap();
+    for out in ["/dev/null", "-"] {
+        let o = decode_args(d, &["--to-ms", "100", "song.h4mk"], out);
+        assert!(o.status.success() && o.stderr.is_empty(), "{out}: {:?}", o.stderr);
+    }
 }
 
 /// A command that fails on a file cut short says first that the index was rebuilt and where

@@ -846,14 +846,11 @@ fn check_remux(file: &Demuxer<'_>, data: &[u8], blocks: &[BlockRef<'_>], input: 
                 let checked = again.verify();
                 assert!(checked.container.is_ok(), "a remuxed file's CRCs hold");
                 // Clean but for what a remux copies as its input holds it, and only as the
-                // input has it: an off-type track value (same key and text), and, whole, a
-                // track the reference wrote against the GOP rules (the same break of the same
-                // track). A cut plans from keyframes: it breaks no GOP rule.
-                let whole = opts.span.is_none();
+                // input has it: an off-type track value (same key and text), and a track the
+                // reference wrote against the GOP rules (the same break of the same track: a
+                // cut open to the end copies a trailing B-block too).
                 let copied = |p: &Problem| match (p, copied_break(p)) {
-                    (_, Some(what)) => {
-                        whole && input.problems.iter().any(|q| copied_break(q) == Some(what))
-                    }
+                    (_, Some(what)) => input.problems.iter().any(|q| copied_break(q) == Some(what)),
                     (
                         Problem::TrackList {
                             problem: TrackProblem::OffType { key, written, .. },

@@ -2029,7 +2029,11 @@ fn audio_named_other_than_wav_is_written_as_wav_with_a_warning() {
     std::fs::write(d.join("-"), b"").unwrap();
     for out in ["/dev/null", "-"] {
         let o = decode_args(d, &["--to-ms", "100", "song.h4mk"], out);
-        assert!(o.status.success() && o.stderr.is_empty(), "{out}: {:?}", o.stderr);
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{out}: {:?}",
+            o.stderr
+        );
     }
 }
 

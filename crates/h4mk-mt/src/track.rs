@@ -269,7 +269,7 @@ pub fn parse_track_list(chunk: ChunkRef<'_>, limits: &Limits) -> Result<TrackLis
         problems: Vec::new(),
         origin: replaced
             .as_ref()
-            .map(|copy| (copy.as_ptr() as usize, chunk.payload.to_vec())),
+            .map(|copy| (copy.as_ptr() as usize, chunk.payload)),
     };
     let mut de = serde_json::Deserializer::from_slice(parsed_bytes);
     let parsed = TrakSeed(&mut ctx)
@@ -338,14 +338,14 @@ fn default_channels() -> u32 {
 }
 
 /// State shared by the seeds of one parse.
-struct Ctx {
+struct Ctx<'a> {
     max_tracks: u32,
     over_limit: Option<u64>,
     problems: Vec<TrackProblem>,
     /// When Python's `NaN` and `Infinity` were replaced for the parse
     /// ([`python_floats_as_numbers`]): where the parsed copy starts in memory, and the payload
     /// as written, whose text an off-type value is reported with.
-    origin: Option<(usize, Vec<u8>)>,
+    origin: Option<(usize, &'a [u8])>,
 }
 
 /// `payload` with the `NaN`, `Infinity` and `-Infinity` that Python's `json.dumps` writes for
@@ -404,9 +404,9 @@ fn python_floats_as_numbers(payload: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The top-level object: `{"tracks": [...]}`.
-struct TrakSeed<'c>(&'c mut Ctx);
+struct TrakSeed<'c, 'a>(&'c mut Ctx<'a>);
 
-impl<'de> DeserializeSeed<'de> for TrakSeed<'_> {
+impl<'de> DeserializeSeed<'de> for TrakSeed<'_, '_> {
     type Value = Vec<TrackSpec>;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -414,7 +414,7 @@ impl<'de> DeserializeSeed<'de> for TrakSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for TrakSeed<'_> {
+impl<'de> Visitor<'de> for TrakSeed<'_, '_> {
     type Value = Vec<TrackSpec>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -438,9 +438,9 @@ impl<'de> Visitor<'de> for TrakSeed<'_> {
 }
 
 /// The list of track objects, capped while it is read.
-struct TracksSeed<'c>(&'c mut Ctx);
+struct TracksSeed<'c, 'a>(&'c mut Ctx<'a>);
 
-impl<'de> DeserializeSeed<'de> for TracksSeed<'_> {
+impl<'de> DeserializeSeed<'de> for TracksSeed<'_, '_> {
     type Value = Vec<TrackSpec>;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -448,7 +448,7 @@ impl<'de> DeserializeSeed<'de> for TracksSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for TracksSeed<'_> {
+impl<'de> Visitor<'de> for TracksSeed<'_, '_> {
     type Value = Vec<TrackSpec>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -477,12 +477,12 @@ impl<'de> Visitor<'de> for TracksSeed<'_> {
 }
 
 /// One track object.
-struct TrackSeed<'c> {
-    ctx: &'c mut Ctx,
+struct TrackSeed<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
     index: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for TrackSeed<'_> {
+impl<'de> DeserializeSeed<'de> for TrackSeed<'_, '_> {
     type Value = TrackSpec;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -490,7 +490,7 @@ impl<'de> DeserializeSeed<'de> for TrackSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for TrackSeed<'_> {
+impl<'de> Visitor<'de> for TrackSeed<'_, '_> {
     type Value = TrackSpec;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -542,7 +542,7 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
         let mut read = Values {
             index: self.index,
             problems: &mut self.ctx.problems,
-            origin: self.ctx.origin.as_ref(),
+            origin: self.ctx.origin,
         };
         // In the order of the keys, so problems are too.
         Ok(TrackSpec {
@@ -567,7 +567,7 @@ impl<'de> Visitor<'de> for TrackSeed<'_> {
 struct Values<'p> {
     index: usize,
     problems: &'p mut Vec<TrackProblem>,
-    origin: Option<&'p (usize, Vec<u8>)>,
+    origin: Option<(usize, &'p [u8])>,
 }
 
 impl Values<'_> {
@@ -601,7 +601,7 @@ impl Values<'_> {
             return text.to_owned();
         };
         // The parsed copy is as long as the payload, and the value lies in it (borrowed).
-        let at = (text.as_ptr() as usize).checked_sub(*base);
+        let at = (text.as_ptr() as usize).checked_sub(base);
         at.and_then(|at| payload.get(at..at.checked_add(text.len())?))
             .map_or_else(
                 || text.to_owned(),

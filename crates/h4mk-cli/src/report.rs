@@ -217,6 +217,10 @@ pub struct PlanReport {
     /// Why there is nothing to decode, when `steps` is empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub empty: Option<String>,
+    /// The warnings written to standard error (an index rebuilt by a scan, where the scan
+    /// stopped), left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One step of a decode plan.
@@ -334,6 +338,10 @@ pub struct DecodeReport {
     /// How the samples were written, for audio: `s16` or `f32`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_format: Option<&'static str>,
+    /// The warnings written to standard error (an index rebuilt by a scan, a damaged block
+    /// before the time asked for, clipping), left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The result of `h4mk encode`.

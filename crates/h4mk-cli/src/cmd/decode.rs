@@ -71,7 +71,7 @@ error, as for one track.
 JSON report gives the steps decoded, the blocks output, the bytes written and, for audio, the
 sample rate, the channel count, the sample count of each channel, the stream position of the
 first sample, the sample format (s16 or f32) and how many samples were past full scale and
-clipped to 16 bits (also a warning on standard error).
+clipped to 16 bits (also a warning on standard error), and the warnings said, when any.
 
 Examples:
   h4mk decode --adapter dsp --track 1 song.h4mk -o song.wav
@@ -213,7 +213,8 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             .with_context(|| format!("{name}: track {track}, adapter {}", args.adapter))?;
         decodes.push((track, decoder, outcome));
     }
-    warn_if_rebuilt(&demux, &input, err)?;
+    // Every warning, said on standard error as it comes and kept for the JSON report.
+    let mut said = warn_if_rebuilt(&demux, &input, err)?;
     let steps = decodes.iter().map(|(.., o)| o.steps.len()).sum::<usize>();
     let presented = decodes.iter().map(|(.., o)| o.presented).sum::<usize>();
     let from_ms = decodes.iter().map(|(.., o)| o.from_ms).min().unwrap_or(0);
@@ -239,9 +240,15 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         WavWriter::with_format(io::sink(), sample_rate, channels, samples, format)
             .with_context(|| format!("{name}: {}", tracks_phrase(&args.track)))?;
     }
-    let warnings: Vec<String> = decodes
+    let shortfalls: Vec<String> = decodes
         .iter()
-        .filter_map(|(track, _, o)| Some(format!("track {track}: {}", o.shortfall.as_ref()?)))
+        .filter_map(|(track, _, o)| {
+            let shortfall = o.shortfall.as_ref()?;
+            Some(format!(
+                "{}: track {track}: {shortfall}",
+                crate::one_line(&name)
+            ))
+        })
         .collect();
     let out_name = display_name(&args.output);
     let (bytes, clipped) = write_to(&args.output, out, |w| {
@@ -250,8 +257,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             write(decodes, format, &mut counted).with_context(|| format!("writing {out_name}"))?;
         Ok((counted.bytes, clipped))
     })?;
-    for w in &warnings {
-        writeln!(err, "h4mk: warning: {}: {w}", crate::one_line(&name))?;
+    let mut say = |text: String| -> Result<()> {
+        writeln!(err, "h4mk: warning: {text}")?;
+        said.push(text);
+        Ok(())
+    };
+    for text in shortfalls {
+        say(text)?;
     }
     let wav_named = args
         .output
@@ -261,21 +273,19 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let a_file = std::fs::metadata(&args.output).is_ok_and(|m| m.is_file());
     if matches!(shape, Shape::Pcm { .. }) && !is_stdout(&args.output) && a_file && !wav_named {
         // sox and ffmpeg pick the format by the extension: `-o out.flac` wrote WAV unsaid.
-        writeln!(
-            err,
-            "h4mk: warning: {}: written as WAV, the one audio format h4mk writes",
+        say(format!(
+            "{}: written as WAV, the one audio format h4mk writes",
             crate::one_line(&out_name)
-        )?;
+        ))?;
     }
     if clipped > 0 {
         // As sox does: a decode that overshoots full scale is not silent about it.
-        writeln!(
-            err,
-            "h4mk: warning: {}: {clipped} sample{} past full scale clipped to 16 bits \
-             (--sample-format f32 keeps them)",
+        say(format!(
+            "{}: {clipped} sample{} past full scale clipped to 16 bits (--sample-format f32 \
+             keeps them)",
             crate::one_line(&out_name),
             plural(clipped)
-        )?;
+        ))?;
     }
     let Some(out) = report_sink(is_stdout(&args.output), args.json, out, err) else {
         return Ok(ExitCode::SUCCESS);
@@ -307,6 +317,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             SampleFormat::I16 => "s16",
             SampleFormat::F32 => "f32",
         }),
+        warnings: said,
     };
     if args.json {
         write_json(out, &report)?;

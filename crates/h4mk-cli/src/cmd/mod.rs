@@ -82,14 +82,17 @@ fn open(input: &Input) -> Result<Demuxer<'_>> {
 /// command found (a chain, a decode) may be short of what the writer wrote. A damaged chunk
 /// the scan read past, or the chunk cut short that ended it, is named on a line of its own,
 /// up to [`DAMAGE_LINES`] of them, then counted.
-fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> Result<()> {
+///
+/// Returns the warnings' texts, for a JSON report: a script reading one cannot see standard
+/// error, and took an answer from a rebuilt index for a whole one.
+fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> Result<Vec<String>> {
+    let mut said = Vec::new();
     if let IndexStatus::Rebuilt { reason } = demux.index_status() {
         let name = crate::one_line(&input.name());
-        writeln!(
-            err,
-            "h4mk: warning: {name}: the index was rebuilt by a full scan ({reason}); a file cut \
-             short or edited may lack blocks its writer wrote (h4mk verify says more)"
-        )?;
+        said.push(format!(
+            "{name}: the index was rebuilt by a full scan ({reason}); a file cut short or \
+             edited may lack blocks its writer wrote (h4mk verify says more)"
+        ));
         let damage: Vec<_> = demux
             .problems()
             .iter()
@@ -99,18 +102,19 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
             })
             .collect();
         for e in damage.iter().take(DAMAGE_LINES) {
-            writeln!(err, "h4mk: warning: {name}: the scan found {e}")?;
+            said.push(format!("{name}: the scan found {e}"));
         }
         if let Some(more) = damage.len().checked_sub(DAMAGE_LINES).filter(|&n| n > 0) {
-            writeln!(
-                err,
-                "h4mk: warning: {name}: and {more} more damaged chunk{} (h4mk verify --lenient \
-                 lists them)",
+            said.push(format!(
+                "{name}: and {more} more damaged chunk{} (h4mk verify --lenient lists them)",
                 plural(more as u64)
-            )?;
+            ));
         }
     }
-    Ok(())
+    for text in &said {
+        writeln!(err, "h4mk: warning: {text}")?;
+    }
+    Ok(said)
 }
 
 /// Damaged chunks [`warn_if_rebuilt`] names, one line each, before it counts the rest.

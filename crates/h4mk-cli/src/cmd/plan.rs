@@ -84,7 +84,7 @@ pub(crate) fn run_chain(
     require_track(&demux, &input.name(), args.track)?;
     // Warned before the plan's own error too: a rebuilt index explains it.
     let steps = demux.chain(args.track, args.t_ms);
-    warn_if_rebuilt(&demux, &input, err)?;
+    let mut warnings = warn_if_rebuilt(&demux, &input, err)?;
     let warned = matches!(demux.index_status(), IndexStatus::Rebuilt { .. });
     let steps = steps.with_context(|| input.name())?;
     // An empty chain has one of two reasons (FORMAT.md §5); a plan of the blocks up to the
@@ -103,6 +103,10 @@ pub(crate) fn run_chain(
             ),
             _ => "no block of the track at or before that time".to_owned(),
         });
+    // The plan that explains an empty chain may have rebuilt the index itself.
+    if !warned {
+        warnings = warn_if_rebuilt(&demux, &input, err)?;
+    }
     let report = PlanReport {
         file: input.name(),
         track: args.track,
@@ -111,11 +115,8 @@ pub(crate) fn run_chain(
         to_ms: None,
         steps: step_reports(&steps),
         empty,
+        warnings,
     };
-    // The plan that explains an empty chain may have rebuilt the index itself.
-    if !warned {
-        warn_if_rebuilt(&demux, &input, err)?;
-    }
     let what = format!("at {} ms", args.t_ms);
     print(out, &report, &what, args.json)
 }
@@ -130,7 +131,7 @@ pub(crate) fn run_range(
     let demux = open(&input)?;
     require_track(&demux, &input.name(), args.track)?;
     let steps = demux.range(args.track, args.from_ms, args.to_ms);
-    warn_if_rebuilt(&demux, &input, err)?;
+    let warnings = warn_if_rebuilt(&demux, &input, err)?;
     let steps = steps.with_context(|| input.name())?;
     let report = PlanReport {
         file: input.name(),
@@ -142,6 +143,7 @@ pub(crate) fn run_range(
         empty: steps
             .is_empty()
             .then(|| "no block of the track in that range".to_owned()),
+        warnings,
     };
     let what = format!("from {} to {} ms", args.from_ms, args.to_ms);
     print(out, &report, &what, args.json)

@@ -1992,8 +1992,11 @@ fn a_json_report_goes_to_standard_error_beside_an_output_on_standard_output() {
             std::fs::read(d.join("out.bin")).unwrap() == piped.stdout,
             "{command:?}"
         );
-        report[output_at] = serde_json::Value::Null;
-        from_file[output_at] = serde_json::Value::Null;
+        // The output's name differs, and so may what is said of it (`out.bin` is not `.wav`).
+        for field in [output_at, "warnings"] {
+            report[field] = serde_json::Value::Null;
+            from_file[field] = serde_json::Value::Null;
+        }
         assert_eq!(report, from_file, "{command:?}");
         let quiet = run(false, "-");
         assert!(
@@ -2097,4 +2100,71 @@ fn a_failure_on_a_cut_file_comes_after_the_warnings_that_explain_it() {
             "{stderr}"
         );
     }
+}
+
+/// A JSON report carries the warnings written to standard error: a script reading
+/// `chain --json` of a file cut short took its answer for the whole file's, since the
+/// warnings that say otherwise went only to standard error (a review).
+#[test]
+fn json_reports_carry_their_warnings() {
+    let dir = TempDir::new("audio_json_warnings");
+    let d = dir.path();
+    write_input(d);
+    encode(d, &[], "song.h4mk");
+    let bytes = std::fs::read(d.join("song.h4mk")).unwrap();
+    std::fs::write(d.join("cut.h4mk"), &bytes[..bytes.len() / 2]).unwrap();
+    for args in [
+        &[
+            "chain", "--json", "--track", "1", "--t-ms", "100", "cut.h4mk",
+        ][..],
+        &[
+            "range",
+            "--json",
+            "--track",
+            "1",
+            "--from-ms",
+            "0",
+            "--to-ms",
+            "100",
+            "cut.h4mk",
+        ],
+        &[
+            "decode",
+            "--json",
+            "--adapter",
+            "dsp",
+            "--track",
+            "1",
+            "--to-ms",
+            "100",
+            "cut.h4mk",
+            "-o",
+            "out.flac",
+        ],
+    ] {
+        let o = h4mk(d, args);
+        assert!(o.status.success(), "{args:?}");
+        let report = json(&o);
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        let said: Vec<&str> = stderr
+            .lines()
+            .map(|l| l.strip_prefix("h4mk: warning: ").unwrap())
+            .collect();
+        assert!(said.len() >= 2, "{args:?}: {stderr}");
+        assert_eq!(report["warnings"], serde_json::json!(said), "{args:?}");
+    }
+    // None, no field.
+    let o = h4mk(
+        d,
+        &[
+            "chain",
+            "--json",
+            "--track",
+            "1",
+            "--t-ms",
+            "100",
+            "song.h4mk",
+        ],
+    );
+    assert!(json(&o).get("warnings").is_none());
 }

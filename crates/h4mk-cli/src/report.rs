@@ -277,6 +277,9 @@ pub struct BuildReport {
     /// milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shifted_ms: Option<u32>,
+    /// The warnings written to standard error, left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What `h4mk build` or `h4mk remux` wrote for one track.
@@ -381,4 +384,7 @@ pub struct EncodeReport {
     pub encoder: h4mk_adapters::EncoderConfig,
     /// Offset of the XLOC locator, when `--locator` asked for one.
     pub locator_offset: Option<u64>,
+    /// The warnings written to standard error, left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }

@@ -77,7 +77,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             crate::demo::write(w, opts).with_context(|| format!("writing {name}"))
         })?,
     };
-    args.out.report(out, err, &summary, None)
+    args.out.report(out, err, &summary, None, Vec::new())
 }
 
 /// Builds the container described by the manifest at `path` into `output`.

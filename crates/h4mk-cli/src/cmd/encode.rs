@@ -358,7 +358,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             .with_context(|| format!("writing {out_name}"))?;
         Ok(summary)
     })?;
-    warn_if_extended(err, &out_name, summary.index.ext_tables)?;
+    let said = warn_if_extended(err, &out_name, summary.index.ext_tables)?;
     let Some(out) = report_sink(is_stdout(&args.output), args.json, out, err) else {
         return Ok(ExitCode::SUCCESS);
     };
@@ -380,6 +380,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         size: summary.file_len,
         encoder: config,
         locator_offset: summary.index.locator,
+        warnings: said,
     };
     if args.json {
         write_json(out, &report)?;

@@ -142,19 +142,21 @@ fn report_sink<'w>(
 /// version 1 table cannot list whole. Readers of version 1 tables alone, the original among
 /// them, find only the keyframes the TSEK lists, and the original could not have written the
 /// file: a compatibility review built one with no word said.
-fn warn_if_extended(err: &mut dyn Write, name: &str, ext_tables: u32) -> Result<()> {
+/// Returns what it said, for a JSON report.
+fn warn_if_extended(err: &mut dyn Write, name: &str, ext_tables: u32) -> Result<Vec<String>> {
     let n = u64::from(ext_tables);
-    if n > 0 {
-        writeln!(
-            err,
-            "h4mk: warning: {}: {n} track{} with more keyframes than a version 1 seek table \
-             lists (over 65,535, or past 4 GiB): XSEK tables list them all, but readers of \
-             version 1 tables alone (the original) find only those the TSEK lists",
-            crate::one_line(name),
-            plural(n)
-        )?;
+    if n == 0 {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let text = format!(
+        "{}: {n} track{} with more keyframes than a version 1 seek table lists (over 65,535, \
+         or past 4 GiB): XSEK tables list them all, but readers of version 1 tables alone (the \
+         original) find only those the TSEK lists",
+        crate::one_line(name),
+        plural(n)
+    );
+    writeln!(err, "h4mk: warning: {text}")?;
+    Ok(vec![text])
 }
 
 /// Refuses a `--track` the file `name` does not have as bad usage (exit 2): the file is not at
@@ -284,14 +286,20 @@ impl ContainerOutput {
     /// Reports the container written: its size, tracks and blocks, and how much earlier its
     /// blocks are than in their inputs when they were moved (`shifted_ms`), as a line or as
     /// JSON; when it went to standard output, the JSON one to standard error and no text one.
+    /// The JSON one lists the warnings said before (`said`) and here.
     fn report(
         &self,
         out: &mut dyn Write,
         err: &mut dyn Write,
         summary: &MuxSummary,
         shifted_ms: Option<u32>,
+        mut said: Vec<String>,
     ) -> Result<ExitCode> {
-        warn_if_extended(err, &display_name(&self.output), summary.index.ext_tables)?;
+        said.extend(warn_if_extended(
+            err,
+            &display_name(&self.output),
+            summary.index.ext_tables,
+        )?);
         let Some(out) = report_sink(is_stdout(&self.output), self.json, out, err) else {
             return Ok(ExitCode::SUCCESS);
         };
@@ -312,6 +320,7 @@ impl ContainerOutput {
             locator_offset: summary.index.locator,
             peak_held_blocks: summary.peak_held_blocks,
             shifted_ms,
+            warnings: said,
         };
         if self.json {
             write_json(out, &report)?;

@@ -187,8 +187,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             }
         })
     })?;
+    let mut said = Vec::new();
     for (demux, input) in demuxers.iter().zip(&inputs) {
-        warn_if_rebuilt(demux, input, err)?;
+        said.extend(warn_if_rebuilt(demux, input, err)?);
     }
     // A cut that keeps nothing of a track with keyframes (a span past its end, say) used to
     // say nothing, and the file written looked like any other. The written tracks are the
@@ -207,16 +208,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         };
         let emptied = summary.written.tracks.iter().zip(&picks);
         for (t, _) in emptied.filter(|(t, pick)| t.blocks == 0 && had_keyframes(pick)) {
-            writeln!(
-                err,
-                "h4mk: warning: {}: track {} keeps no block from {from_ms} ms to {to}",
+            let text = format!(
+                "{}: track {} keeps no block from {from_ms} ms to {to}",
                 crate::one_line(&display_name(&args.out.output)),
                 t.track_id
-            )?;
+            );
+            writeln!(err, "h4mk: warning: {text}")?;
+            said.push(text);
         }
     }
     let shifted_ms = args.start_at_zero.then_some(summary.shifted_ms);
-    args.out.report(out, err, &summary.written, shifted_ms)
+    args.out
+        .report(out, err, &summary.written, shifted_ms, said)
 }
 
 /// The inputs' names for messages: each file's name, followed by its number when another input

@@ -91,6 +91,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         display_name(&args.output)
     };
     if report.recovered() {
+        // Said on standard error only: salvage's report says what was kept and lost.
         warn_if_extended(err, &output, report.ext_tables)?;
     }
     let shown = Shown::new(&name, &output, &report);

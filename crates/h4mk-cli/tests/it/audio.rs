@@ -2153,6 +2153,28 @@ fn json_reports_carry_their_warnings() {
         assert!(said.len() >= 2, "{args:?}: {stderr}");
         assert_eq!(report["warnings"], serde_json::json!(said), "{args:?}");
     }
+    // A writer's too: a cut that keeps no block.
+    let o = h4mk(
+        d,
+        &[
+            "remux",
+            "--json",
+            "--from-ms",
+            "5000",
+            "--to-ms",
+            "6000",
+            "song.h4mk",
+            "-o",
+            "c.h4mk",
+        ],
+    );
+    let stderr = String::from_utf8(o.stderr.clone()).unwrap();
+    let said: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.strip_prefix("h4mk: warning: ").unwrap())
+        .collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert_eq!(json(&o)["warnings"], serde_json::json!(said));
     // None, no field.
     let o = h4mk(
         d,

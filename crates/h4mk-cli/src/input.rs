@@ -178,6 +178,33 @@ fn is_pipe(_: &std::fs::Metadata) -> bool {
     false
 }
 
+/// Names for messages about several files: each file's name ([`display_name`]), or, for a file
+/// whose name another shares, what `shared` makes of its place, its path and that name
+/// (`remux`: `song.h4mk (input 1)`; `verify`: the path as given).
+pub(crate) fn distinct_names<'p>(
+    paths: impl IntoIterator<Item = &'p Path>,
+    shared: impl Fn(usize, &Path, &str) -> String,
+) -> Vec<String> {
+    let paths: Vec<&Path> = paths.into_iter().collect();
+    let names: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for name in &names {
+        *count.entry(name).or_default() += 1;
+    }
+    paths
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(i, (path, name))| {
+            if count.get(name.as_str()) > Some(&1) {
+                shared(i, path, name)
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
+}
+
 /// A path's file name, for messages and reports.
 pub fn display_name(path: &Path) -> String {
     path.file_name().map_or_else(

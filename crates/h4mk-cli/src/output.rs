@@ -41,6 +41,11 @@ pub fn write_to<T>(
     Ok(value)
 }
 
+/// The usage error for `-` given twice as an input: standard input can be read only once.
+pub(crate) fn stdin_twice() -> anyhow::Error {
+    UsageError("standard input (`-`) can be read only once".to_owned()).into()
+}
+
 /// Refuses to write `output` when it is the file `input` (by another name, or through links),
 /// or, for the input `-`, the file standard input reads (`h4mk decode - -o f.h4mk < f.h4mk`):
 /// replacing a file while reading it would lose it. Bad usage, so exit status 2.

@@ -348,26 +348,6 @@ fn write_chain(f: &mut fmt::Formatter<'_>, e: &dyn std::error::Error) -> fmt::Re
     Ok(())
 }
 
-/// The file CRC of `file`, checked: for a file of no chunk, where it costs nothing.
-fn check_file_crc(file: &ContainerRef<'_>) -> Result<()> {
-    let footer = file.footer_offset();
-    let body = usize::try_from(footer)
-        .ok()
-        .and_then(|end| file.data().get(..end))
-        .unwrap_or_default();
-    let computed = h4mk_format::crc::crc32(body);
-    let stored = file.stored_file_crc();
-    if computed != stored {
-        return Err(h4mk_format::Error::FileCrc {
-            offset: footer,
-            stored,
-            computed,
-        }
-        .into());
-    }
-    Ok(())
-}
-
 /// The outcome of [`Demuxer::verify`].
 #[derive(Debug)]
 #[must_use = "a report says whether the file is sound; dropping it checks nothing"]
@@ -477,7 +457,10 @@ impl<'a> Demuxer<'a> {
                     // No chunk at all: the file CRC, over the header alone, is what tells an
                     // empty file from one cut to its header and four bytes, which would
                     // otherwise read as a file with no tracks.
-                    check_file_crc(&file)?;
+                    // `verify` hashes only the header here, there being no chunk.
+                    if let Some(e) = file.verify().errors.into_iter().next() {
+                        return Err(e.into());
+                    }
                     break at;
                 }
                 Ok(None) => break at,

@@ -12,8 +12,8 @@ use h4mk_mt::{Demuxer, MuxOptions, Pick, RemuxOptions};
 
 use crate::UsageError;
 use crate::cmd::{ContainerOutput, check_range, parse_ms, require_track, warn_if_rebuilt};
-use crate::input::{Input, display_name};
-use crate::output::{is_stdin, refuse_input_as_output, write_to};
+use crate::input::{Input, display_name, distinct_names};
+use crate::output::{is_stdin, refuse_input_as_output, stdin_twice, write_to};
 
 /// Copy tracks of one or more containers into a new one, whole or cut to a time range.
 ///
@@ -111,7 +111,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         }
     };
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
-        return Err(UsageError("standard input (`-`) can be read only once".to_owned()).into());
+        return Err(stdin_twice());
     }
     let count = args.files.len();
     let check_input = |flag: String, input: usize| {
@@ -141,7 +141,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .iter()
         .map(|f| Input::open_h4mk(f))
         .collect::<Result<Vec<_>>>()?;
-    let names = input_names(&inputs);
+    // Each file's name, followed by its number when another input has the same name.
+    let names = distinct_names(inputs.iter().map(Input::path), |i, _, name| {
+        format!("{name} (input {i})")
+    });
     let demuxers = inputs
         .iter()
         .zip(&names)
@@ -220,23 +223,6 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let shifted_ms = args.start_at_zero.then_some(summary.shifted_ms);
     args.out
         .report(out, err, &summary.written, shifted_ms, said)
-}
-
-/// The inputs' names for messages: each file's name, followed by its number when another input
-/// has the same name (`song.h4mk (input 1)`).
-fn input_names(inputs: &[Input]) -> Vec<String> {
-    let names: Vec<String> = inputs.iter().map(Input::name).collect();
-    names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            if names.iter().filter(|n| *n == name).count() > 1 {
-                format!("{name} (input {i})")
-            } else {
-                name.clone()
-            }
-        })
-        .collect()
 }
 
 /// Every track of every input, in order, under its own id.

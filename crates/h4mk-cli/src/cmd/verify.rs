@@ -12,7 +12,7 @@
 //! be opened as a multi-track file, the CRC pass runs on its own. Either way, a large file gets
 //! a progress bar on a terminal.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,11 +21,11 @@ use anyhow::Result;
 use h4mk_format::{ContainerRef, Mode, ParseOptions, Verification};
 use h4mk_mt::Demuxer;
 
+use crate::EXIT_DAMAGED;
 use crate::cmd::{error_chain, plural, write_json};
-use crate::input::{Input, display_name};
-use crate::output::is_stdin;
+use crate::input::{Input, distinct_names};
+use crate::output::{is_stdin, stdin_twice};
 use crate::report::{Problem, VerifyReport};
-use crate::{EXIT_DAMAGED, UsageError};
 
 /// Files at least this large get a progress bar when standard error is a terminal.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
@@ -66,13 +66,17 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
-        return Err(UsageError("standard input (`-`) can be read only once".to_owned()).into());
+        return Err(stdin_twice());
     }
     // Each file in turn: one that cannot be read is an error line, and the rest are checked
     // (`h4mk verify *.h4mk`).
     let mut reports = Vec::with_capacity(args.files.len());
     let mut sound = true;
-    for (path, name) in args.files.iter().zip(report_names(&args.files)) {
+    // A file whose name another shares goes by the path given.
+    let names = distinct_names(args.files.iter().map(PathBuf::as_path), |_, path, _| {
+        path.display().to_string()
+    });
+    for (path, name) in args.files.iter().zip(names) {
         match Input::open_h4mk(path) {
             Ok(input) => {
                 let report = VerifyReport {
@@ -118,27 +122,6 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     } else {
         ExitCode::from(EXIT_DAMAGED)
     })
-}
-
-/// The name each file's report goes by: its file name, or the path as given when another file
-/// has the same name (`a/song.h4mk` and `b/song.h4mk` read alike as `song.h4mk`).
-fn report_names(files: &[PathBuf]) -> Vec<String> {
-    let names: Vec<String> = files.iter().map(|f| display_name(f)).collect();
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for name in &names {
-        *count.entry(name).or_default() += 1;
-    }
-    files
-        .iter()
-        .zip(&names)
-        .map(|(path, name)| {
-            if count.get(name.as_str()) > Some(&1) {
-                path.display().to_string()
-            } else {
-                name.clone()
-            }
-        })
-        .collect()
 }
 
 /// A report as text: each problem on a line, then a summary line.

@@ -90,11 +90,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     } else {
         display_name(&args.output)
     };
-    if report.recovered() {
-        // Said on standard error only: salvage's report says what was kept and lost.
-        warn_if_extended(err, &output, report.ext_tables)?;
-    }
-    let shown = Shown::new(&name, &output, &report);
+    let warnings = if report.recovered() {
+        warn_if_extended(err, &output, report.ext_tables)?
+    } else {
+        Vec::new()
+    };
+    let shown = Shown::new(&name, &output, &report, warnings);
     let sink: &mut dyn Write = if to_stdout { err } else { out };
     if args.json {
         write_json(sink, &shown)?;
@@ -158,6 +159,9 @@ struct Shown {
     dropped: Vec<ShownDropped>,
     /// Intact chunks left out, in file order.
     ignored: Vec<ShownIgnored>,
+    /// The warnings written to standard error, left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,7 +220,7 @@ struct ShownIgnored {
 }
 
 impl Shown {
-    fn new(file: &str, output: &str, r: &SalvageReport) -> Self {
+    fn new(file: &str, output: &str, r: &SalvageReport, warnings: Vec<String>) -> Self {
         let lost = r.dropped.iter().filter(|d| d.reason.is_damage()).count() as u64;
         let (track_list, track_list_offset) = match r.track_list {
             TrackListSource::Found { offset } => ("found", Some(offset)),
@@ -306,6 +310,7 @@ impl Shown {
                     message: i.reason.to_string(),
                 })
                 .collect(),
+            warnings,
         }
     }
 }

@@ -214,5 +214,18 @@ fn a_file_past_the_version_1_seek_table_is_written_with_a_warning() {
         let o = crate::binary::h4mk(d, &["salvage", "many.h4mk", "-o", "again.h4mk"]);
         assert!(o.status.success());
         assert_eq!(String::from_utf8(o.stderr).unwrap(), want("again.h4mk"));
+        // and its JSON report lists it, as every other report that warns does.
+        let o = crate::binary::h4mk(d, &["salvage", "--json", "many.h4mk", "-o", "more.h4mk"]);
+        assert!(o.status.success());
+        let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let listed = report["warnings"].as_array().map(|w| w.len());
+        assert_eq!(listed, warned.then_some(1), "{keyframes} keyframes");
+        if warned {
+            let text = warning("more.h4mk");
+            assert_eq!(
+                report["warnings"][0].as_str(),
+                text.strip_prefix("h4mk: warning: ").map(str::trim_end)
+            );
+        }
     }
 }

@@ -24,9 +24,10 @@ use crate::report::ExtractReport;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Outputs:
-  --track N --dir DIR   one file per block of track N, in file (pts) order, named
-                        <pts>_<type>_<offset>.bin (e.g. 66_B_563.bin: pts 66 ms, a B-block,
-                        CORE payload at offset 563); the folder is created if needed.
+  --track N --dir DIR   one file per block of track N, named <pts>_<type>_<offset>.bin
+                        with the pts in ten digits, so that names sort in pts order (e.g.
+                        0000000066_B_563.bin: pts 66 ms, a B-block, CORE payload at offset
+                        563); the folder is created if needed.
                         Every block is read and checked before any file is written; if
                         writing fails, the files this run created are removed.
   --track N -o STREAM   one stream of the track's blocks in file (pts) order; per block: its
@@ -138,7 +139,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             let mut files = Vec::new();
             for b in blocks {
                 let b = b.with_context(|| name.clone())?;
-                let path = dir.join(format!("{}_{}_{}.bin", b.ts_ms, b.kind.letter(), b.offset));
+                let path = dir.join(format!(
+                    "{:010}_{}_{}.bin",
+                    b.ts_ms,
+                    b.kind.letter(),
+                    b.offset
+                ));
                 let existing = file_id(&path);
                 if no_clobber() && fs::symlink_metadata(&path).is_ok() {
                     return Err(exists(&path));

@@ -303,8 +303,8 @@ fn null_decode_of_a_chain_is_its_blocks_bytes() {
     let mut want = Vec::new();
     for s in steps {
         let file = format!(
-            "{}_{}_{}.bin",
-            s["pts_ms"],
+            "{:010}_{}_{}.bin",
+            s["pts_ms"].as_u64().unwrap(),
             s["type"].as_str().unwrap(),
             s["offset"]
         );

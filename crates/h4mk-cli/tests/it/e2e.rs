@@ -117,21 +117,36 @@ fn build_info_verify_chain_extract_round_trip() {
         .collect();
     assert_eq!(files.len(), 4);
     assert!(
-        files.contains(&format!("0_I_{}.bin", offsets[0])),
+        files.contains(&format!("0000000000_I_{}.bin", offsets[0])),
         "{files:?}"
     );
     assert!(
-        files.contains(&format!("40_B_{}.bin", offsets[2])),
+        files.contains(&format!("0000000040_B_{}.bin", offsets[2])),
         "{files:?}"
     );
     assert_eq!(
-        std::fs::read(d.join("out").join(format!("0_I_{}.bin", offsets[0]))).unwrap(),
+        std::fs::read(
+            d.join("out")
+                .join(format!("0000000000_I_{}.bin", offsets[0]))
+        )
+        .unwrap(),
         key
     );
     assert_eq!(
-        std::fs::read(d.join("out").join(format!("40_B_{}.bin", offsets[2]))).unwrap(),
+        std::fs::read(
+            d.join("out")
+                .join(format!("0000000040_B_{}.bin", offsets[2]))
+        )
+        .unwrap(),
         [0xb0, 0xb1]
     );
+    // Sorted by name, as `ls` and a shell's `*.bin` sort them, the files come in the track's
+    // order (pts 0, 40, 80, 120): names with the pts unpadded put 120 before 40.
+    let pts: Vec<u32> = files
+        .iter()
+        .map(|f| f.split('_').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(pts, [0, 40, 80, 120]);
 
     stdout(&h4mk(
         d,

@@ -551,20 +551,20 @@ fn a_failed_extract_removes_every_folder_it_made() {
     assert_eq!(dir.files(), ["demo.h4mk", "keep"]);
     fs::remove_dir(d.join("keep")).unwrap();
     // A block file's name taken by a folder is refused before anything is written.
-    fs::create_dir_all(d.join("out/0_I_457.bin")).unwrap();
+    fs::create_dir_all(d.join("out/0000000000_I_457.bin")).unwrap();
     fs::write(d.join("out/keep.bin"), b"mine").unwrap();
     let o = h4mk(d, &["extract", "--track", "1", "--dir", "out", "demo.h4mk"]);
     failed(
         &o,
         1,
-        "h4mk: error: --dir out: block file out/0_I_457.bin is a folder",
+        "h4mk: error: --dir out: block file out/0000000000_I_457.bin is a folder",
     );
     let mut left: Vec<_> = fs::read_dir(d.join("out"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     left.sort();
-    assert_eq!(left, ["0_I_457.bin", "keep.bin"]);
+    assert_eq!(left, ["0000000000_I_457.bin", "keep.bin"]);
 }
 
 #[test]
@@ -750,15 +750,25 @@ fn extract_never_writes_a_block_over_its_input() {
     let dir = TempDir::new("outputs_extract_dir_input");
     let d = dir.path();
     // The name of the first block file of track 1.
-    fs::write(d.join("0_I_457.bin"), demo()).unwrap();
-    let o = h4mk(d, &["extract", "--track", "1", "--dir", ".", "0_I_457.bin"]);
+    fs::write(d.join("0000000000_I_457.bin"), demo()).unwrap();
+    let o = h4mk(
+        d,
+        &[
+            "extract",
+            "--track",
+            "1",
+            "--dir",
+            ".",
+            "0000000000_I_457.bin",
+        ],
+    );
     failed(
         &o,
         2,
-        "h4mk: error: --dir .: block file ./0_I_457.bin would replace the input",
+        "h4mk: error: --dir .: block file ./0000000000_I_457.bin would replace the input",
     );
-    assert_eq!(fs::read(d.join("0_I_457.bin")).unwrap(), demo());
-    assert_eq!(dir.files(), ["0_I_457.bin"]);
+    assert_eq!(fs::read(d.join("0000000000_I_457.bin")).unwrap(), demo());
+    assert_eq!(dir.files(), ["0000000000_I_457.bin"]);
 }
 
 #[test]

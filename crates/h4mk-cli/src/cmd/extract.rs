@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use h4mk_format::Tag;
 
 use crate::UsageError;
-use crate::cmd::{open, plural, report_sink, require_track_or_blocks, write_json};
+use crate::cmd::{Sidecar, open, plural, report_sink, require_track_or_blocks, write_json};
 use crate::input::{Input, display_name};
 use crate::output::{
     AtomicFile, Unfinished, exists, file_id, input_id, is_stdout, no_clobber,
@@ -63,30 +62,6 @@ pub(crate) struct Args {
     /// Print a JSON report instead of text.
     #[arg(long)]
     json: bool,
-}
-
-/// A sidecar, by the name of its tag.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum Sidecar {
-    /// META (JSON metadata).
-    Meta,
-    /// SAFE (JSON safety information).
-    Safe,
-    /// VERI (JSON verification data).
-    Veri,
-    /// NOTE (text).
-    Note,
-}
-
-impl Sidecar {
-    fn tag(self) -> Tag {
-        match self {
-            Sidecar::Meta => Tag::META,
-            Sidecar::Safe => Tag::SAFE,
-            Sidecar::Veri => Tag::VERI,
-            Sidecar::Note => Tag::NOTE,
-        }
-    }
 }
 
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {

@@ -19,7 +19,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, MuxSummary, Problem};
+use h4mk_format::Tag;
+use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, MuxSummary, Problem, Sidecars};
 use serde::Serialize;
 
 use crate::UsageError;
@@ -256,6 +257,40 @@ fn parse_ms(text: &str) -> Result<u32, String> {
         .and_then(|t| t.checked_add(f))
         .and_then(|t| u32::try_from(t).ok())
         .ok_or_else(refused)
+}
+
+/// A sidecar, by the name of its tag (`extract --sidecar`, `remux --sidecar`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Sidecar {
+    /// META (JSON metadata).
+    Meta,
+    /// SAFE (JSON safety information).
+    Safe,
+    /// VERI (JSON verification data).
+    Veri,
+    /// NOTE (text).
+    Note,
+}
+
+impl Sidecar {
+    fn tag(self) -> Tag {
+        match self {
+            Sidecar::Meta => Tag::META,
+            Sidecar::Safe => Tag::SAFE,
+            Sidecar::Veri => Tag::VERI,
+            Sidecar::Note => Tag::NOTE,
+        }
+    }
+
+    /// Its place in `sidecars`.
+    fn slot<'s, 'a>(self, sidecars: &'s mut Sidecars<'a>) -> &'s mut Option<&'a [u8]> {
+        match self {
+            Sidecar::Meta => &mut sidecars.meta,
+            Sidecar::Safe => &mut sidecars.safety,
+            Sidecar::Veri => &mut sidecars.verify,
+            Sidecar::Note => &mut sidecars.note,
+        }
+    }
 }
 
 /// Where `build` and `remux` write the container, and how they report it.

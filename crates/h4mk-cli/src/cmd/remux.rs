@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use h4mk_mt::{Demuxer, MuxOptions, Pick, RemuxOptions};
 
 use crate::UsageError;
-use crate::cmd::{ContainerOutput, check_range, parse_ms, require_track, warn_if_rebuilt};
+use crate::cmd::{ContainerOutput, Sidecar, check_range, parse_ms, require_track, warn_if_rebuilt};
 use crate::input::{Input, display_name, distinct_names};
 use crate::output::{is_stdin, refuse_input_as_output, stdin_twice, write_to};
 
@@ -43,17 +43,23 @@ Cutting: --from-ms A and --to-ms B (either may be left out: 0, and the end) keep
   Each input must be in pts order, as the reference writes it (h4mk verify says when one
   is not).
 Sidecars (META, SAFE, VERI, NOTE) are those of input 0, or of the input --sidecars-from
-  names, and so is the header's creation time. A whole remux copies blocks as the inputs
-  hold them, GOP rules or not (the reference writes tracks that open on a P-block or end on
-  a B-block; h4mk verify reports them); a cut plans from keyframes, and refuses a span of
-  such a track that has none, or a B-block whose forward anchor is not there. Without --locator, the new file is what the Python reference
-  would write: every track of one file remuxed whole is that file again, byte for byte.
+  names, and so is the header's creation time. --sidecar NAME=FILE stores FILE's bytes as
+  they are as that sidecar instead (h4mk extract --sidecar NAME writes them out to edit:
+  a cut keeps the input's META, whatever duration it states), and --drop-sidecar NAME
+  leaves it out.
+GOP rules: a whole remux copies blocks as the inputs hold them, GOP rules or not (the
+  reference writes tracks that open on a P-block or end on a B-block; h4mk verify reports
+  them); a cut plans from keyframes, and refuses a span of such a track that has none, or
+  a B-block whose forward anchor is not there.
+Without --locator, the new file is what the Python reference would write: every track of
+  one file remuxed whole is that file again, byte for byte.
 
 Examples:
   h4mk remux song.h4mk --map 0:2 -o captions.h4mk
   h4mk remux music.h4mk voice.h4mk --map 0:1 --map 1:1=2 -o both.h4mk
   h4mk remux --from-ms 60000 --to-ms 120000 song.h4mk -o minute2.h4mk
-  h4mk remux --from-ms 60000 --to-ms 120000 --start-at-zero song.h4mk -o minute2.h4mk")]
+  h4mk remux --from-ms 60000 --to-ms 120000 --start-at-zero song.h4mk -o minute2.h4mk
+  h4mk remux song.h4mk --sidecar meta=meta.json --drop-sidecar note -o retagged.h4mk")]
 pub(crate) struct Args {
     /// The containers to read, numbered from 0 in this order (`-` for standard input, once).
     #[arg(required = true, value_name = "FILE")]
@@ -76,8 +82,27 @@ pub(crate) struct Args {
     /// The input whose sidecars the new file carries.
     #[arg(long = "sidecars-from", value_name = "IN", default_value_t = 0)]
     sidecars_from: usize,
+    /// Store FILE's bytes as sidecar NAME (meta, safe, veri or note); repeat for more.
+    #[arg(long = "sidecar", value_name = "NAME=FILE", value_parser = parse_sidecar_file)]
+    sidecar: Vec<(Sidecar, PathBuf)>,
+    /// Leave sidecar NAME out; repeat for more.
+    #[arg(long = "drop-sidecar", value_name = "NAME", value_enum)]
+    drop_sidecar: Vec<Sidecar>,
     #[command(flatten)]
     out: ContainerOutput,
+}
+
+/// Reads `NAME=FILE`.
+fn parse_sidecar_file(text: &str) -> Result<(Sidecar, PathBuf), String> {
+    let (name, file) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=FILE (say meta=meta.json)"))?;
+    let sidecar = <Sidecar as clap::ValueEnum>::from_str(name, true)
+        .map_err(|_| format!("`{text}`: `{name}` is not meta, safe, veri or note"))?;
+    if file.is_empty() {
+        return Err(format!("`{text}`: no file after `=`"));
+    }
+    Ok((sidecar, PathBuf::from(file)))
 }
 
 /// Reads `IN:ID` or `IN:ID=NEW`.
@@ -136,6 +161,31 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     for file in &args.files {
         refuse_input_as_output(file, &args.out.output)?;
     }
+    let named = args
+        .sidecar
+        .iter()
+        .map(|(s, _)| s)
+        .chain(&args.drop_sidecar);
+    for (i, sidecar) in named.clone().enumerate() {
+        if named.clone().take(i).any(|s| s == sidecar) {
+            return Err(UsageError(format!(
+                "sidecar {} is named twice by --sidecar or --drop-sidecar",
+                sidecar.tag()
+            ))
+            .into());
+        }
+    }
+    // Read before any input is opened or output made: a file that cannot be read is the
+    // command's first error.
+    let replaced = args
+        .sidecar
+        .iter()
+        .map(|(sidecar, file)| {
+            std::fs::read(file)
+                .map(|bytes| (*sidecar, bytes))
+                .with_context(|| format!("--sidecar {}: reading {}", sidecar.tag(), file.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let inputs = args
         .files
         .iter()
@@ -162,7 +212,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     }
     refuse_repeated_ids(&picks, &names, args.map.is_empty())?;
     let main = demuxers.get(args.sidecars_from);
-    let sidecars = main.map(Demuxer::sidecars).unwrap_or_default();
+    let mut sidecars = main.map(Demuxer::sidecars).unwrap_or_default();
+    for (sidecar, bytes) in &replaced {
+        *sidecar.slot(&mut sidecars) = Some(bytes);
+    }
+    for sidecar in &args.drop_sidecar {
+        *sidecar.slot(&mut sidecars) = None;
+    }
     let summary = write_to(&args.out.output, out, |w| {
         h4mk_mt::remux(
             w,

@@ -271,6 +271,21 @@ fn bad_usage_exits_2_and_writes_nothing() {
             "h4mk: error: --from-ms 9 is after --to-ms 8",
         ),
         (
+            vec![
+                demo.as_str(),
+                "--sidecar",
+                "meta=m.json",
+                "--drop-sidecar",
+                "meta",
+            ],
+            "h4mk: error: sidecar META is named twice by --sidecar or --drop-sidecar",
+        ),
+        (
+            vec![demo.as_str(), "--sidecar", "title=m.json"],
+            "error: invalid value 'title=m.json' for '--sidecar <NAME=FILE>': `title=m.json`: \
+             `title` is not meta, safe, veri or note",
+        ),
+        (
             vec![demo.as_str(), "--map", "0:1=x"],
             "error: invalid value '0:1=x' for '--map <IN:ID[=NEW]>': `0:1=x`: new id `x` is not \
              a number from 0 to 65535",
@@ -289,6 +304,83 @@ fn bad_usage_exits_2_and_writes_nothing() {
         assert_eq!(stderr.lines().next(), Some(want), "{argv:?}");
         assert_eq!(dir.files(), Vec::<String>::new(), "{argv:?}");
     }
+}
+
+/// A sidecar is replaced by a file's bytes, as they are, or dropped, and nothing else
+/// changes: a cut used to carry the input's META, stating the whole file's duration, with no
+/// way to mend it short of `build`.
+#[test]
+fn sidecars_are_replaced_from_files_or_dropped() {
+    let dir = TempDir::new("remux_sidecars");
+    let d = dir.path();
+    let input = reference("sidecars");
+    let meta = "{\"title\": \"cut\", \"duration_ms\": 0}\n";
+    std::fs::write(d.join("meta.json"), meta).unwrap();
+    let note: &[u8] = b"not UTF-8: \xff, kept as it is";
+    std::fs::write(d.join("note.bin"), note).unwrap();
+    let argv = [
+        "remux",
+        &input,
+        "--sidecar",
+        "meta=meta.json",
+        "--sidecar",
+        "NOTE=note.bin",
+        "--drop-sidecar",
+        "safe",
+        "-o",
+        "out.h4mk",
+    ];
+    ok(&h4mk(d, &argv));
+    ok(&h4mk(d, &["verify", "out.h4mk"]));
+    let info = json_of(&h4mk(d, &["info", "--json", "out.h4mk"]));
+    let tags: Vec<&str> = info["sidecars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["META", "VERI", "NOTE"]);
+    for (name, want) in [("meta", meta.as_bytes()), ("note", note)] {
+        ok(&h4mk(
+            d,
+            &["extract", "--sidecar", name, "-o", "got", "out.h4mk"],
+        ));
+        assert_eq!(read(d, "got"), want, "{name}");
+    }
+    // VERI and the blocks (bytes, pts and types) are the input's.
+    let veri = |file: &str| ok(&h4mk(d, &["extract", "--sidecar", "veri", "-o", "-", file]));
+    assert_eq!(veri("out.h4mk"), veri(&input));
+    let blocks = |file: &str| ok(&h4mk(d, &["extract", "--track", "1", "-o", "-", file]));
+    assert_eq!(blocks("out.h4mk"), blocks(&input));
+    let listed = |file: &str| {
+        let mut list = json_of(&h4mk(d, &["list", "--json", file]))["blocks"].take();
+        for block in list.as_array_mut().unwrap() {
+            block.as_object_mut().unwrap().remove("offset");
+        }
+        list
+    };
+    assert_eq!(listed("out.h4mk"), listed(&input));
+
+    // A sidecar file that cannot be read fails the command, with nothing written.
+    std::fs::remove_file(d.join("out.h4mk")).unwrap();
+    let o = h4mk(
+        d,
+        &[
+            "remux",
+            &input,
+            "--sidecar",
+            "meta=gone.json",
+            "-o",
+            "out.h4mk",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        stderr.starts_with("h4mk: error: --sidecar META: reading gone.json: "),
+        "{stderr}"
+    );
+    assert!(!d.join("out.h4mk").exists());
 }
 
 #[test]

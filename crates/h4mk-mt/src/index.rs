@@ -708,7 +708,7 @@ pub fn scan_index(
                 damage(Error::from(e));
                 continue;
             }
-            Err(e) if is_cut_short(file, &e) => {
+            Err(e) if file.is_cut_short(&e) => {
                 damage(Error::from(e));
                 break;
             }
@@ -734,67 +734,6 @@ pub fn scan_index(
         }
     }
     Ok(builder.finish(from))
-}
-
-/// True when `e` is a chunk that runs past the end of the file and no intact chunk after it
-/// ends where the file CRC starts: the file was cut short inside it, as a writer that crashed
-/// leaves its last chunk. A damaged length field further up the file reads the same, but the
-/// file still ends on an intact chunk (its last seek table, its last block): that stays an
-/// error, so that damage never changes an answer to one from fewer blocks.
-fn is_cut_short(file: &ContainerRef<'_>, e: &h4mk_format::Error) -> bool {
-    let (h4mk_format::Error::Truncated { offset, .. }
-    | h4mk_format::Error::TruncatedChunkHeader { offset, .. }) = *e
-    else {
-        return false;
-    };
-    !has_intact_tail(file, offset)
-}
-
-/// Chunks that would end at the file CRC which [`has_intact_tail`] hashes at most.
-const TAIL_CANDIDATES: usize = 8;
-
-/// True when an intact chunk that starts after `after` ends where the file CRC starts.
-///
-/// A chunk at `s` ends there when its length field holds `footer - s - 16`: candidates are
-/// found by that comparison alone, one per byte after `after` and nothing hashed, nearest the
-/// end first; each is then judged by its CRC (its bytes hash to the CRC-32 residue). Past
-/// [`TAIL_CANDIDATES`] hashed in vain the tail is taken as intact: the answer that keeps an
-/// error an error, and the bound on what hostile bytes can make this cost. A search through
-/// every byte for any intact chunk, as `salvage` makes, took 50 s for a 1 GiB tail.
-fn has_intact_tail(file: &ContainerRef<'_>, after: u64) -> bool {
-    let data = file.data();
-    let Ok(footer) = usize::try_from(file.footer_offset()) else {
-        return true;
-    };
-    let Some(first) = usize::try_from(after).ok().and_then(|a| a.checked_add(1)) else {
-        return true;
-    };
-    let smallest = CHUNK_HEADER_LEN + CHUNK_CRC_LEN;
-    let Some(last) = footer.checked_sub(smallest) else {
-        return false;
-    };
-    let mut hashed = 0;
-    for start in (first..=last).rev() {
-        let len_at = start + CHUNK_HEADER_LEN - 4;
-        let Some(&[l0, l1, l2, l3]) = data.get(len_at..len_at + 4) else {
-            continue;
-        };
-        let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
-        if start.checked_add(smallest).and_then(|e| e.checked_add(len)) != Some(footer) {
-            continue;
-        }
-        if data
-            .get(start..footer)
-            .is_some_and(|chunk| h4mk_format::crc::crc32(chunk) == h4mk_format::crc::RESIDUE)
-        {
-            return true;
-        }
-        hashed += 1;
-        if hashed == TAIL_CANDIDATES {
-            return true;
-        }
-    }
-    false
 }
 
 /// Where the chunk after an index chunk whose CRC failed starts, when `e` is that failure:

@@ -63,6 +63,41 @@ fn every_truncation_is_an_error() {
     }
 }
 
+/// A file cut short inside a chunk, as a crashed writer leaves it, is told from damage by
+/// [`ContainerRef::is_cut_short`], which readers use to answer from the chunks before the cut:
+/// every cut that a walk reports as a chunk running past the end is one. A length field made
+/// to run past the end further up is damage: the file still ends on an intact chunk.
+#[test]
+fn a_cut_is_told_from_a_length_run_past_the_end() {
+    let runs_past = |e: &Error| {
+        matches!(
+            e,
+            Error::Truncated { .. } | Error::TruncatedChunkHeader { .. }
+        )
+    };
+    for (name, bytes) in small_references() {
+        let mut cuts = 0;
+        for len in h4mk_format::HEADER_LEN + 4..bytes.len() {
+            let Ok(file) = ContainerRef::parse(&bytes[..len]) else {
+                continue;
+            };
+            if let Some(e) = file.chunks().find_map(Result::err).filter(runs_past) {
+                assert!(file.is_cut_short(&e), "{name} cut to {len}: {e}");
+                cuts += 1;
+            }
+        }
+        assert!(cuts > 0, "{name}");
+        // The first chunk's length field, made to reach past the end.
+        let mut damaged = bytes.clone();
+        let len_field = h4mk_format::HEADER_LEN + 8;
+        damaged[len_field..len_field + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let file = ContainerRef::parse(&damaged).unwrap();
+        let e = file.chunks().find_map(Result::err).unwrap();
+        assert!(runs_past(&e), "{name}: {e}");
+        assert!(!file.is_cut_short(&e), "{name}: {e}");
+    }
+}
+
 #[test]
 fn every_bit_flip_is_an_error() {
     for (name, bytes) in small_references() {

@@ -178,6 +178,10 @@ pub struct ListReport {
     pub track: Option<u16>,
     /// The blocks, in file order.
     pub blocks: Vec<BlockReport>,
+    /// The warnings written to standard error (blocks of undeclared tracks, a file cut short),
+    /// left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One block.

@@ -10,7 +10,7 @@ use h4mk_format::Tag;
 use h4mk_gop::BlockKind;
 use h4mk_mt::{Demuxer, IndexStatus, route};
 
-use crate::cmd::{open, plural, write_json};
+use crate::cmd::{cut_short, open, plural, write_json};
 use crate::input::Input;
 use crate::report::{HeaderReport, IndexReport, InfoReport, SidecarReport, TrackReport};
 
@@ -20,7 +20,8 @@ const MAX_TEXT_BYTES: usize = 256;
 /// Show the header, tracks, sidecars, blocks per track and how the index was found.
 ///
 /// Walks every chunk once, checking its CRC (and the file CRC at the end): a damaged file is
-/// an error here; `h4mk verify --lenient` lists every problem.
+/// an error here, but for one cut short inside a chunk (as a crashed writer leaves it), shown
+/// up to that chunk with a warning; `h4mk verify --lenient` lists every problem.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Per track: its track-list entry, its blocks (I, P and B counts), the pts of its first and last
@@ -87,7 +88,22 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
     let mut chunks: BTreeMap<String, u64> = BTreeMap::new();
     let mut blocks = 0;
     let mut walk = demux.container().chunks();
-    while let Some(chunk) = walk.next_chunk().with_context(|| input.name())? {
+    loop {
+        let chunk = match walk.next_chunk() {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                let e = h4mk_mt::Error::from(e);
+                let Some(text) = cut_short(demux, &e) else {
+                    return Err(e).with_context(|| input.name());
+                };
+                // The index scan met the same chunk, and listed it as damage: said once.
+                let damage = e.to_string();
+                warnings.retain(|w| *w != damage);
+                warnings.push(text);
+                break;
+            }
+        };
         *chunks.entry(chunk.tag.to_string()).or_default() += 1;
         if chunk.tag != Tag::CORE {
             continue;

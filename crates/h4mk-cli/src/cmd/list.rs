@@ -7,14 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cmd::{open, plural, require_track_or_blocks, write_json};
+use crate::cmd::{cut_short, open, plural, require_track_or_blocks, write_json};
 use crate::input::Input;
 use crate::report::{BlockReport, ListReport};
 
 /// List every block: payload offset, track, pts, type and opaque size.
 ///
 /// Blocks come in file order, which is (pts, track id) order. Every chunk CRC is checked on
-/// the way, and the file CRC at the end.
+/// the way, and the file CRC at the end; a file cut short inside a chunk (as a crashed writer
+/// leaves it) is listed up to that chunk, with a warning.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 The offset is that of the block's CORE payload, as seek tables store it and as `h4mk chain`
@@ -47,8 +48,20 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let declared: BTreeSet<u16> = demux.tracks().iter().map(|t| t.track_id).collect();
     // Tracks of blocks listed that the track list does not declare, and how many blocks.
     let mut undeclared = (BTreeSet::new(), 0u64);
+    // A file cut short is listed up to the chunk it was cut in, with a warning.
+    let mut cut = None;
     let blocks = demux
         .blocks()
+        .map_while(|b| match b {
+            Err(e) if cut.is_none() => match cut_short(&demux, &e) {
+                Some(text) => {
+                    cut = Some(text);
+                    None
+                }
+                None => Some(Err(e)),
+            },
+            b => Some(b),
+        })
         .filter(|b| b.as_ref().map_or(true, |b| wanted(b.track)))
         .inspect(|b| {
             if let Ok(b) = b
@@ -71,11 +84,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             })
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| input.name())?;
-        warn_undeclared(err, &input, &undeclared)?;
+        let warnings = warn(err, &input, &undeclared, cut)?;
         let report = ListReport {
             file: input.name(),
             track: args.track,
             blocks,
+            warnings,
         };
         write_json(out, &report)?;
         return Ok(ExitCode::SUCCESS);
@@ -104,28 +118,34 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         Some(t) => writeln!(out, "{name}: {n} block{} of track {t}", plural(n))?,
         None => writeln!(out, "{name}: {n} block{}", plural(n))?,
     }
-    warn_undeclared(err, &input, &undeclared)?;
+    warn(err, &input, &undeclared, cut)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Warns, on `err`, of listed blocks whose tracks the track list does not declare, as `info`
-/// and `verify` report them: no other command can reach them.
-fn warn_undeclared(
+/// and `verify` report them (no other command can reach them), and of the chunk a file was
+/// cut short in (`cut`, said by [`cut_short`]). Returns the warnings' texts.
+fn warn(
     err: &mut dyn Write,
     input: &Input,
     (tracks, blocks): &(BTreeSet<u16>, u64),
-) -> Result<()> {
+    cut: Option<String>,
+) -> Result<Vec<String>> {
+    let name = crate::one_line(&input.name());
+    let mut said = Vec::new();
     if *blocks > 0 {
         let ids: Vec<String> = tracks.iter().map(u16::to_string).collect();
-        writeln!(
-            err,
-            "h4mk: warning: {}: {blocks} block{} of track{} {} that the track list does not \
-             declare (h4mk verify says more)",
-            crate::one_line(&input.name()),
+        said.push(format!(
+            "{name}: {blocks} block{} of track{} {} that the track list does not declare (h4mk \
+             verify says more)",
             plural(*blocks),
             plural(tracks.len() as u64),
             ids.join(", ")
-        )?;
+        ));
     }
-    Ok(())
+    said.extend(cut.map(|text| format!("{name}: {text}")));
+    for text in &said {
+        writeln!(err, "h4mk: warning: {text}")?;
+    }
+    Ok(said)
 }

@@ -118,6 +118,20 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
     Ok(said)
 }
 
+/// What `info` and `list` say of a file cut short inside a chunk (`e`, the error at it), as
+/// a crashed writer leaves it: shown as far as it goes, as `chain` and `decode` answer from it.
+fn cut_short(demux: &Demuxer<'_>, e: &h4mk_mt::Error) -> Option<String> {
+    let h4mk_mt::Error::Format(format) = e else {
+        return None;
+    };
+    demux.container().is_cut_short(format).then(|| {
+        format!(
+            "the file is cut short: {format}; read up to that chunk (h4mk salvage rebuilds a \
+             sound file from the intact chunks)"
+        )
+    })
+}
+
 /// Damaged chunks [`warn_if_rebuilt`] names, one line each, before it counts the rest.
 const DAMAGE_LINES: usize = 3;
 

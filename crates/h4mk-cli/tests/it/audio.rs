@@ -2102,6 +2102,71 @@ fn a_failure_on_a_cut_file_comes_after_the_warnings_that_explain_it() {
     }
 }
 
+/// `info` and `list` of a file cut short, as a crashed writer leaves it, show what is there up
+/// to the cut, with a warning: the blocks `h4mk salvage` keeps. They failed at the cut, while
+/// `chain` and `decode` answered. A length field damaged further up still fails them.
+#[test]
+fn info_and_list_show_a_file_cut_short_up_to_its_cut() {
+    let dir = TempDir::new("audio_cut_info_list");
+    let d = dir.path();
+    write_input(d);
+    encode(d, &[], "song.h4mk");
+    let bytes = std::fs::read(d.join("song.h4mk")).unwrap();
+    std::fs::write(d.join("cut.h4mk"), &bytes[..bytes.len() / 2]).unwrap();
+    ok(&h4mk(d, &["salvage", "cut.h4mk", "-o", "kept.h4mk"]));
+    let listed = |file: &str| {
+        let o = h4mk(d, &["list", "--json", file]);
+        let stderr = String::from_utf8(o.stderr.clone()).unwrap();
+        (json(&o), stderr)
+    };
+    let (kept, said) = listed("kept.h4mk");
+    assert_eq!(said, "");
+    let (cut, said) = listed("cut.h4mk");
+    assert!(cut["blocks"].as_array().unwrap().len() > 10);
+    assert_eq!(cut["blocks"], kept["blocks"]);
+    assert!(
+        said.starts_with("h4mk: warning: cut.h4mk: the file is cut short: chunk CORE at offset ")
+            && said.lines().count() == 1,
+        "{said}"
+    );
+    let warning = said.trim_end().strip_prefix("h4mk: warning: ").unwrap();
+    assert_eq!(cut["warnings"], serde_json::json!([warning]));
+    let text = ok(&h4mk(d, &["list", "cut.h4mk"]));
+    assert!(text.ends_with(&format!(
+        "cut.h4mk: {} blocks\n",
+        kept["blocks"].as_array().unwrap().len()
+    )));
+
+    let info = json(&h4mk(d, &["info", "--json", "cut.h4mk"]));
+    let kept_info = json(&h4mk(d, &["info", "--json", "kept.h4mk"]));
+    assert_eq!(info["tracks"], kept_info["tracks"]);
+    let warnings = info["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("the file is cut short: chunk CORE at offset "),
+        "{warnings:?}"
+    );
+
+    // The first block's length field made to run past the end: damage, not a cut.
+    let first = cut["blocks"][0]["offset"].as_u64().unwrap() as usize;
+    let mut damaged = bytes.clone();
+    let len_field = first - 4;
+    damaged[len_field..len_field + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(d.join("damaged.h4mk"), damaged).unwrap();
+    for command in ["info", "list"] {
+        let o = h4mk(d, &[command, "damaged.h4mk"]);
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.starts_with("h4mk: error: damaged.h4mk: "),
+            "{command}: {stderr}"
+        );
+    }
+}
+
 /// A JSON report carries the warnings written to standard error: a script reading
 /// `chain --json` of a file cut short took its answer for the whole file's, since the
 /// warnings that say otherwise went only to standard error (a review).

@@ -187,8 +187,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     refuse_input_as_output(&args.file, &args.output)?;
     let input = Input::open_h4mk(&args.file)?;
     let name = input.name();
+    // Every warning, said on standard error as it comes and kept for the JSON report.
+    let mut said = Vec::new();
     let rebuilt = if args.salvage {
-        Some(salvaged(&input, err)?)
+        let (bytes, warning) = salvaged(&input, err)?;
+        said.extend(warning);
+        Some(bytes)
     } else {
         None
     };
@@ -213,8 +217,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             .with_context(|| format!("{name}: track {track}, adapter {}", args.adapter))?;
         decodes.push((track, decoder, outcome));
     }
-    // Every warning, said on standard error as it comes and kept for the JSON report.
-    let mut said = warn_if_rebuilt(&demux, &input, err)?;
+    said.extend(warn_if_rebuilt(&demux, &input, err)?);
     let steps = decodes.iter().map(|(.., o)| o.steps.len()).sum::<usize>();
     let presented = decodes.iter().map(|(.., o)| o.presented).sum::<usize>();
     let from_ms = decodes.iter().map(|(.., o)| o.from_ms).min().unwrap_or(0);
@@ -368,26 +371,27 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
 }
 
 /// `input` as `h4mk salvage` rebuilds it, in memory, after a warning on `err` saying what
-/// was lost when anything was; refused when nothing is recoverable.
-fn salvaged(input: &Input, err: &mut dyn Write) -> Result<Vec<u8>> {
+/// was lost when anything was (and its text); refused when nothing is recoverable.
+fn salvaged(input: &Input, err: &mut dyn Write) -> Result<(Vec<u8>, Option<String>)> {
     let name = crate::one_line(&input.name());
     let (bytes, report) = h4mk_mt::salvage(input, Vec::new()).with_context(|| name.clone())?;
     if !report.recovered() {
         bail!("{name}: nothing recoverable to decode");
     }
-    if !report.is_complete() {
-        let skipped: u64 = report.skipped.iter().map(|s| s.len).sum();
-        let dropped = report.dropped.len() as u64;
-        writeln!(
-            err,
-            "h4mk: warning: {name}: damaged; decoding what salvage keeps: {} block{}, {dropped} \
-             lost or dropped, {skipped} byte{} skipped",
-            report.blocks_kept(),
-            plural(report.blocks_kept()),
-            plural(skipped)
-        )?;
+    if report.is_complete() {
+        return Ok((bytes, None));
     }
-    Ok(bytes)
+    let skipped: u64 = report.skipped.iter().map(|s| s.len).sum();
+    let dropped = report.dropped.len() as u64;
+    let text = format!(
+        "{name}: damaged; decoding what salvage keeps: {} block{}, {dropped} lost or dropped, \
+         {skipped} byte{} skipped",
+        report.blocks_kept(),
+        plural(report.blocks_kept()),
+        plural(skipped)
+    );
+    writeln!(err, "h4mk: warning: {text}")?;
+    Ok((bytes, Some(text)))
 }
 
 /// Writes the decodes prepared for each track: bytes as their decoder writes them, audio as the

@@ -432,6 +432,10 @@ fn damaged_files_fail_with_one_line_and_leave_nothing() {
         assert!(
             std::fs::read(d.join("got.wav")).unwrap() == std::fs::read(d.join("want.wav")).unwrap()
         );
+        // The JSON report lists that warning too: it was left out of it.
+        let o = decode_args(d, &["--json", "--salvage", file], "got.wav");
+        let warning = stderr.trim_end().strip_prefix("h4mk: warning: ").unwrap();
+        assert_eq!(json(&o)["warnings"], serde_json::json!([warning]), "{file}");
     }
     let o = decode_args(d, &["--salvage", "song.h4mk"], "intact.wav");
     assert!(o.stderr.is_empty());

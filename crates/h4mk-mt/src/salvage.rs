@@ -137,10 +137,12 @@ impl SalvageReport {
         self.tracks.iter().map(|t| t.kept).sum()
     }
 
-    /// True when anything of the input made it into the output: the track list, a block, a
-    /// sidecar or another chunk. An output without any is an empty container.
+    /// True when anything of the input made it into the output (the track list, a block, a
+    /// sidecar or another chunk), or the input was intact: an output without any is an empty
+    /// container, which is all an intact one with no chunk holds.
     pub fn recovered(&self) -> bool {
-        matches!(self.track_list, TrackListSource::Found { .. })
+        self.intact
+            || matches!(self.track_list, TrackListSource::Found { .. })
             || self.blocks_kept() > 0
             || !self.sidecars.is_empty()
             || !self.kept_chunks.is_empty()
@@ -152,7 +154,7 @@ impl SalvageReport {
         self.intact
             && self.dropped.is_empty()
             && self.ignored.is_empty()
-            && !matches!(self.track_list, TrackListSource::Reconstructed)
+            && (matches!(self.track_list, TrackListSource::Found { .. }) || self.tracks.is_empty())
     }
 }
 
@@ -444,9 +446,15 @@ fn salvage_held<W: Write>(
         },
     )?;
     match &survey.trak {
-        Some((chunk, _)) => writer.write_chunk(Tag::TRAK, chunk.flags, chunk.payload)?,
-        None => writer.write_chunk(Tag::TRAK, 0, &encode_track_list(&tracks)?)?,
-    };
+        Some((chunk, _)) => {
+            writer.write_chunk(Tag::TRAK, chunk.flags, chunk.payload)?;
+        }
+        // An intact file of no track list and no block is written as it is.
+        None if survey.intact && tracks.is_empty() => {}
+        None => {
+            writer.write_chunk(Tag::TRAK, 0, &encode_track_list(&tracks)?)?;
+        }
+    }
     let mut sidecars = Vec::new();
     for chunk in survey.sidecars.iter().flatten() {
         writer.write_chunk(chunk.tag, chunk.flags, chunk.payload)?;

@@ -321,7 +321,7 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
     if !r.header {
         writeln!(out, "{f}: no file header; scanned from offset 0")?;
     }
-    if r.track_list == "rebuilt" {
+    if r.track_list == "rebuilt" && !r.complete {
         let n = r.tracks.len() as u64;
         if n == 0 {
             writeln!(out, "{f}: no usable track list and no track id found")?;

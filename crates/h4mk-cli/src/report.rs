@@ -258,6 +258,9 @@ pub struct ExtractReport {
     pub items: u64,
     /// Bytes of content written (length prefixes not counted).
     pub bytes: u64,
+    /// The warnings written to standard error, left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The result of `h4mk build` and `h4mk remux`.

@@ -78,6 +78,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         output: String::new(),
         items: 0,
         bytes: 0,
+        warnings: Vec::new(),
     };
     if let (Some(sidecar), Some(output)) = (args.sidecar, &args.output) {
         let tag = sidecar.tag();
@@ -93,12 +94,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         report.bytes = payload.len() as u64;
     } else if let Some(track) = args.track {
         if require_track_or_blocks(&demux, &name, track)? {
-            writeln!(
-                err,
-                "h4mk: warning: {}: track {track} is not in the track list; its blocks are \
-                 extracted as stored (h4mk verify says more)",
+            let text = format!(
+                "{}: track {track} is not in the track list; its blocks are extracted as stored \
+                 (h4mk verify says more)",
                 crate::one_line(&name)
-            )?;
+            );
+            writeln!(err, "h4mk: warning: {text}")?;
+            report.warnings.push(text);
         }
         let blocks = demux
             .blocks()

@@ -198,6 +198,22 @@ fn blocks_of_an_undeclared_track_can_be_listed_and_extracted() {
     );
     // Its one block: length 1, then its byte.
     assert_eq!(std::fs::read(out).unwrap(), [1, 0, 0, 0, b'x']);
+    // The JSON reports carry the warnings: they were left out of them (a docs review).
+    for (args, warned) in [
+        (
+            &["list", "--json", "--track", "9", "{}"][..],
+            &listed.stderr,
+        ),
+        (
+            &["extract", "--json", "--track", "9", "-o", out, "{}"],
+            &extracted.stderr,
+        ),
+    ] {
+        let o = h4mk(args, &file);
+        let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+        let warning = warned.trim_end().strip_prefix("h4mk: warning: ").unwrap();
+        assert_eq!(report["warnings"], serde_json::json!([warning]), "{args:?}");
+    }
     let reference = h4mk(&["extract", "--track", "1", "-o", out, "{}"], &file);
     assert_eq!(
         (reference.code, reference.stderr.as_str()),

@@ -384,7 +384,7 @@ impl ContainerOutput {
                 report.blocks,
                 plural(report.blocks)
             )?;
-            if let Some(ms) = shifted_ms {
+            if let Some(ms) = shifted_ms.filter(|_| report.blocks > 0) {
                 writeln!(out, "every block is {ms} ms earlier than in its input")?;
             }
         }

@@ -506,6 +506,24 @@ fn a_cut_that_keeps_nothing_of_a_track_says_so() {
         String::from_utf8(o.stderr).unwrap(),
         "h4mk: warning: cut.h4mk: track 1 keeps no block from 5000 ms to 6000 ms\n"
     );
+    // Moved to start at zero, it has no block to move: the line saying how far every block
+    // moved said "0 ms" of none (a docs review).
+    let argv = [
+        "remux",
+        &reference("demo"),
+        "--from-ms",
+        "5000",
+        "--start-at-zero",
+        "-o",
+        "cut.h4mk",
+    ];
+    assert_eq!(
+        ok(&h4mk(d, &argv)),
+        format!(
+            "wrote {} bytes to cut.h4mk (2 tracks, 0 blocks)\n",
+            read(d, "cut.h4mk").len()
+        )
+    );
     let o = h4mk(
         d,
         &[

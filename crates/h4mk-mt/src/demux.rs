@@ -32,7 +32,7 @@ use h4mk_gop::{BlockInfo, BlockKind, SeekEntry};
 use crate::error::{Error, Result};
 use crate::index::{
     Index, IndexBuilder, IndexProblem, IndexStatus, Locator, TrackIndex, TrackSlots, XLOC, XSEK,
-    XSEK_MAGIC, check_entry, find_index, scan_index, tsek_entries,
+    XSEK_MAGIC, check_entry, find_index, is_known_tag, scan_index, tsek_entries,
 };
 use crate::router::{BlockRef, route};
 use crate::sidecar::Sidecars;
@@ -631,6 +631,7 @@ impl<'a> Demuxer<'a> {
             chunks: self.file.chunks(),
             lenient: self.file.options().mode == Mode::Lenient,
             done: false,
+            unknown: UnknownChunks::default(),
         }
     }
 
@@ -650,6 +651,7 @@ impl<'a> Demuxer<'a> {
             chunks: self.file.chunks_from(chunk_start(offset)?)?,
             lenient: self.file.options().mode == Mode::Lenient,
             done: false,
+            unknown: UnknownChunks::default(),
         })
     }
 
@@ -1334,6 +1336,25 @@ pub struct Blocks<'a> {
     chunks: Chunks<'a>,
     lenient: bool,
     done: bool,
+    unknown: UnknownChunks,
+}
+
+/// Chunks of tags this crate does not know, which a walk over blocks passed by (readers skip
+/// them: docs/FORMAT.md §1), as [`Blocks::unknown_chunks`] counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnknownChunks {
+    /// How many.
+    pub count: u64,
+    /// The first one's tag and chunk offset.
+    pub first: Option<(Tag, u64)>,
+}
+
+impl Blocks<'_> {
+    /// The chunks of tags this crate does not know that the walk has passed so far: a copy of
+    /// the blocks (a remux) leaves them out.
+    pub fn unknown_chunks(&self) -> UnknownChunks {
+        self.unknown
+    }
 }
 
 impl<'a> Iterator for Blocks<'a> {
@@ -1350,7 +1371,13 @@ impl<'a> Iterator for Blocks<'a> {
                     return None;
                 }
                 Ok(Some(chunk)) if chunk.tag == Tag::CORE => route(chunk),
-                Ok(Some(_)) => continue,
+                Ok(Some(chunk)) => {
+                    if !is_known_tag(chunk.tag) {
+                        self.unknown.count += 1;
+                        self.unknown.first.get_or_insert((chunk.tag, chunk.offset));
+                    }
+                    continue;
+                }
                 Err(e) => Err(e.into()),
             };
             if result.is_err() && !self.lenient {

@@ -32,6 +32,13 @@ pub const XSEK: Tag = Tag(*b"XSEK");
 /// Tag of the index locator chunk (docs/FORMAT.md §6.3).
 pub const XLOC: Tag = Tag(*b"XLOC");
 
+/// True for the tags this crate reads: the version 1 tags and its extensions. Readers skip
+/// chunks of any other tag (docs/FORMAT.md §1).
+pub(crate) fn is_known_tag(tag: Tag) -> bool {
+    matches!(tag, Tag::TRAK | Tag::CORE | Tag::TSEK | XSEK | XLOC)
+        || crate::sidecar::Sidecars::TAGS.contains(&tag)
+}
+
 /// Magic at byte 0 of an XSEK payload.
 pub const XSEK_MAGIC: [u8; 4] = *b"H4XS";
 /// Magic in the last 4 bytes of an XSEK payload.

@@ -78,7 +78,9 @@ pub mod salvage;
 mod sidecar;
 mod track;
 
-pub use demux::{Blocks, DecodeStep, Demuxer, Problem, Report, plan_chain, plan_range};
+pub use demux::{
+    Blocks, DecodeStep, Demuxer, Problem, Report, UnknownChunks, plan_chain, plan_range,
+};
 pub use error::{Error, Result};
 pub use h4mk_format::{Limits, Mode, ParseOptions, Tag};
 pub use h4mk_gop::{BlockKind, SeekEntry};

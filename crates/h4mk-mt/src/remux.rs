@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
 use std::ops::RangeInclusive;
 
-use crate::demux::{Blocks, DecodeStep, Demuxer, plan_chain, plan_range};
+use crate::demux::{Blocks, DecodeStep, Demuxer, UnknownChunks, plan_chain, plan_range};
 use crate::error::{Error, Result};
 use crate::index::TrackIndex;
 use crate::mux::{MuxOptions, MuxSummary, Muxer};
@@ -48,6 +48,10 @@ pub struct RemuxSummary {
     /// How much earlier every block is in the new file than in its input, in milliseconds:
     /// the lowest pts kept with [`RemuxOptions::start_at_zero`], else 0.
     pub shifted_ms: u32,
+    /// Per input, in input order, the chunks of tags this crate does not know that were read
+    /// past and left out (every input is read whole without a span; a cut reads its span);
+    /// inputs with none are not listed.
+    pub unknown_chunks: Vec<(usize, UnknownChunks)>,
 }
 
 /// Writes the tracks `picks` names into `sink` as a new file, in the order of `picks`, with
@@ -236,11 +240,17 @@ pub fn remux<'a, W: Write>(
         }
     }
     let (sink, written) = mux.finish()?;
+    let unknown_chunks = feeds
+        .iter()
+        .map(|f| (f.input, f.blocks.unknown_chunks()))
+        .filter(|(_, unknown)| unknown.count > 0)
+        .collect();
     Ok((
         sink,
         RemuxSummary {
             written,
             shifted_ms,
+            unknown_chunks,
         },
     ))
 }

@@ -65,7 +65,7 @@ use h4mk_format::{
 use h4mk_gop::{BlockKind, GopFlags, SeekTable};
 
 use crate::error::Result;
-use crate::index::{ExtSeekTable, IndexBuilder, Locator, XLOC, XSEK, write_index};
+use crate::index::{ExtSeekTable, IndexBuilder, Locator, XLOC, XSEK, is_known_tag, write_index};
 use crate::router::{BlockRef, ROUTE_HEADER_LEN, ROUTE_MAGIC, route};
 use crate::sidecar::Sidecars;
 use crate::track::{TrackSpec, encode_track_list, parse_track_list};
@@ -650,7 +650,7 @@ fn is_sidecar_tag(tag: Tag) -> bool {
 
 /// Tags a damaged chunk's header may be believed to carry without being a block.
 fn is_known_other_tag(tag: Tag) -> bool {
-    matches!(tag, Tag::TRAK | Tag::TSEK | XSEK | XLOC) || is_sidecar_tag(tag)
+    tag != Tag::CORE && is_known_tag(tag)
 }
 
 /// Per track: whether its current anchor decodes, and its B-blocks waiting for the next one.

@@ -11,7 +11,9 @@ use anyhow::{Context, Result};
 use h4mk_mt::{Demuxer, MuxOptions, Pick, RemuxOptions};
 
 use crate::UsageError;
-use crate::cmd::{ContainerOutput, Sidecar, check_range, parse_ms, require_track, warn_if_rebuilt};
+use crate::cmd::{
+    ContainerOutput, Sidecar, check_range, parse_ms, plural, require_track, warn_if_rebuilt,
+};
 use crate::input::{Input, display_name, distinct_names};
 use crate::output::{is_stdin, refuse_input_as_output, stdin_twice, write_to};
 
@@ -51,8 +53,9 @@ GOP rules: a whole remux copies blocks as the inputs hold them, GOP rules or not
   reference writes tracks that open on a P-block or end on a B-block; h4mk verify reports
   them); a cut plans from keyframes, and refuses a span of such a track that has none, or
   a B-block whose forward anchor is not there.
+Chunks of tags h4mk does not read are left out, with a warning.
 Without --locator, the new file is what the Python reference would write: every track of
-  one file remuxed whole is that file again, byte for byte.
+  one file remuxed whole is that file again, byte for byte (but for chunks of other tags).
 
 Examples:
   h4mk remux song.h4mk --map 0:2 -o captions.h4mk
@@ -249,6 +252,23 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let mut said = Vec::new();
     for (demux, input) in demuxers.iter().zip(&inputs) {
         said.extend(warn_if_rebuilt(demux, input, err)?);
+    }
+    // Chunks of tags h4mk does not know have no place in the new file: they are left out,
+    // as mkvmerge leaves out elements it does not know, but no longer without a word.
+    for (input, unknown) in &summary.unknown_chunks {
+        let name = crate::one_line(names.get(*input).map_or("", String::as_str));
+        let n = unknown.count;
+        let first = match unknown.first {
+            Some((tag, offset)) if n == 1 => format!(" ({tag} at offset {offset})"),
+            Some((tag, offset)) => format!(" (the first, {tag}, at offset {offset})"),
+            None => String::new(),
+        };
+        let text = format!(
+            "{name}: {n} chunk{} of a tag h4mk does not read left out{first}",
+            plural(n)
+        );
+        writeln!(err, "h4mk: warning: {text}")?;
+        said.push(text);
     }
     // A cut that keeps nothing of a track with keyframes (a span past its end, say) used to
     // say nothing, and the file written looked like any other. The written tracks are the

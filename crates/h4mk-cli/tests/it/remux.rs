@@ -383,6 +383,30 @@ fn sidecars_are_replaced_from_files_or_dropped() {
     assert!(!d.join("out.h4mk").exists());
 }
 
+/// A chunk of a tag h4mk does not read is left out with a warning, in the JSON report too:
+/// it was dropped without a word (a docs review).
+#[test]
+fn chunks_of_unknown_tags_are_left_out_with_a_warning() {
+    let dir = TempDir::new("remux_unknown_tags");
+    let d = dir.path();
+    let input = fixtures_dir().join("valid/assorted_tags.h4mk");
+    let input = input.to_str().unwrap();
+    let o = h4mk(d, &["remux", "--json", input, "-o", "out.h4mk"]);
+    let report = json_of(&o);
+    let warning = "assorted_tags.h4mk: 1 chunk of a tag h4mk does not read left out (ZZZZ at \
+                   offset 183)";
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        format!("h4mk: warning: {warning}\n")
+    );
+    assert_eq!(report["warnings"], serde_json::json!([warning]));
+    let info = json_of(&h4mk(d, &["info", "--json", "out.h4mk"]));
+    assert!(info["chunks"].get("ZZZZ").is_none(), "{info}");
+    // A reference file has none, and nothing is said.
+    let o = h4mk(d, &["remux", &reference("demo"), "-o", "out.h4mk"]);
+    assert!(o.status.success() && o.stderr.is_empty(), "{o:?}");
+}
+
 #[test]
 fn inputs_of_the_same_name_are_told_apart_by_number() {
     let dir = TempDir::new("remux_same_name");

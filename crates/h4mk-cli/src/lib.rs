@@ -17,12 +17,14 @@
 //!   (`null`: the blocks' bytes; `dsp`: WAV);
 //! - `encode`: a WAV file into a container of DSP1 blocks, one track or one per channel;
 //! - `salvage`: every intact chunk of a damaged or truncated file, rebuilt into a container
-//!   that passes `verify`, with a report of what was kept and what was lost;
+//!   that passes `verify` (when the input's track list and block order do), with a report of
+//!   what was kept and what was lost;
 //! - `mt_build`, `mt_list`, `mt_chain`: the original Python CLI's commands and output lines.
 //!
-//! Every reporting command takes `--json`, printed from the serde types in [`report`]. Every
-//! file written goes through [`output::AtomicFile`]. Errors are one line, `h4mk: error: FILE:
-//! what is wrong at which offset`, with exit status 1 ([`EXIT_DAMAGED`]), ending with a pointer
+//! Every reporting command but the original's (`mt_*`) takes `--json`, printed from the serde
+//! types in [`report`]. Every file written goes through [`output::AtomicFile`]. Errors are one
+//! line, `h4mk: error: FILE: what is wrong at which offset`, with exit status 1
+//! ([`EXIT_DAMAGED`]), ending with a pointer
 //! to `salvage` when a chunk is damaged or the file cut short; bad usage exits 2
 //! ([`EXIT_USAGE`]), and so does a `--track` the file does not have.
 //!
@@ -60,10 +62,10 @@ pub const EXIT_USAGE: u8 = 2;
     version,
     about = "Inspect, check, build and decode H4MK multi-track containers",
     after_help = "\
-Every command that reports takes --json; errors are one line naming the file, the offset and
-what is wrong, with exit status 1 (2 for bad usage, a track the file lacks included). Files
-are written atomically (devices and FIFOs in place), never over the input, and with -n
-(--no-clobber) never over any existing file.
+Every command that reports (but mt_*) takes --json; errors are one line naming the file, the
+offset and what is wrong, with exit status 1 (2 for bad usage, a track the file lacks
+included). Files are written atomically (devices and FIFOs in place), never over the input,
+and with -n (--no-clobber) never over any existing file.
 
 Examples:
   h4mk info song.h4mk

@@ -1014,6 +1014,22 @@ fn salvage_bytes(data: &[u8]) {
         salvage(data, Vec::new()).unwrap_or_else(|e| panic!("salvage into a Vec failed: {e}"));
     assert_eq!(report.input_len, data.len() as u64);
     assert_eq!(report.output_len, out.len() as u64);
+    // The totals count every block not kept and every byte skipped, listed or not.
+    let (lost, dropped) = report.dropped.iter().fold((0, 0), |(l, d), b| {
+        if b.reason.is_damage() {
+            (l + 1, d)
+        } else {
+            (l, d + 1)
+        }
+    });
+    let skipped: u64 = report.skipped.iter().map(|s| s.len).sum();
+    if report.omitted == 0 {
+        assert_eq!((lost, dropped), (report.blocks_lost, report.blocks_dropped));
+        assert_eq!(skipped, report.skipped_bytes);
+    } else {
+        assert!(lost <= report.blocks_lost && dropped <= report.blocks_dropped);
+        assert!(skipped <= report.skipped_bytes);
+    }
     let file = Demuxer::open(&out).unwrap_or_else(|e| panic!("a salvaged file does not open: {e}"));
     let verified = file.verify();
     assert!(

@@ -91,6 +91,11 @@ pub struct SalvageOptions {
     /// Write an XLOC locator (docs/FORMAT.md §6.3) even when the input had none. One is
     /// written anyway when the input had an intact one or an XSEK table is needed.
     pub index_locator: bool,
+    /// Caps on what the report holds: each of its lists of problems (skipped ranges, damaged
+    /// chunks, unidentified ranges, blocks not kept, chunks left out) and of kept chunks holds
+    /// at most [`Limits::max_problems`] entries (at least one), and
+    /// [`SalvageReport::omitted`] counts the rest, as a lenient verification does.
+    pub limits: Limits,
 }
 
 /// What [`salvage`] kept, lost and why.
@@ -129,6 +134,17 @@ pub struct SalvageReport {
     /// XSEK tables written (docs/FORMAT.md §6.2): tracks with keyframes a version 1 table
     /// cannot list.
     pub ext_tables: u32,
+    /// Damaged blocks (lost), listed in [`SalvageReport::dropped`] or not: each track's
+    /// `damaged`, with those of no track.
+    pub blocks_lost: u64,
+    /// Intact blocks not written because they cannot be decoded, listed or not: each track's
+    /// `dropped`, with those of no track.
+    pub blocks_dropped: u64,
+    /// Bytes of the input in [`SalvageReport::skipped`] ranges, listed or not.
+    pub skipped_bytes: u64,
+    /// Entries the lists above leave out, past [`SalvageOptions::limits`]' `max_problems`
+    /// each: a file of a million damaged chunks made a report of a million lines.
+    pub omitted: u64,
 }
 
 impl SalvageReport {
@@ -152,7 +168,8 @@ impl SalvageReport {
     /// rewritten): the output holds the same content.
     pub fn is_complete(&self) -> bool {
         self.intact
-            && self.dropped.is_empty()
+            && self.blocks_lost == 0
+            && self.blocks_dropped == 0
             && self.ignored.is_empty()
             && (matches!(self.track_list, TrackListSource::Found { .. }) || self.tracks.is_empty())
     }
@@ -476,7 +493,8 @@ fn salvage_held<W: Write>(
         sidecars,
         ..SalvageReport::default()
     };
-    let mut pass = Pass::new(data, &survey, writer, &tracks, report, max_held);
+    let max_listed = opts.limits.max_problems.max(1);
+    let mut pass = Pass::new(data, &survey, writer, &tracks, report, max_held, max_listed);
     for found in Scanner::new(data) {
         match found {
             Found::Skipped(range) => pass.skipped(range)?,
@@ -707,6 +725,8 @@ struct Pass<'a, 's, W: Write> {
     /// track when it is next touched, so that each costs O(1) rather than O(tracks).
     unknown: Vec<u64>,
     report: SalvageReport,
+    /// The most entries each of the report's lists holds (at least one).
+    max_listed: u64,
 }
 
 impl<'a, 's, W: Write> Pass<'a, 's, W> {
@@ -717,6 +737,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
         tracks: &[TrackSpec],
         report: SalvageReport,
         max_held: usize,
+        max_listed: u64,
     ) -> Self {
         let slots = tracks
             .iter()
@@ -744,6 +765,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
             max_held,
             unknown: Vec::new(),
             report,
+            max_listed,
         }
     }
 
@@ -767,7 +789,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                             detail: e.to_string(),
                         },
                     };
-                    self.report.ignored.push(ignore(reason));
+                    self.list(|r| &mut r.ignored, ignore(reason));
                 }
             }
             tag if is_sidecar_tag(tag) => {
@@ -777,14 +799,17 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                     } else {
                         IgnoreReason::StraySidecar
                     };
-                    self.report.ignored.push(ignore(reason));
+                    self.list(|r| &mut r.ignored, ignore(reason));
                 }
             }
             Tag::CORE => match route(chunk) {
                 Ok(block) => self.block(chunk, block)?,
-                Err(e) => self.report.ignored.push(ignore(IgnoreReason::Unroutable {
-                    detail: e.to_string(),
-                })),
+                Err(e) => self.list(
+                    |r| &mut r.ignored,
+                    ignore(IgnoreReason::Unroutable {
+                        detail: e.to_string(),
+                    }),
+                ),
             },
             Tag::TSEK | XSEK | XLOC => self.report.index_chunks += 1,
             _ => {
@@ -854,7 +879,8 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
 
     /// A skipped range: frames the damaged chunks in it and applies what they lost.
     fn skipped(&mut self, range: Skipped) -> Result<()> {
-        self.report.skipped.push(range);
+        self.report.skipped_bytes = self.report.skipped_bytes.saturating_add(range.len);
+        self.list(|r| &mut r.skipped, range);
         let end = range.offset.saturating_add(range.len);
         let at_eof = end >= self.data.len() as u64;
         let mut pos = range.offset;
@@ -914,12 +940,13 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
     }
 
     fn damaged(&mut self, frame: &Frame<'a>) {
-        self.report.damaged.push(DamagedChunk {
+        let chunk = DamagedChunk {
             offset: frame.offset,
             tag: frame.tag,
             len: frame.end.saturating_sub(frame.offset),
             truncated: frame.truncated,
-        });
+        };
+        self.list(|r| &mut r.damaged, chunk);
         let reason = if frame.truncated {
             DropReason::Truncated
         } else {
@@ -961,7 +988,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
 
     fn unidentified(&mut self, pos: u64, end: u64) {
         let len = end.saturating_sub(pos);
-        self.report.unidentified.push(Skipped { offset: pos, len });
+        self.list(|r| &mut r.unidentified, Skipped { offset: pos, len });
         if len >= MIN_BLOCK_CHUNK_LEN {
             self.all_anchors_lost(pos);
         }
@@ -1059,10 +1086,13 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                 Item::Chunk(chunk) => {
                     self.writer
                         .write_chunk(chunk.tag, chunk.flags, chunk.payload)?;
-                    self.report.kept_chunks.push(KeptChunk {
-                        tag: chunk.tag,
-                        offset: chunk.offset,
-                    });
+                    self.list(
+                        |r| &mut r.kept_chunks,
+                        KeptChunk {
+                            tag: chunk.tag,
+                            offset: chunk.offset,
+                        },
+                    );
                 }
                 Item::Dropped(b) => self.drop_block(b),
             }
@@ -1117,7 +1147,24 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                 t.dropped += 1;
             }
         }
-        self.report.dropped.push(b);
+        if b.reason.is_damage() {
+            self.report.blocks_lost += 1;
+        } else {
+            self.report.blocks_dropped += 1;
+        }
+        self.list(|r| &mut r.dropped, b);
+    }
+
+    /// Adds `item` to the report's list `list` picks, or counts it as omitted once that list
+    /// holds as many as the limits allow.
+    fn list<T>(&mut self, list: impl FnOnce(&mut SalvageReport) -> &mut Vec<T>, item: T) {
+        let cap = usize::try_from(self.max_listed).unwrap_or(usize::MAX);
+        let list = list(&mut self.report);
+        if list.len() < cap {
+            list.push(item);
+        } else {
+            self.report.omitted += 1;
+        }
     }
 
     /// Drops the B-blocks still waiting, writes what is queued, the index and the file CRC.

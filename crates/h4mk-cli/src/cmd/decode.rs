@@ -381,8 +381,8 @@ fn salvaged(input: &Input, err: &mut dyn Write) -> Result<(Vec<u8>, Option<Strin
     if report.is_complete() {
         return Ok((bytes, None));
     }
-    let skipped: u64 = report.skipped.iter().map(|s| s.len).sum();
-    let dropped = report.dropped.len() as u64;
+    let skipped = report.skipped_bytes;
+    let dropped = report.blocks_lost + report.blocks_dropped;
     let text = format!(
         "{name}: damaged; decoding what salvage keeps: {} block{}, {dropped} lost or dropped, \
          {skipped} byte{} skipped",

@@ -35,8 +35,8 @@ the B-blocks whose forward anchor it was; B-blocks at the end of a track with no
 them. A lost B-block costs nothing else. Damaged bytes that no chunk header explains (24 bytes
 or more) may have held any track's anchor and count as one for every track.
 
-Output lines: one per problem (skipped bytes, lost or dropped block, left-out chunk), then a
-summary. The output file passes `h4mk verify` when the input's blocks were in order and its
+Output lines: one per problem (skipped bytes, lost or dropped block, left-out chunk), up to
+10,000 of each kind, then how many more there were, then a summary. The output file passes `h4mk verify` when the input's blocks were in order and its
 track list was as the reference writes it (it is copied as it is).
 
 Exit status: 0 when OUT was written (the input was intact or something was recovered), 1 when
@@ -67,6 +67,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let opts = SalvageOptions {
         sync: false,
         index_locator: args.locator,
+        limits: h4mk_mt::Limits::default(),
     };
     let to_stdout = is_stdout(&args.output);
     let report = if to_stdout {
@@ -160,6 +161,10 @@ struct Shown {
     dropped: Vec<ShownDropped>,
     /// Intact chunks left out, in file order.
     ignored: Vec<ShownIgnored>,
+    /// Bytes skipped in all, in listed ranges or not.
+    skipped_bytes: u64,
+    /// Entries the lists above leave out: each lists at most 10,000.
+    omitted: u64,
     /// The warnings written to standard error, left out when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
@@ -222,7 +227,6 @@ struct ShownIgnored {
 
 impl Shown {
     fn new(file: &str, output: &str, r: &SalvageReport, warnings: Vec<String>) -> Self {
-        let lost = r.dropped.iter().filter(|d| d.reason.is_damage()).count() as u64;
         let (track_list, track_list_offset) = match r.track_list {
             TrackListSource::Found { offset } => ("found", Some(offset)),
             _ => ("rebuilt", None),
@@ -248,8 +252,8 @@ impl Shown {
             track_list,
             track_list_offset,
             blocks_kept: r.blocks_kept(),
-            blocks_damaged: lost,
-            blocks_dropped: r.dropped.len() as u64 - lost,
+            blocks_damaged: r.blocks_lost,
+            blocks_dropped: r.blocks_dropped,
             tracks: r
                 .tracks
                 .iter()
@@ -311,10 +315,15 @@ impl Shown {
                     message: i.reason.to_string(),
                 })
                 .collect(),
+            skipped_bytes: r.skipped_bytes,
+            omitted: r.omitted,
             warnings,
         }
     }
 }
+
+/// Damaged chunks named on the line of the skipped range they lie in; the rest are counted.
+const NAMED_PER_RANGE: usize = 3;
 
 /// One line per problem, then the summary line.
 fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
@@ -337,12 +346,21 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
     let mut damaged = r.damaged_chunks.iter().peekable();
     for s in &r.skipped {
         let end = s.offset.saturating_add(s.len);
-        let inside: Vec<String> = std::iter::from_fn(|| damaged.next_if(|d| d.offset < end))
-            .map(|d| {
+        // The first few damaged chunks inside, then how many more: a run of a million made
+        // one line of 30 MB.
+        let mut inside: Vec<String> = Vec::new();
+        let mut more = 0u64;
+        for d in std::iter::from_fn(|| damaged.next_if(|d| d.offset < end)) {
+            if inside.len() < NAMED_PER_RANGE {
                 let state = if d.truncated { "cut off" } else { "damaged" };
-                format!("{state} {} chunk at offset {}", d.tag, d.offset)
-            })
-            .collect();
+                inside.push(format!("{state} {} chunk at offset {}", d.tag, d.offset));
+            } else {
+                more += 1;
+            }
+        }
+        if more > 0 {
+            inside.push(format!("and {more} more damaged chunk{}", plural(more)));
+        }
         let what = if inside.is_empty() {
             String::new()
         } else {
@@ -380,6 +398,15 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
             i.tag, i.offset, i.message
         )?;
     }
+    if r.omitted > 0 {
+        writeln!(
+            out,
+            "{f}: and {} more problem{} or kept chunk{}, not listed",
+            r.omitted,
+            plural(r.omitted),
+            plural(r.omitted)
+        )?;
+    }
     let tracks = r.tracks.len() as u64;
     if r.complete {
         writeln!(
@@ -391,7 +418,7 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
             plural(tracks)
         )?;
     } else if r.written {
-        let skipped: u64 = r.skipped.iter().map(|s| s.len).sum();
+        let skipped = r.skipped_bytes;
         writeln!(
             out,
             "{f}: recovered {} block{} of {tracks} track{} into {}; {} block{} lost to damage, {} dropped, {skipped} byte{} skipped",

@@ -235,6 +235,68 @@ fn nothing_recoverable_exits_1_and_writes_nothing() {
     assert_eq!(files_in(dir.path()), [input]);
 }
 
+/// Past 10,000 problems the report counts the rest in one line (`omitted` in JSON): a file of
+/// a million damaged blocks made a text report of a million lines and 134 MB (a review).
+#[test]
+fn a_report_past_ten_thousand_problems_counts_the_rest() {
+    let dir = TempDir::new("salvage_many_problems");
+    let input = dir.path().join("many.h4mk");
+    let track = TrackSpec::new(1, "a", "audio", "c");
+    let mut mux = Muxer::new(
+        Vec::new(),
+        vec![track],
+        &Sidecars::default(),
+        MuxOptions::default(),
+    )
+    .unwrap();
+    for ts_ms in 0..10_005 {
+        mux.push(1, ts_ms, BlockKind::Key, b"k").unwrap();
+    }
+    let (mut bytes, _) = mux.finish().unwrap();
+    let ends: Vec<u64> = Demuxer::open(&bytes)
+        .unwrap()
+        .blocks()
+        .map(|b| b.unwrap().end_offset())
+        .collect();
+    for end in ends {
+        bytes[end as usize - 1] ^= 1;
+    }
+    std::fs::write(&input, bytes).unwrap();
+    let out = dir.path().join("out.h4mk");
+    let o = h4mk(&["salvage", "{}", "-o", out.to_str().unwrap()], &input);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    // The skipped range (its first damaged chunks named), the file CRC, 10,000 blocks, the
+    // count of the rest, the summary.
+    assert_eq!(lines.len(), 10_004, "{:?}", &lines[..3]);
+    assert!(lines[0].len() < 300, "{}", lines[0]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("many.h4mk: and ") && l.ends_with(", not listed")),
+        "{:?}",
+        &lines[lines.len() - 3..]
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("10005 blocks lost to damage"),
+        "{:?}",
+        lines.last()
+    );
+    let (_, report) = run_json(
+        &["salvage", "--json", "{}", "-o", out.to_str().unwrap()],
+        &input,
+    );
+    assert_eq!(report["blocks_damaged"], 10_005);
+    assert_eq!(report["dropped"].as_array().unwrap().len(), 10_000);
+    assert!(
+        report["omitted"].as_u64().unwrap() >= 5,
+        "{}",
+        report["omitted"]
+    );
+}
+
 /// Three tracks (GOPs `I B B P B P`, `I P P P`, all I) with opaque bytes of 50 to 1,500 bytes.
 fn crash_tracks() -> Vec<TrackSpec> {
     (1..=3)

@@ -71,7 +71,9 @@ pub(crate) struct ListArgs {
     after_help = "\
 Prints `Decode chain for track=N t=Tms:` and then one `  -> chunk_index=OFFSET` line per
 step in decode order (OFFSET is that of the block's CORE payload), or `  (empty)`. The chain
-follows docs/FORMAT.md §5: a B-block comes after its forward anchor. `h4mk chain` says more.
+follows docs/FORMAT.md §5: a B-block comes after its forward anchor. As the original did, it
+reads the whole file first and fails on any damaged chunk or a wrong file CRC; `h4mk chain`
+reads only what the chain needs, and says more.
 
 Examples:
   h4mk mt_chain --in demo_multitrack.h4mk --track 1 --t_ms 70"
@@ -294,9 +296,15 @@ pub(crate) fn run_chain(
     // original, which filtered the blocks by both.
     let (track, t_ms) = (&args.track, &args.t_ms);
     let t = u32::try_from(t_ms.value.max(0)).unwrap_or(u32::MAX);
-    let planned = Demuxer::open(&input).and_then(|d| match u16::try_from(track.value) {
-        Ok(id) if t_ms.value >= 0 && d.track(id).is_some() => d.chain(id, t),
-        _ => Ok(Vec::new()),
+    // The original read every chunk, its CRC checked, and the file CRC before planning: a
+    // damaged file anywhere fails here as it failed there (`h4mk chain` reads only the index
+    // and the blocks it plans from).
+    let planned = Demuxer::open(&input).and_then(|d| {
+        d.blocks().try_for_each(|b| b.map(|_| ()))?;
+        match u16::try_from(track.value) {
+            Ok(id) if t_ms.value >= 0 && d.track(id).is_some() => d.chain(id, t),
+            _ => Ok(Vec::new()),
+        }
     });
     let steps = match planned {
         Ok(steps) => steps,
@@ -416,6 +424,35 @@ mod tests {
         let code = crate::run(argv, &mut out, &mut err);
         assert_eq!(code, ExitCode::SUCCESS, "{}", String::from_utf8_lossy(&err));
         String::from_utf8(out).unwrap()
+    }
+
+    /// The original checked every CRC of the file, the file CRC included, before it planned:
+    /// a file whose only damage is its file CRC was planned without a word (a review).
+    #[test]
+    fn chain_fails_on_damage_anywhere_as_the_original_did() {
+        let dir = std::env::temp_dir().join(format!("h4mk-mt-chain-crc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/reference/demo.h4mk"
+        ))
+        .unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let file = dir.join("bad_file_crc.h4mk");
+        std::fs::write(&file, &bytes).unwrap();
+        let argv = ["h4mk", "mt_chain", "--in", file.to_str().unwrap()];
+        let argv = [&argv[..], &["--track", "1", "--t_ms", "70"]].concat();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = crate::run(argv, &mut out, &mut err);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(code, ExitCode::from(1));
+        assert!(out.is_empty());
+        let err = String::from_utf8(err).unwrap();
+        assert!(
+            err.starts_with("Error computing chain: file crc at offset "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -126,15 +126,29 @@ fn build(path: &Path, output: &Path, opts: MuxOptions, out: &mut dyn Write) -> R
             };
             let data = b.bytes(&dir).with_context(at)?;
             mux.push(b.track, b.pts_ms, b.kind, &data)
-                .with_context(at)?;
+                .map_err(|e| blame(e, &at, output))?;
             // A pts the next block cannot have is left for that block to be refused at.
             if let Some(next) = next.filter(|&pts| pts <= MAX_TIMESTAMP_MS) {
-                mux.advance(b.track, next).with_context(at)?;
+                mux.advance(b.track, next)
+                    .map_err(|e| blame(e, &at, output))?;
             }
         }
-        let (_, summary) = mux.finish().with_context(|| name.clone())?;
+        let (_, summary) = mux
+            .finish()
+            .map_err(|e| blame(e, &|| name.clone(), output))?;
         Ok(summary)
     })
+}
+
+/// A muxer's error, said of the manifest where `at` says, but for a failed write, which is
+/// said of `output`: a full disk was reported as a fault of a manifest's block.
+fn blame(e: h4mk_mt::Error, at: &dyn Fn() -> String, output: &Path) -> anyhow::Error {
+    match e {
+        h4mk_mt::Error::Format(h4mk_format::Error::Io(e)) => {
+            anyhow::Error::new(e).context(format!("writing {}", display_name(output)))
+        }
+        e => anyhow::Error::new(e).context(at()),
+    }
 }
 
 fn sidecar_bytes(b: &Option<SidecarBytes>) -> Option<&[u8]> {

@@ -631,6 +631,41 @@ fn a_full_standard_output_is_one_line_naming_it() {
     assert_eq!(dir.files(), Vec::<String>::new());
 }
 
+/// A device that fails every write, given as `-o`, is named as what failed, by every writing
+/// command, small outputs and large: `build` of a large manifest blamed a block of the
+/// manifest for the full disk (an adversarial review).
+#[test]
+fn a_full_output_device_is_named_as_what_failed() {
+    let dir = TempDir::new("outputs_full_device");
+    let d = dir.path();
+    let blocks: Vec<serde_json::Value> = (0..2_000)
+        .map(
+            |i| serde_json::json!({"track": 1, "pts_ms": i, "type": "I", "text": "x".repeat(1000)}),
+        )
+        .collect();
+    let manifest = serde_json::json!({
+        "tracks": [{"track_id": 1, "name": "a", "kind": "k", "codec": "c"}],
+        "blocks": blocks,
+    });
+    fs::write(d.join("many.json"), manifest.to_string()).unwrap();
+    let big = fixtures_dir().join("reference/three_tracks_2000.h4mk");
+    let big = big.to_str().unwrap();
+    for args in [
+        &["build", "many.json", "-o", "/dev/full"][..],
+        &["build", "--demo", "-o", "/dev/full"],
+        &["remux", big, "-o", "/dev/full"],
+        &["extract", "--track", "1", big, "-o", "/dev/full"],
+    ] {
+        let o = h4mk(d, args);
+        failed(&o, 1, "h4mk: error: writing ");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("full") && stderr.ends_with("No space left on device (os error 28)\n"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 /// `extract -o -` of a file with a damaged block fails before writing anything: it used to
 /// stream every block before the damaged one (47,835 bytes in a review), where `--dir`, a file
 /// output and `decode` leave nothing.

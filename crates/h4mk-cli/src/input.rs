@@ -33,7 +33,15 @@ impl Input {
     /// standard input is redirected from (`< f`, read from its start), or reads all of
     /// standard input; refuses a directory or a device.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::open_as(path, None)
+        Self::open_as(path, None, u64::MAX)
+    }
+
+    /// [`Input::open`] for an input that cannot usefully be longer than `max_len` bytes (a
+    /// block's bytes): of a pipe or standard input, at most one byte more is read, for the
+    /// caller to refuse it by its length as it refuses a file that long. A FIFO fed from
+    /// `/dev/zero` was read until memory ran out.
+    pub fn open_at_most(path: &Path, max_len: u64) -> Result<Self> {
+        Self::open_as(path, None, max_len)
     }
 
     /// [`Input::open`] for an H4MK container: of a pipe or standard input that does not start
@@ -41,23 +49,23 @@ impl Input {
     /// come: `h4mk info - < /dev/zero`), and the reader refuses them as it refuses any file
     /// with a wrong magic.
     pub fn open_h4mk(path: &Path) -> Result<Self> {
-        Self::open_as(path, Some(h4mk_format::MAGIC))
+        Self::open_as(path, Some(h4mk_format::MAGIC), u64::MAX)
     }
 
-    fn open_as(path: &Path, magic: Option<[u8; 4]>) -> Result<Self> {
+    fn open_as(path: &Path, magic: Option<[u8; 4]>, max_len: u64) -> Result<Self> {
         let bytes = if is_stdin(path) {
             match stdin_file().filter(at_start) {
                 // Mapped from its start, as any file: a 1 GiB `< f` is not read into memory.
                 Some(file) if file.metadata().is_ok_and(|m| m.len() > 0) => {
                     Bytes::Mapped(map(&file).context("mapping the file standard input reads")?)
                 }
-                _ => Bytes::Owned(read_stream(std::io::stdin().lock(), magic, path)?),
+                _ => Bytes::Owned(read_stream(std::io::stdin().lock(), magic, max_len, path)?),
             }
         } else {
             let (mut file, meta) = open_file(path)?;
             if is_pipe(&meta) {
                 // `<(command)`, a piped `/dev/stdin`: read it whole, as standard input.
-                Bytes::Owned(read_stream(&mut file, magic, path)?)
+                Bytes::Owned(read_stream(&mut file, magic, max_len, path)?)
             } else if meta.len() == 0 {
                 // Mapping an empty file fails on some systems; there is nothing to map.
                 Bytes::Owned(Vec::new())
@@ -135,9 +143,14 @@ fn open_file(path: &Path) -> Result<(File, std::fs::Metadata)> {
     Ok((file, meta))
 }
 
-/// Reads the stream at `path` to its end, or only its first 16 bytes when its first four
-/// are not `magic`.
-fn read_stream(mut reader: impl Read, magic: Option<[u8; 4]>, path: &Path) -> Result<Vec<u8>> {
+/// Reads the stream at `path` to its end or to one byte past `max_len`, or only its first 16
+/// bytes when its first four are not `magic`.
+fn read_stream(
+    mut reader: impl Read,
+    magic: Option<[u8; 4]>,
+    max_len: u64,
+    path: &Path,
+) -> Result<Vec<u8>> {
     let reading = || {
         if is_stdin(path) {
             "reading standard input".to_owned()
@@ -162,7 +175,11 @@ fn read_stream(mut reader: impl Read, magic: Option<[u8; 4]>, path: &Path) -> Re
             return Ok(buf);
         }
     }
-    reader.read_to_end(&mut buf).with_context(reading)?;
+    let left = max_len.saturating_add(1).saturating_sub(buf.len() as u64);
+    reader
+        .take(left)
+        .read_to_end(&mut buf)
+        .with_context(reading)?;
     Ok(buf)
 }
 
@@ -334,4 +351,28 @@ pub fn clean_up_on_sigbus() {
     // platform forbids, which SIGBUS is not; then the default action (ending the process)
     // stays.
     let _ = unsafe { signal_hook_registry::register_sigaction(libc::SIGBUS, handler) };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::path::Path;
+
+    use super::read_stream;
+
+    /// A stream with no end (a FIFO fed from `/dev/zero`, named as a manifest's block file) is
+    /// read to one byte past what its caller can use, for the caller to refuse by its length:
+    /// it was read until memory ran out (an adversarial review).
+    #[test]
+    fn a_stream_is_read_to_one_byte_past_its_cap() {
+        let endless = std::io::repeat(7);
+        let read = read_stream(endless, None, 1000, Path::new("fifo")).unwrap();
+        assert_eq!(read.len(), 1001);
+        let short = read_stream(&[1u8, 2, 3][..], None, 1000, Path::new("f")).unwrap();
+        assert_eq!(short, [1, 2, 3]);
+        // A container's magic is read first, and counts.
+        let h4mk = b"H4MK".chain(std::io::repeat(0));
+        let read = read_stream(h4mk, Some(h4mk_format::MAGIC), 10, Path::new("-")).unwrap();
+        assert_eq!(read.len(), 11);
+    }
 }

@@ -205,7 +205,8 @@ impl Block {
     /// The block's opaque bytes; `dir` is where relative `file` paths start.
     pub(crate) fn bytes(&self, dir: &Path) -> Result<BlockBytes<'_>> {
         if let Some(file) = self.file(dir) {
-            return Ok(BlockBytes::File(Input::open(&file)?));
+            let input = Input::open_at_most(&file, h4mk_mt::MAX_OPAQUE_LEN)?;
+            return Ok(BlockBytes::File(input));
         }
         if let Some(hex) = &self.hex {
             return decode_hex(hex).map(BlockBytes::Decoded);

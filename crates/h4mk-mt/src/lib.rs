@@ -85,7 +85,7 @@ pub use error::{Error, Result};
 pub use h4mk_format::{Limits, Mode, ParseOptions, Tag};
 pub use h4mk_gop::{BlockKind, SeekEntry};
 pub use index::{IndexProblem, IndexStatus};
-pub use mux::{MuxOptions, MuxSummary, Muxer, TrackSummary};
+pub use mux::{MAX_OPAQUE_LEN, MuxOptions, MuxSummary, Muxer, TrackSummary};
 pub use remux::{Pick, RemuxOptions, RemuxSummary, remux};
 pub use router::{BlockRef, ROUTE_HEADER_LEN, ROUTE_MAGIC, route, route_header};
 pub use salvage::{SalvageOptions, SalvageReport, salvage, salvage_with};

@@ -177,7 +177,7 @@ impl Opaque<'_, '_> {
 }
 
 /// The largest opaque block: the CORE payload (routing header included) has a 32-bit length.
-const MAX_OPAQUE_LEN: u64 = u32::MAX as u64 - ROUTE_HEADER_LEN as u64;
+pub const MAX_OPAQUE_LEN: u64 = u32::MAX as u64 - ROUTE_HEADER_LEN as u64;
 
 /// No key: an ended track's bound, a track holding nothing.
 const NO_KEY: u64 = u64::MAX;

@@ -44,7 +44,7 @@ pub enum Error {
         len: usize,
     },
     /// A CORE payload that does not start with `H4TB`.
-    #[error("CORE chunk at offset {offset}: routing magic is {found:02x?}, not `H4TB`")]
+    #[error("CORE chunk at offset {offset}: routing magic is `{}`, not `H4TB`", Tag(*found))]
     RoutingMagic {
         /// Offset of the chunk header.
         offset: u64,

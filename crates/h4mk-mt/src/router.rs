@@ -143,7 +143,7 @@ mod tests {
         );
         check(
             core(0, b"H4TX\x01\x00\x00\x00"),
-            Err("CORE chunk at offset 445: routing magic is [48, 34, 54, 58], not `H4TB`".into()),
+            Err("CORE chunk at offset 445: routing magic is `H4TX`, not `H4TB`".into()),
         );
         check(
             core(0x3000_0000, &route_header(1)),

@@ -109,7 +109,7 @@ fn core_chunks_that_do_not_route_are_reported() {
             (
                 at[2],
                 format!(
-                    "CORE chunk at offset {}: routing magic is [48, 34, 54, 58], not `H4TB`",
+                    "CORE chunk at offset {}: routing magic is `H4TX`, not `H4TB`",
                     at[2]
                 )
             ),

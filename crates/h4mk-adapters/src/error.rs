@@ -170,7 +170,7 @@ pub enum Error {
         field: &'static str,
     },
     /// A delta block whose parameters differ from its reference's.
-    #[error("block {what} is {block} but its reference has {reference}")]
+    #[error("block {what} is {block}, but the blocks before it have {reference}")]
     Mismatch {
         /// The parameter that differs.
         what: &'static str,

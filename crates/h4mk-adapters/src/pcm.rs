@@ -431,10 +431,16 @@ impl Layout {
     ) -> Result<Placed> {
         let sample_rate = self.sample_rate.unwrap_or(seg.sample_rate);
         if seg.sample_rate != sample_rate {
-            return Err(Error::Mismatch {
-                what: "sample rate",
-                block: seg.sample_rate.into(),
-                reference: sample_rate.into(),
+            // Said of the block, which a plan's error then names by its offset: a rate that
+            // changed between two keyframes named no block (an adversarial review).
+            return Err(Error::InBlock {
+                index,
+                ts_ms,
+                source: Box::new(Error::Mismatch {
+                    what: "sample rate",
+                    block: seg.sample_rate.into(),
+                    reference: sample_rate.into(),
+                }),
             });
         }
         const OVERFLOW: Error = Error::Parameter("segment position overflows");
@@ -924,7 +930,11 @@ mod tests {
             },
             ..presented(1, 10, 0..10, 10)
         };
-        assert!(matches!(m.add(&other_rate), Err(Error::Mismatch { .. })));
+        let refused = m.add(&other_rate).unwrap_err();
+        assert!(
+            matches!(refused, Error::InBlock { index: 1, ts_ms: 10, ref source } if matches!(**source, Error::Mismatch { .. })),
+            "{refused:?}"
+        );
         assert_eq!(m.finish().unwrap().samples, [1.0; 10]);
     }
 

@@ -201,11 +201,14 @@ pub(crate) fn adapters_error(e: h4mk_adapters::Error) -> anyhow::Error {
 }
 
 /// `text` with its control characters escaped (`\n`, `\u{1b}`), so that a file name holding
-/// a newline cannot break an error into two lines, or forge a second one.
+/// a newline cannot break an error into two lines, or forge a second one; and its
+/// bidirectional controls (`\u{202e}`), which reorder what a terminal shows after them, as
+/// `{:?}` escapes them in the names `info` quotes (a review found a track's kind printed raw).
 pub(crate) fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -285,5 +288,12 @@ mod tests {
         assert!(is_mapping_cut_short(&wrapped));
         let full = std::io::Error::from_raw_os_error(28); // ENOSPC
         assert!(!is_mapping_cut_short(&anyhow::Error::new(full)));
+    }
+
+    #[test]
+    fn one_line_escapes_controls_and_bidirectional_overrides() {
+        assert_eq!(one_line("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+        assert_eq!(one_line("audio\u{202e}3pm.exe"), "audio\\u{202e}3pm.exe");
+        assert_eq!(one_line("é 世界"), "é 世界");
     }
 }

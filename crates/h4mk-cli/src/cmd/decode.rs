@@ -281,6 +281,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             crate::one_line(&out_name)
         ))?;
     }
+    if matches!(shape, Shape::Pcm { samples: 0, .. }) {
+        // A WAV of no sample, with exit 0 and nothing said, looked like a decode that worked
+        // (an adversarial review: a block whose frames all lie before the end of the block
+        // before it owns none).
+        say(format!(
+            "{}: {}: the decode holds no sample (the blocks presented own none)",
+            crate::one_line(&name),
+            tracks_phrase(&args.track)
+        ))?;
+    }
     if clipped > 0 {
         // As sox does: a decode that overshoots full scale is not silent about it.
         say(format!(

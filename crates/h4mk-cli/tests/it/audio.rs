@@ -1436,6 +1436,37 @@ fn silent_dsp1(
     b
 }
 
+/// A decode that holds no sample (a block presented that owns none) writes its empty WAV
+/// file with a warning, in the JSON report too: it said nothing, and looked like a decode
+/// that worked (an adversarial review).
+#[test]
+fn a_decode_of_no_sample_says_so() {
+    use h4mk_adapters::BlockKind;
+
+    let dir = TempDir::new("audio_no_sample");
+    let d = dir.path();
+    // The second block's frames (8 to 15) lie before the first's (16 to 23): placed after
+    // it, it owns none of the stream.
+    let block = |first_frame| silent_dsp1(1_024, 512, 8, RATE, first_frame, 8 * 512);
+    let stream = [
+        (1, 0, BlockKind::Key, block(16)),
+        (1, 85, BlockKind::Key, block(8)),
+    ];
+    write_container(d, "none.h4mk", &[RATE], stream);
+    let o = decode_args(d, &["--json", "--at-ms", "100", "none.h4mk"], "none.wav");
+    let report = json(&o);
+    assert_eq!(report["samples"], 0);
+    let warning = "none.h4mk: track 1: the decode holds no sample (the blocks presented own none)";
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        format!("h4mk: warning: {warning}\n")
+    );
+    assert_eq!(report["warnings"], serde_json::json!([warning]));
+    // The block before owns samples: a decode of it says nothing.
+    let o = decode_args(d, &["--at-ms", "10", "none.h4mk"], "some.wav");
+    assert!(o.status.success() && o.stderr.is_empty(), "{o:?}");
+}
+
 /// The samples of every channel of a 16-bit WAV file as `decode` writes it (a 44-byte
 /// header: the channel count at byte 22, the samples from byte 44).
 pub(crate) fn channels_of(path: &Path) -> Vec<Vec<i16>> {

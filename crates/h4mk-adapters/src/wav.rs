@@ -393,6 +393,11 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                 return Ok((Cursor::new(canonical).chain(samples), data));
             }
             b"fmt " => {
+                // The last one won, silently (an adversarial review): which describes the
+                // samples is a guess, so it is not made.
+                if fmt.is_some() {
+                    return Err(malformed("a second fmt chunk before the data chunk"));
+                }
                 if len > MAX_FMT_LEN {
                     return Err(malformed("fmt chunk longer than 1 KiB"));
                 }
@@ -1123,6 +1128,27 @@ mod tests {
         let err = read_wav(&cut[..36 + 12]).unwrap_err();
         assert!(
             matches!(err, Error::Wav(hound::Error::FormatError("no data chunk"))),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_second_fmt_chunk_is_refused() {
+        let pcm = Pcm::new(8000, vec![0.0, 0.25, -0.5, 0.75]);
+        let mut file = Vec::new();
+        write_wav(&mut file, &pcm).unwrap();
+        // The file's own fmt chunk (bytes 12 to 36) again, with another rate.
+        let mut second = file[12..36].to_vec();
+        second[12..16].copy_from_slice(&16_000u32.to_le_bytes());
+        let twice = with_chunk_before_data(&file, &second);
+        let err = read_wav(&twice[..]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Wav(hound::Error::FormatError(
+                    "a second fmt chunk before the data chunk"
+                ))
+            ),
             "{err:?}"
         );
     }

@@ -48,9 +48,9 @@ pub struct RemuxSummary {
     /// How much earlier every block is in the new file than in its input, in milliseconds:
     /// the lowest pts kept with [`RemuxOptions::start_at_zero`], else 0.
     pub shifted_ms: u32,
-    /// Per input, in input order, the chunks of tags this crate does not know that were read
-    /// past and left out (every input is read whole without a span; a cut reads its span);
-    /// inputs with none are not listed.
+    /// Without a span, per input, in input order, the chunks of tags this crate does not know,
+    /// which the new file leaves out; inputs with none are not listed. A cut writes the blocks
+    /// of its span and nothing else, so this is empty for one.
     pub unknown_chunks: Vec<(usize, UnknownChunks)>,
 }
 
@@ -240,8 +240,10 @@ pub fn remux<'a, W: Write>(
         }
     }
     let (sink, written) = mux.finish()?;
+    // Only a whole remux reads every chunk: what a cut reads is a part of its span's file.
     let unknown_chunks = feeds
         .iter()
+        .filter(|_| span.is_none())
         .map(|f| (f.input, f.blocks.unknown_chunks()))
         .filter(|(_, unknown)| unknown.count > 0)
         .collect();

@@ -53,7 +53,8 @@ GOP rules: a whole remux copies blocks as the inputs hold them, GOP rules or not
   reference writes tracks that open on a P-block or end on a B-block; h4mk verify reports
   them); a cut plans from keyframes, and refuses a span of such a track that has none, or
   a B-block whose forward anchor is not there.
-Chunks of tags h4mk does not read are left out, with a warning.
+Chunks of tags h4mk does not read are left out: with a warning by a whole remux; a cut
+  keeps the blocks of its span and nothing else.
 Without --locator, the new file is what the Python reference would write: every track of
   one file remuxed whole is that file again, byte for byte (but for chunks of other tags).
 

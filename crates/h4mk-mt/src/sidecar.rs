@@ -43,8 +43,9 @@ impl<'a> Sidecars<'a> {
             .filter_map(move |tag| this.get(tag).map(|p| (tag, p)))
     }
 
-    /// The slot for `tag`, `None` when `tag` is not a sidecar tag.
-    pub(crate) fn slot_mut(&mut self, tag: Tag) -> Option<&mut Option<&'a [u8]>> {
+    /// The slot for `tag`, to set or clear that sidecar; `None` when `tag` is not a sidecar
+    /// tag.
+    pub fn slot_mut(&mut self, tag: Tag) -> Option<&mut Option<&'a [u8]>> {
         match tag {
             Tag::META => Some(&mut self.meta),
             Tag::SAFE => Some(&mut self.safety),

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use h4mk_format::Tag;
-use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, MuxSummary, Problem, Sidecars};
+use h4mk_mt::{Demuxer, IndexStatus, MuxOptions, MuxSummary, Problem};
 use serde::Serialize;
 
 use crate::UsageError;
@@ -293,16 +293,6 @@ impl Sidecar {
             Sidecar::Safe => Tag::SAFE,
             Sidecar::Veri => Tag::VERI,
             Sidecar::Note => Tag::NOTE,
-        }
-    }
-
-    /// Its place in `sidecars`.
-    fn slot<'s, 'a>(self, sidecars: &'s mut Sidecars<'a>) -> &'s mut Option<&'a [u8]> {
-        match self {
-            Sidecar::Meta => &mut sidecars.meta,
-            Sidecar::Safe => &mut sidecars.safety,
-            Sidecar::Veri => &mut sidecars.verify,
-            Sidecar::Note => &mut sidecars.note,
         }
     }
 }

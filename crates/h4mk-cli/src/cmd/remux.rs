@@ -139,9 +139,6 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             Some(span)
         }
     };
-    if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
-        return Err(stdin_twice());
-    }
     let count = args.files.len();
     let check_input = |flag: String, input: usize| {
         if input >= count {
@@ -179,15 +176,26 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             .into());
         }
     }
+    if args
+        .files
+        .iter()
+        .chain(args.sidecar.iter().map(|(_, f)| f))
+        .filter(|f| is_stdin(f))
+        .count()
+        > 1
+    {
+        return Err(stdin_twice());
+    }
     // Read before any input is opened or output made: a file that cannot be read is the
-    // command's first error.
+    // command's first error. A pipe is read to one byte past what a chunk can carry, which
+    // the writer then refuses: a FIFO fed from /dev/zero is not read until memory runs out.
     let replaced = args
         .sidecar
         .iter()
         .map(|(sidecar, file)| {
-            std::fs::read(file)
+            Input::open_at_most(file, u64::from(u32::MAX))
                 .map(|bytes| (*sidecar, bytes))
-                .with_context(|| format!("--sidecar {}: reading {}", sidecar.tag(), file.display()))
+                .with_context(|| format!("--sidecar {}", sidecar.tag()))
         })
         .collect::<Result<Vec<_>>>()?;
     let inputs = args
@@ -218,10 +226,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let main = demuxers.get(args.sidecars_from);
     let mut sidecars = main.map(Demuxer::sidecars).unwrap_or_default();
     for (sidecar, bytes) in &replaced {
-        *sidecar.slot(&mut sidecars) = Some(bytes);
+        if let Some(slot) = sidecars.slot_mut(sidecar.tag()) {
+            *slot = Some(bytes);
+        }
     }
     for sidecar in &args.drop_sidecar {
-        *sidecar.slot(&mut sidecars) = None;
+        if let Some(slot) = sidecars.slot_mut(sidecar.tag()) {
+            *slot = None;
+        }
     }
     let summary = write_to(&args.out.output, out, |w| {
         h4mk_mt::remux(

@@ -281,6 +281,10 @@ fn bad_usage_exits_2_and_writes_nothing() {
             "h4mk: error: sidecar META is named twice by --sidecar or --drop-sidecar",
         ),
         (
+            vec!["-", "--sidecar", "note=-"],
+            "h4mk: error: standard input (`-`) can be read only once",
+        ),
+        (
             vec![demo.as_str(), "--sidecar", "title=m.json"],
             "error: invalid value 'title=m.json' for '--sidecar <NAME=FILE>': `title=m.json`: \
              `title` is not meta, safe, veri or note",
@@ -377,7 +381,7 @@ fn sidecars_are_replaced_from_files_or_dropped() {
     assert_eq!(o.status.code(), Some(1));
     let stderr = String::from_utf8(o.stderr).unwrap();
     assert!(
-        stderr.starts_with("h4mk: error: --sidecar META: reading gone.json: "),
+        stderr.starts_with("h4mk: error: --sidecar META: opening gone.json: "),
         "{stderr}"
     );
     assert!(!d.join("out.h4mk").exists());

@@ -88,7 +88,7 @@ pub use index::{IndexProblem, IndexStatus};
 pub use mux::{MAX_OPAQUE_LEN, MuxOptions, MuxSummary, Muxer, TrackSummary};
 pub use remux::{Pick, RemuxOptions, RemuxSummary, remux};
 pub use router::{BlockRef, ROUTE_HEADER_LEN, ROUTE_MAGIC, route, route_header};
-pub use salvage::{SalvageOptions, SalvageReport, salvage, salvage_with};
+pub use salvage::{Omitted, SalvageOptions, SalvageReport, salvage, salvage_with};
 pub use sidecar::Sidecars;
 pub use track::{
     TRACK_KEYS, TrackList, TrackProblem, TrackSpec, encode_track_list, parse_track_list,

@@ -84,18 +84,28 @@ pub const MAX_CROSS_CHECK_ENTRIES: usize = 1 << 22;
 pub const MAX_HELD_ITEMS: usize = 1 << 20;
 
 /// Options for [`salvage_with`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SalvageOptions {
     /// Flush the sink after every chunk written ([`WriterOptions::flush_every_chunk`]).
     pub sync: bool,
     /// Write an XLOC locator (docs/FORMAT.md §6.3) even when the input had none. One is
     /// written anyway when the input had an intact one or an XSEK table is needed.
     pub index_locator: bool,
-    /// Caps on what the report holds: each of its lists of problems (skipped ranges, damaged
-    /// chunks, unidentified ranges, blocks not kept, chunks left out) and of kept chunks holds
-    /// at most [`Limits::max_problems`] entries (at least one), and
-    /// [`SalvageReport::omitted`] counts the rest, as a lenient verification does.
-    pub limits: Limits,
+    /// The most entries each list of the report holds (skipped ranges, damaged chunks,
+    /// unidentified ranges, blocks not kept, chunks left out, chunks kept):
+    /// [`SalvageReport::omitted`] counts the rest, as a lenient verification counts problems
+    /// past [`Limits::max_problems`], whose default this takes.
+    pub max_listed: u64,
+}
+
+impl Default for SalvageOptions {
+    fn default() -> Self {
+        SalvageOptions {
+            sync: false,
+            index_locator: false,
+            max_listed: Limits::default().max_problems,
+        }
+    }
 }
 
 /// What [`salvage`] kept, lost and why.
@@ -117,17 +127,21 @@ pub struct SalvageReport {
     pub tracks: Vec<TrackSalvage>,
     /// The sidecars kept, in the order written.
     pub sidecars: Vec<Tag>,
-    /// Chunks of other tags kept, in file order (input offsets).
+    /// Chunks of other tags kept, in file order (input offsets), up to
+    /// [`SalvageOptions::max_listed`].
     pub kept_chunks: Vec<KeptChunk>,
     /// Intact index chunks (TSEK, XSEK, XLOC) of the input, replaced by the rebuilt index.
     pub index_chunks: u64,
-    /// Every byte range of the input that is not in an intact chunk (header and footer aside).
+    /// The byte ranges of the input that are not in an intact chunk (header and footer
+    /// aside), in file order; this list and those below hold up to
+    /// [`SalvageOptions::max_listed`] entries each, and [`SalvageReport::omitted`] counts the
+    /// rest.
     pub skipped: Vec<Skipped>,
     /// Damaged chunks framed inside the skipped ranges, by their unverified headers.
     pub damaged: Vec<DamagedChunk>,
     /// Parts of the skipped ranges no frame explains, which may have held anything.
     pub unidentified: Vec<Skipped>,
-    /// Every block not kept: intact ones that cannot be decoded and damaged ones, in file order.
+    /// The blocks not kept: intact ones that cannot be decoded and damaged ones, in file order.
     pub dropped: Vec<DroppedBlock>,
     /// Intact chunks not written, other than blocks and index chunks.
     pub ignored: Vec<IgnoredChunk>,
@@ -142,9 +156,38 @@ pub struct SalvageReport {
     pub blocks_dropped: u64,
     /// Bytes of the input in [`SalvageReport::skipped`] ranges, listed or not.
     pub skipped_bytes: u64,
-    /// Entries the lists above leave out, past [`SalvageOptions::limits`]' `max_problems`
-    /// each: a file of a million damaged chunks made a report of a million lines.
-    pub omitted: u64,
+    /// Entries each list leaves out, past [`SalvageOptions::max_listed`]: a file of a million
+    /// damaged chunks made a report of a million lines.
+    pub omitted: Omitted,
+}
+
+/// How many entries each list of a [`SalvageReport`] leaves out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Omitted {
+    /// Of [`SalvageReport::kept_chunks`].
+    pub kept_chunks: u64,
+    /// Of [`SalvageReport::skipped`].
+    pub skipped: u64,
+    /// Of [`SalvageReport::damaged`].
+    pub damaged: u64,
+    /// Of [`SalvageReport::unidentified`].
+    pub unidentified: u64,
+    /// Of [`SalvageReport::dropped`].
+    pub dropped: u64,
+    /// Of [`SalvageReport::ignored`].
+    pub ignored: u64,
+}
+
+impl Omitted {
+    /// Every entry left out.
+    pub fn total(&self) -> u64 {
+        self.kept_chunks
+            .saturating_add(self.skipped)
+            .saturating_add(self.damaged)
+            .saturating_add(self.unidentified)
+            .saturating_add(self.dropped)
+            .saturating_add(self.ignored)
+    }
 }
 
 impl SalvageReport {
@@ -162,6 +205,7 @@ impl SalvageReport {
             || self.blocks_kept() > 0
             || !self.sidecars.is_empty()
             || !self.kept_chunks.is_empty()
+            || self.omitted.kept_chunks > 0
     }
 
     /// True when the input was intact and everything in it was kept (the index aside, which is
@@ -171,6 +215,7 @@ impl SalvageReport {
             && self.blocks_lost == 0
             && self.blocks_dropped == 0
             && self.ignored.is_empty()
+            && self.omitted.ignored == 0
             && (matches!(self.track_list, TrackListSource::Found { .. }) || self.tracks.is_empty())
     }
 }
@@ -493,8 +538,15 @@ fn salvage_held<W: Write>(
         sidecars,
         ..SalvageReport::default()
     };
-    let max_listed = opts.limits.max_problems.max(1);
-    let mut pass = Pass::new(data, &survey, writer, &tracks, report, max_held, max_listed);
+    let mut pass = Pass::new(
+        data,
+        &survey,
+        writer,
+        &tracks,
+        report,
+        max_held,
+        opts.max_listed,
+    );
     for found in Scanner::new(data) {
         match found {
             Found::Skipped(range) => pass.skipped(range)?,
@@ -725,7 +777,7 @@ struct Pass<'a, 's, W: Write> {
     /// track when it is next touched, so that each costs O(1) rather than O(tracks).
     unknown: Vec<u64>,
     report: SalvageReport,
-    /// The most entries each of the report's lists holds (at least one).
+    /// The most entries each of the report's lists holds.
     max_listed: u64,
 }
 
@@ -789,7 +841,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                             detail: e.to_string(),
                         },
                     };
-                    self.list(|r| &mut r.ignored, ignore(reason));
+                    self.list(|r| (&mut r.ignored, &mut r.omitted.ignored), ignore(reason));
                 }
             }
             tag if is_sidecar_tag(tag) => {
@@ -799,13 +851,13 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                     } else {
                         IgnoreReason::StraySidecar
                     };
-                    self.list(|r| &mut r.ignored, ignore(reason));
+                    self.list(|r| (&mut r.ignored, &mut r.omitted.ignored), ignore(reason));
                 }
             }
             Tag::CORE => match route(chunk) {
                 Ok(block) => self.block(chunk, block)?,
                 Err(e) => self.list(
-                    |r| &mut r.ignored,
+                    |r| (&mut r.ignored, &mut r.omitted.ignored),
                     ignore(IgnoreReason::Unroutable {
                         detail: e.to_string(),
                     }),
@@ -880,7 +932,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
     /// A skipped range: frames the damaged chunks in it and applies what they lost.
     fn skipped(&mut self, range: Skipped) -> Result<()> {
         self.report.skipped_bytes = self.report.skipped_bytes.saturating_add(range.len);
-        self.list(|r| &mut r.skipped, range);
+        self.list(|r| (&mut r.skipped, &mut r.omitted.skipped), range);
         let end = range.offset.saturating_add(range.len);
         let at_eof = end >= self.data.len() as u64;
         let mut pos = range.offset;
@@ -946,7 +998,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
             len: frame.end.saturating_sub(frame.offset),
             truncated: frame.truncated,
         };
-        self.list(|r| &mut r.damaged, chunk);
+        self.list(|r| (&mut r.damaged, &mut r.omitted.damaged), chunk);
         let reason = if frame.truncated {
             DropReason::Truncated
         } else {
@@ -988,7 +1040,10 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
 
     fn unidentified(&mut self, pos: u64, end: u64) {
         let len = end.saturating_sub(pos);
-        self.list(|r| &mut r.unidentified, Skipped { offset: pos, len });
+        self.list(
+            |r| (&mut r.unidentified, &mut r.omitted.unidentified),
+            Skipped { offset: pos, len },
+        );
         if len >= MIN_BLOCK_CHUNK_LEN {
             self.all_anchors_lost(pos);
         }
@@ -1087,7 +1142,7 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
                     self.writer
                         .write_chunk(chunk.tag, chunk.flags, chunk.payload)?;
                     self.list(
-                        |r| &mut r.kept_chunks,
+                        |r| (&mut r.kept_chunks, &mut r.omitted.kept_chunks),
                         KeptChunk {
                             tag: chunk.tag,
                             offset: chunk.offset,
@@ -1152,18 +1207,22 @@ impl<'a, 's, W: Write> Pass<'a, 's, W> {
         } else {
             self.report.blocks_dropped += 1;
         }
-        self.list(|r| &mut r.dropped, b);
+        self.list(|r| (&mut r.dropped, &mut r.omitted.dropped), b);
     }
 
-    /// Adds `item` to the report's list `list` picks, or counts it as omitted once that list
-    /// holds as many as the limits allow.
-    fn list<T>(&mut self, list: impl FnOnce(&mut SalvageReport) -> &mut Vec<T>, item: T) {
+    /// Adds `item` to the report's list `pick` gives, or counts it in that list's omitted
+    /// count once the list holds [`SalvageOptions::max_listed`] entries.
+    fn list<T>(
+        &mut self,
+        pick: impl FnOnce(&mut SalvageReport) -> (&mut Vec<T>, &mut u64),
+        item: T,
+    ) {
         let cap = usize::try_from(self.max_listed).unwrap_or(usize::MAX);
-        let list = list(&mut self.report);
+        let (list, omitted) = pick(&mut self.report);
         if list.len() < cap {
             list.push(item);
         } else {
-            self.report.omitted += 1;
+            *omitted += 1;
         }
     }
 

@@ -67,7 +67,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let opts = SalvageOptions {
         sync: false,
         index_locator: args.locator,
-        limits: h4mk_mt::Limits::default(),
+        ..SalvageOptions::default()
     };
     let to_stdout = is_stdout(&args.output);
     let report = if to_stdout {
@@ -163,11 +163,21 @@ struct Shown {
     ignored: Vec<ShownIgnored>,
     /// Bytes skipped in all, in listed ranges or not.
     skipped_bytes: u64,
-    /// Entries the lists above leave out: each lists at most 10,000.
-    omitted: u64,
+    /// Entries each list above leaves out, by the list's name: each lists at most 10,000.
+    omitted: ShownOmitted,
     /// The warnings written to standard error, left out when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ShownOmitted {
+    kept_chunks: u64,
+    skipped: u64,
+    damaged_chunks: u64,
+    unidentified: u64,
+    dropped: u64,
+    ignored: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -316,7 +326,14 @@ impl Shown {
                 })
                 .collect(),
             skipped_bytes: r.skipped_bytes,
-            omitted: r.omitted,
+            omitted: ShownOmitted {
+                kept_chunks: r.omitted.kept_chunks,
+                skipped: r.omitted.skipped,
+                damaged_chunks: r.omitted.damaged,
+                unidentified: r.omitted.unidentified,
+                dropped: r.omitted.dropped,
+                ignored: r.omitted.ignored,
+            },
             warnings,
         }
     }
@@ -398,13 +415,25 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
             i.tag, i.offset, i.message
         )?;
     }
-    if r.omitted > 0 {
+    // What the lists leave out, counted by kind.
+    let o = &r.omitted;
+    let counted: Vec<String> = [
+        (o.skipped, "skipped range", "skipped ranges"),
+        (o.damaged_chunks, "damaged chunk", "damaged chunks"),
+        (o.unidentified, "unidentified range", "unidentified ranges"),
+        (o.dropped, "block lost or dropped", "blocks lost or dropped"),
+        (o.ignored, "chunk left out", "chunks left out"),
+        (o.kept_chunks, "chunk kept", "chunks kept"),
+    ]
+    .into_iter()
+    .filter(|(n, ..)| *n > 0)
+    .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+    .collect();
+    if !counted.is_empty() {
         writeln!(
             out,
-            "{f}: and {} more problem{} or kept chunk{}, not listed",
-            r.omitted,
-            plural(r.omitted),
-            plural(r.omitted)
+            "{f}: not listed (past 10,000 of a kind): {}",
+            counted.join(", ")
         )?;
     }
     let tracks = r.tracks.len() as u64;

@@ -781,7 +781,9 @@ fn many_tracks_and_many_damaged_ranges_cost_linear_time() {
     // (`Limits::max_problems`), the rest counted.
     assert_eq!(report.unidentified.len(), 10_000);
     assert_eq!(report.kept_chunks.len(), 10_000);
-    assert_eq!(report.omitted, 30_000);
+    assert_eq!(report.omitted.unidentified, 10_000);
+    assert_eq!(report.omitted.kept_chunks, 10_000);
+    assert_eq!(report.omitted.total(), 30_000);
     // The P-block after the garbage may have lost its reference: dropped.
     assert_eq!(
         report
@@ -848,28 +850,37 @@ fn a_report_lists_at_most_the_limit_and_counts_the_rest() {
     for end in offsets {
         bytes[end as usize - 1] ^= 1;
     }
-    let salvaged = |max_problems| {
+    let salvaged = |max_listed| {
         let opts = h4mk_mt::SalvageOptions {
-            limits: Limits {
-                max_problems,
-                ..Limits::default()
-            },
+            max_listed,
             ..Default::default()
         };
         h4mk_mt::salvage_with(&bytes, Vec::new(), opts).unwrap()
     };
     let (all_bytes, all) = salvaged(u64::MAX);
-    let (capped_bytes, capped) = salvaged(10);
     assert_eq!(all.blocks_lost, 50);
     assert_eq!(all.dropped.len(), 50);
-    assert_eq!(all.omitted, 0);
-    assert_eq!(capped.dropped.len(), 10);
-    assert!(capped.damaged.len() <= 10 && capped.skipped.len() <= 10);
+    assert_eq!(all.damaged.len(), 50);
+    assert_eq!(all.omitted, h4mk_mt::Omitted::default());
+    let (capped_bytes, capped) = salvaged(10);
+    assert_eq!((capped.dropped.len(), capped.omitted.dropped), (10, 40));
+    assert_eq!((capped.damaged.len(), capped.omitted.damaged), (10, 40));
+    assert_eq!(
+        capped.skipped.len() as u64 + capped.omitted.skipped,
+        all.skipped.len() as u64
+    );
+    // Listing none, the report still says what was lost, and the file is the same.
+    let (none_bytes, none) = salvaged(0);
+    assert!(none.dropped.is_empty() && none.damaged.is_empty());
     let listed = |r: &SalvageReport| {
-        (r.skipped.len() + r.damaged.len() + r.unidentified.len() + r.dropped.len()) as u64
+        let lists = [r.kept_chunks.len(), r.skipped.len(), r.damaged.len()];
+        let more = [r.unidentified.len(), r.dropped.len(), r.ignored.len()];
+        lists.iter().chain(&more).sum::<usize>() as u64
     };
-    assert_eq!(listed(&capped) + capped.omitted, listed(&all));
-    for r in [&all, &capped] {
+    assert_eq!(none.omitted.total(), listed(&all));
+    assert!(none.recovered() && !none.is_complete());
+    assert!(none_bytes == all_bytes);
+    for r in [&all, &capped, &none] {
         let skipped: u64 = all.skipped.iter().map(|s| s.len).sum();
         assert_eq!(r.skipped_bytes, skipped);
         assert_eq!((r.blocks_lost, r.blocks_dropped), (50, 0));

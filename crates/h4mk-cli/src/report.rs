@@ -91,7 +91,8 @@ pub struct InfoReport {
     pub chunks: BTreeMap<String, u64>,
     /// CORE blocks in the file, of every track.
     pub blocks: u64,
-    /// What reads fine but departs from what the reference writes (see `h4mk verify`).
+    /// What reads fine but departs from what the reference writes (see `h4mk verify`), and
+    /// where a file cut short stops.
     pub warnings: Vec<String>,
 }
 

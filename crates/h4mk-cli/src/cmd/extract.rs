@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use crate::UsageError;
-use crate::cmd::{Sidecar, open, plural, report_sink, require_track_or_blocks, write_json};
+use crate::cmd::{
+    Sidecar, UpToCut, open, plural, report_sink, require_track_or_blocks, write_json,
+};
 use crate::input::{Input, display_name};
 use crate::output::{
     AtomicFile, Unfinished, exists, file_id, input_id, is_stdout, no_clobber,
@@ -33,6 +35,8 @@ Outputs:
                         length as a u32 little-endian, then its opaque bytes.
   --sidecar NAME -o OUT the payload of the META, SAFE, VERI or NOTE chunk, byte for byte.
   -o - writes to standard output, and the report (with --json only) to standard error.
+A file cut short inside a chunk (as a crashed writer leaves it) gives its blocks up to that
+chunk, with a warning; any other damage is an error.
 
 Examples:
   h4mk extract --track 1 --dir blocks/ song.h4mk
@@ -102,8 +106,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             writeln!(err, "h4mk: warning: {text}")?;
             report.warnings.push(text);
         }
-        let blocks = demux
-            .blocks()
+        // A file cut short is extracted up to the chunk it was cut in, with a warning, as
+        // `list` lists it.
+        let mut walk = UpToCut::new(&demux);
+        let blocks = walk
+            .by_ref()
             .filter(|b| b.as_ref().map_or(true, |b| b.track == track));
         if let Some(dir) = &args.dir {
             if dir.exists() && !dir.is_dir() {
@@ -196,7 +203,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 // Standard output cannot be taken back: every chunk is checked before the
                 // first block goes out, as `--dir` and `decode` do (a file output is removed
                 // on failure instead). It used to stream the blocks before a damaged one.
-                for chunk in demux.blocks() {
+                for chunk in UpToCut::new(&demux) {
                     chunk.with_context(|| name.clone())?;
                 }
             }
@@ -221,6 +228,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             report.items = items;
             report.bytes = bytes;
             report.output = display_name(output);
+        }
+        if let Some(cut) = walk.cut {
+            let text = format!("{}: {cut}", crate::one_line(&name));
+            writeln!(err, "h4mk: warning: {text}")?;
+            report.warnings.push(text);
         }
     } else {
         bail!("give --track N (with --dir or -o) or --sidecar NAME (with -o)");

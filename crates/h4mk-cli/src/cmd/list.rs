@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cmd::{cut_short, open, plural, require_track_or_blocks, write_json};
+use crate::cmd::{UpToCut, open, plural, require_track_or_blocks, write_json};
 use crate::input::Input;
 use crate::report::{BlockReport, ListReport};
 
@@ -49,19 +49,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     // Tracks of blocks listed that the track list does not declare, and how many blocks.
     let mut undeclared = (BTreeSet::new(), 0u64);
     // A file cut short is listed up to the chunk it was cut in, with a warning.
-    let mut cut = None;
-    let blocks = demux
-        .blocks()
-        .map_while(|b| match b {
-            Err(e) if cut.is_none() => match cut_short(&demux, &e) {
-                Some(text) => {
-                    cut = Some(text);
-                    None
-                }
-                None => Some(Err(e)),
-            },
-            b => Some(b),
-        })
+    let mut walk = UpToCut::new(&demux);
+    let blocks = walk
+        .by_ref()
         .filter(|b| b.as_ref().map_or(true, |b| wanted(b.track)))
         .inspect(|b| {
             if let Ok(b) = b
@@ -84,7 +74,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             })
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| input.name())?;
-        let warnings = warn(err, &input, &undeclared, cut)?;
+        let warnings = warn(err, &input, &undeclared, walk.cut)?;
         let report = ListReport {
             file: input.name(),
             track: args.track,
@@ -118,13 +108,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         Some(t) => writeln!(out, "{name}: {n} block{} of track {t}", plural(n))?,
         None => writeln!(out, "{name}: {n} block{}", plural(n))?,
     }
-    warn(err, &input, &undeclared, cut)?;
+    warn(err, &input, &undeclared, walk.cut)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Warns, on `err`, of listed blocks whose tracks the track list does not declare, as `info`
 /// and `verify` report them (no other command can reach them), and of the chunk a file was
-/// cut short in (`cut`, said by [`cut_short`]). Returns the warnings' texts.
+/// cut short in (`cut`, said by [`UpToCut`]). Returns the warnings' texts.
 fn warn(
     err: &mut dyn Write,
     input: &Input,

@@ -118,7 +118,44 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
     Ok(said)
 }
 
-/// What `info` and `list` say of a file cut short inside a chunk (`e`, the error at it), as
+/// The blocks of a file in file order, as [`Demuxer::blocks`] walks them, but ending with no
+/// error at the chunk a file was cut short in, whose warning ([`cut_short`]) it keeps: what
+/// `list` and `extract` read of a file a crashed writer left.
+struct UpToCut<'a, 'd> {
+    blocks: h4mk_mt::Blocks<'a>,
+    demux: &'d Demuxer<'a>,
+    /// The warning, once the walk has ended at a cut.
+    cut: Option<String>,
+}
+
+impl<'a, 'd> UpToCut<'a, 'd> {
+    fn new(demux: &'d Demuxer<'a>) -> Self {
+        UpToCut {
+            blocks: demux.blocks(),
+            demux,
+            cut: None,
+        }
+    }
+}
+
+impl<'a> Iterator for UpToCut<'a, '_> {
+    type Item = h4mk_mt::Result<h4mk_mt::BlockRef<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.blocks.next()? {
+            Err(e) => match cut_short(self.demux, &e) {
+                Some(text) => {
+                    self.cut = Some(text);
+                    None
+                }
+                None => Some(Err(e)),
+            },
+            block => Some(block),
+        }
+    }
+}
+
+/// What `info`, `list` and `extract` say of a file cut short inside a chunk (`e`, the error at it), as
 /// a crashed writer leaves it: shown as far as it goes, as `chain` and `decode` answer from it.
 fn cut_short(demux: &Demuxer<'_>, e: &h4mk_mt::Error) -> Option<String> {
     let h4mk_mt::Error::Format(format) = e else {

@@ -2137,11 +2137,12 @@ fn a_failure_on_a_cut_file_comes_after_the_warnings_that_explain_it() {
     }
 }
 
-/// `info` and `list` of a file cut short, as a crashed writer leaves it, show what is there up
-/// to the cut, with a warning: the blocks `h4mk salvage` keeps. They failed at the cut, while
-/// `chain` and `decode` answered. A length field damaged further up still fails them.
+/// `info`, `list` and `extract` of a file cut short, as a crashed writer leaves it, read what
+/// is there up to the cut, with a warning: the blocks `h4mk salvage` keeps. They failed at the
+/// cut, while `chain` and `decode` answered. A length field damaged further up still fails
+/// them.
 #[test]
-fn info_and_list_show_a_file_cut_short_up_to_its_cut() {
+fn info_list_and_extract_read_a_file_cut_short_up_to_its_cut() {
     let dir = TempDir::new("audio_cut_info_list");
     let d = dir.path();
     write_input(d);
@@ -2172,6 +2173,23 @@ fn info_and_list_show_a_file_cut_short_up_to_its_cut() {
         kept["blocks"].as_array().unwrap().len()
     )));
 
+    for file in ["cut.h4mk", "kept.h4mk"] {
+        let args = ["extract", "--track", "1", "-o", &format!("{file}.lp"), file];
+        let o = h4mk(d, &args);
+        let stderr = String::from_utf8(o.stderr.clone()).unwrap();
+        ok(&o);
+        let want = if file == "cut.h4mk" {
+            said.as_str()
+        } else {
+            ""
+        };
+        assert_eq!(stderr, want, "{file}");
+    }
+    assert!(
+        std::fs::read(d.join("cut.h4mk.lp")).unwrap()
+            == std::fs::read(d.join("kept.h4mk.lp")).unwrap()
+    );
+
     let info = json(&h4mk(d, &["info", "--json", "cut.h4mk"]));
     let kept_info = json(&h4mk(d, &["info", "--json", "kept.h4mk"]));
     assert_eq!(info["tracks"], kept_info["tracks"]);
@@ -2191,8 +2209,13 @@ fn info_and_list_show_a_file_cut_short_up_to_its_cut() {
     let len_field = first - 4;
     damaged[len_field..len_field + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     std::fs::write(d.join("damaged.h4mk"), damaged).unwrap();
-    for command in ["info", "list"] {
-        let o = h4mk(d, &[command, "damaged.h4mk"]);
+    for args in [
+        &["info", "damaged.h4mk"][..],
+        &["list", "damaged.h4mk"],
+        &["extract", "--track", "1", "-o", "x.lp", "damaged.h4mk"],
+    ] {
+        let command = args[0];
+        let o = h4mk(d, args);
         let stderr = String::from_utf8(o.stderr).unwrap();
         assert_eq!(o.status.code(), Some(1), "{command}: {stderr}");
         assert!(

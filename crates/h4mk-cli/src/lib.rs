@@ -207,7 +207,12 @@ pub(crate) fn adapters_error(e: h4mk_adapters::Error) -> anyhow::Error {
 pub(crate) fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        // Line and paragraph separators break a line as a newline does; the others are the
+        // bidirectional marks, embeddings, overrides and isolates.
+        let bidi = matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        );
         if c.is_control() || bidi {
             out.extend(c.escape_default());
         } else {
@@ -294,6 +299,7 @@ mod tests {
     fn one_line_escapes_controls_and_bidirectional_overrides() {
         assert_eq!(one_line("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
         assert_eq!(one_line("audio\u{202e}3pm.exe"), "audio\\u{202e}3pm.exe");
+        assert_eq!(one_line("a\u{2028}b"), "a\\u{2028}b");
         assert_eq!(one_line("é 世界"), "é 世界");
     }
 }

@@ -36,8 +36,9 @@ them. A lost B-block costs nothing else. Damaged bytes that no chunk header expl
 or more) may have held any track's anchor and count as one for every track.
 
 Output lines: one per problem (skipped bytes, lost or dropped block, left-out chunk), up to
-10,000 of each kind, then how many more there were, then a summary. The output file passes `h4mk verify` when the input's blocks were in order and its
-track list was as the reference writes it (it is copied as it is).
+10,000 of each kind, then how many more there were, then a summary. The output file passes
+`h4mk verify` when the input's blocks were in order and its track list was as the reference
+writes it (it is copied as it is).
 
 Exit status: 0 when OUT was written (the input was intact or something was recovered), 1 when
 nothing was recoverable (OUT is not written) or on an error, 2 on bad usage.

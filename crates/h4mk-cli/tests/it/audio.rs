@@ -337,9 +337,7 @@ fn null_decode_of_a_chain_is_its_blocks_bytes() {
 fn damaged_files_fail_with_one_line_and_leave_nothing() {
     let dir = TempDir::new("audio_damaged");
     let d = dir.path();
-    write_input(d);
-    encode(d, &[], "song.h4mk");
-    let good = std::fs::read(d.join("song.h4mk")).unwrap();
+    let good = song_and_its_first_half(d);
     // One byte flipped inside the opaque bytes of the block at 1000 ms or just after.
     let list = json(&h4mk(d, &["list", "--json", "song.h4mk"]));
     let block = list["blocks"]
@@ -352,7 +350,6 @@ fn damaged_files_fail_with_one_line_and_leave_nothing() {
     let mut flipped = good.clone();
     flipped[at] ^= 0x10;
     std::fs::write(d.join("flipped.h4mk"), flipped).unwrap();
-    std::fs::write(d.join("cut.h4mk"), &good[..good.len() / 2]).unwrap();
     let mut before = dir.files();
     before.sort();
 
@@ -443,6 +440,16 @@ fn damaged_files_fail_with_one_line_and_leave_nothing() {
     assert!(
         std::fs::read(d.join("intact.wav")).unwrap() == std::fs::read(d.join("plain.wav")).unwrap()
     );
+}
+
+/// Encodes the test signal to `song.h4mk` in `dir`, and writes its first half, as a writer
+/// that crashed halfway leaves it, to `cut.h4mk`; returns the whole file's bytes.
+fn song_and_its_first_half(dir: &Path) -> Vec<u8> {
+    write_input(dir);
+    encode(dir, &[], "song.h4mk");
+    let bytes = std::fs::read(dir.join("song.h4mk")).unwrap();
+    std::fs::write(dir.join("cut.h4mk"), &bytes[..bytes.len() / 2]).unwrap();
+    bytes
 }
 
 /// `decode --adapter dsp --track 1 ARGS... -o OUT` in `dir`.
@@ -2145,10 +2152,7 @@ fn a_failure_on_a_cut_file_comes_after_the_warnings_that_explain_it() {
 fn info_list_and_extract_read_a_file_cut_short_up_to_its_cut() {
     let dir = TempDir::new("audio_cut_info_list");
     let d = dir.path();
-    write_input(d);
-    encode(d, &[], "song.h4mk");
-    let bytes = std::fs::read(d.join("song.h4mk")).unwrap();
-    std::fs::write(d.join("cut.h4mk"), &bytes[..bytes.len() / 2]).unwrap();
+    let bytes = song_and_its_first_half(d);
     ok(&h4mk(d, &["salvage", "cut.h4mk", "-o", "kept.h4mk"]));
     let listed = |file: &str| {
         let o = h4mk(d, &["list", "--json", file]);
@@ -2232,10 +2236,7 @@ fn info_list_and_extract_read_a_file_cut_short_up_to_its_cut() {
 fn json_reports_carry_their_warnings() {
     let dir = TempDir::new("audio_json_warnings");
     let d = dir.path();
-    write_input(d);
-    encode(d, &[], "song.h4mk");
-    let bytes = std::fs::read(d.join("song.h4mk")).unwrap();
-    std::fs::write(d.join("cut.h4mk"), &bytes[..bytes.len() / 2]).unwrap();
+    song_and_its_first_half(d);
     for args in [
         &[
             "chain", "--json", "--track", "1", "--t-ms", "100", "cut.h4mk",

@@ -155,8 +155,9 @@ impl<'a> Iterator for UpToCut<'a, '_> {
     }
 }
 
-/// What `info`, `list` and `extract` say of a file cut short inside a chunk (`e`, the error at it), as
-/// a crashed writer leaves it: shown as far as it goes, as `chain` and `decode` answer from it.
+/// What `info`, `list` and `extract` say of a file cut short inside a chunk (`e`, the error
+/// at it), as a crashed writer leaves it: read as far as it goes, as `chain` and `decode`
+/// answer from it.
 fn cut_short(demux: &Demuxer<'_>, e: &h4mk_mt::Error) -> Option<String> {
     let h4mk_mt::Error::Format(format) = e else {
         return None;

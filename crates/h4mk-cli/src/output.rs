@@ -41,6 +41,19 @@ pub fn write_to<T>(
     Ok(value)
 }
 
+/// A writer's error, said of `output` as every failed write is: `writing OUT: ` and the i/o
+/// error itself for a failed write (a full disk), the error otherwise. `build`, `remux` and
+/// `salvage` each said a full disk their own way, one of them of the manifest's block.
+pub(crate) fn write_failed(output: &Path, e: h4mk_mt::Error) -> anyhow::Error {
+    let context = format!("writing {}", output.display());
+    match e {
+        h4mk_mt::Error::Format(h4mk_format::Error::Io(io)) => {
+            anyhow::Error::new(io).context(context)
+        }
+        e => anyhow::Error::new(e).context(context),
+    }
+}
+
 /// The usage error for `-` given twice as an input: standard input can be read only once.
 pub(crate) fn stdin_twice() -> anyhow::Error {
     UsageError("standard input (`-`) can be read only once".to_owned()).into()

@@ -10,9 +10,9 @@ use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, MuxSummary, Muxer, Sidecars};
 
 use crate::cmd::ContainerOutput;
-use crate::input::{Input, display_name};
+use crate::input::Input;
 use crate::manifest::{Manifest, SidecarBytes};
-use crate::output::{file_id, is_stdin, refuse_input_as_output, write_to};
+use crate::output::{file_id, is_stdin, refuse_input_as_output, write_failed, write_to};
 
 /// Build a container from a JSON manifest (tracks, sidecars, blocks).
 ///
@@ -67,14 +67,13 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitCode> {
     let opts = args.out.mux_options();
     let output = &args.out.output;
-    let name = display_name(output);
     let summary = match &args.manifest {
         Some(path) if !args.demo => {
             refuse_input_as_output(path, output)?;
             build(path, output, opts, out)?
         }
         _ => write_to(output, out, |w| {
-            crate::demo::write(w, opts).with_context(|| format!("writing {name}"))
+            crate::demo::write(w, opts).map_err(|e| write_failed(output, e))
         })?,
     };
     args.out.report(out, err, &summary, None, Vec::new())
@@ -144,9 +143,7 @@ fn build(path: &Path, output: &Path, opts: MuxOptions, out: &mut dyn Write) -> R
 /// said of `output`: a full disk was reported as a fault of a manifest's block.
 fn blame(e: h4mk_mt::Error, at: &dyn Fn() -> String, output: &Path) -> anyhow::Error {
     match e {
-        h4mk_mt::Error::Format(h4mk_format::Error::Io(e)) => {
-            anyhow::Error::new(e).context(format!("writing {}", display_name(output)))
-        }
+        e @ h4mk_mt::Error::Format(h4mk_format::Error::Io(_)) => write_failed(output, e),
         e => anyhow::Error::new(e).context(at()),
     }
 }

@@ -16,7 +16,7 @@ use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 use crate::UsageError;
 use crate::cmd::{MAX_CHANNELS, plural, report_sink, tracks_phrase, warn_if_extended, write_json};
 use crate::input::{display_name, open_sequential};
-use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_to};
+use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_failed, write_to};
 use crate::report::EncodeReport;
 
 /// The adapters that encode, and the codec name each writes into the track list.
@@ -32,10 +32,9 @@ fn mux_group<W: Write>(
     track_id: u16,
     blocks: Vec<Block>,
     tally: &mut Tally,
-) -> Result<()> {
+) -> h4mk_mt::Result<()> {
     for b in in_presentation_order(&blocks) {
-        mux.push(track_id, b.ts_ms, b.kind, &b.bytes)
-            .with_context(|| format!("block at pts {} ms", b.ts_ms))?;
+        mux.push(track_id, b.ts_ms, b.kind, &b.bytes)?;
         tally.add(b);
     }
     Ok(())
@@ -325,7 +324,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let out_name = display_name(&args.output);
     let summary = write_to(&args.output, out, |w| {
         let mut mux = Muxer::new(w, tracks, &Sidecars::default(), opts)
-            .with_context(|| format!("writing {out_name}"))?;
+            .map_err(|e| write_failed(&args.output, e))?;
         // Each track's blocks of a piece, the tracks in turn: the muxer holds one track's
         // until the others' reach their pts.
         let mut put = |groups: Vec<Vec<Block>>, tally: &mut Tally| -> Result<()> {
@@ -334,7 +333,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             }
             for (&track_id, blocks) in track_ids.iter().zip(groups) {
                 mux_group(&mut mux, track_id, blocks, tally)
-                    .with_context(|| format!("writing {out_name}"))?;
+                    .map_err(|e| write_failed(&args.output, e))?;
             }
             Ok(())
         };
@@ -353,9 +352,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             .collect::<h4mk_adapters::Result<Vec<_>>>()
             .with_context(encoding)?;
         put(last, &mut tally)?;
-        let (_, summary) = mux
-            .finish()
-            .with_context(|| format!("writing {out_name}"))?;
+        let (_, summary) = mux.finish().map_err(|e| write_failed(&args.output, e))?;
         Ok(summary)
     })?;
     let said = warn_if_extended(err, &out_name, summary.index.ext_tables)?;

@@ -15,7 +15,7 @@ use crate::cmd::{
     ContainerOutput, Sidecar, check_range, parse_ms, plural, require_track, warn_if_rebuilt,
 };
 use crate::input::{Input, display_name, distinct_names};
-use crate::output::{is_stdin, refuse_input_as_output, stdin_twice, write_to};
+use crate::output::{is_stdin, refuse_input_as_output, stdin_twice, write_failed, write_to};
 
 /// Copy tracks of one or more containers into a new one, whole or cut to a time range.
 ///
@@ -257,9 +257,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 let name = names.get(input).cloned().unwrap_or_default();
                 anyhow::Error::new(*source).context(name)
             }
-            e => {
-                anyhow::Error::new(e).context(format!("writing {}", display_name(&args.out.output)))
-            }
+            e => write_failed(&args.out.output, e),
         })
     })?;
     let mut said = Vec::new();

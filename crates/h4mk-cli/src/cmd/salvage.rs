@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::EXIT_DAMAGED;
 use crate::cmd::{plural, warn_if_extended, write_json};
 use crate::input::{Input, display_name};
-use crate::output::{AtomicFile, is_stdout, refuse_input_as_output};
+use crate::output::{AtomicFile, is_stdout, refuse_input_as_output, write_failed};
 
 /// Rebuild a sound container from the intact chunks of a damaged one.
 ///
@@ -82,7 +82,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     } else {
         let mut file = AtomicFile::create(&args.output, false)?;
         let (_, report) = h4mk_mt::salvage_with(&input, file.writer(), opts)
-            .with_context(|| format!("writing {}", args.output.display()))?;
+            .map_err(|e| write_failed(&args.output, e))?;
         if report.recovered() {
             file.commit()?;
         }

@@ -631,9 +631,10 @@ fn a_full_standard_output_is_one_line_naming_it() {
     assert_eq!(dir.files(), Vec::<String>::new());
 }
 
-/// A device that fails every write, given as `-o`, is named as what failed, by every writing
-/// command, small outputs and large: `build` of a large manifest blamed a block of the
-/// manifest for the full disk (an adversarial review).
+/// A device that fails every write, given as `-o`, is named as what failed, in the same words
+/// by every writing command, small outputs and large: `build` of a large manifest blamed a
+/// block of the manifest for the full disk (an adversarial review), and the commands said it
+/// three ways (a review of that fix).
 #[test]
 fn a_full_output_device_is_named_as_what_failed() {
     let dir = TempDir::new("outputs_full_device");
@@ -650,18 +651,33 @@ fn a_full_output_device_is_named_as_what_failed() {
     fs::write(d.join("many.json"), manifest.to_string()).unwrap();
     let big = fixtures_dir().join("reference/three_tracks_2000.h4mk");
     let big = big.to_str().unwrap();
+    let wav = d.join("tone.wav");
+    let tone = h4mk_adapters::Pcm::new(8_000, vec![0.25; 8_000]);
+    h4mk_adapters::write_wav(&mut fs::File::create(&wav).unwrap(), &tone).unwrap();
     for args in [
         &["build", "many.json", "-o", "/dev/full"][..],
         &["build", "--demo", "-o", "/dev/full"],
         &["remux", big, "-o", "/dev/full"],
+        &["salvage", big, "-o", "/dev/full"],
         &["extract", "--track", "1", big, "-o", "/dev/full"],
+        &["encode", "--adapter", "dsp", "tone.wav", "-o", "/dev/full"],
+        &[
+            "decode",
+            "--adapter",
+            "null",
+            "--track",
+            "1",
+            big,
+            "-o",
+            "/dev/full",
+        ],
     ] {
         let o = h4mk(d, args);
-        failed(&o, 1, "h4mk: error: writing ");
         let stderr = String::from_utf8_lossy(&o.stderr);
-        assert!(
-            stderr.contains("full") && stderr.ends_with("No space left on device (os error 28)\n"),
-            "{args:?}: {stderr}"
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr, "h4mk: error: writing /dev/full: No space left on device (os error 28)\n",
+            "{args:?}"
         );
     }
 }

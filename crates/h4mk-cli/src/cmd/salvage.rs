@@ -392,6 +392,8 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
             s.offset
         )?;
     }
+    // Damaged chunks of ranges past the list's cap were named on no line: counted below.
+    let unnamed = damaged.count() as u64;
     match r.footer {
         "missing" => writeln!(out, "{f}: no file CRC at the end")?,
         "mismatch" => writeln!(out, "{f}: the file CRC does not match")?,
@@ -416,15 +418,18 @@ fn print_text(out: &mut dyn Write, r: &Shown) -> Result<()> {
             i.tag, i.offset, i.message
         )?;
     }
-    // What the lists leave out, counted by kind.
+    // What the lists this text prints leave out, counted by kind (unidentified ranges and
+    // kept chunks are in the JSON report only).
     let o = &r.omitted;
     let counted: Vec<String> = [
         (o.skipped, "skipped range", "skipped ranges"),
-        (o.damaged_chunks, "damaged chunk", "damaged chunks"),
-        (o.unidentified, "unidentified range", "unidentified ranges"),
+        (
+            o.damaged_chunks + unnamed,
+            "damaged chunk",
+            "damaged chunks",
+        ),
         (o.dropped, "block lost or dropped", "blocks lost or dropped"),
         (o.ignored, "chunk left out", "chunks left out"),
-        (o.kept_chunks, "chunk kept", "chunks kept"),
     ]
     .into_iter()
     .filter(|(n, ..)| *n > 0)

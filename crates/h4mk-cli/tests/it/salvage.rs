@@ -290,6 +290,53 @@ fn a_report_past_ten_thousand_problems_counts_the_rest() {
     assert_eq!(report["omitted"]["damaged_chunks"], 5);
 }
 
+/// Damaged chunks in skipped ranges past the list's cap are named on no line: the text report
+/// counts them with those its list left out. With 10,005 runs of garbage before them, the
+/// damage of the last 4 blocks was said nowhere (a review).
+#[test]
+fn damaged_chunks_of_ranges_not_listed_are_counted() {
+    let dir = TempDir::new("salvage_unnamed_damage");
+    let input = dir.path().join("late.h4mk");
+    let track = TrackSpec::new(1, "a", "audio", "c");
+    let opts = MuxOptions::default();
+    let mut mux = Muxer::new(Vec::new(), vec![track], &Sidecars::default(), opts).unwrap();
+    for ts_ms in 0..10_010 {
+        mux.push(1, ts_ms, BlockKind::Key, b"k").unwrap();
+    }
+    let (clean, _) = mux.finish().unwrap();
+    // Three bytes of garbage after each of the first 10,005 blocks; the next one intact, the
+    // last 4 damaged.
+    let ends: Vec<usize> = Demuxer::open(&clean)
+        .unwrap()
+        .blocks()
+        .map(|b| b.unwrap().end_offset() as usize)
+        .collect();
+    let mut bytes = Vec::with_capacity(clean.len() + 3 * ends.len());
+    let mut at = 0;
+    for (i, &end) in ends.iter().enumerate() {
+        bytes.extend_from_slice(&clean[at..end]);
+        at = end;
+        if i < 10_005 {
+            bytes.extend_from_slice(&[0xA5; 3]);
+        } else if i > 10_005
+            && let Some(crc) = bytes.last_mut()
+        {
+            *crc ^= 1;
+        }
+    }
+    bytes.extend_from_slice(&clean[at..]);
+    std::fs::write(&input, bytes).unwrap();
+    let out = dir.path().join("out.h4mk");
+    let o = h4mk(&["salvage", "{}", "-o", out.to_str().unwrap()], &input);
+    let not_listed = "late.h4mk: not listed (past 10,000 of a kind): 6 skipped ranges, 4 \
+                      damaged chunks";
+    assert!(
+        o.stdout.lines().any(|l| l == not_listed),
+        "{:?}",
+        o.stdout.lines().rev().take(3).collect::<Vec<_>>()
+    );
+}
+
 /// Three tracks (GOPs `I B B P B P`, `I P P P`, all I) with opaque bytes of 50 to 1,500 bytes.
 fn crash_tracks() -> Vec<TrackSpec> {
     (1..=3)

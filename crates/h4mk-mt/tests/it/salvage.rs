@@ -831,7 +831,36 @@ fn a_file_that_needs_an_extended_table_gets_one() {
     assert!(report.tracks[0].kept > 65_535);
 }
 
-/// The report's lists hold at most `max_problems` entries each, and count the rest: a file of a
+/// With no entry listed, `recovered` and `is_complete` still answer from what the lists left
+/// out: a chunk kept (of an unknown tag, in a damaged file with no track list) is something
+/// recovered, and a chunk left out (a second track list) makes an intact file incomplete.
+#[test]
+fn a_report_listing_nothing_still_says_what_was_kept_and_left_out() {
+    let listing_none = h4mk_mt::SalvageOptions {
+        max_listed: 0,
+        ..Default::default()
+    };
+    let mut w = Writer::new(Vec::new(), &FileHeader::default(), WriterOptions::default()).unwrap();
+    w.write_chunk(Tag(*b"ZZZZ"), 0, b"kept").unwrap();
+    let mut damaged = w.finish().unwrap();
+    damaged.extend_from_slice(&[0xA5; 40]);
+    let (_, report) = h4mk_mt::salvage_with(&damaged, Vec::new(), listing_none).unwrap();
+    assert!(!report.intact && report.kept_chunks.is_empty());
+    assert_eq!(report.omitted.kept_chunks, 1);
+    assert!(report.recovered(), "{report:?}");
+
+    let trak = encode_track_list(&[spec(1)]).unwrap();
+    let mut w = Writer::new(Vec::new(), &FileHeader::default(), WriterOptions::default()).unwrap();
+    w.write_chunk(Tag::TRAK, 0, &trak).unwrap();
+    w.write_chunk(Tag::TRAK, 0, &trak).unwrap();
+    let twice = w.finish().unwrap();
+    let (_, report) = h4mk_mt::salvage_with(&twice, Vec::new(), listing_none).unwrap();
+    assert!(report.intact && report.ignored.is_empty());
+    assert_eq!(report.omitted.ignored, 1);
+    assert!(!report.is_complete(), "{report:?}");
+}
+
+/// The report's lists hold at most `max_listed` entries each, and count the rest: a file of a
 /// million damaged blocks made a report of a million entries (481 MB held, a 134 MB text
 /// report, an adversarial review). The totals and the file written do not depend on the cap.
 #[test]

@@ -172,9 +172,13 @@ fn stdout_id() -> Option<FileId> {
     None
 }
 
-/// True for an input path `-`, which names standard input.
+/// True for an input path that names standard input: `-`, or a name the system gives it
+/// (`/dev/stdin`), so that standard input named twice, once each way, is refused as `-`
+/// twice is, rather than read by the first and found empty by the second (a review).
 pub fn is_stdin(path: &Path) -> bool {
-    path.as_os_str() == "-"
+    ["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]
+        .iter()
+        .any(|name| path.as_os_str() == *name)
 }
 
 /// True for an output path that names standard output: `-`, or a name the system gives it

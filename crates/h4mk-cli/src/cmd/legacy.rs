@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::cmd::error_chain;
 use crate::input::Input;
-use crate::output::{is_stdin, write_to};
+use crate::output::write_to;
 
 /// Write the demo container (the original's `mt_build`).
 ///
@@ -329,7 +329,7 @@ pub(crate) fn run_chain(
 
 /// `path` as the original took it: `-` is a file of that name, not a standard stream.
 fn literal(path: &Path) -> std::borrow::Cow<'_, Path> {
-    if is_stdin(path) {
+    if path.as_os_str() == "-" {
         Path::new(".").join(path).into()
     } else {
         path.into()

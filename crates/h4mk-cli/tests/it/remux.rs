@@ -285,6 +285,10 @@ fn bad_usage_exits_2_and_writes_nothing() {
             "h4mk: error: standard input (`-`) can be read only once",
         ),
         (
+            vec!["-", "--sidecar", "note=/dev/stdin"],
+            "h4mk: error: standard input (`-`) can be read only once",
+        ),
+        (
             vec![demo.as_str(), "--sidecar", "title=m.json"],
             "error: invalid value 'title=m.json' for '--sidecar <NAME=FILE>': `title=m.json`: \
              `title` is not meta, safe, veri or note",

@@ -49,8 +49,8 @@ pub struct RemuxSummary {
     /// the lowest pts kept with [`RemuxOptions::start_at_zero`], else 0.
     pub shifted_ms: u32,
     /// Without a span, per input, in input order, the chunks of tags this crate does not know,
-    /// which the new file leaves out; inputs with none are not listed. A cut writes the blocks
-    /// of its span and nothing else, so this is empty for one.
+    /// which the new file leaves out; inputs with none are not listed. A cut keeps no such
+    /// chunk either, and reads only part of the file: this is empty for one.
     pub unknown_chunks: Vec<(usize, UnknownChunks)>,
 }
 

@@ -36,7 +36,8 @@ Outputs:
   --sidecar NAME -o OUT the payload of the META, SAFE, VERI or NOTE chunk, byte for byte.
   -o - writes to standard output, and the report (with --json only) to standard error.
 A file cut short inside a chunk (as a crashed writer leaves it) gives its blocks up to that
-chunk, with a warning; any other damage is an error.
+chunk, with a warning; any other damage is an error, and so is a cut exactly four bytes into
+a chunk's header, which reads as a whole file whose file CRC is wrong (docs/FORMAT.md §7.2).
 
 Examples:
   h4mk extract --track 1 --dir blocks/ song.h4mk

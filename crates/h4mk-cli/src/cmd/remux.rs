@@ -54,7 +54,7 @@ GOP rules: a whole remux copies blocks as the inputs hold them, GOP rules or not
   them); a cut plans from keyframes, and refuses a span of such a track that has none, or
   a B-block whose forward anchor is not there.
 Chunks of tags h4mk does not read are left out: with a warning by a whole remux; a cut
-  keeps the blocks of its span and nothing else.
+  keeps none, whatever it reads.
 Without --locator, the new file is what the Python reference would write: every track of
   one file remuxed whole is that file again, byte for byte (but for chunks of other tags).
 

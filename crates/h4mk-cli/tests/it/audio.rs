@@ -2193,6 +2193,17 @@ fn info_list_and_extract_read_a_file_cut_short_up_to_its_cut() {
         std::fs::read(d.join("cut.h4mk.lp")).unwrap()
             == std::fs::read(d.join("kept.h4mk.lp")).unwrap()
     );
+    // To standard output, and a file per block, the same blocks with the same warning.
+    let o = h4mk(d, &["extract", "--track", "1", "-o", "-", "cut.h4mk"]);
+    assert_eq!(String::from_utf8(o.stderr.clone()).unwrap(), said);
+    assert!(o.stdout == std::fs::read(d.join("kept.h4mk.lp")).unwrap());
+    let o = h4mk(
+        d,
+        &["extract", "--track", "1", "--dir", "blocks", "cut.h4mk"],
+    );
+    assert_eq!(String::from_utf8(o.stderr.clone()).unwrap(), said);
+    let files = std::fs::read_dir(d.join("blocks")).unwrap().count();
+    assert_eq!(files, cut["blocks"].as_array().unwrap().len());
 
     let info = json(&h4mk(d, &["info", "--json", "cut.h4mk"]));
     let kept_info = json(&h4mk(d, &["info", "--json", "kept.h4mk"]));

@@ -369,6 +369,27 @@ fn sidecars_are_replaced_from_files_or_dropped() {
     };
     assert_eq!(listed("out.h4mk"), listed(&input));
 
+    // `-` is standard input, as for any input.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .current_dir(d)
+        .args(["remux", &input, "--sidecar", "note=-", "-o", "piped.h4mk"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from a pipe")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let piped = ok(&h4mk(
+        d,
+        &["extract", "--sidecar", "note", "-o", "-", "piped.h4mk"],
+    ));
+    assert_eq!(piped, "from a pipe");
+
     // A sidecar file that cannot be read fails the command, with nothing written.
     std::fs::remove_file(d.join("out.h4mk")).unwrap();
     let o = h4mk(

@@ -241,25 +241,9 @@ fn nothing_recoverable_exits_1_and_writes_nothing() {
 fn a_report_past_ten_thousand_problems_counts_the_rest() {
     let dir = TempDir::new("salvage_many_problems");
     let input = dir.path().join("many.h4mk");
-    let track = TrackSpec::new(1, "a", "audio", "c");
-    let mut mux = Muxer::new(
-        Vec::new(),
-        vec![track],
-        &Sidecars::default(),
-        MuxOptions::default(),
-    )
-    .unwrap();
-    for ts_ms in 0..10_005 {
-        mux.push(1, ts_ms, BlockKind::Key, b"k").unwrap();
-    }
-    let (mut bytes, _) = mux.finish().unwrap();
-    let ends: Vec<u64> = Demuxer::open(&bytes)
-        .unwrap()
-        .blocks()
-        .map(|b| b.unwrap().end_offset())
-        .collect();
+    let (mut bytes, ends) = keyframes_of_one_track(10_005);
     for end in ends {
-        bytes[end as usize - 1] ^= 1;
+        bytes[end - 1] ^= 1;
     }
     std::fs::write(&input, bytes).unwrap();
     let out = dir.path().join("out.h4mk");
@@ -290,6 +274,23 @@ fn a_report_past_ten_thousand_problems_counts_the_rest() {
     assert_eq!(report["omitted"]["damaged_chunks"], 5);
 }
 
+/// A file of `n` one-byte keyframes of one track, and where each block's chunk ends.
+fn keyframes_of_one_track(n: u32) -> (Vec<u8>, Vec<usize>) {
+    let track = TrackSpec::new(1, "a", "audio", "c");
+    let opts = MuxOptions::default();
+    let mut mux = Muxer::new(Vec::new(), vec![track], &Sidecars::default(), opts).unwrap();
+    for ts_ms in 0..n {
+        mux.push(1, ts_ms, BlockKind::Key, b"k").unwrap();
+    }
+    let (bytes, _) = mux.finish().unwrap();
+    let ends = Demuxer::open(&bytes)
+        .unwrap()
+        .blocks()
+        .map(|b| b.unwrap().end_offset() as usize)
+        .collect();
+    (bytes, ends)
+}
+
 /// Damaged chunks in skipped ranges past the list's cap are named on no line: the text report
 /// counts them with those its list left out. With 10,005 runs of garbage before them, the
 /// damage of the last 4 blocks was said nowhere (a review).
@@ -297,20 +298,9 @@ fn a_report_past_ten_thousand_problems_counts_the_rest() {
 fn damaged_chunks_of_ranges_not_listed_are_counted() {
     let dir = TempDir::new("salvage_unnamed_damage");
     let input = dir.path().join("late.h4mk");
-    let track = TrackSpec::new(1, "a", "audio", "c");
-    let opts = MuxOptions::default();
-    let mut mux = Muxer::new(Vec::new(), vec![track], &Sidecars::default(), opts).unwrap();
-    for ts_ms in 0..10_010 {
-        mux.push(1, ts_ms, BlockKind::Key, b"k").unwrap();
-    }
-    let (clean, _) = mux.finish().unwrap();
     // Three bytes of garbage after each of the first 10,005 blocks; the next one intact, the
     // last 4 damaged.
-    let ends: Vec<usize> = Demuxer::open(&clean)
-        .unwrap()
-        .blocks()
-        .map(|b| b.unwrap().end_offset() as usize)
-        .collect();
+    let (clean, ends) = keyframes_of_one_track(10_010);
     let mut bytes = Vec::with_capacity(clean.len() + 3 * ends.len());
     let mut at = 0;
     for (i, &end) in ends.iter().enumerate() {

@@ -68,6 +68,8 @@ pub struct WavStream<R: Read> {
     declared: Option<u64>,
     /// The factor from an integer sample to `-1.0..1.0`; `None` for float samples.
     int_scale: Option<f32>,
+    /// Where a data chunk after the one read starts, found once the samples have ended.
+    later_data: Option<u64>,
 }
 
 impl<R: Read> std::fmt::Debug for WavStream<R> {
@@ -113,7 +115,16 @@ impl<R: Read> WavStream<R> {
             sample_rate: spec.sample_rate,
             channels,
             int_scale,
+            later_data: None,
         })
+    }
+
+    /// Where a second data chunk starts, once the samples have ended: its samples are not
+    /// read (only the first data chunk's are, as other readers do), and a caller may say so.
+    /// The chunks after a data chunk of declared length are read for it, to the end of the
+    /// stream; `None` too when the data chunk's length was left unknown.
+    pub fn later_data_chunk(&self) -> Option<u64> {
+        self.later_data
     }
 
     /// The sample rate, in Hz.
@@ -179,22 +190,29 @@ impl<R: Read> WavStream<R> {
                 if self.data.streamed.is_some() && self.data.delivered.ended.get() => {}
             Stop::Failed(e) => return Err(self.data.error(e)),
         }
-        if let (Some(wav), Some(cap)) = (self.wav.take(), self.data.streamed)
-            && self.data.past_cap > 0
-        {
-            // The samples stopped at the cap: one more whole frame tells a stream too long.
-            let mut rest = wav.into_inner();
-            let mut more = Vec::new();
-            (&mut rest).take(self.data.frame).read_to_end(&mut more)?;
-            if more.len() as u64 == self.data.frame {
-                return Err(Error::Limit {
-                    what: "bytes of streamed WAV data in whole frames, counted to a frame past the cap",
-                    value: cap + self.data.past_cap,
-                    max: cap,
-                });
+        match (self.wav.take(), self.data.streamed) {
+            (Some(wav), Some(cap)) if self.data.past_cap > 0 => {
+                // The samples stopped at the cap: one more whole frame tells a stream too long.
+                let mut rest = wav.into_inner();
+                let mut more = Vec::new();
+                (&mut rest).take(self.data.frame).read_to_end(&mut more)?;
+                if more.len() as u64 == self.data.frame {
+                    return Err(Error::Limit {
+                        what: "bytes of streamed WAV data in whole frames, counted to a frame past the cap",
+                        value: cap + self.data.past_cap,
+                        max: cap,
+                    });
+                }
             }
+            // A second data chunk was ignored without a word (an adversarial review): the
+            // chunks after this one are read for it. A read that fails there leaves it unsaid.
+            (Some(wav), None) => {
+                let (_, samples) = wav.into_inner().into_inner();
+                let rest = samples.inner.inner;
+                self.later_data = find_later_data(rest, &self.data).ok().flatten();
+            }
+            _ => {}
         }
-        self.wav = None;
         Ok(read)
     }
 }
@@ -274,6 +292,38 @@ fn read_frames<T: hound::Sample, S: Read>(
         out.push(&frame);
     }
     Stop::Full
+}
+
+/// Reads the chunks after a data chunk of declared length (`rest`: what its samples left of
+/// the stream), and returns where the first data chunk among them starts. Chunks are stepped
+/// over by their lengths, each with its pad byte; a stream that ends first has none.
+fn find_later_data<R: Read>(mut rest: io::Take<R>, data: &DataChunk) -> io::Result<Option<u64>> {
+    io::copy(&mut rest, &mut io::sink())?;
+    let mut reader = rest.into_inner();
+    // A partial frame the samples left out, and the pad byte of an odd length.
+    let pad = data.len % 2;
+    let left = data.len - data.whole + pad;
+    if io::copy(&mut (&mut reader).take(left), &mut io::sink())? < left {
+        return Ok(None);
+    }
+    let mut at = data.offset + 8 + data.len + pad;
+    loop {
+        let mut header = [0u8; 8];
+        match reader.read_exact(&mut header) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            read => read?,
+        }
+        let [i0, i1, i2, i3, l0, l1, l2, l3] = header;
+        if &[i0, i1, i2, i3] == b"data" {
+            return Ok(Some(at));
+        }
+        let len = u64::from(u32::from_le_bytes([l0, l1, l2, l3]));
+        let skip = len + len % 2;
+        if io::copy(&mut (&mut reader).take(skip), &mut io::sink())? < skip {
+            return Ok(None);
+        }
+        at += 8 + skip;
+    }
 }
 
 /// The stream handed to `hound`: a canonical header (RIFF, `fmt `, `data`), then the data
@@ -1130,6 +1180,39 @@ mod tests {
             matches!(err, Error::Wav(hound::Error::FormatError("no data chunk"))),
             "{err:?}"
         );
+    }
+
+    /// Only the first data chunk's samples are read, as other readers read them; a second one
+    /// was ignored without a word (an adversarial review), and is now found once the samples
+    /// end, past the chunks between, so that the caller can say so.
+    #[test]
+    fn a_second_data_chunk_is_found_after_the_samples() {
+        let pcm = Pcm::new(8000, vec![0.0, 0.25, -0.5, 0.75]);
+        let mut file = Vec::new();
+        write_wav(&mut file, &pcm).unwrap();
+        let read_all = |bytes: &[u8]| {
+            let mut wav = WavStream::new(bytes).unwrap();
+            let mut samples = Vec::new();
+            while wav.read(&mut samples, 3).unwrap() > 0 {}
+            (samples, wav.later_data_chunk())
+        };
+        let (alone, none) = read_all(&file);
+        assert_eq!(none, None);
+        // After the samples: a LIST chunk of odd length with its pad byte, then a data chunk.
+        let list = b"LIST\x05\0\0\0INFOa\0";
+        for (after, second) in [
+            (&b"data\x02\0\0\0\x01\x02"[..], Some(file.len() as u64)),
+            (
+                &[&list[..], b"data\x02\0\0\0\x01\x02"].concat(),
+                Some(file.len() as u64 + 14),
+            ),
+            (&list[..], None),
+        ] {
+            let more = [&file[..], after].concat();
+            let (samples, found) = read_all(&more);
+            assert_eq!(samples, alone);
+            assert_eq!(found, second, "{after:?}");
+        }
     }
 
     #[test]

@@ -355,7 +355,18 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         let (_, summary) = mux.finish().map_err(|e| write_failed(&args.output, e))?;
         Ok(summary)
     })?;
-    let said = warn_if_extended(err, &out_name, summary.index.ext_tables)?;
+    let mut said = Vec::new();
+    if let Some(at) = wav.later_data_chunk() {
+        // Only the first data chunk's samples are read, as other readers read them.
+        let text = format!(
+            "{}: a second data chunk at offset {at} is not read: only the first one's samples \
+             are encoded",
+            crate::one_line(&in_name)
+        );
+        writeln!(err, "h4mk: warning: {text}")?;
+        said.push(text);
+    }
+    said.extend(warn_if_extended(err, &out_name, summary.index.ext_tables)?);
     let Some(out) = report_sink(is_stdout(&args.output), args.json, out, err) else {
         return Ok(ExitCode::SUCCESS);
     };

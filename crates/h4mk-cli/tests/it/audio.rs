@@ -452,6 +452,42 @@ fn song_and_its_first_half(dir: &Path) -> Vec<u8> {
     bytes
 }
 
+/// A WAV file with a second data chunk is encoded from its first, as other readers read it,
+/// with a warning, in the JSON report too: the second was ignored without a word (an
+/// adversarial review).
+#[test]
+fn a_second_data_chunk_is_encoded_with_a_warning() {
+    let dir = TempDir::new("audio_second_data");
+    let d = dir.path();
+    let tone = Pcm::new(8_000, vec![0.25; 8_000]);
+    let mut wav = Vec::new();
+    write_wav(&mut wav, &tone).unwrap();
+    let first_len = wav.len();
+    wav.extend_from_slice(b"data\x04\0\0\0\x01\x02\x03\x04");
+    std::fs::write(d.join("two.wav"), &wav).unwrap();
+    let args = [
+        "encode",
+        "--json",
+        "--adapter",
+        "dsp",
+        "two.wav",
+        "-o",
+        "two.h4mk",
+    ];
+    let o = h4mk(d, &args);
+    let report = json(&o);
+    let warning = format!(
+        "two.wav: a second data chunk at offset {first_len} is not read: only the first one's \
+         samples are encoded"
+    );
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        format!("h4mk: warning: {warning}\n")
+    );
+    assert_eq!(report["warnings"], serde_json::json!([warning]));
+    assert_eq!(report["samples"], 8_000);
+}
+
 /// `decode --adapter dsp --track 1 ARGS... -o OUT` in `dir`.
 fn decode_args(dir: &Path, args: &[&str], out: &str) -> std::process::Output {
     let base = ["decode", "--adapter", "dsp", "--track", "1"];

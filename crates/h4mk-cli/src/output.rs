@@ -524,14 +524,20 @@ impl Drop for AtomicFile {
 mod tests {
     use super::*;
 
+    /// An empty folder of its own for a test named `name`.
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("h4mk_{name}_{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).expect("a test folder in the temporary folder");
+        dir
+    }
+
     /// The temporary name is predictable: a link planted there used to be followed, and the
     /// file it led to overwritten. And a long target name left no room for the temporary
     /// name's additions ("File name too long").
     #[test]
     fn the_temporary_file_is_new_and_its_name_fits() {
-        let dir = std::env::temp_dir().join(format!("h4mk_output_temp_{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
+        let dir = fresh_dir("output_temp");
         fs::write(dir.join("victim"), b"victim").unwrap();
         let planted = dir.join(format!(".out.{}.0.tmp", std::process::id()));
         std::os::unix::fs::symlink(dir.join("victim"), &planted).unwrap();
@@ -546,20 +552,13 @@ mod tests {
         assert!(fs::symlink_metadata(&planted).unwrap().is_symlink());
         fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-#[cfg(all(test, unix))]
-mod no_clobber_tests {
-    use super::*;
 
     /// With `-n`, a target that appears while the output is written (another program's) is
     /// kept: the temporary file is linked into place, which fails where a rename would
     /// replace it, and is removed. Without `-n` it is replaced, as before.
     #[test]
     fn a_target_that_appears_meanwhile_is_kept() {
-        let dir = std::env::temp_dir().join(format!("h4mk_no_clobber_{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
+        let dir = fresh_dir("no_clobber");
         let target = dir.join("out");
         for on in [true, false] {
             let _ = fs::remove_file(&target);

@@ -109,7 +109,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         }
         // A file cut short is extracted up to the chunk it was cut in, with a warning, as
         // `list` lists it.
-        let mut walk = UpToCut::new(&demux);
+        let mut walk = UpToCut::new(&demux, &name);
         let blocks = walk
             .by_ref()
             .filter(|b| b.as_ref().map_or(true, |b| b.track == track));
@@ -204,7 +204,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 // Standard output cannot be taken back: every chunk is checked before the
                 // first block goes out, as `--dir` and `decode` do (a file output is removed
                 // on failure instead). It used to stream the blocks before a damaged one.
-                for chunk in UpToCut::new(&demux) {
+                for chunk in UpToCut::new(&demux, &name) {
                     chunk.with_context(|| name.clone())?;
                 }
             }
@@ -230,8 +230,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             report.bytes = bytes;
             report.output = display_name(output);
         }
-        if let Some(cut) = walk.cut {
-            let text = format!("{}: {cut}", crate::one_line(&name));
+        if let Some(text) = walk.cut {
             writeln!(err, "h4mk: warning: {text}")?;
             report.warnings.push(text);
         }

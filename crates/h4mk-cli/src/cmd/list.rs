@@ -49,7 +49,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     // Tracks of blocks listed that the track list does not declare, and how many blocks.
     let mut undeclared = (BTreeSet::new(), 0u64);
     // A file cut short is listed up to the chunk it was cut in, with a warning.
-    let mut walk = UpToCut::new(&demux);
+    let mut walk = UpToCut::new(&demux, &input.name());
     let blocks = walk
         .by_ref()
         .filter(|b| b.as_ref().map_or(true, |b| wanted(b.track)))
@@ -133,7 +133,7 @@ fn warn(
             ids.join(", ")
         ));
     }
-    said.extend(cut.map(|text| format!("{name}: {text}")));
+    said.extend(cut);
     for text in &said {
         writeln!(err, "h4mk: warning: {text}")?;
     }

@@ -119,20 +119,23 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
 }
 
 /// The blocks of a file in file order, as [`Demuxer::blocks`] walks them, but ending with no
-/// error at the chunk a file was cut short in, whose warning ([`cut_short`]) it keeps: what
-/// `list` and `extract` read of a file a crashed writer left.
+/// error at the chunk a file was cut short in, whose warning ([`cut_short`], after the file's
+/// name) it keeps: what `list` and `extract` read of a file a crashed writer left.
 struct UpToCut<'a, 'd> {
     blocks: h4mk_mt::Blocks<'a>,
     demux: &'d Demuxer<'a>,
+    name: String,
     /// The warning, once the walk has ended at a cut.
     cut: Option<String>,
 }
 
 impl<'a, 'd> UpToCut<'a, 'd> {
-    fn new(demux: &'d Demuxer<'a>) -> Self {
+    /// The walk over `demux`, the file named `name` in its warning.
+    fn new(demux: &'d Demuxer<'a>, name: &str) -> Self {
         UpToCut {
             blocks: demux.blocks(),
             demux,
+            name: crate::one_line(name),
             cut: None,
         }
     }
@@ -145,7 +148,7 @@ impl<'a> Iterator for UpToCut<'a, '_> {
         match self.blocks.next()? {
             Err(e) => match cut_short(self.demux, &e) {
                 Some(text) => {
-                    self.cut = Some(text);
+                    self.cut = Some(format!("{}: {text}", self.name));
                     None
                 }
                 None => Some(Err(e)),

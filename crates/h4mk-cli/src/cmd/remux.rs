@@ -2,7 +2,7 @@
 //! time range, through [`h4mk_mt::remux()`]: no block is decoded or changed, each input is
 //! read once, and the output is written as it is read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,16 +162,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     for file in &args.files {
         refuse_input_as_output(file, &args.out.output)?;
     }
-    let named = args
+    let mut named = HashSet::new();
+    let tags = args
         .sidecar
         .iter()
         .map(|(s, _)| s)
         .chain(&args.drop_sidecar);
-    for (i, sidecar) in named.clone().enumerate() {
-        if named.clone().take(i).any(|s| s == sidecar) {
+    for tag in tags.map(|s| s.tag()) {
+        if !named.insert(tag) {
             return Err(UsageError(format!(
-                "sidecar {} is named twice by --sidecar or --drop-sidecar",
-                sidecar.tag()
+                "sidecar {tag} is named twice by --sidecar or --drop-sidecar"
             ))
             .into());
         }
@@ -225,14 +225,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     refuse_repeated_ids(&picks, &names, args.map.is_empty())?;
     let main = demuxers.get(args.sidecars_from);
     let mut sidecars = main.map(Demuxer::sidecars).unwrap_or_default();
-    for (sidecar, bytes) in &replaced {
+    let replacing = replaced.iter().map(|(s, bytes)| (s, Some(&bytes[..])));
+    for (sidecar, bytes) in replacing.chain(args.drop_sidecar.iter().map(|s| (s, None))) {
         if let Some(slot) = sidecars.slot_mut(sidecar.tag()) {
-            *slot = Some(bytes);
-        }
-    }
-    for sidecar in &args.drop_sidecar {
-        if let Some(slot) = sidecars.slot_mut(sidecar.tag()) {
-            *slot = None;
+            *slot = bytes;
         }
     }
     let summary = write_to(&args.out.output, out, |w| {

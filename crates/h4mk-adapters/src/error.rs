@@ -239,6 +239,16 @@ pub enum Error {
     /// Reading or writing a WAV file failed.
     #[error("wav error")]
     Wav(#[from] hound::Error),
+    /// A WAV file's header is malformed: `offset` is where in the file, the start of the chunk
+    /// at fault (`fmt `, or the chunk header that could not be read).
+    #[error("WAV header at byte {offset}")]
+    WavHeader {
+        /// Offset in the file.
+        offset: u64,
+        /// What is wrong there.
+        #[source]
+        source: hound::Error,
+    },
     /// A WAV file in a format not read here (A-law, ADPCM, RF64): the message names it.
     #[error("{0}")]
     WavUnsupported(&'static str),

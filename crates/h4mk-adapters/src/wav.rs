@@ -92,11 +92,16 @@ impl<R: Read> WavStream<R> {
     /// [`WavStream::new`], with a data chunk of unknown length capped at `cap` bytes.
     fn with_stream_cap(reader: R, cap: u64) -> Result<Self> {
         let (stream, data) = fmt_and_data(reader, cap)?;
-        let wav = hound::WavReader::new(stream)?;
+        // `hound` reads only the `fmt ` chunk here: the header put before the samples is ours.
+        let fmt_at = |source| Error::WavHeader {
+            offset: data.fmt_offset,
+            source,
+        };
+        let wav = hound::WavReader::new(stream).map_err(fmt_at)?;
         let spec = wav.spec();
         let channels = usize::from(spec.channels);
         if channels == 0 {
-            return Err(Error::Wav(hound::Error::FormatError("zero channels")));
+            return Err(fmt_at(hound::Error::FormatError("zero channels")));
         }
         let int_scale = match spec.sample_format {
             hound::SampleFormat::Float => None,
@@ -345,20 +350,24 @@ type Source<R> = io::Chain<Cursor<Vec<u8>>, Narrowed<Counted<io::Take<R>>>>;
 /// frames (it refuses a partial one), and 64-bit floats as the 32-bit floats they are read as
 /// (it reads no wider float).
 fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChunk)> {
-    let malformed = |what| Error::Wav(hound::Error::FormatError(what));
+    let malformed = |offset, what| Error::WavHeader {
+        offset,
+        source: hound::Error::FormatError(what),
+    };
     let mut head = [0u8; 12];
     reader
         .read_exact(&mut head)
-        .map_err(|_| malformed("not a RIFF WAVE file"))?;
+        .map_err(|_| malformed(0, "not a RIFF WAVE file"))?;
     if matches!(head.get(..4), Some(b"RF64" | b"BW64")) && head.get(8..) == Some(b"WAVE") {
         return Err(Error::WavUnsupported(
             "RF64 and BW64 files (WAV past 4 GiB) are not read; only RIFF WAVE is",
         ));
     }
     if head.get(..4) != Some(b"RIFF") || head.get(8..) != Some(b"WAVE") {
-        return Err(malformed("not a RIFF WAVE file"));
+        return Err(malformed(0, "not a RIFF WAVE file"));
     }
-    let mut fmt: Option<Vec<u8>> = None;
+    // The `fmt ` chunk's body, and the offset of its header.
+    let mut fmt: Option<(Vec<u8>, u64)> = None;
     // The first byte of the next chunk, read where a pad byte should have been.
     let mut carried: Option<u8> = None;
     // Offset of the next byte to read.
@@ -376,12 +385,13 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
         };
         reader
             .read_exact(rest)
-            .map_err(|_| malformed("no data chunk"))?;
+            .map_err(|_| malformed(header_at, "no data chunk"))?;
         let [i0, i1, i2, i3, l0, l1, l2, l3] = header;
         let len = u32::from_le_bytes([l0, l1, l2, l3]);
         match &[i0, i1, i2, i3] {
             b"data" => {
-                let mut fmt = fmt.ok_or_else(|| malformed("no fmt chunk before the data chunk"))?;
+                let (mut fmt, fmt_offset) =
+                    fmt.ok_or_else(|| malformed(header_at, "no fmt chunk before the data chunk"))?;
                 if let Some(what) = unread_format(&fmt) {
                     return Err(Error::WavUnsupported(what));
                 }
@@ -398,7 +408,7 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                 let unit = lcm(frame.max(1), sample * channels.max(1));
                 let whole = |bytes: u64| bytes - bytes % unit;
                 // After the frame is read: `unit` counts the file's bytes.
-                let narrow = narrow_f64(&mut fmt).map_err(malformed)?;
+                let narrow = narrow_f64(&mut fmt).map_err(|what| malformed(fmt_offset, what))?;
                 // ffmpeg reads a length of 0 as unknown too, but then the chunks after an empty
                 // data chunk (a LIST, say) would be read as samples: 0 is empty, as sox reads it.
                 let unknown = len == u32::MAX;
@@ -427,6 +437,7 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                 // One frame past the cap tells a stream of unknown length too long.
                 let past_cap = if unknown { frame } else { 0 };
                 let data = DataChunk {
+                    fmt_offset,
                     offset: header_at,
                     len: streamed.unwrap_or(u64::from(len)),
                     whole: in_file,
@@ -446,22 +457,25 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
                 // The last one won, silently (an adversarial review): which describes the
                 // samples is a guess, so it is not made.
                 if fmt.is_some() {
-                    return Err(malformed("a second fmt chunk before the data chunk"));
+                    return Err(malformed(
+                        header_at,
+                        "a second fmt chunk before the data chunk",
+                    ));
                 }
                 if len > MAX_FMT_LEN {
-                    return Err(malformed("fmt chunk longer than 1 KiB"));
+                    return Err(malformed(header_at, "fmt chunk longer than 1 KiB"));
                 }
                 let mut body = vec![0u8; len as usize];
                 reader
                     .read_exact(&mut body)
-                    .map_err(|_| malformed("fmt chunk cut short"))?;
-                fmt = Some(body);
+                    .map_err(|_| malformed(header_at, "fmt chunk cut short"))?;
+                fmt = Some((body, header_at));
                 at += u64::from(len);
             }
             _ => {
                 let skipped = io::copy(&mut (&mut reader).take(u64::from(len)), &mut io::sink())?;
                 if skipped < u64::from(len) {
-                    return Err(malformed("no data chunk"));
+                    return Err(malformed(header_at, "no data chunk"));
                 }
                 at += skipped;
             }
@@ -481,6 +495,9 @@ fn fmt_and_data<R: Read>(mut reader: R, cap: u64) -> Result<(Source<R>, DataChun
 /// Where the data chunk is, what it declares, and how many of its bytes the stream has
 /// delivered so far: a read that fails short of the declared length is a file cut short.
 struct DataChunk {
+    /// Offset of the `fmt ` chunk's header in the file.
+    fmt_offset: u64,
+    /// Offset of the data chunk's header in the file.
     offset: u64,
     /// The bytes declared, or for a stream of unknown length, its cap in whole frames.
     len: u64,
@@ -1177,7 +1194,13 @@ mod tests {
         let cut = with_chunk_before_data(&file, b"LIST\xff\0\0\0INFO");
         let err = read_wav(&cut[..36 + 12]).unwrap_err();
         assert!(
-            matches!(err, Error::Wav(hound::Error::FormatError("no data chunk"))),
+            matches!(
+                err,
+                Error::WavHeader {
+                    offset: 36,
+                    source: hound::Error::FormatError("no data chunk")
+                }
+            ),
             "{err:?}"
         );
     }
@@ -1228,9 +1251,10 @@ mod tests {
         assert!(
             matches!(
                 err,
-                Error::Wav(hound::Error::FormatError(
-                    "a second fmt chunk before the data chunk"
-                ))
+                Error::WavHeader {
+                    offset: 36,
+                    source: hound::Error::FormatError("a second fmt chunk before the data chunk")
+                }
             ),
             "{err:?}"
         );
@@ -1429,7 +1453,10 @@ mod tests {
         let mut odd = fmt_body(3, 2, 64, 0);
         odd[12] = 12;
         let err = WavStream::new(&wav_file(&odd, &data, data.len() as u32)[..]).unwrap_err();
-        assert!(err.to_string().contains("wav error"), "{err}");
+        assert!(
+            matches!(err, Error::WavHeader { offset: 12, .. }),
+            "the fmt chunk: {err:?}"
+        );
     }
 
     /// A data chunk whose length is not a whole number of frames (a recorder stopped inside
@@ -1590,9 +1617,22 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        assert!(matches!(
-            read_wav(&b"RIFF\0\0\0\0WAVEjunk"[..]),
-            Err(Error::Wav(_))
-        ));
+        // Where the chunk header that could not be read starts.
+        let err = read_wav(&b"RIFF\0\0\0\0WAVEjunk"[..]).unwrap_err();
+        assert!(
+            matches!(err, Error::WavHeader { offset: 12, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("byte 12"), "{err}");
+        let err = read_wav(&b"RIFX\0\0\0\0WAVE"[..]).unwrap_err();
+        assert!(matches!(err, Error::WavHeader { offset: 0, .. }), "{err:?}");
+        // A fmt chunk that `hound` refuses, or that has no channel: the fmt chunk's header.
+        for fmt in [fmt_body(1, 0, 16, 0), fmt_body(1, 1, 0, 0)] {
+            let err = read_wav(&wav_file(&fmt, &[], 0)[..]).unwrap_err();
+            assert!(
+                matches!(err, Error::WavHeader { offset: 12, .. }),
+                "{err:?}"
+            );
+        }
     }
 }

@@ -216,7 +216,7 @@ impl SalvageReport {
             && self.blocks_dropped == 0
             && self.ignored.is_empty()
             && self.omitted.ignored == 0
-            && (matches!(self.track_list, TrackListSource::Found { .. }) || self.tracks.is_empty())
+            && self.track_list != TrackListSource::Reconstructed
     }
 }
 
@@ -249,6 +249,9 @@ pub enum TrackListSource {
     /// of the intact blocks (possibly none).
     #[default]
     Reconstructed,
+    /// None: the input is intact and holds no track list and no block, and the output is
+    /// written as it is, with no TRAK either.
+    Absent,
 }
 
 /// What became of one track.
@@ -497,7 +500,15 @@ fn salvage_held<W: Write>(
                 offset: chunk.offset,
             },
         ),
-        None => (survey.rebuilt_tracks(), TrackListSource::Reconstructed),
+        None => {
+            let tracks = survey.rebuilt_tracks();
+            // An intact file of no track list and no block is written as it is.
+            if survey.intact && tracks.is_empty() {
+                (tracks, TrackListSource::Absent)
+            } else {
+                (tracks, TrackListSource::Reconstructed)
+            }
+        }
     };
     let header = survey.header.unwrap_or_default();
     let mut writer = Writer::new(
@@ -507,13 +518,12 @@ fn salvage_held<W: Write>(
             flush_every_chunk: opts.sync,
         },
     )?;
-    match &survey.trak {
-        Some((chunk, _)) => {
+    match (&survey.trak, track_list) {
+        (Some((chunk, _)), _) => {
             writer.write_chunk(Tag::TRAK, chunk.flags, chunk.payload)?;
         }
-        // An intact file of no track list and no block is written as it is.
-        None if survey.intact && tracks.is_empty() => {}
-        None => {
+        (None, TrackListSource::Absent) => {}
+        (None, _) => {
             writer.write_chunk(Tag::TRAK, 0, &encode_track_list(&tracks)?)?;
         }
     }
@@ -1360,6 +1370,27 @@ mod tests {
             let file = crate::Demuxer::open(&out).unwrap();
             assert!(file.tracks().is_empty());
             assert!(file.verify().is_ok(), "{data:?}");
+            assert_eq!(
+                report.track_list,
+                TrackListSource::Reconstructed,
+                "{data:?}"
+            );
         }
+    }
+
+    /// An intact file of no chunk is written as it is: with no track list, which the report
+    /// said it had rebuilt (a diff review).
+    #[test]
+    fn an_intact_file_of_no_chunk_has_no_track_list() {
+        let mut empty = Vec::new();
+        let header = h4mk_format::FileHeader::default();
+        Writer::new(&mut empty, &header, WriterOptions::default())
+            .unwrap()
+            .finish()
+            .unwrap();
+        let (out, report) = salvage(&empty, Vec::new()).unwrap();
+        assert_eq!(out, empty);
+        assert_eq!(report.track_list, TrackListSource::Absent);
+        assert!(report.recovered() && report.is_complete());
     }
 }

@@ -133,7 +133,8 @@ struct Shown {
     header: bool,
     /// `"intact"`, `"mismatch"` or `"missing"`.
     footer: &'static str,
-    /// `"found"` (with `track_list_offset`) or `"rebuilt"`.
+    /// `"found"` (with `track_list_offset`), `"rebuilt"`, or `"absent"` (an intact file of no
+    /// track list and no block, rewritten as it is).
     track_list: &'static str,
     /// Offset of the TRAK chunk used, when found.
     track_list_offset: Option<u64>,
@@ -240,7 +241,8 @@ impl Shown {
     fn new(file: &str, output: &str, r: &SalvageReport, warnings: Vec<String>) -> Self {
         let (track_list, track_list_offset) = match r.track_list {
             TrackListSource::Found { offset } => ("found", Some(offset)),
-            _ => ("rebuilt", None),
+            TrackListSource::Reconstructed => ("rebuilt", None),
+            TrackListSource::Absent => ("absent", None),
         };
         let range = |s: &h4mk_format::resync::Skipped| ShownRange {
             offset: s.offset,

@@ -131,6 +131,17 @@ fn intact_files_are_rewritten_unchanged() {
             std::fs::read(&path).unwrap(),
             "{name}"
         );
+        let (_, report) = run_json(
+            &["salvage", "--json", "{}", "-o", out.to_str().unwrap()],
+            &path,
+        );
+        // The empty file has no track list, and none was made for it.
+        let track_list = if name == "empty.h4mk" {
+            "absent"
+        } else {
+            "found"
+        };
+        assert_eq!(report["track_list"], track_list, "{name}");
     }
 }
 

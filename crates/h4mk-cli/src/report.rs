@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// Tags of chunks `info` counts apart, besides those the library reads.
+pub const MAX_OTHER_TAGS: usize = 100;
+
 /// One problem found in a file.
 #[derive(Debug, Serialize)]
 pub struct Problem {
@@ -87,8 +90,12 @@ pub struct InfoReport {
     pub tracks: Vec<TrackReport>,
     /// The sidecars present, in file order.
     pub sidecars: Vec<SidecarReport>,
-    /// Chunk count per tag, tags sorted.
+    /// Chunk count per tag, tags sorted: every tag this crate reads, and the first
+    /// [`MAX_OTHER_TAGS`] other tags met.
     pub chunks: BTreeMap<String, u64>,
+    /// Chunks of other tags past those: a file of a million made-up tags would make a list
+    /// as long as the file.
+    pub chunks_of_unlisted_tags: u64,
     /// CORE blocks in the file, of every track.
     pub blocks: u64,
     /// What reads fine but departs from what the reference writes (see `h4mk verify`), and

@@ -34,7 +34,7 @@ pub const XLOC: Tag = Tag(*b"XLOC");
 
 /// True for the tags this crate reads: the version 1 tags and its extensions. Readers skip
 /// chunks of any other tag (docs/FORMAT.md §1).
-pub(crate) fn is_known_tag(tag: Tag) -> bool {
+pub fn is_known_tag(tag: Tag) -> bool {
     matches!(tag, Tag::TRAK | Tag::CORE | Tag::TSEK | XSEK | XLOC)
         || crate::sidecar::Sidecars::TAGS.contains(&tag)
 }

@@ -8,11 +8,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use h4mk_format::Tag;
 use h4mk_gop::BlockKind;
+use h4mk_mt::index::is_known_tag;
 use h4mk_mt::{Demuxer, IndexStatus, route};
 
 use crate::cmd::{cut_short, open, plural, write_json};
 use crate::input::Input;
-use crate::report::{HeaderReport, IndexReport, InfoReport, SidecarReport, TrackReport};
+use crate::report::{
+    HeaderReport, IndexReport, InfoReport, MAX_OTHER_TAGS, SidecarReport, TrackReport,
+};
 
 /// Sidecars up to this many bytes are shown as text when they are UTF-8.
 const MAX_TEXT_BYTES: usize = 256;
@@ -85,7 +88,9 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
     let cap =
         usize::try_from(demux.container().options().limits.max_problems).unwrap_or(usize::MAX);
     let mut more = demux.omitted_problems();
-    let mut chunks: BTreeMap<String, u64> = BTreeMap::new();
+    let mut chunks: BTreeMap<Tag, u64> = BTreeMap::new();
+    let mut other_tags = 0;
+    let mut chunks_of_unlisted_tags = 0;
     let mut blocks = 0;
     let mut walk = demux.container().chunks();
     loop {
@@ -104,7 +109,14 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
                 break;
             }
         };
-        *chunks.entry(chunk.tag.to_string()).or_default() += 1;
+        if let Some(n) = chunks.get_mut(&chunk.tag) {
+            *n += 1;
+        } else if is_known_tag(chunk.tag) || other_tags < MAX_OTHER_TAGS {
+            other_tags += usize::from(!is_known_tag(chunk.tag));
+            chunks.insert(chunk.tag, 1);
+        } else {
+            chunks_of_unlisted_tags += 1;
+        }
         if chunk.tag != Tag::CORE {
             continue;
         }
@@ -162,7 +174,11 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
         index: index_report(demux.index_status()),
         tracks,
         sidecars,
-        chunks,
+        chunks: chunks
+            .into_iter()
+            .map(|(t, n)| (t.to_string(), n))
+            .collect(),
+        chunks_of_unlisted_tags,
         blocks,
         warnings,
     })
@@ -238,8 +254,14 @@ fn print(out: &mut dyn Write, r: &InfoReport) -> Result<()> {
             None => writeln!(out, "  {} ({} bytes)", s.tag, s.size)?,
         }
     }
-    let total: u64 = r.chunks.values().sum();
-    let per_tag: Vec<String> = r.chunks.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    let total: u64 = r.chunks.values().sum::<u64>() + r.chunks_of_unlisted_tags;
+    let mut per_tag: Vec<String> = r.chunks.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    if r.chunks_of_unlisted_tags > 0 {
+        per_tag.push(format!(
+            "{} of tags past the first {MAX_OTHER_TAGS} unknown ones",
+            r.chunks_of_unlisted_tags
+        ));
+    }
     writeln!(out, "chunks: {total} ({})", per_tag.join(", "))?;
     writeln!(out, "blocks: {}", r.blocks)?;
     for w in &r.warnings {

@@ -28,6 +28,8 @@ enum Chunk<'a> {
     /// A TSEK table for a track, entries given as (pts, index of the block among the CORE
     /// chunks written so far).
     Seek(u16, &'a [(u32, usize)]),
+    /// A chunk of a tag no reader knows, with an empty payload.
+    Unknown([u8; 4]),
 }
 
 fn write_file(path: &Path, chunks: &[Chunk<'_>]) {
@@ -66,6 +68,9 @@ fn write_file(path: &Path, chunks: &[Chunk<'_>]) {
                     .write_chunk(Tag::CORE, flags, &route_header(track))
                     .unwrap();
                 cores.push(at + 12);
+            }
+            Chunk::Unknown(tag) => {
+                w.write_chunk(Tag(tag), 0, b"").unwrap();
             }
             Chunk::BadCore(payload) => {
                 let at = w.write_chunk(Tag::CORE, 0, payload).unwrap();
@@ -444,4 +449,43 @@ fn verify_lists_at_most_ten_thousand_problems_and_counts_the_rest() {
     let warnings = info["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 10_001);
     assert_eq!(warnings[10_000], "5 more warnings, not listed");
+}
+
+/// `info` counted every tag apart: a file of a million made-up tags made a list as long as the
+/// file (an adversarial review). The tags it reads are always counted apart, and the first 100
+/// others.
+#[test]
+fn info_counts_at_most_a_hundred_unknown_tags_apart() {
+    let dir = TempDir::new("structure_many_tags");
+    let file = dir.path().join("tags.h4mk");
+    let tag = |i: usize| -> [u8; 4] { format!("Z{i:03}").into_bytes().try_into().unwrap() };
+    let mut chunks = vec![Chunk::Tracks(&[1])];
+    // 150 tags, each twice; then the file's own tags, met after the first 100 others.
+    chunks.extend((0..300).map(|i| Chunk::Unknown(tag(i % 150))));
+    chunks.push(Chunk::Block(1, 0, I, b"x"));
+    chunks.push(Chunk::Seek(1, &[(0, 0)]));
+    write_file(&file, &chunks);
+
+    let o = h4mk(&["info", "--json", "{}"], &file);
+    assert_eq!(o.code, ExitCode::SUCCESS, "{}", o.stderr);
+    let info: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let counted = info["chunks"].as_object().unwrap();
+    let listed: Vec<&str> = counted.keys().map(String::as_str).collect();
+    let mut expected: Vec<String> = (0..100).map(|i| format!("Z{i:03}")).collect();
+    expected.extend(["CORE", "TRAK", "TSEK"].map(String::from));
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert!(counted.values().all(|n| n == 2 || n == 1), "{counted:?}");
+    assert_eq!(info["chunks_of_unlisted_tags"], 100);
+
+    let text = h4mk(&["info", "{}"], &file).stdout;
+    let line = text.lines().find(|l| l.starts_with("chunks: ")).unwrap();
+    assert!(
+        line.starts_with("chunks: 303 (CORE 1, TRAK 1, TSEK 1, Z000 2, "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("Z099 2, 100 of tags past the first 100 unknown ones)"),
+        "{line}"
+    );
 }

@@ -384,7 +384,14 @@ impl<'a, W: Write> Muxer<'a, W> {
         block: Opaque<'a, '_>,
     ) -> Result<()> {
         let opaque_len = block.bytes().len() as u64;
-        let slot = self.open_slot(track, ts_ms)?;
+        let slot = self.open_slot(track)?;
+        if ts_ms > MAX_TIMESTAMP_MS {
+            return Err(Error::PtsTooLarge {
+                track,
+                ts_ms,
+                max: MAX_TIMESTAMP_MS,
+            });
+        }
         let state = self.state(slot)?;
         match state.last {
             None if kind != BlockKind::Key && !self.opts.allow_gop_breaks => {
@@ -462,7 +469,9 @@ impl<'a, W: Write> Muxer<'a, W> {
     /// written as it comes, and [`Muxer::push`] copies none. Nothing is written; a promise
     /// below an earlier one changes nothing.
     pub fn advance(&mut self, track: u16, ts_ms: u32) -> Result<()> {
-        let slot = self.open_slot(track, ts_ms)?;
+        // Any pts may be promised: one past the largest a block can have promises no more
+        // blocks, as `advance_all` of it does.
+        let slot = self.open_slot(track)?;
         let state = self.state(slot)?;
         if ts_ms <= state.promised_ms || state.last.is_some_and(|(last, _)| ts_ms <= last) {
             return Ok(());
@@ -567,17 +576,11 @@ impl<'a, W: Write> Muxer<'a, W> {
 
     /// The slot of `track` for a block or a promise at `ts_ms`: the track has not ended and
     /// the pts fits in the GOP flags.
-    fn open_slot(&self, track: u16, ts_ms: u32) -> Result<usize> {
+    /// The slot of `track`, which must not have ended.
+    fn open_slot(&self, track: u16) -> Result<usize> {
         let slot = self.slot(track)?;
         if self.state(slot)?.ended {
             return Err(Error::TrackEnded { track });
-        }
-        if ts_ms > MAX_TIMESTAMP_MS {
-            return Err(Error::PtsTooLarge {
-                track,
-                ts_ms,
-                max: MAX_TIMESTAMP_MS,
-            });
         }
         Ok(slot)
     }
@@ -1002,6 +1005,32 @@ mod tests {
         assert_eq!(order(&advanced).len(), 502);
     }
 
+    /// `advance` of one track past the largest pts a block can have was refused, and
+    /// `advance_all` of every track took it (a review): both take it now, as a promise of no
+    /// more blocks, and release what waits on it.
+    #[test]
+    fn advancing_past_the_largest_pts_promises_no_more_blocks() {
+        for all in [false, true] {
+            let mut m = muxer(&[1, 2]);
+            m.push(2, 0, BlockKind::Key, b"a").unwrap();
+            assert_eq!(m.held_blocks(), 1, "track 1 may still send pts 0");
+            if all {
+                m.advance_all(u32::MAX).unwrap();
+            } else {
+                m.advance(1, u32::MAX).unwrap();
+            }
+            assert_eq!(m.held_blocks(), 0, "all: {all}");
+            assert!(matches!(
+                m.push(1, MAX_TIMESTAMP_MS, BlockKind::Key, b"b"),
+                Err(Error::PtsBeforeAdvance { track: 1, .. })
+            ));
+            assert!(matches!(
+                m.push(2, MAX_TIMESTAMP_MS + 1, BlockKind::Key, b"c"),
+                Err(Error::PtsTooLarge { track: 2, .. })
+            ));
+        }
+    }
+
     #[test]
     fn tracks_advanced_to_their_next_pts_hold_nothing() {
         // Two tracks in step, 20 ms apart, handed over in the file's order: without a promise
@@ -1047,18 +1076,9 @@ mod tests {
         );
         m.push(1, 100, BlockKind::Key, b"k").unwrap();
         m.advance(1, 100).unwrap();
-        for (track, ts_ms, expect) in [
-            (3, 0, "track 3 is not in the track list"),
-            (
-                1,
-                1 << 28,
-                "track 1: pts 268435456 ms exceeds the 28-bit limit of 268435455 ms",
-            ),
-        ] {
-            let err = m.advance(track, ts_ms).unwrap_err();
-            assert_eq!(err.to_string(), expect);
-            assert!(!err.is_damage());
-        }
+        let err = m.advance(3, 0).unwrap_err();
+        assert_eq!(err.to_string(), "track 3 is not in the track list");
+        assert!(!err.is_damage());
         m.end_track(1).unwrap();
         assert!(matches!(
             m.advance(1, 200),

@@ -159,6 +159,16 @@ pub trait NamedDecoder: Send {
     /// True when a block's output overlaps its neighbours', so that rendering exactly from a
     /// block needs the block before it ([`Present::Lead`]; [`Present::Cut`] for a time range,
     /// which `h4mk decode` plans for such decoders).
+    ///
+    /// A decoder that says so takes on the work those plans give it: [`plan_decode`] then
+    /// hands it [`Present::Lead`] and [`Present::Cut`], and its
+    /// [`decode`](NamedDecoder::decode) must leave out the outputs of leads
+    /// ([`Rendered::lead`](crate::Rendered::lead)) and cut the samples to `from_ms..to_ms`.
+    /// [`PcmSegment`](crate::PcmSegment) and [`PcmMix::for_present`](crate::PcmMix::for_present)
+    /// do both, as the DSP adapter uses them (docs/ADAPTERS.md §1); nothing checks a decoder
+    /// that does neither, whose output then starts early.
+    ///
+    /// [`plan_decode`]: crate::plan_decode
     fn overlaps(&self) -> bool {
         false
     }

@@ -28,9 +28,11 @@ pub enum Span {
     /// pts at or before it, that block presented.
     At(u32),
     /// From the first time up to the second, in milliseconds (`u32::MAX`: to the track's end).
-    /// Audio runs from the first time's sample up to, not including, the second's; bytes are
-    /// every block with a pts from the first to the second, both included, with the anchors
-    /// they need.
+    /// For a decoder whose outputs overlap ([`NamedDecoder::overlaps`], the DSP adapter's
+    /// audio), the samples run from the first time's sample up to, not including, the
+    /// second's. For any other decoder, samples or bytes, the output is every block with a pts
+    /// from the first time to the second, both included, with the anchors they need: samples
+    /// then start at the first such block, not at the first time.
     Range(u32, u32),
     /// Every block of the track.
     Whole,

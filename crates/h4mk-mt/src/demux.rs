@@ -413,6 +413,9 @@ pub struct Demuxer<'a> {
     /// not point at its keyframe; used from then on.
     rebuilt: OnceLock<(Index, IndexStatus)>,
     problems: Problems,
+    /// Whether the index scan ended at a chunk the file is cut short in, the last of
+    /// `problems`.
+    cut_short: bool,
     /// Every value of the track list read as another type than the reference writer is meant
     /// to write, as `(track index, key, JSON text)` in track order: not capped as `problems`
     /// are, since remux writes them back (at most six per track).
@@ -436,6 +439,13 @@ impl<'a> Demuxer<'a> {
     }
 
     /// Reads the header, the track list and sidecars, and the index.
+    ///
+    /// Opening reads the chunks before the blocks and the index, their CRCs checked, but not
+    /// the blocks: a block's CRC is checked when a walk passes it ([`Demuxer::blocks`], and
+    /// [`Demuxer::chain`] and [`Demuxer::range`], which check every chunk on their way, of any
+    /// track), and [`Demuxer::verify`] checks them all. A file cut short inside its last chunk
+    /// opens, with its index rebuilt from the blocks before the cut: [`Demuxer::cut_short`]
+    /// says so.
     ///
     /// The track list is the first TRAK chunk before the first block or index chunk. A file
     /// with none there has no tracks, as the reference reads a file without a TRAK: it opens,
@@ -521,11 +531,21 @@ impl<'a> Demuxer<'a> {
             }
         }
         let ids: Vec<u16> = list.tracks.iter().map(|t| t.track_id).collect();
+        let mut cut_short = false;
         let (index, status) = match find_index(&file, &ids, core_offset)? {
             Ok(found) => found,
             Err(reason) => {
                 let index = scan_index(&file, &ids, core_offset, |e| {
-                    problems.push(Problem::Damage(e));
+                    // The chunk cut short ends the scan: it is listed whatever the cap, so
+                    // that `cut_short` always finds it.
+                    if let Error::Format(f) = &e
+                        && file.is_cut_short(f)
+                    {
+                        cut_short = true;
+                        problems.list.push(Problem::Damage(e));
+                    } else {
+                        problems.push(Problem::Damage(e));
+                    }
                 })?;
                 (index, IndexStatus::Rebuilt { reason })
             }
@@ -548,6 +568,7 @@ impl<'a> Demuxer<'a> {
             status,
             rebuilt: OnceLock::new(),
             problems,
+            cut_short,
             off_type,
         })
     }
@@ -590,8 +611,25 @@ impl<'a> Demuxer<'a> {
         self.sidecars
     }
 
+    /// The error at the chunk the file is cut short in, when opening found one: a file whose
+    /// last chunk runs past its end, as a writer that crashed leaves it
+    /// ([`ContainerRef::is_cut_short`](h4mk_format::ContainerRef::is_cut_short)). Such a file
+    /// opens, its index rebuilt from the blocks before the cut, and every answer comes from
+    /// those blocks alone; this is how to tell.
+    pub fn cut_short(&self) -> Option<&h4mk_format::Error> {
+        if !self.cut_short {
+            return None;
+        }
+        // The scan's last problem, listed whatever the cap.
+        self.problems.list.iter().rev().find_map(|p| match p {
+            Problem::Damage(Error::Format(e)) => Some(e),
+            _ => None,
+        })
+    }
+
     /// What `open` read past (track-list departures, repeated chunks, lenient damage): up to
-    /// [`Limits::max_problems`](h4mk_format::Limits::max_problems) of them.
+    /// [`Limits::max_problems`](h4mk_format::Limits::max_problems) of them, and after them the
+    /// chunk the file is cut short in ([`Demuxer::cut_short`]) whatever the cap.
     pub fn problems(&self) -> &[Problem] {
         &self.problems.list
     }

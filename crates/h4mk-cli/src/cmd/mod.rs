@@ -103,7 +103,10 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
             })
             .collect();
         for e in damage.iter().take(DAMAGE_LINES) {
-            said.push(format!("{name}: the scan found {e}"));
+            said.push(match cut_short(demux, e) {
+                Some(text) => format!("{name}: {text}"),
+                None => format!("{name}: the scan found {e}"),
+            });
         }
         if let Some(more) = damage.len().checked_sub(DAMAGE_LINES).filter(|&n| n > 0) {
             said.push(format!(

@@ -378,6 +378,7 @@ fn a_damaged_seek_table_is_rebuilt_by_a_strict_scan() {
 fn a_file_cut_short_answers_from_the_blocks_before_the_cut() {
     let good = reference_mux(&tracks(), &inputs(), true);
     let intact = Demuxer::open(&good).unwrap();
+    assert!(intact.cut_short().is_none());
     let blocks: Vec<_> = intact.blocks().map(Result::unwrap).collect();
     for victim in [&blocks[3], &blocks[30], &blocks[79]] {
         let (chunk, payload, end) = (victim.chunk_offset(), victim.offset, victim.end_offset());
@@ -391,6 +392,12 @@ fn a_file_cut_short_answers_from_the_blocks_before_the_cut() {
             assert_eq!(
                 answers(&d),
                 answers(&Demuxer::open(&whole).unwrap()),
+                "cut {cut}"
+            );
+            // The cut is told by name (a review had to find it among the problems).
+            assert_eq!(
+                d.cut_short().map(h4mk_format::Error::offset),
+                d.problems().first().map(|p| p.offset()),
                 "cut {cut}"
             );
             match d.problems() {
@@ -407,6 +414,15 @@ fn a_file_cut_short_answers_from_the_blocks_before_the_cut() {
                 other => panic!("cut {cut}: {other:?}"),
             }
             if cut == payload + 10 {
+                assert_eq!(
+                    d.cut_short().and_then(h4mk_format::Error::offset),
+                    Some(chunk)
+                );
+                // Listed whatever the cap on problems.
+                let mut opts = h4mk_format::ParseOptions::default();
+                opts.limits.max_problems = 0;
+                let capped = Demuxer::open_with(bytes, &opts).unwrap();
+                assert!(capped.cut_short().is_some(), "cut {cut}");
                 assert!(matches!(
                     d.problems(),
                     [Problem::Damage(Error::Format(h4mk_format::Error::Truncated { offset, .. }))]

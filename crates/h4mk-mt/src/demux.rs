@@ -955,7 +955,10 @@ impl<'a> Demuxer<'a> {
     /// The CRC of every chunk walked past that no window takes is checked (unless the options
     /// turn CRCs off), the block of a track its window stops before included: a damaged tag,
     /// track id or pts would otherwise hide a block of the track and change the plan without a
-    /// word. The blocks returned are checked once planned, by [`Demuxer::check_window`].
+    /// word. In lenient mode such a chunk is read past instead, so that damage in one track's
+    /// blocks does not stop the plans of the others, at that risk; [`Demuxer::verify`] says
+    /// where the damage is. The blocks returned are checked once planned, by
+    /// [`Demuxer::check_window`], in either mode.
     fn walk_windows(&self, starts: &[(u16, u64, u32)]) -> Result<Vec<Window<'a>>> {
         /// One track's window as the walk fills it.
         struct Open<'a> {
@@ -995,10 +998,14 @@ impl<'a> Demuxer<'a> {
                 break;
             };
             if chunk.tag != Tag::CORE {
-                self.check_crc_at(chunk.offset)?;
+                self.check_passed(chunk.offset)?;
                 continue;
             }
-            let block = route(chunk)?;
+            let block = match route(chunk) {
+                Ok(block) => block,
+                Err(_) if self.is_lenient_damage(chunk.offset) => continue,
+                Err(e) => return Err(e),
+            };
             let window = slots
                 .binary_search_by_key(&block.track, |&(track, _)| track)
                 .ok()
@@ -1006,7 +1013,7 @@ impl<'a> Demuxer<'a> {
                 .and_then(|&(_, slot)| open.get_mut(slot))
                 .filter(|w| !w.done && chunk.offset >= w.start);
             let Some(window) = window else {
-                self.check_crc_at(chunk.offset)?;
+                self.check_passed(chunk.offset)?;
                 continue;
             };
             if block.ts_ms > window.t_ms && !window.waiting {
@@ -1071,6 +1078,30 @@ impl<'a> Demuxer<'a> {
         }
         Ok(())
     }
+
+    /// Checks a chunk a plan's walk passes and no window takes, as [`Demuxer::check_crc_at`]
+    /// does, but reads past it in lenient mode when its CRC fails: a plan of one track does
+    /// not fail for damage in the blocks of another ([`Demuxer::walk_windows`]).
+    fn check_passed(&self, offset: u64) -> Result<()> {
+        let checked = self.check_crc_at(offset);
+        if self.file.options().mode == Mode::Lenient && is_crc_error(&checked) {
+            return Ok(());
+        }
+        checked
+    }
+
+    /// True in lenient mode, CRCs checked, when the chunk at `offset` fails its CRC.
+    fn is_lenient_damage(&self, offset: u64) -> bool {
+        self.file.options().mode == Mode::Lenient && is_crc_error(&self.check_crc_at(offset))
+    }
+}
+
+/// True for a chunk CRC error.
+fn is_crc_error(checked: &Result<()>) -> bool {
+    matches!(
+        checked,
+        Err(Error::Format(h4mk_format::Error::ChunkCrc { .. }))
+    )
 }
 
 /// The structure checks of [`Demuxer::verify_with_progress`], fed one chunk at a time in

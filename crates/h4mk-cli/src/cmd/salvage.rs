@@ -6,7 +6,7 @@
 //! exits 1. The report goes to standard output, or to standard error when the container itself
 //! goes to standard output (`-o -`). The JSON shape is this module's own serde types.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -72,11 +72,15 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     };
     let to_stdout = is_stdout(&args.output);
     let report = if to_stdout {
-        let (bytes, report) =
-            h4mk_mt::salvage_with(&input, Vec::new(), opts).with_context(|| name.clone())?;
+        // Nothing goes out when nothing is recovered, which only the whole pass can tell: a
+        // first pass writes nowhere, and a second, the same bytes, to standard output. The
+        // output used to be held in memory instead, as large as the file (a scale review).
+        let (_, report) =
+            h4mk_mt::salvage_with(&input, io::sink(), opts).with_context(|| name.clone())?;
         if report.recovered() {
-            out.write_all(&bytes).context("writing standard output")?;
-            out.flush().context("writing standard output")?;
+            let mut stdout = io::BufWriter::with_capacity(1 << 20, &mut *out);
+            h4mk_mt::salvage_with(&input, &mut stdout, opts).context("writing standard output")?;
+            stdout.flush().context("writing standard output")?;
         }
         report
     } else {

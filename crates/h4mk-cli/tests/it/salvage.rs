@@ -602,4 +602,18 @@ fn the_container_can_go_to_standard_output_with_the_report_on_standard_error() {
     let d = Demuxer::open(&o.stdout).unwrap();
     assert!(d.verify().is_ok());
     assert_eq!(dir.files(), ["cut.h4mk"]);
+    // The same bytes as into a file (standard output is written by a second pass), and none
+    // at all when nothing is recovered.
+    let file = dir.path().join("fixed.h4mk");
+    let to_file = h4mk(&["salvage", "{}", "-o", file.to_str().unwrap()], &cut);
+    assert_eq!(to_file.code, ExitCode::SUCCESS, "{}", to_file.stderr);
+    assert_eq!(o.stdout, std::fs::read(&file).unwrap());
+    let garbage = dir.path().join("garbage.h4mk");
+    std::fs::write(&garbage, [0x5a; 300]).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_h4mk"))
+        .args(["salvage", garbage.to_str().unwrap(), "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
 }

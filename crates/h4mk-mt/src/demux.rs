@@ -422,6 +422,20 @@ pub struct Demuxer<'a> {
     off_type: Vec<(usize, &'static str, String)>,
 }
 
+/// Where [`Demuxer::walk_windows`] starts a track's window, and where it ends.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WindowStart {
+    track: u16,
+    /// Offset of the chunk the window starts at.
+    start: u64,
+    /// The window holds the track's blocks up to this pts (and on to the forward anchor of
+    /// B-blocks waiting for one).
+    t_ms: u32,
+    /// The track's seek table lists a keyframe after `t_ms`, checked against its block: the
+    /// track goes on after the window, which may then end at a block of another track.
+    goes_on: bool,
+}
+
 /// The blocks of one track a plan may need, as [`Demuxer::windows`] gathers them.
 #[derive(Debug)]
 pub(crate) struct Window<'a> {
@@ -878,7 +892,20 @@ impl<'a> Demuxer<'a> {
             let mut starts = Vec::with_capacity(tracks.len());
             for &track in tracks {
                 let start = self.walk_start(track, pick(track))?;
-                starts.push((track, start, until(track)));
+                let t_ms = until(track);
+                // A keyframe after the window's end, checked against its block: the track
+                // goes on, and the walk may end the window without meeting it.
+                let after = t_ms
+                    .checked_add(1)
+                    .map(|later| self.keyframe(track, |table| table.first_from(later)))
+                    .transpose()?
+                    .flatten();
+                starts.push(WindowStart {
+                    track,
+                    start,
+                    t_ms,
+                    goes_on: after.is_some(),
+                });
             }
             let windows = self.walk_windows(&starts)?;
             let unlisted = tracks.iter().zip(&windows).find_map(|(&track, window)| {
@@ -952,6 +979,14 @@ impl<'a> Demuxer<'a> {
     /// from the earliest `start`, ending once every window is complete; the tracks are
     /// distinct.
     ///
+    /// Blocks are in (pts, track id) order across tracks, as the reference and this crate write
+    /// them: a window of a track known to go on after it (a keyframe after its end in the
+    /// seek table) also ends at the first sound block of any track past its end, so that a
+    /// sparse track (captions at 0 ms and an hour later) does not walk the plan to its next
+    /// block. A file out of that order ([`Demuxer::verify`] reports it) may end a window
+    /// early, before a block of its track that comes later in the file; once the walk meets
+    /// the disorder, it ends no more windows early.
+    ///
     /// The CRC of every chunk walked past that no window takes is checked (unless the options
     /// turn CRCs off), the block of a track its window stops before included: a damaged tag,
     /// track id or pts would otherwise hide a block of the track and change the plan without a
@@ -959,28 +994,43 @@ impl<'a> Demuxer<'a> {
     /// blocks does not stop the plans of the others, at that risk; [`Demuxer::verify`] says
     /// where the damage is. The blocks returned are checked once planned, by
     /// [`Demuxer::check_window`], in either mode.
-    fn walk_windows(&self, starts: &[(u16, u64, u32)]) -> Result<Vec<Window<'a>>> {
+    fn walk_windows(&self, starts: &[WindowStart]) -> Result<Vec<Window<'a>>> {
         /// One track's window as the walk fills it.
         struct Open<'a> {
             start: u64,
             t_ms: u32,
+            /// The track is known to go on after `t_ms` ([`WindowStart::goes_on`]).
+            goes_on: bool,
             blocks: Vec<BlockRef<'a>>,
             /// B-blocks with pts <= `t_ms` wait for a forward anchor.
             waiting: bool,
             done: bool,
         }
+        impl Open<'_> {
+            /// Whether a sound block of another track at `ts_ms`, at `offset`, ends the window:
+            /// blocks are in (pts, track id) order across tracks, so none of this track after
+            /// it is in the window.
+            fn ended_by(&self, offset: u64, ts_ms: u32) -> bool {
+                self.goes_on
+                    && !self.done
+                    && !self.waiting
+                    && offset >= self.start
+                    && ts_ms > self.t_ms
+            }
+        }
         let limits = &self.file.options().limits;
         let mut slots: Vec<(u16, usize)> = starts
             .iter()
             .enumerate()
-            .map(|(slot, &(track, _, _))| (track, slot))
+            .map(|(slot, s)| (s.track, slot))
             .collect();
         slots.sort_unstable();
         let mut open: Vec<Open<'a>> = starts
             .iter()
-            .map(|&(_, start, t_ms)| Open {
-                start,
-                t_ms,
+            .map(|s| Open {
+                start: s.start,
+                t_ms: s.t_ms,
+                goes_on: s.goes_on,
                 blocks: Vec::new(),
                 waiting: false,
                 done: false,
@@ -988,9 +1038,21 @@ impl<'a> Demuxer<'a> {
             .collect();
         let mut remaining = open.len();
         let mut held: u64 = 0;
-        let Some(first) = starts.iter().map(|&(_, start, _)| start).min() else {
+        let Some(first) = starts.iter().map(|s| s.start).min() else {
             return Ok(Vec::new());
         };
+        // The lowest end a block of another track may end a window at, perhaps too low (a
+        // window since ended, or waiting): the windows are looked over only past it.
+        let lowest_end = |open: &[Open<'_>]| {
+            open.iter()
+                .filter(|w| w.goes_on && !w.done && !w.waiting)
+                .map(|w| w.t_ms)
+                .min()
+                .unwrap_or(u32::MAX)
+        };
+        let mut ends_from = lowest_end(&open);
+        // (pts, track id) of the last sound block: the order the early ends rely on.
+        let mut last_key = (0, 0);
         let mut walk = self.raw.chunks_from(first)?;
         let end = self.index().end_offset;
         while remaining > 0 && walk.offset() < end {
@@ -1006,6 +1068,33 @@ impl<'a> Demuxer<'a> {
                 Err(_) if self.is_lenient_damage(chunk.offset) => continue,
                 Err(e) => return Err(e),
             };
+            // Whether the chunk's CRC was checked here: `Some(false)` for damage a lenient walk
+            // reads past.
+            let mut sound = None;
+            if block.ts_ms > ends_from {
+                // Only a block whose CRC holds ends another track's window; a file out of
+                // order ends none early from then on.
+                let ok = self.is_sound(chunk.offset)?;
+                sound = Some(ok);
+                if !ok {
+                    // Damage read past in lenient mode: its pts is not to be trusted.
+                } else if (block.ts_ms, block.track) < last_key {
+                    ends_from = u32::MAX;
+                } else {
+                    last_key = (block.ts_ms, block.track);
+                    for w in open
+                        .iter_mut()
+                        .filter(|w| w.ended_by(chunk.offset, block.ts_ms))
+                    {
+                        w.done = true;
+                        remaining -= 1;
+                    }
+                    ends_from = lowest_end(&open);
+                    if remaining == 0 {
+                        break;
+                    }
+                }
+            }
             let window = slots
                 .binary_search_by_key(&block.track, |&(track, _)| track)
                 .ok()
@@ -1013,11 +1102,15 @@ impl<'a> Demuxer<'a> {
                 .and_then(|&(_, slot)| open.get_mut(slot))
                 .filter(|w| !w.done && chunk.offset >= w.start);
             let Some(window) = window else {
-                self.check_passed(chunk.offset)?;
+                if sound.is_none() {
+                    self.check_passed(chunk.offset)?;
+                }
                 continue;
             };
             if block.ts_ms > window.t_ms && !window.waiting {
-                self.check_crc_at(chunk.offset)?;
+                if sound != Some(true) {
+                    self.check_crc_at(chunk.offset)?;
+                }
                 window.done = true;
                 remaining -= 1;
                 continue;
@@ -1039,6 +1132,8 @@ impl<'a> Demuxer<'a> {
                 if block.ts_ms > window.t_ms {
                     window.done = true;
                     remaining -= 1;
+                } else if window.goes_on && ends_from != u32::MAX {
+                    ends_from = ends_from.min(window.t_ms);
                 }
             } else if block.ts_ms <= window.t_ms {
                 window.waiting = true;
@@ -1077,6 +1172,16 @@ impl<'a> Demuxer<'a> {
             self.file.chunk_at(offset)?;
         }
         Ok(())
+    }
+
+    /// Whether the chunk at `offset` is sound: its CRC holds (or CRCs are not checked). A CRC
+    /// error is an error in strict mode, and `false` in lenient mode.
+    fn is_sound(&self, offset: u64) -> Result<bool> {
+        let checked = self.check_crc_at(offset);
+        if self.file.options().mode == Mode::Lenient && is_crc_error(&checked) {
+            return Ok(false);
+        }
+        checked.map(|()| true)
     }
 
     /// Checks a chunk a plan's walk passes and no window takes, as [`Demuxer::check_crc_at`]

@@ -743,6 +743,45 @@ fn a_cut_does_not_walk_the_file_for_an_empty_track() {
     assert!(!track_blocks(&o, 1).is_empty());
 }
 
+/// A sparse track (captions at 0 ms and at the end) made a one-second cut, and a chain or
+/// range of it, walk the file to its next block (a scale review: a 1 s cut of a 1 GiB file
+/// read all of it). Blocks are in pts order across tracks, so the walk ends at the first
+/// block past the span, of any track, when the track's seek table shows it goes on.
+#[test]
+fn a_sparse_track_does_not_walk_a_cut_to_its_next_block() {
+    // Track 1 every 20 ms for 40 s; track 2 a keyframe at 0 and one at 39,990 ms; a block
+    // of track 1 near the end damaged, which a walk to the end meets.
+    let mut inputs = every_20_ms(2_000);
+    for ts_ms in [0, 39_990] {
+        inputs.push(Input {
+            track: 2,
+            ts_ms,
+            kind: BlockKind::Key,
+            opaque: vec![2],
+        });
+    }
+    let specs = [spec(1), spec(2)];
+    let mut bytes = mux(&specs, &inputs, MuxOptions::default());
+    let near_end = {
+        let d = Demuxer::open(&bytes).unwrap();
+        track_blocks(&d, 1)[1_990].offset
+    };
+    bytes[usize::try_from(near_end).unwrap() + 8] ^= 0x40;
+    let d = [Demuxer::open(&bytes).unwrap()];
+    let out = remux_to_vec(&d, &every_track(&d[0], 0), Some((1_000, 2_000))).unwrap();
+    let o = Demuxer::open(&out).unwrap();
+    // The caption shown over the span, which goes on after it, is kept.
+    let kept: Vec<u32> = track_blocks(&o, 2).iter().map(|b| b.ts_ms).collect();
+    assert_eq!(kept, [0]);
+    assert!(!track_blocks(&o, 1).is_empty());
+    let chain = d[0].chain(2, 1_500).unwrap();
+    assert_eq!(chain.iter().map(|s| s.block.ts_ms).collect::<Vec<_>>(), [0]);
+    // No block of track 2 has a pts in the span, and finding so does not walk to the end.
+    assert!(d[0].range(2, 1_000, 2_000).unwrap().is_empty());
+    // Past the damage, the walk meets it.
+    assert!(d[0].chain(2, 39_850).unwrap_err().is_damage());
+}
+
 #[test]
 fn a_cut_open_to_the_end_reads_to_the_end_of_the_file() {
     // Track 1 every 20 ms to 1,980 ms, track 2 on to 3,980 ms; track 2's last block damaged.

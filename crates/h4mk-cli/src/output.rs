@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +39,39 @@ pub fn write_to<T>(
     let value = fill(file.writer())?;
     file.commit()?;
     Ok(value)
+}
+
+/// What a progress bar counts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Progress {
+    /// Bytes of a file read or written: a bar for 64 MiB or more.
+    Bytes,
+    /// Samples of audio (frames) read, at this rate: a bar for ten minutes or more.
+    Samples(u32),
+}
+
+/// A bar on standard error for a job of `total` units, when standard error is a terminal and
+/// the job is long enough to want one: ffmpeg and mkvmerge show how far they are, and a long
+/// encode or decode said nothing for a minute (a scale review). Scripts, which read standard
+/// error from a pipe, see nothing of it.
+pub(crate) fn progress_bar(total: u64, unit: Progress) -> Option<indicatif::ProgressBar> {
+    let (min, template) = match unit {
+        Progress::Bytes => (64 << 20, "{bar:40} {bytes}/{total_bytes} {bytes_per_sec}"),
+        Progress::Samples(rate) => (
+            u64::from(rate).saturating_mul(600),
+            "{bar:40} {pos}/{len} samples, {eta} left",
+        ),
+    };
+    if total < min || !io::stderr().is_terminal() {
+        return None;
+    }
+    // Cleared when dropped too, so that an error is not printed after a bar left standing.
+    let bar = indicatif::ProgressBar::new(total).with_finish(indicatif::ProgressFinish::AndClear);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
 }
 
 /// A writer's error, said of `output` as every failed write is: `writing OUT: ` and the i/o

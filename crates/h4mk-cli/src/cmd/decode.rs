@@ -27,7 +27,7 @@ use crate::cmd::{
     warn_if_rebuilt, write_json,
 };
 use crate::input::{Input, display_name};
-use crate::output::{is_stdout, refuse_input_as_output, write_to};
+use crate::output::{Progress, is_stdout, progress_bar, refuse_input_as_output, write_to};
 use crate::report::DecodeReport;
 
 /// Decode a track (or a time or time range of it) with a model adapter.
@@ -254,8 +254,20 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         })
         .collect();
     let out_name = display_name(&args.output);
+    // The samples' bytes, for a bar: the WAV header is left out.
+    let expected = match shape {
+        Shape::Bytes { len } => len,
+        Shape::Pcm { samples, .. } => {
+            let width: u64 = if format == SampleFormat::F32 { 4 } else { 2 };
+            samples.saturating_mul(width * args.track.len() as u64)
+        }
+    };
     let (bytes, clipped) = write_to(&args.output, out, |w| {
-        let mut counted = Counting { inner: w, bytes: 0 };
+        let mut counted = Counting {
+            inner: w,
+            bytes: 0,
+            bar: progress_bar(expected, Progress::Bytes),
+        };
         let clipped =
             write(decodes, format, &mut counted).with_context(|| format!("writing {out_name}"))?;
         Ok((counted.bytes, clipped))
@@ -480,16 +492,20 @@ fn in_tracks(tracks: &[u16], e: h4mk_adapters::Error) -> anyhow::Error {
     }
 }
 
-/// A writer that counts the bytes written through it.
+/// A writer that counts the bytes written through it, on a bar when it has one.
 struct Counting<'a> {
     inner: &'a mut dyn Write,
     bytes: u64,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Write for Counting<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.bytes += n as u64;
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.bytes);
+        }
         Ok(n)
     }
 

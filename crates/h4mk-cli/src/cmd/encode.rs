@@ -16,7 +16,9 @@ use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 use crate::UsageError;
 use crate::cmd::{MAX_CHANNELS, plural, report_sink, tracks_phrase, warn_if_extended, write_json};
 use crate::input::{display_name, open_sequential};
-use crate::output::{is_stdin, is_stdout, refuse_input_as_output, write_failed, write_to};
+use crate::output::{
+    Progress, is_stdin, is_stdout, progress_bar, refuse_input_as_output, write_failed, write_to,
+};
 use crate::report::EncodeReport;
 
 /// The adapters that encode, and the codec name each writes into the track list.
@@ -337,6 +339,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             }
             Ok(())
         };
+        let bar = declared.and_then(|n| progress_bar(n, Progress::Samples(sample_rate)));
         loop {
             put(blocks, &mut tally)?;
             let frames = read(&mut pieces)?;
@@ -344,8 +347,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 break;
             }
             tally.samples += frames as u64;
+            if let Some(bar) = &bar {
+                bar.set_position(tally.samples);
+            }
             blocks = encode_piece(&mut encoders, &pieces)?;
         }
+        drop(bar);
         let last = encoders
             .into_iter()
             .map(Encoder::finish)

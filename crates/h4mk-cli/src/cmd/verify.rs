@@ -13,7 +13,7 @@
 //! a progress bar on a terminal.
 
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,11 +24,8 @@ use h4mk_mt::Demuxer;
 use crate::EXIT_DAMAGED;
 use crate::cmd::{error_chain, plural, write_json};
 use crate::input::{Input, distinct_names};
-use crate::output::{is_stdin, stdin_twice};
+use crate::output::{Progress, is_stdin, progress_bar, stdin_twice};
 use crate::report::{Problem, VerifyReport};
-
-/// Files at least this large get a progress bar when standard error is a terminal.
-const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 /// Check every CRC and the structure of a file.
 ///
@@ -184,7 +181,7 @@ fn verify(input: &Input, lenient: bool) -> VerifyReport {
         check_crc: false,
         ..ParseOptions::default()
     };
-    let bar = progress_bar(report.size);
+    let bar = progress_bar(report.size, Progress::Bytes);
     let mut progress = |offset| {
         if let Some(bar) = &bar {
             bar.set_position(offset);
@@ -247,16 +244,4 @@ fn add_crc(report: &mut VerifyReport, v: &Verification) {
         offset: e.offset(),
         message: e.to_string(),
     }));
-}
-
-fn progress_bar(size: u64) -> Option<indicatif::ProgressBar> {
-    if size < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(size);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(bar)
 }

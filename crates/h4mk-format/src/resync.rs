@@ -556,7 +556,7 @@ mod tests {
             }
             // An intact file builds no table.
             let mut s = Scanner::new(&bytes);
-            assert!((&mut s).all(|f| matches!(f, Found::Chunk(_))));
+            assert!(s.all(|f| matches!(f, Found::Chunk(_))));
             assert!(s.checkpoints.is_empty() && s.footer.is_some_and(|f| f.is_intact()));
         }
     }

@@ -1,6 +1,7 @@
 //! Adapters chosen by name at run time (`h4mk decode --adapter dsp`), as Symphonia's codec
 //! registry does: a sorted map from name to constructor, so listings are deterministic.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -477,13 +478,13 @@ impl DspAdapter {
 
 /// A registered adapter: what it is for and how to make one.
 struct Entry {
-    summary: &'static str,
+    summary: Cow<'static, str>,
     make: Box<dyn Fn() -> Box<dyn NamedDecoder> + Send + Sync>,
 }
 
 /// Adapters by name; [`AdapterRegistry::default`] holds `null` and `dsp`.
 pub struct AdapterRegistry {
-    entries: BTreeMap<&'static str, Entry>,
+    entries: BTreeMap<Cow<'static, str>, Entry>,
 }
 
 impl Default for AdapterRegistry {
@@ -506,15 +507,17 @@ impl Default for AdapterRegistry {
 
 impl AdapterRegistry {
     /// Adds (or replaces) the adapter called `name`, made by `make` (which may capture its
-    /// configuration, a model's path say).
+    /// configuration, a model's path say). The name and summary may be literals or strings
+    /// made at run time (read from a configuration file, say).
     pub fn register(
         &mut self,
-        name: &'static str,
-        summary: &'static str,
+        name: impl Into<Cow<'static, str>>,
+        summary: impl Into<Cow<'static, str>>,
         make: impl Fn() -> Box<dyn NamedDecoder> + Send + Sync + 'static,
     ) {
         let make = Box::new(make);
-        self.entries.insert(name, Entry { summary, make });
+        let summary = summary.into();
+        self.entries.insert(name.into(), Entry { summary, make });
     }
 
     /// A new adapter called `name`.
@@ -523,15 +526,20 @@ impl AdapterRegistry {
             Some(entry) => Ok((entry.make)()),
             None => Err(Error::UnknownAdapter {
                 name: name.to_owned(),
-                known: self.entries.keys().copied().collect::<Vec<_>>().join(", "),
+                known: self
+                    .entries
+                    .keys()
+                    .map(|k| k.as_ref())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
 
     /// Every registered name with its summary, sorted by name.
-    pub fn list(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    pub fn list(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.entries
             .iter()
-            .map(|(name, entry)| (*name, entry.summary))
+            .map(|(name, entry)| (name.as_ref(), entry.summary.as_ref()))
     }
 }

@@ -171,12 +171,20 @@ fn an_adapter_of_another_crate_registers_with_its_configuration_and_reports_its_
     let demux = Demuxer::open(&file).unwrap();
     let mut registry = AdapterRegistry::default();
     let version = 3;
-    registry.register("versioned", "a model of another crate", move || {
+    // A name and summary made at run time (from a model's configuration): `register` took only
+    // literals, which a caller had to leak (a codec-author review).
+    let name = format!("versioned-v{version}");
+    registry.register(name.clone(), format!("weights v{version}"), move || {
         Box::new(Versioned { version })
     });
+    assert!(
+        registry
+            .list()
+            .any(|(n, summary)| n == "versioned-v3" && summary == "weights v3")
+    );
     let steps = demux.chain(1, 0).unwrap();
     let err = registry
-        .get("versioned")
+        .get(&name)
         .unwrap()
         .decode(&steps, Present::Index(0))
         .unwrap_err();

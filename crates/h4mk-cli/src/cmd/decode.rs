@@ -144,10 +144,11 @@ impl From<WavFormat> for SampleFormat {
 
 /// The registry's adapters, with their summaries, as the values `--adapter` takes.
 fn adapter_names() -> PossibleValuesParser {
+    let registry = AdapterRegistry::default();
     PossibleValuesParser::new(
-        AdapterRegistry::default()
+        registry
             .list()
-            .map(|(name, summary)| PossibleValue::new(name).help(summary)),
+            .map(|(name, summary)| PossibleValue::new(name.to_owned()).help(summary.to_owned())),
     )
 }
 

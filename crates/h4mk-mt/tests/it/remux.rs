@@ -432,6 +432,21 @@ fn every_20_ms(n: u32) -> Vec<Input> {
         .collect()
 }
 
+/// Track 1 every 20 ms for 40 s ([`every_20_ms`]); track 2 a keyframe at 0 and one at `last`
+/// ms only.
+fn with_a_sparse_track(last: u32) -> Vec<Input> {
+    let mut inputs = every_20_ms(2_000);
+    for ts_ms in [0, last] {
+        inputs.push(Input {
+            track: 2,
+            ts_ms,
+            kind: BlockKind::Key,
+            opaque: b"sparse".to_vec(),
+        });
+    }
+    inputs
+}
+
 /// Track 1: `n` blocks every 20 ms, a keyframe every 25; track 2: one I-block at 0 ms.
 fn long_and_short(n: u32) -> Vec<u8> {
     let mut inputs = vec![Input {
@@ -619,15 +634,7 @@ fn values_the_reference_wrote_as_another_type_are_remuxed_as_written() {
 #[test]
 fn sparse_tracks_and_tracks_that_start_late_hold_nothing_back() {
     // Track 1 every 20 ms for 40 s; track 2 at 0 and at 40 s only.
-    let mut inputs = every_20_ms(2_000);
-    for ts_ms in [0, 40_000] {
-        inputs.push(Input {
-            track: 2,
-            ts_ms,
-            kind: BlockKind::Key,
-            opaque: b"sparse".to_vec(),
-        });
-    }
+    let inputs = with_a_sparse_track(40_000);
     let specs = [spec(1), spec(2)];
     let sparse = mux(&specs, &inputs, MuxOptions::default());
     let late_inputs: Vec<Input> = inputs
@@ -751,15 +758,7 @@ fn a_cut_does_not_walk_the_file_for_an_empty_track() {
 fn a_sparse_track_does_not_walk_a_cut_to_its_next_block() {
     // Track 1 every 20 ms for 40 s; track 2 a keyframe at 0 and one at 39,990 ms; a block
     // of track 1 near the end damaged, which a walk to the end meets.
-    let mut inputs = every_20_ms(2_000);
-    for ts_ms in [0, 39_990] {
-        inputs.push(Input {
-            track: 2,
-            ts_ms,
-            kind: BlockKind::Key,
-            opaque: vec![2],
-        });
-    }
+    let inputs = with_a_sparse_track(39_990);
     let specs = [spec(1), spec(2)];
     let mut bytes = mux(&specs, &inputs, MuxOptions::default());
     let near_end = {

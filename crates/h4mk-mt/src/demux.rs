@@ -1017,6 +1017,12 @@ impl<'a> Demuxer<'a> {
                     && offset >= self.start
                     && ts_ms > self.t_ms
             }
+
+            /// Whether a sound block at `ts_ms`, at `offset`, before the window's start (a
+            /// keyframe at or before `t_ms`), is past its end: blocks out of order.
+            fn ahead_of(&self, offset: u64, ts_ms: u32) -> bool {
+                self.goes_on && !self.done && offset < self.start && ts_ms > self.t_ms
+            }
         }
         let limits = &self.file.options().limits;
         let mut slots: Vec<(u16, usize)> = starts
@@ -1060,12 +1066,13 @@ impl<'a> Demuxer<'a> {
                 break;
             };
             if chunk.tag != Tag::CORE {
-                self.check_passed(chunk.offset)?;
+                self.is_sound(chunk.offset)?;
                 continue;
             }
             let block = match route(chunk) {
                 Ok(block) => block,
-                Err(_) if self.is_lenient_damage(chunk.offset) => continue,
+                // Damage a lenient walk reads past.
+                Err(_) if matches!(self.is_sound(chunk.offset), Ok(false)) => continue,
                 Err(e) => return Err(e),
             };
             // Whether the chunk's CRC was checked here: `Some(false)` for damage a lenient walk
@@ -1078,7 +1085,9 @@ impl<'a> Demuxer<'a> {
                 sound = Some(ok);
                 if !ok {
                     // Damage read past in lenient mode: its pts is not to be trusted.
-                } else if (block.ts_ms, block.track) < last_key {
+                } else if (block.ts_ms, block.track) < last_key
+                    || open.iter().any(|w| w.ahead_of(chunk.offset, block.ts_ms))
+                {
                     ends_from = u32::MAX;
                 } else {
                     last_key = (block.ts_ms, block.track);
@@ -1103,7 +1112,7 @@ impl<'a> Demuxer<'a> {
                 .filter(|w| !w.done && chunk.offset >= w.start);
             let Some(window) = window else {
                 if sound.is_none() {
-                    self.check_passed(chunk.offset)?;
+                    self.is_sound(chunk.offset)?;
                 }
                 continue;
             };
@@ -1174,39 +1183,19 @@ impl<'a> Demuxer<'a> {
         Ok(())
     }
 
-    /// Whether the chunk at `offset` is sound: its CRC holds (or CRCs are not checked). A CRC
-    /// error is an error in strict mode, and `false` in lenient mode.
+    /// Checks a chunk a plan's walk passes, as [`Demuxer::check_crc_at`] does, and says whether
+    /// it is sound; in lenient mode a CRC error is `false`, not an error, so that a plan of one
+    /// track does not fail for damage in the blocks of another ([`Demuxer::walk_windows`]).
     fn is_sound(&self, offset: u64) -> Result<bool> {
-        let checked = self.check_crc_at(offset);
-        if self.file.options().mode == Mode::Lenient && is_crc_error(&checked) {
-            return Ok(false);
+        match self.check_crc_at(offset) {
+            Err(Error::Format(h4mk_format::Error::ChunkCrc { .. }))
+                if self.file.options().mode == Mode::Lenient =>
+            {
+                Ok(false)
+            }
+            checked => checked.map(|()| true),
         }
-        checked.map(|()| true)
     }
-
-    /// Checks a chunk a plan's walk passes and no window takes, as [`Demuxer::check_crc_at`]
-    /// does, but reads past it in lenient mode when its CRC fails: a plan of one track does
-    /// not fail for damage in the blocks of another ([`Demuxer::walk_windows`]).
-    fn check_passed(&self, offset: u64) -> Result<()> {
-        let checked = self.check_crc_at(offset);
-        if self.file.options().mode == Mode::Lenient && is_crc_error(&checked) {
-            return Ok(());
-        }
-        checked
-    }
-
-    /// True in lenient mode, CRCs checked, when the chunk at `offset` fails its CRC.
-    fn is_lenient_damage(&self, offset: u64) -> bool {
-        self.file.options().mode == Mode::Lenient && is_crc_error(&self.check_crc_at(offset))
-    }
-}
-
-/// True for a chunk CRC error.
-fn is_crc_error(checked: &Result<()>) -> bool {
-    matches!(
-        checked,
-        Err(Error::Format(h4mk_format::Error::ChunkCrc { .. }))
-    )
 }
 
 /// The structure checks of [`Demuxer::verify_with_progress`], fed one chunk at a time in

@@ -893,18 +893,11 @@ impl<'a> Demuxer<'a> {
             for &track in tracks {
                 let start = self.walk_start(track, pick(track))?;
                 let t_ms = until(track);
-                // A keyframe after the window's end, checked against its block: the track
-                // goes on, and the walk may end the window without meeting it.
-                let after = t_ms
-                    .checked_add(1)
-                    .map(|later| self.keyframe(track, |table| table.first_from(later)))
-                    .transpose()?
-                    .flatten();
                 starts.push(WindowStart {
                     track,
                     start,
                     t_ms,
-                    goes_on: after.is_some(),
+                    goes_on: self.goes_on_after(track, t_ms),
                 });
             }
             let windows = self.walk_windows(&starts)?;
@@ -925,6 +918,21 @@ impl<'a> Demuxer<'a> {
                 _ => return Ok(windows),
             }
         }
+    }
+
+    /// Whether `track`'s seek table lists a keyframe after `t_ms` whose entry matches its
+    /// block's routing header: the track goes on, and a window up to `t_ms` may end without
+    /// meeting its next block. Only that: an entry that does not match rebuilds nothing and
+    /// fails nothing here (a review: a damaged keyframe far past the plan failed it), it only
+    /// keeps the window to the track's own next block. Never with CRCs unchecked, when a
+    /// damaged pts could end a window.
+    fn goes_on_after(&self, track: u16, t_ms: u32) -> bool {
+        let index = self.index();
+        self.file.options().check_crc
+            && t_ms
+                .checked_add(1)
+                .and_then(|later| index.track(track)?.first_from(later))
+                .is_some_and(|entry| check_entry(&self.raw, index, track, &entry).is_ok())
     }
 
     /// Where a walk over `track`'s blocks from the keyframe `pick` chooses starts: that
@@ -1057,8 +1065,10 @@ impl<'a> Demuxer<'a> {
                 .unwrap_or(u32::MAX)
         };
         let mut ends_from = lowest_end(&open);
-        // (pts, track id) of the last sound block: the order the early ends rely on.
+        // (pts, track id) of the last sound block: the order the early ends rely on. Once the
+        // walk meets blocks out of it, it ends no window early.
         let mut last_key = (0, 0);
+        let mut disordered = false;
         let mut walk = self.raw.chunks_from(first)?;
         let end = self.index().end_offset;
         while remaining > 0 && walk.offset() < end {
@@ -1066,30 +1076,24 @@ impl<'a> Demuxer<'a> {
                 break;
             };
             if chunk.tag != Tag::CORE {
-                self.is_sound(chunk.offset)?;
+                self.check_crc_at(chunk.offset)?;
                 continue;
             }
-            let block = match route(chunk) {
-                Ok(block) => block,
-                // Damage a lenient walk reads past.
-                Err(_) if matches!(self.is_sound(chunk.offset), Ok(false)) => continue,
-                Err(e) => return Err(e),
-            };
+            let block = route(chunk)?;
             // Whether the chunk's CRC was checked here: `Some(false)` for damage a lenient walk
             // reads past.
             let mut sound = None;
-            if block.ts_ms > ends_from {
+            if block.ts_ms > ends_from && !disordered {
                 // Only a block whose CRC holds ends another track's window; a file out of
                 // order ends none early from then on.
-                let ok = self.is_sound(chunk.offset)?;
+                // Damage a lenient walk reads past: its pts is not to be trusted.
+                let ok = self.is_sound_or_elsewhere(chunk.offset, block.track)?;
                 sound = Some(ok);
-                if !ok {
-                    // Damage read past in lenient mode: its pts is not to be trusted.
-                } else if (block.ts_ms, block.track) < last_key
-                    || open.iter().any(|w| w.ahead_of(chunk.offset, block.ts_ms))
-                {
-                    ends_from = u32::MAX;
-                } else {
+                let out_of_order = (block.ts_ms, block.track) < last_key
+                    || open.iter().any(|w| w.ahead_of(chunk.offset, block.ts_ms));
+                if ok && out_of_order {
+                    disordered = true;
+                } else if ok {
                     last_key = (block.ts_ms, block.track);
                     for w in open
                         .iter_mut()
@@ -1112,7 +1116,7 @@ impl<'a> Demuxer<'a> {
                 .filter(|w| !w.done && chunk.offset >= w.start);
             let Some(window) = window else {
                 if sound.is_none() {
-                    self.is_sound(chunk.offset)?;
+                    self.is_sound_or_elsewhere(chunk.offset, block.track)?;
                 }
                 continue;
             };
@@ -1141,7 +1145,7 @@ impl<'a> Demuxer<'a> {
                 if block.ts_ms > window.t_ms {
                     window.done = true;
                     remaining -= 1;
-                } else if window.goes_on && ends_from != u32::MAX {
+                } else if window.goes_on {
                     ends_from = ends_from.min(window.t_ms);
                 }
             } else if block.ts_ms <= window.t_ms {
@@ -1183,13 +1187,17 @@ impl<'a> Demuxer<'a> {
         Ok(())
     }
 
-    /// Checks a chunk a plan's walk passes, as [`Demuxer::check_crc_at`] does, and says whether
-    /// it is sound; in lenient mode a CRC error is `false`, not an error, so that a plan of one
-    /// track does not fail for damage in the blocks of another ([`Demuxer::walk_windows`]).
-    fn is_sound(&self, offset: u64) -> Result<bool> {
+    /// Checks the CRC of a CORE chunk a plan's walk passes, as [`Demuxer::check_crc_at`] does,
+    /// and says whether it is sound. In lenient mode a damaged chunk whose block routes to
+    /// `track` is `false`, not an error, when `track` is another track of the track list: a
+    /// plan of one track does not fail for damage in the blocks of another. Damage that makes
+    /// a block of the planned track route to another listed track is read past too, and is the
+    /// risk lenient mode takes; a chunk of no listed track, or of an unknown tag, damaged, still
+    /// fails the plan ([`Demuxer::walk_windows`]).
+    fn is_sound_or_elsewhere(&self, offset: u64, track: u16) -> Result<bool> {
         match self.check_crc_at(offset) {
             Err(Error::Format(h4mk_format::Error::ChunkCrc { .. }))
-                if self.file.options().mode == Mode::Lenient =>
+                if self.file.options().mode == Mode::Lenient && self.track(track).is_some() =>
             {
                 Ok(false)
             }

@@ -367,6 +367,104 @@ fn a_lenient_plan_reads_past_damage_in_another_track() {
     assert!(err.is_damage(), "{err}");
 }
 
+/// Track 1 every 20 ms to 1,980 ms, a keyframe every 500 ms; track 2 keyframes at 0 and
+/// 1,000 ms only. With the offset of the chunk of `track`'s block at `ts_ms`.
+fn sparse_file() -> (Vec<u8>, impl Fn(&[u8], u16, u32) -> usize) {
+    let mut inputs: Vec<Input> = (0..100u32)
+        .map(|i| Input {
+            track: 1,
+            ts_ms: i * 20,
+            kind: if i % 25 == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            },
+            opaque: vec![1],
+        })
+        .collect();
+    for ts_ms in [0, 1_000] {
+        inputs.push(Input {
+            track: 2,
+            ts_ms,
+            kind: BlockKind::Key,
+            opaque: vec![2],
+        });
+    }
+    let chunk_of = |bytes: &[u8], track: u16, ts_ms: u32| {
+        let d = Demuxer::open(bytes).unwrap();
+        let b = d
+            .blocks()
+            .map(Result::unwrap)
+            .find(|b| b.track == track && b.ts_ms == ts_ms)
+            .unwrap();
+        usize::try_from(b.chunk_offset()).unwrap()
+    };
+    (
+        mux(&[spec(1), spec(2)], &inputs, MuxOptions::default()),
+        chunk_of,
+    )
+}
+
+/// The pts of every step, or the error.
+fn shown(plan: Result<Vec<h4mk_mt::DecodeStep<'_>>, Error>) -> Result<Vec<u32>, String> {
+    plan.map(|steps| steps.iter().map(|s| s.block.ts_ms).collect())
+        .map_err(|e| e.to_string())
+}
+
+/// Three faults a diff review found in the early end of a plan's window (at the first block
+/// of any track past it, when the track's next keyframe shows it goes on):
+/// - checking that next keyframe rebuilt the index when its entry did not match, and failed a
+///   strict plan that never needed it when the keyframe was damaged;
+/// - with CRCs unchecked, a damaged pts of another track's block ended the window;
+/// - a lenient walk read past a damaged block of the planned track whose track id the damage
+///   had changed to one of no listed track, and answered from fewer blocks without a word.
+#[test]
+fn a_window_ends_early_only_on_what_can_be_trusted() {
+    let (clean, chunk_of) = sparse_file();
+    let want = shown(Demuxer::open(&clean).unwrap().chain(1, 50));
+    assert_eq!(want, Ok(vec![0, 20, 40]));
+
+    // Track 1's keyframe at 500 ms, far past the plan, with its pts damaged.
+    let mut bytes = clean.clone();
+    let at = chunk_of(&bytes, 1, 500);
+    bytes[at + 4] ^= 0x01;
+    fix_file_crc(&mut bytes);
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(shown(d.chain(1, 50)), want);
+    assert_eq!(d.index_status(), &IndexStatus::Trailing, "nothing rebuilt");
+    // The same edit with its CRC made right: a stale entry, which rebuilds nothing either.
+    fix_crcs(&mut bytes, at);
+    let d = Demuxer::open(&bytes).unwrap();
+    assert_eq!(shown(d.chain(1, 50)), want);
+    assert_eq!(d.index_status(), &IndexStatus::Trailing);
+
+    // CRCs unchecked, and track 2's block at 0 ms reading 65,536 ms.
+    let mut bytes = clean.clone();
+    let at = chunk_of(&bytes, 2, 0);
+    bytes[at + 6] ^= 0x01;
+    fix_file_crc(&mut bytes);
+    let unchecked = ParseOptions {
+        check_crc: false,
+        ..ParseOptions::default()
+    };
+    let d = Demuxer::open_with(&bytes, &unchecked).unwrap();
+    let intact = Demuxer::open(&clean).unwrap();
+    assert_eq!(shown(d.chain(1, 100)), Ok(vec![0, 20, 40, 60, 80, 100]));
+    assert_eq!(shown(d.range(1, 40, 100)), shown(intact.range(1, 40, 100)));
+
+    // Lenient: track 1's block at 100 ms routed to track 3, or its tag made unknown.
+    for (byte, bit) in [(12 + 4, 0x02), (0, 0x20)] {
+        let mut bytes = clean.clone();
+        let at = chunk_of(&bytes, 1, 100);
+        bytes[at + byte] ^= bit;
+        fix_file_crc(&mut bytes);
+        let d = Demuxer::open_with(&bytes, &ParseOptions::lenient()).unwrap();
+        let err = d.chain(1, 100).unwrap_err();
+        assert!(err.is_damage(), "{err}");
+        assert_eq!(err.offset(), Some(at as u64), "{err}");
+    }
+}
+
 /// A bit flipped in a seek table made a strict open refuse the whole file: the trailing
 /// tables were not found, and the scan that rebuilds them stopped at the damaged one. The scan
 /// now reads past a damaged index chunk, which is what it rebuilds, and reports it: the file

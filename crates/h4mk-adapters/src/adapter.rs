@@ -71,7 +71,7 @@ pub struct Block {
 /// Blocks given in decode order (an encoder's: an anchor, then the B-blocks before it) put in
 /// presentation order, the order a muxer takes a track's blocks in: by pts, ties in the order
 /// of [`h4mk_gop::presentation_ranks`] (a B-block before the anchor it follows in decode
-/// order).
+/// order). [`h4mk_gop::PresentationOrder`] does it as the blocks come, for a live encoder.
 ///
 /// ```
 /// use h4mk_adapters::{Block, BlockKind, in_presentation_order};

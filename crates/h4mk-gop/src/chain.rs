@@ -219,6 +219,80 @@ pub fn presentation_ranks(kinds: impl IntoIterator<Item = BlockKind>) -> Vec<u64
         .collect()
 }
 
+/// Blocks handed over in decode order, as an encoder produces them, put in presentation order
+/// as they come: the streaming form of sorting by `(pts, rank)` with [`presentation_ranks`],
+/// for a live encoder whose blocks a muxer takes a track at a time in presentation order.
+///
+/// It holds the last anchor and the B-blocks after it in decode order: those are presented
+/// before that anchor, so they all go out, in order, when the next anchor comes, or at
+/// [`PresentationOrder::finish`]. Blocks in decode order as the format means it (each
+/// B-block after its forward anchor, its pts between its two anchors') come out as sorting
+/// them all would put them; a B-block whose pts is below the anchor before its forward one
+/// comes out after that anchor, and the muxer then refuses it (pts going back).
+///
+/// ```
+/// use h4mk_gop::{BlockKind::{Bidirectional as B, Key as I, Predictive as P}, PresentationOrder};
+///
+/// let mut order = PresentationOrder::default();
+/// let mut stored = Vec::new();
+/// // An encoder's decode order: I0, P40, then the B-blocks at 20 and 30 that need P40.
+/// for (pts, kind) in [(0, I), (40, P), (20, B), (30, B), (80, P)] {
+///     stored.extend(order.push(pts, kind, pts));
+/// }
+/// stored.extend(order.finish());
+/// assert_eq!(stored, [0, 20, 30, 40, 80]);
+/// ```
+#[derive(Debug)]
+pub struct PresentationOrder<T> {
+    /// The last anchor and the B-blocks after it, as `(pts, rank, item)`.
+    held: Vec<(u32, u64, T)>,
+    /// Anchors handed over so far.
+    anchors: u64,
+}
+
+impl<T> Default for PresentationOrder<T> {
+    fn default() -> Self {
+        PresentationOrder {
+            held: Vec::new(),
+            anchors: 0,
+        }
+    }
+}
+
+impl<T> PresentationOrder<T> {
+    /// Takes the next block in decode order, with its pts and type; returns the blocks it
+    /// lets go, in presentation order: those held, when this one is an anchor.
+    pub fn push(&mut self, ts_ms: u32, kind: BlockKind, item: T) -> Vec<T> {
+        // The ranks of `presentation_ranks`, counted as the blocks come.
+        if kind.is_anchor() {
+            self.anchors += 1;
+            let released = self.release();
+            self.held.push((ts_ms, 2 * self.anchors, item));
+            released
+        } else {
+            let rank = (2 * self.anchors).saturating_sub(1);
+            self.held.push((ts_ms, rank, item));
+            Vec::new()
+        }
+    }
+
+    /// The blocks still held, in presentation order: call it once the encoder is done.
+    pub fn finish(mut self) -> Vec<T> {
+        self.release()
+    }
+
+    /// How many blocks are held.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    fn release(&mut self) -> Vec<T> {
+        let mut held = std::mem::take(&mut self.held);
+        held.sort_by_key(|&(ts_ms, rank, _)| (ts_ms, rank));
+        held.into_iter().map(|(_, _, item)| item).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,7 +53,7 @@ mod error;
 mod flags;
 mod seek;
 
-pub use crate::chain::{BlockInfo, Step, chain, presentation_ranks, range};
+pub use crate::chain::{BlockInfo, PresentationOrder, Step, chain, presentation_ranks, range};
 pub use crate::error::{Error, Result};
 pub use crate::flags::{BlockKind, GopFlags, MAX_TIMESTAMP_MS};
 pub use crate::seek::{

@@ -339,7 +339,8 @@ impl<'a, W: Write> Muxer<'a, W> {
 
     /// Hands over the next block of `track`, in presentation order: a B-block before the
     /// anchor it follows in decode order (an encoder's output sorted by pts, ties by
-    /// [`h4mk_gop::presentation_ranks`]).
+    /// [`h4mk_gop::presentation_ranks`]; [`h4mk_gop::PresentationOrder`] puts a live
+    /// encoder's blocks in that order as they come, holding a group of them).
     ///
     /// The block is written at once if its place is settled; otherwise it is framed into the
     /// track's queue (one copy), then hashed and written as soon as it is.

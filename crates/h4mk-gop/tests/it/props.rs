@@ -194,6 +194,41 @@ proptest! {
         }
     }
 
+    /// Blocks in presentation order, put in decode order (each B-block moved after its
+    /// forward anchor; none may lack one), come back in presentation order through `PresentationOrder` as they
+    /// come, as they do sorted all at once by `presentation_ranks`.
+    #[test]
+    fn streamed_presentation_order_undoes_decode_order(blocks in blocks()) {
+        let mut decode = Vec::new();
+        let mut waiting = Vec::new();
+        for (i, b) in blocks.iter().enumerate() {
+            if b.kind == B {
+                waiting.push(i);
+            } else {
+                decode.push(i);
+                decode.append(&mut waiting);
+            }
+        }
+        // B-blocks with no anchor after them have no decode order (a track cannot end on one).
+        prop_assume!(waiting.is_empty());
+        let mut order = h4mk_gop::PresentationOrder::default();
+        let mut streamed = Vec::new();
+        for &i in &decode {
+            streamed.extend(order.push(blocks[i].ts_ms, blocks[i].kind, i));
+            // Held: the last anchor and the B-blocks after it, so one block after an anchor.
+            if blocks[i].kind != B {
+                prop_assert_eq!(order.held(), 1);
+            }
+        }
+        streamed.extend(order.finish());
+        let presented: Vec<usize> = (0..blocks.len()).collect();
+        prop_assert_eq!(&streamed, &presented);
+        let ranks = h4mk_gop::presentation_ranks(decode.iter().map(|&i| blocks[i].kind));
+        let mut sorted: Vec<(usize, u64)> = decode.iter().copied().zip(ranks).collect();
+        sorted.sort_by_key(|&(i, rank)| (blocks[i].ts_ms, rank));
+        prop_assert_eq!(sorted.into_iter().map(|(i, _)| i).collect::<Vec<_>>(), presented);
+    }
+
     #[test]
     fn seek_parse_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         let _ = SeekTable::parse(&bytes);

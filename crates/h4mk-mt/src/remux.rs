@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
 use std::ops::RangeInclusive;
 
-use crate::demux::{Blocks, DecodeStep, Demuxer, UnknownChunks, plan_chain, plan_range};
+use crate::demux::{Blocks, DecodeStep, Demuxer, Others, UnknownChunks, plan_chain, plan_range};
 use crate::error::{Error, Result};
 use crate::index::TrackIndex;
 use crate::mux::{MuxOptions, MuxSummary, Muxer};
@@ -579,7 +579,7 @@ fn keyed_runs(
     t1_ms: impl Fn(u16) -> u32,
 ) -> Result<Vec<Option<RangeInclusive<u64>>>> {
     let from = |t_ms: u32| move |table: &TrackIndex| table.lookup_before(t_ms);
-    let windows = demux.windows(tracks, |_| from(t0_ms), &t1_ms)?;
+    let windows = demux.windows(tracks, |_| from(t0_ms), &t1_ms, Others::Checked)?;
     let mut plans = Vec::with_capacity(tracks.len());
     // Tracks whose lead needs a window from an earlier keyframe, with the lead's pts.
     let mut earlier: Vec<(usize, u16, u32)> = Vec::new();
@@ -643,7 +643,7 @@ fn keyed_runs(
                 .and_then(|i| earlier.get(i))
                 .map_or(t0_ms, |&(_, _, lead_ms)| lead_ms)
         };
-        let leads = demux.windows(&ids, |track| from(lead_of(track)), &t1_ms)?;
+        let leads = demux.windows(&ids, |track| from(lead_of(track)), &t1_ms, Others::Checked)?;
         for (&(i, track, lead_ms), lead) in earlier.iter().zip(&leads) {
             let (Some(slot), Some(first)) = (plans.get_mut(i), windows.get(i)) else {
                 continue;

@@ -3,6 +3,7 @@
 //! input does; merging files gives
 //! the file muxing all their blocks at once gives; errors name the input.
 
+use h4mk_format::ParseOptions;
 use h4mk_gop::BlockKind;
 use h4mk_mt::{
     BlockRef, DecodeStep, Demuxer, Error, MuxOptions, Pick, RemuxOptions, Sidecars, TrackSpec,
@@ -12,7 +13,7 @@ use proptest::prelude::*;
 
 use crate::plan::{Case, case};
 use crate::reference_fixtures::{REFERENCE, read_reference};
-use crate::support::{Input, fix_crcs, mux, reference_mux, spec};
+use crate::support::{Input, fix_crcs, fix_file_crc, mux, reference_mux, spec};
 
 fn pick(input: usize, track: u16, as_track: u16) -> Pick {
     Pick {
@@ -779,6 +780,54 @@ fn a_sparse_track_does_not_walk_a_cut_to_its_next_block() {
     assert!(d[0].range(2, 1_000, 2_000).unwrap().is_empty());
     // Past the damage, the walk meets it.
     assert!(d[0].chain(2, 39_850).unwrap_err().is_damage());
+}
+
+/// A lenient cut read past a damaged block of a picked track with no window (its only
+/// keyframe damaged, so the lenient rebuild left its table empty), and wrote the file
+/// without that track's block and without a word (a diff review). A cut plans several
+/// tracks, and its leads reach before its windows: it reads past no damage, in either mode.
+#[test]
+fn a_lenient_cut_reads_past_no_damage() {
+    let block = |track: u16, ts_ms: u32, kind: BlockKind| Input {
+        track,
+        ts_ms,
+        kind,
+        opaque: vec![track as u8; 4],
+    };
+    let inputs = [
+        block(1, 13, BlockKind::Key),
+        block(2, 20, BlockKind::Key),
+        block(2, 384, BlockKind::Predictive),
+    ];
+    // No index, as a writer that crashed leaves a file.
+    let clean = reference_mux(&[spec(1), spec(2)], &inputs, false);
+    let keyframe = Demuxer::open(&clean)
+        .unwrap()
+        .blocks()
+        .map(Result::unwrap)
+        .find(|b| b.track == 2)
+        .unwrap()
+        .offset;
+    let mut bytes = clean.clone();
+    bytes[usize::try_from(keyframe).unwrap() + 9] ^= 1;
+    fix_file_crc(&mut bytes);
+    // Strict, the open fails already: rebuilding the index meets the damage.
+    let cut = |bytes: &[u8], opts: &ParseOptions| {
+        let d = [Demuxer::open_with(bytes, opts)?];
+        remux_to_vec(&d, &every_track(&d[0], 0), Some((40, 200)))
+    };
+    let strict = ParseOptions::default();
+    let whole = cut(&clean, &strict).unwrap();
+    let kept: Vec<(u16, u32)> = Demuxer::open(&whole)
+        .unwrap()
+        .blocks()
+        .map(|b| b.map(|b| (b.track, b.ts_ms)).unwrap())
+        .collect();
+    assert_eq!(kept, [(2, 20)]);
+    for opts in [strict, ParseOptions::lenient()] {
+        let err = cut(&bytes, &opts).unwrap_err();
+        assert!(err.is_damage(), "{:?}: {err}", opts.mode);
+    }
 }
 
 #[test]

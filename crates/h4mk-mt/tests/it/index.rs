@@ -6,7 +6,9 @@ use h4mk_format::{HEADER_LEN, Mode, ParseOptions};
 use h4mk_gop::{BlockKind, SeekEntry};
 use h4mk_mt::{Demuxer, Error, IndexProblem, IndexStatus, MuxOptions, Problem};
 
-use crate::support::{Input, fix_crcs, fix_file_crc, key, mux, offsets, reference_mux, spec};
+use crate::support::{
+    Input, fix_crcs, fix_file_crc, key, mux, offsets, reference_mux, spec, with_a_sparse_track,
+};
 
 fn inputs() -> Vec<Input> {
     let kinds = [
@@ -368,28 +370,10 @@ fn a_lenient_plan_reads_past_damage_in_another_track() {
 }
 
 /// Track 1 every 20 ms to 1,980 ms, a keyframe every 500 ms; track 2 keyframes at 0 and
-/// 1,000 ms only. With the offset of the chunk of `track`'s block at `ts_ms`.
+/// 1,000 ms only ([`with_a_sparse_track`]). With a function giving the offset of the chunk
+/// of `track`'s block at `ts_ms`.
 fn sparse_file() -> (Vec<u8>, impl Fn(&[u8], u16, u32) -> usize) {
-    let mut inputs: Vec<Input> = (0..100u32)
-        .map(|i| Input {
-            track: 1,
-            ts_ms: i * 20,
-            kind: if i % 25 == 0 {
-                BlockKind::Key
-            } else {
-                BlockKind::Predictive
-            },
-            opaque: vec![1],
-        })
-        .collect();
-    for ts_ms in [0, 1_000] {
-        inputs.push(Input {
-            track: 2,
-            ts_ms,
-            kind: BlockKind::Key,
-            opaque: vec![2],
-        });
-    }
+    let inputs = with_a_sparse_track(100, 1_000);
     let chunk_of = |bytes: &[u8], track: u16, ts_ms: u32| {
         let d = Demuxer::open(bytes).unwrap();
         let b = d

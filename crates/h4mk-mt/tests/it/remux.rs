@@ -13,7 +13,9 @@ use proptest::prelude::*;
 
 use crate::plan::{Case, case};
 use crate::reference_fixtures::{REFERENCE, read_reference};
-use crate::support::{Input, fix_crcs, fix_file_crc, mux, reference_mux, spec};
+use crate::support::{
+    Input, every_20_ms, fix_crcs, fix_file_crc, mux, reference_mux, spec, with_a_sparse_track,
+};
 
 fn pick(input: usize, track: u16, as_track: u16) -> Pick {
     Pick {
@@ -417,35 +419,10 @@ fn blocks_from_a_block_lists_it_and_those_after_and_fails_elsewhere() {
     }
 }
 
-/// Track 1's blocks: `n` of them every 20 ms, a keyframe every 25.
-fn every_20_ms(n: u32) -> Vec<Input> {
-    (0..n)
-        .map(|i| Input {
-            track: 1,
-            ts_ms: i * 20,
-            kind: if i % 25 == 0 {
-                BlockKind::Key
-            } else {
-                BlockKind::Predictive
-            },
-            opaque: i.to_le_bytes().to_vec(),
-        })
-        .collect()
-}
-
-/// Track 1 every 20 ms for 40 s ([`every_20_ms`]); track 2 a keyframe at 0 and one at `last`
-/// ms only.
-fn with_a_sparse_track(last: u32) -> Vec<Input> {
-    let mut inputs = every_20_ms(2_000);
-    for ts_ms in [0, last] {
-        inputs.push(Input {
-            track: 2,
-            ts_ms,
-            kind: BlockKind::Key,
-            opaque: b"sparse".to_vec(),
-        });
-    }
-    inputs
+/// Flips a bit in the opaque bytes of the `nth` block of `track`: its CRC fails.
+fn damage_block(bytes: &mut [u8], track: u16, nth: usize) {
+    let at = track_blocks(&Demuxer::open(bytes).unwrap(), track)[nth].offset;
+    bytes[usize::try_from(at).unwrap() + 8] ^= 0x40;
 }
 
 /// Track 1: `n` blocks every 20 ms, a keyframe every 25; track 2: one I-block at 0 ms.
@@ -635,7 +612,7 @@ fn values_the_reference_wrote_as_another_type_are_remuxed_as_written() {
 #[test]
 fn sparse_tracks_and_tracks_that_start_late_hold_nothing_back() {
     // Track 1 every 20 ms for 40 s; track 2 at 0 and at 40 s only.
-    let inputs = with_a_sparse_track(40_000);
+    let inputs = with_a_sparse_track(2_000, 40_000);
     let specs = [spec(1), spec(2)];
     let sparse = mux(&specs, &inputs, MuxOptions::default());
     let late_inputs: Vec<Input> = inputs
@@ -737,11 +714,7 @@ fn a_cut_does_not_walk_the_file_for_an_empty_track() {
     // Track 1 every 20 ms for 40 s, track 2 listed but empty; a block near the end damaged.
     let specs = [spec(1), spec(2)];
     let mut bytes = mux(&specs, &every_20_ms(2_000), MuxOptions::default());
-    let near_end = {
-        let d = Demuxer::open(&bytes).unwrap();
-        track_blocks(&d, 1)[1_990].offset
-    };
-    bytes[usize::try_from(near_end).unwrap() + 8] ^= 0x40;
+    damage_block(&mut bytes, 1, 1_990);
     let d = [Demuxer::open(&bytes).unwrap()];
     // Looking for track 2's blocks after the span used to walk on to the damage, and fail.
     let out = remux_to_vec(&d, &every_track(&d[0], 0), Some((1_000, 2_000))).unwrap();
@@ -759,14 +732,10 @@ fn a_cut_does_not_walk_the_file_for_an_empty_track() {
 fn a_sparse_track_does_not_walk_a_cut_to_its_next_block() {
     // Track 1 every 20 ms for 40 s; track 2 a keyframe at 0 and one at 39,990 ms; a block
     // of track 1 near the end damaged, which a walk to the end meets.
-    let inputs = with_a_sparse_track(39_990);
+    let inputs = with_a_sparse_track(2_000, 39_990);
     let specs = [spec(1), spec(2)];
     let mut bytes = mux(&specs, &inputs, MuxOptions::default());
-    let near_end = {
-        let d = Demuxer::open(&bytes).unwrap();
-        track_blocks(&d, 1)[1_990].offset
-    };
-    bytes[usize::try_from(near_end).unwrap() + 8] ^= 0x40;
+    damage_block(&mut bytes, 1, 1_990);
     let d = [Demuxer::open(&bytes).unwrap()];
     let out = remux_to_vec(&d, &every_track(&d[0], 0), Some((1_000, 2_000))).unwrap();
     let o = Demuxer::open(&out).unwrap();
@@ -841,11 +810,7 @@ fn a_cut_open_to_the_end_reads_to_the_end_of_the_file() {
     );
     let specs = [spec(1), spec(2)];
     let mut bytes = mux(&specs, &inputs, MuxOptions::default());
-    let last = {
-        let d = Demuxer::open(&bytes).unwrap();
-        track_blocks(&d, 2)[199].offset
-    };
-    bytes[usize::try_from(last).unwrap() + 8] ^= 0x40;
+    damage_block(&mut bytes, 2, 199);
     let d = [Demuxer::open(&bytes).unwrap()];
     // Track 1 alone, planned only at its start and ending at 1,980 ms: the file is still read
     // to its end, every chunk CRC checked, as planning the whole span read it, since a damaged

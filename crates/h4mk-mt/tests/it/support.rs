@@ -137,3 +137,34 @@ pub(crate) fn key(b: &BlockRef<'_>) -> (u64, u16, u32, char, Vec<u8>) {
         b.opaque.to_vec(),
     )
 }
+
+/// Track 1's blocks: `n` of them every 20 ms, a keyframe every 25.
+pub(crate) fn every_20_ms(n: u32) -> Vec<Input> {
+    (0..n)
+        .map(|i| Input {
+            track: 1,
+            ts_ms: i * 20,
+            kind: if i % 25 == 0 {
+                BlockKind::Key
+            } else {
+                BlockKind::Predictive
+            },
+            opaque: i.to_le_bytes().to_vec(),
+        })
+        .collect()
+}
+
+/// Track 1 every 20 ms, `n` blocks ([`every_20_ms`]); track 2 a keyframe at 0 and one at
+/// `last` ms only.
+pub(crate) fn with_a_sparse_track(n: u32, last: u32) -> Vec<Input> {
+    let mut inputs = every_20_ms(n);
+    for ts_ms in [0, last] {
+        inputs.push(Input {
+            track: 2,
+            ts_ms,
+            kind: BlockKind::Key,
+            opaque: b"sparse".to_vec(),
+        });
+    }
+    inputs
+}

@@ -77,8 +77,10 @@ pub struct RemuxSummary {
 /// input is read whole, picked or not, every chunk CRC and the file CRC checked (after a walk
 /// over chunk headers from its tracks' last keyframes, which finds where each track ends);
 /// with one, the span is walked once to plan, as [`Demuxer::range`] walks it (to the first
-/// block of each track after the span, every chunk on the way checked: to the end of the file
-/// for a picked track with keyframes but no block after the span), then read from the first
+/// block after the span, of any track when the picked track's seek table shows a keyframe
+/// after it, else of the track itself, every chunk on the way checked, damaged ones failing
+/// the cut in either mode: to the end of the file for a picked track with keyframes but no
+/// block after the span), then read from the first
 /// kept block to the last, their chunk CRCs checked (the file CRC covers the rest, which
 /// [`Demuxer::verify`] reads). A cut's plans hold the blocks of the span, within the `Limits`
 /// of the input; but a span that reaches the last block of every picked track (one open to

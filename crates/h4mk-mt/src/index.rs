@@ -740,7 +740,12 @@ pub fn scan_index(
             Err(e) => return Err(e),
         }
     }
-    Ok(builder.finish(from))
+    let mut index = builder.finish(from);
+    // The blocks start where the walk did, even when the first of them is damaged and left
+    // out: a plan that starts at the first block must meet it (a review: a lenient chain whose
+    // only keyframe was damaged started after it and answered an empty plan).
+    index.core_offset = from;
+    Ok(index)
 }
 
 /// Where the chunk after an index chunk whose CRC failed starts, when `e` is that failure:

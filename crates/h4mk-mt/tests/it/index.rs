@@ -449,6 +449,22 @@ fn a_window_ends_early_only_on_what_can_be_trusted() {
     }
 }
 
+/// The pts of a file's first block, a keyframe, damaged: its entry no longer matched the
+/// block, the lenient rebuild left the block out and started the blocks after it, and a plan
+/// from the first block began past it: an empty chain, without a word (a review). The rebuilt
+/// index starts where the blocks do, and the plan meets the damage.
+#[test]
+fn a_lenient_plan_meets_a_damaged_first_keyframe() {
+    let (mut bytes, chunk_of) = sparse_file();
+    let at = chunk_of(&bytes, 1, 0);
+    bytes[at + 4] ^= 0x01;
+    fix_file_crc(&mut bytes);
+    let d = Demuxer::open_with(&bytes, &ParseOptions::lenient()).unwrap();
+    let err = d.chain(1, 10).unwrap_err();
+    assert!(err.is_damage(), "{err}");
+    assert_eq!(err.offset(), Some(at as u64), "{err}");
+}
+
 /// A bit flipped in a seek table made a strict open refuse the whole file: the trailing
 /// tables were not found, and the scan that rebuilds them stopped at the damaged one. The scan
 /// now reads past a damaged index chunk, which is what it rebuilds, and reports it: the file

@@ -128,7 +128,9 @@ impl BlockSource for Vec<Block> {
 pub enum Present {
     /// Every block in the plan.
     All,
-    /// Only the block with this source index: the target of a seek chain.
+    /// Only the block with this source index: the target of a seek chain. An index the plan
+    /// does not hold presents nothing, and the plan is still decoded, which checks its anchors
+    /// (the null adapter does so).
     Index(usize),
     /// Every block whose timestamp is in `start_ms..=end_ms`.
     Range {

@@ -23,8 +23,8 @@ use h4mk_mt::Demuxer;
 
 use crate::UsageError;
 use crate::cmd::{
-    MAX_CHANNELS, check_range, open, parse_ms, plural, report_sink, require_track, tracks_phrase,
-    warn_if_rebuilt, write_json,
+    MAX_CHANNELS, check_range, open, parse_ms, plural, report_sink, require_track, say_warning,
+    tracks_phrase, warn_if_rebuilt, write_json,
 };
 use crate::input::{Input, display_name};
 use crate::output::{Progress, is_stdout, progress_bar, refuse_input_as_output, write_to};
@@ -191,9 +191,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     // Every warning, said on standard error as it comes and kept for the JSON report.
     let mut said = Vec::new();
     let rebuilt = if args.salvage {
-        let (bytes, warning) = salvaged(&input, err)?;
-        said.extend(warning);
-        Some(bytes)
+        Some(salvaged(&input, err, &mut said)?)
     } else {
         None
     };
@@ -273,11 +271,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             write(decodes, format, &mut counted).with_context(|| format!("writing {out_name}"))?;
         Ok((counted.bytes, clipped))
     })?;
-    let mut say = |text: String| -> Result<()> {
-        writeln!(err, "h4mk: warning: {text}")?;
-        said.push(text);
-        Ok(())
-    };
+    let mut say = |text| say_warning(err, &mut said, text);
     for text in shortfalls {
         say(text)?;
     }
@@ -393,16 +387,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     Ok(ExitCode::SUCCESS)
 }
 
-/// `input` as `h4mk salvage` rebuilds it, in memory, after a warning on `err` saying what
-/// was lost when anything was (and its text); refused when nothing is recoverable.
-fn salvaged(input: &Input, err: &mut dyn Write) -> Result<(Vec<u8>, Option<String>)> {
+/// `input` as `h4mk salvage` rebuilds it, in memory, after a warning saying what was lost when
+/// anything was; refused when nothing is recoverable.
+fn salvaged(input: &Input, err: &mut dyn Write, said: &mut Vec<String>) -> Result<Vec<u8>> {
     let name = crate::one_line(&input.name());
     let (bytes, report) = h4mk_mt::salvage(input, Vec::new()).with_context(|| name.clone())?;
     if !report.recovered() {
         bail!("{name}: nothing recoverable to decode");
     }
     if report.is_complete() {
-        return Ok((bytes, None));
+        return Ok(bytes);
     }
     let skipped = report.skipped_bytes;
     let dropped = report.blocks_lost + report.blocks_dropped;
@@ -413,8 +407,8 @@ fn salvaged(input: &Input, err: &mut dyn Write) -> Result<(Vec<u8>, Option<Strin
         plural(report.blocks_kept()),
         plural(skipped)
     );
-    writeln!(err, "h4mk: warning: {text}")?;
-    Ok((bytes, Some(text)))
+    say_warning(err, said, text)?;
+    Ok(bytes)
 }
 
 /// Writes the decodes prepared for each track: bytes as their decoder writes them, audio as the

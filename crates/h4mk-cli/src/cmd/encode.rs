@@ -14,7 +14,9 @@ use h4mk_gop::MAX_TIMESTAMP_MS;
 use h4mk_mt::{MuxOptions, Muxer, Sidecars, TrackSpec};
 
 use crate::UsageError;
-use crate::cmd::{MAX_CHANNELS, plural, report_sink, tracks_phrase, warn_if_extended, write_json};
+use crate::cmd::{
+    MAX_CHANNELS, plural, report_sink, say_warning, tracks_phrase, warn_if_extended, write_json,
+};
 use crate::input::{display_name, open_sequential};
 use crate::output::{
     Progress, is_stdin, is_stdout, progress_bar, refuse_input_as_output, write_failed, write_to,
@@ -370,8 +372,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
              are encoded",
             crate::one_line(&in_name)
         );
-        writeln!(err, "h4mk: warning: {text}")?;
-        said.push(text);
+        say_warning(err, &mut said, text)?;
     }
     said.extend(warn_if_extended(err, &out_name, summary.index.ext_tables)?);
     let Some(out) = report_sink(is_stdout(&args.output), args.json, out, err) else {

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::UsageError;
 use crate::cmd::{
-    Sidecar, UpToCut, open, plural, report_sink, require_track_or_blocks, write_json,
+    Sidecar, UpToCut, open, plural, report_sink, require_track_or_blocks, say_warning, write_json,
 };
 use crate::input::{Input, display_name};
 use crate::output::{
@@ -104,8 +104,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                  (h4mk verify says more)",
                 crate::one_line(&name)
             );
-            writeln!(err, "h4mk: warning: {text}")?;
-            report.warnings.push(text);
+            say_warning(err, &mut report.warnings, text)?;
         }
         // A file cut short is extracted up to the chunk it was cut in, with a warning, as
         // `list` lists it.
@@ -231,8 +230,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             report.output = display_name(output);
         }
         if let Some(text) = walk.cut {
-            writeln!(err, "h4mk: warning: {text}")?;
-            report.warnings.push(text);
+            say_warning(err, &mut report.warnings, text)?;
         }
     } else {
         bail!("give --track N (with --dir or -o) or --sidecar NAME (with -o)");

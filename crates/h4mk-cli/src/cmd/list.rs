@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::cmd::{UpToCut, open, plural, require_track_or_blocks, write_json};
+use crate::cmd::{UpToCut, open, plural, require_track_or_blocks, say_warning, write_json};
 use crate::input::Input;
 use crate::report::{BlockReport, ListReport};
 
@@ -125,17 +125,17 @@ fn warn(
     let mut said = Vec::new();
     if *blocks > 0 {
         let ids: Vec<String> = tracks.iter().map(u16::to_string).collect();
-        said.push(format!(
+        let text = format!(
             "{name}: {blocks} block{} of track{} {} that the track list does not declare (h4mk \
              verify says more)",
             plural(*blocks),
             plural(tracks.len() as u64),
             ids.join(", ")
-        ));
+        );
+        say_warning(err, &mut said, text)?;
     }
-    said.extend(cut);
-    for text in &said {
-        writeln!(err, "h4mk: warning: {text}")?;
+    if let Some(text) = cut {
+        say_warning(err, &mut said, text)?;
     }
     Ok(said)
 }

@@ -90,10 +90,11 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
     let mut said = Vec::new();
     if let IndexStatus::Rebuilt { reason } = demux.index_status() {
         let name = crate::one_line(&input.name());
-        said.push(format!(
+        let mut say = |text| say_warning(err, &mut said, text);
+        say(format!(
             "{name}: the index was rebuilt by a full scan ({reason}); a file cut short or \
              edited may lack blocks its writer wrote (h4mk verify says more)"
-        ));
+        ))?;
         let damage: Vec<_> = demux
             .problems()
             .iter()
@@ -103,22 +104,27 @@ fn warn_if_rebuilt(demux: &Demuxer<'_>, input: &Input, err: &mut dyn Write) -> R
             })
             .collect();
         for e in damage.iter().take(DAMAGE_LINES) {
-            said.push(match cut_short(demux, e) {
+            say(match cut_short(demux, e) {
                 Some(text) => format!("{name}: {text}"),
                 None => format!("{name}: the scan found {e}"),
-            });
+            })?;
         }
         if let Some(more) = damage.len().checked_sub(DAMAGE_LINES).filter(|&n| n > 0) {
-            said.push(format!(
+            say(format!(
                 "{name}: and {more} more damaged chunk{} (h4mk verify --lenient lists them)",
                 plural(more as u64)
-            ));
+            ))?;
         }
     }
-    for text in &said {
-        writeln!(err, "h4mk: warning: {text}")?;
-    }
     Ok(said)
+}
+
+/// Says `text` on `err` as a warning, and keeps it in `said` for a JSON report, which a script
+/// reads without seeing standard error: every warning goes out this one way.
+fn say_warning(err: &mut dyn Write, said: &mut Vec<String>, text: String) -> Result<()> {
+    writeln!(err, "h4mk: warning: {text}")?;
+    said.push(text);
+    Ok(())
 }
 
 /// The blocks of a file in file order, as [`Demuxer::blocks`] walks them, but ending with no
@@ -203,19 +209,19 @@ fn report_sink<'w>(
 /// file: a compatibility review built one with no word said.
 /// Returns what it said, for a JSON report.
 fn warn_if_extended(err: &mut dyn Write, name: &str, ext_tables: u32) -> Result<Vec<String>> {
+    let mut said = Vec::new();
     let n = u64::from(ext_tables);
-    if n == 0 {
-        return Ok(Vec::new());
+    if n > 0 {
+        let text = format!(
+            "{}: {n} track{} with more keyframes than a version 1 seek table lists (over \
+             65,535, or past 4 GiB): XSEK tables list them all, but readers of version 1 tables \
+             alone (the original) find only those the TSEK lists",
+            crate::one_line(name),
+            plural(n)
+        );
+        say_warning(err, &mut said, text)?;
     }
-    let text = format!(
-        "{}: {n} track{} with more keyframes than a version 1 seek table lists (over 65,535, \
-         or past 4 GiB): XSEK tables list them all, but readers of version 1 tables alone (the \
-         original) find only those the TSEK lists",
-        crate::one_line(name),
-        plural(n)
-    );
-    writeln!(err, "h4mk: warning: {text}")?;
-    Ok(vec![text])
+    Ok(said)
 }
 
 /// Refuses a `--track` the file `name` does not have as bad usage (exit 2): the file is not at

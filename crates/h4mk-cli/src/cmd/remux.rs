@@ -12,7 +12,8 @@ use h4mk_mt::{Demuxer, MuxOptions, Pick, RemuxOptions};
 
 use crate::UsageError;
 use crate::cmd::{
-    ContainerOutput, Sidecar, check_range, parse_ms, plural, require_track, warn_if_rebuilt,
+    ContainerOutput, Sidecar, check_range, parse_ms, plural, require_track, say_warning,
+    warn_if_rebuilt,
 };
 use crate::input::{Input, display_name, distinct_names};
 use crate::output::{is_stdin, refuse_input_as_output, stdin_twice, write_failed, write_to};
@@ -274,8 +275,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
             "{name}: {n} chunk{} of a tag h4mk does not read left out{first}",
             plural(n)
         );
-        writeln!(err, "h4mk: warning: {text}")?;
-        said.push(text);
+        say_warning(err, &mut said, text)?;
     }
     // A cut that keeps nothing of a track with keyframes (a span past its end, say) used to
     // say nothing, and the file written looked like any other. The written tracks are the
@@ -299,8 +299,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Resu
                 crate::one_line(&display_name(&args.out.output)),
                 t.track_id
             );
-            writeln!(err, "h4mk: warning: {text}")?;
-            said.push(text);
+            say_warning(err, &mut said, text)?;
         }
     }
     let shifted_ms = args.start_at_zero.then_some(summary.shifted_ms);

@@ -109,10 +109,11 @@ fn info(input: &Input, demux: &Demuxer<'_>) -> Result<InfoReport> {
                 break;
             }
         };
+        let known = is_known_tag(chunk.tag);
         if let Some(n) = chunks.get_mut(&chunk.tag) {
             *n += 1;
-        } else if is_known_tag(chunk.tag) || other_tags < MAX_OTHER_TAGS {
-            other_tags += usize::from(!is_known_tag(chunk.tag));
+        } else if known || other_tags < MAX_OTHER_TAGS {
+            other_tags += usize::from(!known);
             chunks.insert(chunk.tag, 1);
         } else {
             chunks_of_unlisted_tags += 1;

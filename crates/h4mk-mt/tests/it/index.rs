@@ -370,12 +370,18 @@ fn a_lenient_plan_reads_past_damage_in_another_track() {
 }
 
 /// Track 1 every 20 ms to 1,980 ms, a keyframe every 500 ms; track 2 keyframes at 0 and
-/// 1,000 ms only ([`with_a_sparse_track`]). With a function giving the offset of the chunk
-/// of `track`'s block at `ts_ms`.
-fn sparse_file() -> (Vec<u8>, impl Fn(&[u8], u16, u32) -> usize) {
+/// 1,000 ms only ([`with_a_sparse_track`]).
+fn sparse_file() -> Vec<u8> {
     let inputs = with_a_sparse_track(100, 1_000);
-    let chunk_of = |bytes: &[u8], track: u16, ts_ms: u32| {
-        let d = Demuxer::open(bytes).unwrap();
+    mux(&[spec(1), spec(2)], &inputs, MuxOptions::default())
+}
+
+/// [`sparse_file`] with `bit` flipped in byte `byte` of the chunk of `track`'s block at
+/// `ts_ms`, and its file CRC made right again; with the offset of that chunk.
+fn sparse_file_flipped(track: u16, ts_ms: u32, byte: usize, bit: u8) -> (Vec<u8>, usize) {
+    let mut bytes = sparse_file();
+    let at = {
+        let d = Demuxer::open(&bytes).unwrap();
         let b = d
             .blocks()
             .map(Result::unwrap)
@@ -383,10 +389,18 @@ fn sparse_file() -> (Vec<u8>, impl Fn(&[u8], u16, u32) -> usize) {
             .unwrap();
         usize::try_from(b.chunk_offset()).unwrap()
     };
-    (
-        mux(&[spec(1), spec(2)], &inputs, MuxOptions::default()),
-        chunk_of,
-    )
+    bytes[at + byte] ^= bit;
+    fix_file_crc(&mut bytes);
+    (bytes, at)
+}
+
+/// Checks that a lenient `chain(track, t_ms)` of `bytes` fails at the damaged chunk at `at`.
+#[track_caller]
+fn lenient_chain_fails_at(bytes: &[u8], track: u16, t_ms: u32, at: usize) {
+    let d = Demuxer::open_with(bytes, &ParseOptions::lenient()).unwrap();
+    let err = d.chain(track, t_ms).unwrap_err();
+    assert!(err.is_damage(), "{err}");
+    assert_eq!(err.offset(), Some(at as u64), "{err}");
 }
 
 /// The pts of every step, or the error.
@@ -404,15 +418,13 @@ fn shown(plan: Result<Vec<h4mk_mt::DecodeStep<'_>>, Error>) -> Result<Vec<u32>, 
 ///   had changed to one of no listed track, and answered from fewer blocks without a word.
 #[test]
 fn a_window_ends_early_only_on_what_can_be_trusted() {
-    let (clean, chunk_of) = sparse_file();
-    let want = shown(Demuxer::open(&clean).unwrap().chain(1, 50));
+    let clean = sparse_file();
+    let intact = Demuxer::open(&clean).unwrap();
+    let want = shown(intact.chain(1, 50));
     assert_eq!(want, Ok(vec![0, 20, 40]));
 
     // Track 1's keyframe at 500 ms, far past the plan, with its pts damaged.
-    let mut bytes = clean.clone();
-    let at = chunk_of(&bytes, 1, 500);
-    bytes[at + 4] ^= 0x01;
-    fix_file_crc(&mut bytes);
+    let (mut bytes, at) = sparse_file_flipped(1, 500, 4, 0x01);
     let d = Demuxer::open(&bytes).unwrap();
     assert_eq!(shown(d.chain(1, 50)), want);
     assert_eq!(d.index_status(), &IndexStatus::Trailing, "nothing rebuilt");
@@ -423,29 +435,19 @@ fn a_window_ends_early_only_on_what_can_be_trusted() {
     assert_eq!(d.index_status(), &IndexStatus::Trailing);
 
     // CRCs unchecked, and track 2's block at 0 ms reading 65,536 ms.
-    let mut bytes = clean.clone();
-    let at = chunk_of(&bytes, 2, 0);
-    bytes[at + 6] ^= 0x01;
-    fix_file_crc(&mut bytes);
+    let (bytes, _) = sparse_file_flipped(2, 0, 6, 0x01);
     let unchecked = ParseOptions {
         check_crc: false,
         ..ParseOptions::default()
     };
     let d = Demuxer::open_with(&bytes, &unchecked).unwrap();
-    let intact = Demuxer::open(&clean).unwrap();
     assert_eq!(shown(d.chain(1, 100)), Ok(vec![0, 20, 40, 60, 80, 100]));
     assert_eq!(shown(d.range(1, 40, 100)), shown(intact.range(1, 40, 100)));
 
     // Lenient: track 1's block at 100 ms routed to track 3, or its tag made unknown.
     for (byte, bit) in [(12 + 4, 0x02), (0, 0x20)] {
-        let mut bytes = clean.clone();
-        let at = chunk_of(&bytes, 1, 100);
-        bytes[at + byte] ^= bit;
-        fix_file_crc(&mut bytes);
-        let d = Demuxer::open_with(&bytes, &ParseOptions::lenient()).unwrap();
-        let err = d.chain(1, 100).unwrap_err();
-        assert!(err.is_damage(), "{err}");
-        assert_eq!(err.offset(), Some(at as u64), "{err}");
+        let (bytes, at) = sparse_file_flipped(1, 100, byte, bit);
+        lenient_chain_fails_at(&bytes, 1, 100, at);
     }
 }
 
@@ -455,14 +457,8 @@ fn a_window_ends_early_only_on_what_can_be_trusted() {
 /// index starts where the blocks do, and the plan meets the damage.
 #[test]
 fn a_lenient_plan_meets_a_damaged_first_keyframe() {
-    let (mut bytes, chunk_of) = sparse_file();
-    let at = chunk_of(&bytes, 1, 0);
-    bytes[at + 4] ^= 0x01;
-    fix_file_crc(&mut bytes);
-    let d = Demuxer::open_with(&bytes, &ParseOptions::lenient()).unwrap();
-    let err = d.chain(1, 10).unwrap_err();
-    assert!(err.is_damage(), "{err}");
-    assert_eq!(err.offset(), Some(at as u64), "{err}");
+    let (bytes, at) = sparse_file_flipped(1, 0, 4, 0x01);
+    lenient_chain_fails_at(&bytes, 1, 10, at);
 }
 
 /// A bit flipped in a seek table made a strict open refuse the whole file: the trailing

@@ -169,15 +169,14 @@ impl<'a> Iterator for UpToCut<'a, '_> {
 
 /// What `info`, `list` and `extract` say of a file cut short inside a chunk (`e`, the error
 /// at it), as a crashed writer leaves it: read as far as it goes, as `chain` and `decode`
-/// answer from it.
+/// answer from it. The cut is the one opening found ([`Demuxer::cut_short`]), which a walk
+/// over the chunks meets again: not tested a second time here.
 fn cut_short(demux: &Demuxer<'_>, e: &h4mk_mt::Error) -> Option<String> {
-    let h4mk_mt::Error::Format(format) = e else {
-        return None;
-    };
-    demux.container().is_cut_short(format).then(|| {
+    let cut = demux.cut_short()?;
+    (e.offset() == cut.offset()).then(|| {
         format!(
-            "the file is cut short: {format}; read up to that chunk (h4mk salvage rebuilds a \
-             sound file from the intact chunks)"
+            "the file is cut short: {cut}; read up to that chunk (h4mk salvage rebuilds a sound \
+             file from the intact chunks)"
         )
     })
 }
